@@ -1,0 +1,5 @@
+import sys
+
+from lam.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,73 @@
+"""``lam``: the entry point. Parses the command line and renders errors as one line.
+
+Each command lives in its own module under ``lam.cli`` and exposes ``register(subparsers)``
+which adds its parser and sets ``func`` (``args -> exit code``) as the parser default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from lam.errors import EXIT_USAGE, LamError
+
+__all__ = ["main"]
+
+COMMAND_MODULES = (
+    "lam.cli.validate_cmd",
+    "lam.cli.schema_cmd",
+    "lam.cli.spec_cmd",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with lam's usage code and one line, not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lam", description="Plans for agents that act on web apps and APIs.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a command still being built
+        module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from lam import __version__
+
+    return f"lam {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        code: int = args.func(args)
+    except LamError as exc:
+        print(f"lam: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("lam: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Runtime expressions in the OpenAPI Arazzo syntax.
+
+A whole value ``$inputs.name`` is an :class:`Expression`; a string with ``{$...}`` parts inside
+is a :class:`Template`. Both are parsed when the plan is loaded, checked by the validator
+(unknown input, later step, unknown output) and resolved by the runner against a
+:class:`Context`.
+
+Supported sources::
+
+    $inputs.<name>[#/pointer]              $steps.<id>.outputs.<name>[#/pointer]
+    $response.body[#/pointer]              $response.header.<name>
+    $statusCode                            $secrets.<NAME>
+    $url  $method                          (the request just sent)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Context",
+    "ExpressionError",
+    "Expression",
+    "Template",
+    "parse_value",
+    "resolve_pointer",
+    "resolve_value",
+    "walk_expressions",
+]
+
+_NAME = r"[A-Za-z0-9_.\-]+"
+_EXPR = re.compile(
+    rf"""^\$(?:
+        (?P<inputs>inputs)\.(?P<input>[A-Za-z0-9_\-]+)
+      | (?P<steps>steps)\.(?P<step>[A-Za-z0-9_\-]+)\.outputs\.(?P<output>[A-Za-z0-9_\-]+)
+      | (?P<secrets>secrets)\.(?P<secret>[A-Za-z0-9_\-]+)
+      | (?P<body>response\.body)
+      | (?P<rheader>response\.header)\.(?P<header>{_NAME})
+      | (?P<status>statusCode)
+      | (?P<url>url)
+      | (?P<method>method)
+    )(?P<pointer>\#/[^\s{{}}]*|\#)?$""",
+    re.VERBOSE,
+)
+_TEMPLATE_PART = re.compile(r"\{(\$[^{}]+)\}")
+
+
+class ExpressionError(ValueError):
+    """An expression that is malformed or cannot be resolved; the message says which."""
+
+
+@dataclass(frozen=True)
+class Expression:
+    """One runtime expression, e.g. ``$steps.find.outputs.pet_id``."""
+
+    text: str
+    source: str  # inputs | steps | secrets | response.body | response.header | statusCode | ...
+    name: str | None = None  # input name, output name, secret name or header name
+    step: str | None = None  # for $steps
+    pointer: str | None = None  # JSON pointer after '#', e.g. "/0/id"
+
+    @classmethod
+    def parse(cls, text: str) -> Expression:
+        match = _EXPR.match(text.strip())
+        if not match:
+            raise ExpressionError(f"not a runtime expression: {text!r}")
+        groups = match.groupdict()
+        pointer = groups["pointer"]
+        pointer = pointer[1:] if pointer else None
+        if groups["inputs"]:
+            return cls(text, "inputs", name=groups["input"], pointer=pointer)
+        if groups["steps"]:
+            return cls(
+                text, "steps", name=groups["output"], step=groups["step"], pointer=pointer
+            )
+        if groups["secrets"]:
+            return cls(text, "secrets", name=groups["secret"])
+        if groups["body"]:
+            return cls(text, "response.body", pointer=pointer or "")
+        if groups["rheader"]:
+            return cls(text, "response.header", name=groups["header"])
+        for source in ("status", "url", "method"):
+            if groups[source]:
+                return cls(text, {"status": "statusCode"}.get(source, source))
+        raise ExpressionError(f"not a runtime expression: {text!r}")  # pragma: no cover
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Template:
+    """A string with embedded expressions: ``"/pets/{$steps.find.outputs.pet_id}"``."""
+
+    text: str
+    parts: tuple[str | Expression, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Template:
+        parts: list[str | Expression] = []
+        pos = 0
+        for match in _TEMPLATE_PART.finditer(text):
+            if match.start() > pos:
+                parts.append(text[pos : match.start()])
+            parts.append(Expression.parse(match.group(1)))
+            pos = match.end()
+        if pos < len(text):
+            parts.append(text[pos:])
+        return cls(text, tuple(parts))
+
+    @property
+    def expressions(self) -> tuple[Expression, ...]:
+        return tuple(p for p in self.parts if isinstance(p, Expression))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_value(value: Any) -> Any:
+    """Turn expression strings inside a plan value into Expression/Template objects.
+
+    ``"$inputs.x"`` becomes an Expression (the value keeps the input's type); a string with
+    ``{$...}`` becomes a Template (always a string). Other values are returned as they are,
+    with mappings and lists parsed recursively. Raises ExpressionError for malformed ones.
+    """
+    if isinstance(value, str):
+        if value.startswith("$") and not value.startswith("$$"):
+            return Expression.parse(value)
+        if "{$" in value:
+            return Template.parse(value)
+        return value.replace("$$", "$") if value.startswith("$$") else value
+    if isinstance(value, Mapping):
+        return {k: parse_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [parse_value(v) for v in value]
+    return value
+
+
+def walk_expressions(value: Any, path: str = "") -> list[tuple[str, Expression]]:
+    """Every expression inside a parsed value, with its dotted location under ``path``."""
+    found: list[tuple[str, Expression]] = []
+    if isinstance(value, Expression):
+        found.append((path, value))
+    elif isinstance(value, Template):
+        found.extend((path, e) for e in value.expressions)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            found.extend(walk_expressions(v, f"{path}.{k}" if path else str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(walk_expressions(v, f"{path}[{i}]"))
+    return found
+
+
+_MISSING = object()
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """Follow an RFC 6901 JSON pointer; raise ExpressionError naming where it stopped."""
+    if pointer in ("", "/"):
+        return document if pointer == "" else _step_into(document, "", "")
+    current = document
+    walked = ""
+    for raw in pointer.lstrip("/").split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")
+        current = _step_into(current, token, walked)
+        walked += "/" + raw
+    return current
+
+
+def _step_into(current: Any, token: str, walked: str) -> Any:
+    if isinstance(current, Mapping):
+        if token in current:
+            return current[token]
+        raise ExpressionError(f"no key {token!r} at #{walked or '/'}")
+    if isinstance(current, list):
+        if token.isdigit() and int(token) < len(current):
+            return current[int(token)]
+        raise ExpressionError(f"no item {token} at #{walked or '/'} (list of {len(current)})")
+    raise ExpressionError(f"cannot look up {token!r} in a {type(current).__name__} at #{walked}")
+
+
+@dataclass
+class Context:
+    """What expressions resolve against while a plan runs."""
+
+    inputs: Mapping[str, Any]
+    outputs: Mapping[str, Mapping[str, Any]]  # step id -> output name -> value
+    secret: Callable[[str], str]  # reads a secret by name; raises ExpressionError when unset
+    response: Mapping[str, Any] | None = None  # {"status", "headers", "body", "url", "method"}
+
+    def resolve(self, expr: Expression) -> Any:
+        value = self._base(expr)
+        if expr.pointer and expr.source != "response.body":
+            value = resolve_pointer(value, expr.pointer)
+        return value
+
+    def _base(self, expr: Expression) -> Any:
+        if expr.source == "inputs":
+            if expr.name not in self.inputs:
+                raise ExpressionError(f"{expr.text}: no input named {expr.name!r}")
+            return self.inputs[expr.name]
+        if expr.source == "steps":
+            step_outputs = self.outputs.get(expr.step or "")
+            if step_outputs is None:
+                raise ExpressionError(f"{expr.text}: step {expr.step!r} has not run")
+            if expr.name not in step_outputs:
+                raise ExpressionError(f"{expr.text}: step {expr.step!r} has no output {expr.name!r}")
+            return step_outputs[expr.name]
+        if expr.source == "secrets":
+            return self.secret(expr.name or "")
+        if self.response is None:
+            raise ExpressionError(f"{expr.text}: there is no response here")
+        if expr.source == "response.body":
+            return resolve_pointer(self.response.get("body"), expr.pointer or "")
+        if expr.source == "response.header":
+            headers = {k.lower(): v for k, v in self.response.get("headers", {}).items()}
+            name = (expr.name or "").lower()
+            if name not in headers:
+                raise ExpressionError(f"{expr.text}: the response has no header {expr.name!r}")
+            return headers[name]
+        if expr.source == "statusCode":
+            return self.response.get("status")
+        return self.response.get(expr.source)
+
+
+def resolve_value(value: Any, ctx: Context) -> Any:
+    """Resolve every Expression and Template inside a parsed value."""
+    if isinstance(value, Expression):
+        return ctx.resolve(value)
+    if isinstance(value, Template):
+        out = []
+        for part in value.parts:
+            if isinstance(part, Expression):
+                resolved = ctx.resolve(part)
+                out.append(resolved if isinstance(resolved, str) else _as_text(resolved))
+            else:
+                out.append(part)
+        return "".join(out)
+    if isinstance(value, Mapping):
+        return {k: resolve_value(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_value(v, ctx) for v in value]
+    return value
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
