@@ -137,7 +137,7 @@ def parse_text(
                 ) from None
     loader = _FastStringTimestampLoader if fast else _UniqueKeyLoader
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are safe loaders
+        return yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
@@ -192,18 +192,19 @@ def schema_errors(instance: Any, schema_name: str) -> list[tuple[str, str]]:
 
 
 def _most_specific(err: ValidationError) -> ValidationError:
+    """Descend into oneOf/anyOf branches, preferring the branch whose type fits the value."""
     while err.context:
-        deeper = max(err.context, key=lambda e: len(e.absolute_path))
-        if len(deeper.absolute_path) <= len(err.absolute_path) and err.validator != "oneOf":
-            break
-        err = deeper
+        fitting = [e for e in err.context if not (e.validator == "type" and not e.path)]
+        pool = fitting or list(err.context)
+        err = max(pool, key=lambda e: len(e.absolute_path))
     return err
 
 
 def _message(err: ValidationError) -> str:
-    if err.validator == "additionalProperties":
-        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-        allowed = ", ".join(sorted(err.schema.get("properties", {})))
+    if err.validator == "additionalProperties" and isinstance(err.schema, Mapping):
+        known = err.schema.get("properties", {})
+        extra = sorted(set(err.instance if isinstance(err.instance, Mapping) else ()) - set(known))
+        allowed = ", ".join(sorted(known))
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
     if err.validator == "type":
         return f"expected {err.validator_value}, got {_kind(err.instance)}"

@@ -22,8 +22,8 @@ from typing import Any
 
 __all__ = [
     "Context",
-    "ExpressionError",
     "Expression",
+    "ExpressionError",
     "Template",
     "parse_value",
     "resolve_pointer",
@@ -73,9 +73,7 @@ class Expression:
         if groups["inputs"]:
             return cls(text, "inputs", name=groups["input"], pointer=pointer)
         if groups["steps"]:
-            return cls(
-                text, "steps", name=groups["output"], step=groups["step"], pointer=pointer
-            )
+            return cls(text, "steps", name=groups["output"], step=groups["step"], pointer=pointer)
         if groups["secrets"]:
             return cls(text, "secrets", name=groups["secret"])
         if groups["body"]:
@@ -202,14 +200,16 @@ class Context:
         if expr.source == "inputs":
             if expr.name not in self.inputs:
                 raise ExpressionError(f"{expr.text}: no input named {expr.name!r}")
-            return self.inputs[expr.name]
+            return self.inputs[expr.name or ""]
         if expr.source == "steps":
             step_outputs = self.outputs.get(expr.step or "")
             if step_outputs is None:
                 raise ExpressionError(f"{expr.text}: step {expr.step!r} has not run")
             if expr.name not in step_outputs:
-                raise ExpressionError(f"{expr.text}: step {expr.step!r} has no output {expr.name!r}")
-            return step_outputs[expr.name]
+                raise ExpressionError(
+                    f"{expr.text}: step {expr.step!r} has no output {expr.name!r}"
+                )
+            return step_outputs[expr.name or ""]
         if expr.source == "secrets":
             return self.secret(expr.name or "")
         if self.response is None:

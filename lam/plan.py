@@ -1,0 +1,454 @@
+"""Plans: the model (frozen dataclasses) and the loader for plan format version 1.
+
+``load_plan(path)`` reads YAML or JSON, checks it against the shipped plan schema, checks each
+step's structure (exactly one action, the values it needs) and every runtime expression
+(unknown input, a later or unknown step, an unknown output). Any problem is a PlanError naming
+the file and the place (``steps[3].params.petId``). ``plan_problems`` returns them all instead of
+the first, for ``lam validate``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lam.documents import load_document, parse_text, schema_errors
+from lam.errors import PlanError
+from lam.expressions import (
+    Expression,
+    ExpressionError,
+    Template,
+    parse_value,
+    walk_expressions,
+)
+
+__all__ = [
+    "API_ACTION",
+    "NO_BODY",
+    "UI_ACTIONS",
+    "ApiDecl",
+    "AppDecl",
+    "Plan",
+    "PlanProblem",
+    "Step",
+    "load_plan",
+    "parse_plan",
+    "plan_problems",
+]
+
+API_ACTION = "call"
+UI_ACTIONS = (
+    "goto", "click", "fill", "select", "check", "uncheck", "press",
+    "hover", "scroll", "wait", "assert", "extract", "upload",
+)  # fmt: skip
+_ACTIONS = (API_ACTION, *UI_ACTIONS)
+_NEEDS_VALUE = ("fill", "select", "upload")
+_TAKES_VALUE = (*_NEEDS_VALUE, "press")
+_API_EXPECT = {"status", "body", "headers"}
+_RESPONSE_SOURCES = {"response.body", "response.header", "statusCode", "url", "method"}
+_EXTRACT_OUTPUT = "value"  # every extract step outputs what it read under this name
+
+
+class _NoBody:
+    def __repr__(self) -> str:
+        return "NO_BODY"
+
+
+NO_BODY: Any = _NoBody()
+"""A step without a request body (distinct from a JSON ``null`` body)."""
+
+
+@dataclass(frozen=True)
+class ApiDecl:
+    """An API a plan talks to: its spec and where it lives."""
+
+    name: str
+    spec: str  # as written: a path relative to the plan file, or a URL
+    spec_source: str  # resolved: an absolute path, or the URL
+    base_url: str | None = None
+    auth: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class AppDecl:
+    """A web app a plan drives: its root URL and, optionally, the API behind it."""
+
+    name: str
+    url: str
+    api: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a plan: an id and exactly one action."""
+
+    id: str
+    index: int
+    action: str
+    argument: Any  # call: operation ref; goto: URL; UI: target hints; press/scroll/wait: as given
+    params: Mapping[str, Any] = field(default_factory=dict)
+    body: Any = NO_BODY
+    content_type: str | None = None
+    value: Any = None
+    expect: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, Expression] = field(default_factory=dict)
+    description: str = ""
+    timeout: float | None = None
+
+    @property
+    def kind(self) -> Literal["api", "ui"]:
+        return "api" if self.action == API_ACTION else "ui"
+
+    @property
+    def place(self) -> str:
+        return f"steps[{self.index}]"
+
+    @property
+    def api_name(self) -> str | None:
+        """For a ``call``: the API's name (``petstore`` in ``petstore.findPets``)."""
+        return _split_call(self.argument)[0] if self.action == API_ACTION else None
+
+    @property
+    def operation_ref(self) -> str | None:
+        """For a ``call``: ``findPets`` or ``GET /pets`` within the API."""
+        return _split_call(self.argument)[1] if self.action == API_ACTION else None
+
+    @property
+    def target(self) -> Mapping[str, Any] | None:
+        """Locator hints for UI actions that act on an element, else None."""
+        return self.argument if isinstance(self.argument, Mapping) else None
+
+    @property
+    def output_names(self) -> frozenset[str]:
+        names = set(self.outputs)
+        if self.action == "extract":
+            names.add(_EXTRACT_OUTPUT)
+        return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole plan, as loaded. ``path`` is None for plans parsed from text."""
+
+    name: str
+    steps: tuple[Step, ...]
+    description: str = ""
+    inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    apis: Mapping[str, ApiDecl] = field(default_factory=dict)
+    apps: Mapping[str, AppDecl] = field(default_factory=dict)
+    path: Path | None = None
+    document: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        return str(self.path) if self.path else "<plan>"
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One problem with a plan: where it is, a stable code and a message."""
+
+    location: str
+    code: str
+    message: str
+    step: str | None = None
+
+
+def _split_call(ref: str) -> tuple[str, str]:
+    ref = ref.strip()
+    if " " in ref:
+        api, _, rest = ref.partition(" ")
+        return api, " ".join(rest.split())
+    api, _, op = ref.partition(".")
+    return api, op
+
+
+def load_plan(path: Path | str) -> Plan:
+    """Load a plan file; raise PlanError at the first problem found."""
+    path = Path(path)
+    document = load_document(path, error=PlanError)
+    plan, problems = _build(document, path)
+    if problems:
+        first = problems[0]
+        raise PlanError(first.message, file=str(path), location=first.location, code=first.code)
+    assert plan is not None
+    return plan
+
+
+def parse_plan(text: str, *, name: str = "<plan>", base: Path | None = None) -> Plan:
+    """Parse a plan from text (used by planners); spec paths resolve against ``base``."""
+    document = parse_text(text, name=name, error=PlanError)
+    plan, problems = _build(document, (base or Path.cwd()) / name)
+    if problems:
+        first = problems[0]
+        raise PlanError(first.message, file=name, location=first.location, code=first.code)
+    assert plan is not None
+    return plan
+
+
+def plan_problems(path: Path | str) -> tuple[Plan | None, list[PlanProblem]]:
+    """Load a plan and return every problem found rather than the first.
+
+    Unreadable or unparsable files still raise PlanError: there is nothing to report on.
+    """
+    path = Path(path)
+    document = load_document(path, error=PlanError)
+    return _build(document, path)
+
+
+def _build(document: Any, path: Path) -> tuple[Plan | None, list[PlanProblem]]:
+    if not isinstance(document, Mapping):
+        kind = "empty" if document is None else f"a {type(document).__name__}"
+        return None, [
+            PlanProblem("(top level)", "not-a-mapping", f"a plan is a mapping, not {kind}")
+        ]
+    problems = [PlanProblem(loc, "schema", msg) for loc, msg in schema_errors(document, "plan")]
+    if problems:
+        return None, problems
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(document["steps"]):
+        step, step_problems = _build_step(index, raw)
+        problems.extend(step_problems)
+        if step is None:
+            continue
+        if step.id in seen:
+            problems.append(
+                PlanProblem(
+                    f"steps[{index}].id",
+                    "duplicate-id",
+                    f"step id {step.id!r} is already used by steps[{seen[step.id]}]",
+                    step.id,
+                )
+            )
+            continue
+        seen[step.id] = index
+        steps.append(step)
+    base = path.parent
+    apis = {
+        name: ApiDecl(
+            name=name,
+            spec=decl["spec"],
+            spec_source=_spec_source(decl["spec"], base),
+            base_url=decl.get("base_url"),
+            auth=decl.get("auth"),
+        )
+        for name, decl in document.get("apis", {}).items()
+    }
+    apps = {
+        name: AppDecl(name=name, url=decl["url"], api=decl.get("api"))
+        for name, decl in document.get("apps", {}).items()
+    }
+    plan = Plan(
+        name=document["name"],
+        description=document.get("description", ""),
+        inputs=document.get("inputs", {}),
+        apis=apis,
+        apps=apps,
+        steps=tuple(steps),
+        path=path,
+        document=document,
+    )
+    problems.extend(_declaration_problems(plan))
+    problems.extend(_reference_problems(plan))
+    return plan, problems
+
+
+def _spec_source(spec: str, base: Path) -> str:
+    if "://" in spec and not spec.startswith("file://"):
+        return spec
+    raw = spec.removeprefix("file://")
+    return str((base / raw).resolve()) if not Path(raw).is_absolute() else raw
+
+
+def _build_step(index: int, raw: Mapping[str, Any]) -> tuple[Step | None, list[PlanProblem]]:
+    place = f"steps[{index}]"
+    step_id = raw["id"]
+    actions = [a for a in _ACTIONS if a in raw]
+    if len(actions) != 1:
+        what = "none" if not actions else ", ".join(actions)
+        return None, [
+            PlanProblem(
+                place,
+                "one-action",
+                f"step {step_id!r} needs exactly one action ({', '.join(_ACTIONS)}); found {what}",
+                step_id,
+            )
+        ]
+    action = actions[0]
+    problems: list[PlanProblem] = []
+
+    def bad(where: str, code: str, message: str) -> None:
+        problems.append(PlanProblem(f"{place}.{where}", code, message, step_id))
+
+    if action == API_ACTION:
+        api, op = _split_call(raw["call"])
+        if not api or not op:
+            bad("call", "call-format", "write 'api.operationId' or 'api METHOD /path'")
+        for key in ("value",):
+            if key in raw:
+                bad(key, "not-for-api", f"'{key}' belongs to UI steps, not to a call")
+        for key in set(raw.get("expect", {})) - _API_EXPECT:
+            bad(f"expect.{key}", "not-for-api", f"a call's expect takes {sorted(_API_EXPECT)}")
+    else:
+        for key in ("params", "body", "content_type"):
+            if key in raw:
+                bad(key, "not-for-ui", f"'{key}' belongs to API calls, not to a {action} step")
+        if action in _NEEDS_VALUE and "value" not in raw:
+            bad("value", "missing-value", f"a {action} step needs a value")
+        if "value" in raw and action not in _TAKES_VALUE:
+            bad("value", "unused-value", f"a {action} step takes no value")
+        if action == "press" and isinstance(raw["press"], Mapping) and "value" not in raw:
+            bad("value", "missing-value", "press on an element needs the key as value")
+    argument = raw[action]
+    if isinstance(argument, str) and action not in ("call", "goto", "press", "scroll"):
+        argument = {"describe": argument}
+    try:
+        parsed = {
+            "argument": parse_value(argument) if action != API_ACTION else argument,
+            "params": parse_value(raw.get("params", {})),
+            "body": parse_value(raw["body"]) if "body" in raw else NO_BODY,
+            "value": parse_value(raw.get("value")),
+            "expect": parse_value(raw.get("expect", {})),
+            "outputs": {k: Expression.parse(v) for k, v in raw.get("outputs", {}).items()},
+        }
+    except ExpressionError as exc:
+        bad(_find_bad_expression(raw), "expression", str(exc))
+        return None, problems
+    step = Step(
+        id=step_id,
+        index=index,
+        action=action,
+        content_type=raw.get("content_type"),
+        description=raw.get("description", ""),
+        timeout=raw.get("timeout"),
+        **parsed,
+    )
+    return step, problems
+
+
+def _find_bad_expression(raw: Mapping[str, Any]) -> str:
+    """The location of the first malformed expression in a raw step, for the error line."""
+    for key, value in raw.items():
+        for where, text in _strings(value, key):
+            try:
+                parse_value(text)
+            except ExpressionError:
+                return where
+    return "(step)"
+
+
+def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, Mapping):
+        return [s for k, v in value.items() for s in _strings(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [s for i, v in enumerate(value) for s in _strings(v, f"{path}[{i}]")]
+    return []
+
+
+def _declaration_problems(plan: Plan) -> list[PlanProblem]:
+    problems = []
+    for name, app in plan.apps.items():
+        if app.api and app.api not in plan.apis:
+            problems.append(
+                PlanProblem(
+                    f"apps.{name}.api",
+                    "unknown-api",
+                    f"no api named {app.api!r}" + _did_you_mean(app.api, plan.apis),
+                )
+            )
+    for step in plan.steps:
+        if step.kind == "api" and step.api_name not in plan.apis:
+            problems.append(
+                PlanProblem(
+                    f"{step.place}.call",
+                    "unknown-api",
+                    f"no api named {step.api_name!r} in apis"
+                    + _did_you_mean(step.api_name or "", plan.apis),
+                    step.id,
+                )
+            )
+        if step.action == "goto" and isinstance(step.argument, str | Template):
+            text = str(step.argument)
+            app_name = text.partition(":")[0]
+            if (
+                ":" in text
+                and "://" not in text
+                and not text.startswith("{")
+                and app_name not in plan.apps
+            ):
+                problems.append(
+                    PlanProblem(
+                        f"{step.place}.goto",
+                        "unknown-app",
+                        f"no app named {app_name!r} in apps" + _did_you_mean(app_name, plan.apps),
+                        step.id,
+                    )
+                )
+    return problems
+
+
+def _reference_problems(plan: Plan) -> list[PlanProblem]:
+    problems: list[PlanProblem] = []
+    earlier: dict[str, Step] = {}
+    all_ids = {s.id: s for s in plan.steps}
+    for step in plan.steps:
+        fields: Sequence[tuple[str, Any]] = (
+            ("argument", step.argument), ("params", step.params), ("body", step.body),
+            ("value", step.value), ("expect", step.expect), ("outputs", dict(step.outputs)),
+        )  # fmt: skip
+        for field_name, value in fields:
+            prefix = step.action if field_name == "argument" else field_name
+            for where, expr in walk_expressions(value, prefix):
+                message = _reference_message(expr, plan, earlier, all_ids, field_name)
+                if message:
+                    problems.append(
+                        PlanProblem(f"{step.place}.{where}", "reference", message, step.id)
+                    )
+        earlier[step.id] = step
+    return problems
+
+
+def _reference_message(
+    expr: Expression,
+    plan: Plan,
+    earlier: Mapping[str, Step],
+    all_ids: Mapping[str, Step],
+    field_name: str,
+) -> str | None:
+    if expr.source == "inputs" and expr.name not in plan.inputs:
+        return f"{expr.text}: no input named {expr.name!r}" + _did_you_mean(
+            expr.name or "", plan.inputs
+        )
+    if expr.source == "steps":
+        if expr.step not in all_ids:
+            return f"{expr.text}: no step named {expr.step!r}" + _did_you_mean(
+                expr.step or "", all_ids
+            )
+        if expr.step not in earlier:
+            return (
+                f"{expr.text}: step {expr.step!r} runs later; a step can use only earlier outputs"
+            )
+        names = earlier[expr.step or ""].output_names
+        if expr.name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            return f"{expr.text}: step {expr.step!r} has no output {expr.name!r} (outputs: {known})"
+    if expr.source in _RESPONSE_SOURCES and field_name not in ("outputs", "expect"):
+        return f"{expr.text}: there is no response yet; use it in outputs or expect"
+    return None
+
+
+def _did_you_mean(word: str, choices: Mapping[str, Any] | Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
