@@ -1,0 +1,290 @@
+"""UI targets -> exactly one visible element, or a GroundingError that lists candidates.
+
+A target is a mapping of locator hints (``role``+``name``, ``text``, ``label``, ``placeholder``,
+``testid``, ``css``, ``xpath``, ``frame``, ``nth``, ``exact``) or ``describe:`` free text.
+Several hints in one mapping must all hold (they are intersected). Recordings add
+``candidates`` (alternative hint mappings, best first) tried in order when the main hints find
+nothing unique, and a ``fingerprint`` (what the element looked like) grounded as a last resort.
+
+Playwright's css, text and role engines pierce open shadow roots; ``frame`` (one css selector
+of an iframe, or a list for nested frames) scopes the hints to a frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import FrameLocator, Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from lam.adapters.browser.embeddings import Embedder
+from lam.adapters.browser.grounding import ground
+from lam.adapters.browser.snapshot import ElementInfo, describe_element, snapshot
+from lam.errors import GroundingError
+
+__all__ = ["HINT_KEYS", "Resolved", "build_locator", "frames_of", "resolve_target"]
+
+HINT_KEYS = frozenset(
+    {
+        "role",
+        "name",
+        "text",
+        "label",
+        "placeholder",
+        "testid",
+        "css",
+        "xpath",
+        "frame",
+        "nth",
+        "exact",
+        "describe",
+        "candidates",
+        "fingerprint",
+        "title",
+        "alt",
+    }
+)
+_LISTED = 8
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The one element a target resolved to: a locator for acting, what it is, and how found."""
+
+    locator: Locator
+    element: ElementInfo
+    how: str
+
+
+def frames_of(hints: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``frame`` hint as a tuple of iframe selectors, outermost first."""
+    frame = hints.get("frame")
+    if frame is None:
+        return ()
+    if isinstance(frame, str):
+        return (frame,)
+    return tuple(str(f) for f in frame)
+
+
+def _error(message: str, where: Mapping[str, str | None], **kw: Any) -> GroundingError:
+    return GroundingError(message, step=where.get("step"), location=where.get("location"), **kw)
+
+
+def build_locator(
+    page: Page, hints: Mapping[str, Any], *, where: Mapping[str, str | None] | None = None
+) -> Locator:
+    """The Playwright locator for a hint mapping (``describe``/``nth`` are not handled here)."""
+    where = where or {}
+    unknown = sorted(set(hints) - HINT_KEYS)
+    if unknown:
+        raise _error(f"unknown target hint(s): {', '.join(unknown)}", where, code="bad-target")
+    scope: Page | FrameLocator = page
+    for selector in frames_of(hints):
+        scope = scope.frame_locator(selector)
+    exact = hints.get("exact")
+    parts: list[Locator] = []
+    if "role" in hints:
+        name = hints.get("name")
+        parts.append(
+            scope.get_by_role(hints["role"], name=str(name), exact=exact)
+            if name is not None
+            else scope.get_by_role(hints["role"])
+        )
+    elif "name" in hints:
+        raise _error("a 'name' hint needs a 'role' hint beside it", where, code="bad-target")
+    getters = {
+        "text": scope.get_by_text,
+        "label": scope.get_by_label,
+        "placeholder": scope.get_by_placeholder,
+        "title": scope.get_by_title,
+        "alt": scope.get_by_alt_text,
+    }
+    for key, getter in getters.items():
+        if key in hints:
+            parts.append(getter(str(hints[key]), exact=exact))
+    if "testid" in hints:
+        parts.append(scope.get_by_test_id(str(hints["testid"])))
+    if "css" in hints:
+        parts.append(scope.locator(str(hints["css"])))
+    if "xpath" in hints:
+        parts.append(scope.locator("xpath=" + str(hints["xpath"])))
+    if not parts:
+        raise _error("the target has no locator hint", where, code="bad-target")
+    locator = parts[0]
+    for other in parts[1:]:
+        locator = locator.and_(other)
+    return locator
+
+
+def _describe_hints(hints: Mapping[str, Any]) -> str:
+    shown = {k: v for k, v in hints.items() if k not in ("candidates", "fingerprint")}
+    return ", ".join(f"{k}={v!r}" for k, v in shown.items())
+
+
+def _visible_matches(locator: Locator, *, limit: int = _LISTED) -> list[Locator]:
+    visible = locator.filter(visible=True)
+    count = visible.count()
+    return [visible.nth(i) for i in range(min(count, limit))] + (
+        [visible.nth(limit)] if count > limit else []
+    )
+
+
+def _try_hints(
+    page: Page, hints: Mapping[str, Any], where: Mapping[str, str | None]
+) -> tuple[Locator | None, int, Locator]:
+    """(the unique visible match or None, how many visible matches, the visible locator)."""
+    visible = build_locator(page, hints, where=where).filter(visible=True)
+    count = visible.count()
+    nth = hints.get("nth")
+    if nth is not None:
+        index = int(nth) if int(nth) >= 0 else count + int(nth)
+        return (visible.nth(index) if 0 <= index < count else None), count, visible
+    return (visible if count == 1 else None), count, visible
+
+
+def _listing(visible: Locator, frames: Sequence[str]) -> list[str]:
+    shown: list[str] = []
+    count = visible.count()
+    for i in range(min(count, _LISTED)):
+        try:
+            info = describe_element(visible.nth(i), frame=frames, timeout_ms=1_000)
+            shown.append(f"[nth={i}] {info.describe()}")
+        except PlaywrightError:
+            shown.append(f"[nth={i}] (could not be described)")
+    if count > _LISTED:
+        shown.append(f"... and {count - _LISTED} more")
+    return shown
+
+
+def resolve_target(
+    page: Page,
+    hints: Mapping[str, Any],
+    *,
+    timeout_ms: float = 5_000,
+    embedder: Embedder | None = None,
+    step: str | None = None,
+    location: str | None = None,
+) -> Resolved:
+    """Resolve a target to exactly one visible element, waiting up to ``timeout_ms`` for it.
+
+    Several visible matches raise a GroundingError listing them (add ``nth`` or a narrower
+    hint); none raises one listing the closest elements of a page snapshot.
+    """
+    where = {"step": step, "location": location}
+    if "describe" in hints and not any(
+        k in hints for k in ("role", "text", "label", "css", "xpath", "testid", "placeholder")
+    ):
+        return _resolve_described(page, str(hints["describe"]), embedder, where, timeout_ms)
+    alternatives: list[tuple[str, Mapping[str, Any]]] = [("hints", hints)]
+    for i, candidate in enumerate(hints.get("candidates") or ()):
+        merged = dict(candidate)
+        if "frame" in hints and "frame" not in merged:
+            merged["frame"] = hints["frame"]
+        alternatives.append((f"candidates[{i}]", merged))
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        ambiguous: tuple[str, Locator, Mapping[str, Any], int] | None = None
+        for how, alt in alternatives:
+            found, count, visible = _try_hints(page, alt, where)
+            if found is not None:
+                info = describe_element(found, frame=frames_of(alt), timeout_ms=timeout_ms)
+                return Resolved(found, info, how)
+            if count > 1 and ambiguous is None:
+                ambiguous = (how, visible, alt, count)
+        if ambiguous is not None:
+            how, visible, alt, count = ambiguous
+            raise _error(
+                f"target {_describe_hints(alt)} matches {count} visible elements; add 'nth' "
+                "or a narrower hint",
+                where,
+                candidates=_listing(visible, frames_of(alt)),
+                code="ambiguous",
+            )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        _wait_for_any(page, alternatives, where, remaining)
+    fingerprint = hints.get("fingerprint")
+    if isinstance(fingerprint, Mapping):
+        text = " ".join(str(fingerprint.get(k) or "") for k in ("name", "role", "text", "label"))
+        if text.strip():
+            return _resolve_described(page, text, embedder, where, 0, how="fingerprint")
+    raise _error(
+        f"target {_describe_hints(hints)} matches no visible element",
+        where,
+        candidates=_closest(page, hints),
+        code="not-found",
+    )
+
+
+def _wait_for_any(
+    page: Page,
+    alternatives: Sequence[tuple[str, Mapping[str, Any]]],
+    where: Mapping[str, str | None],
+    remaining_s: float,
+) -> None:
+    """Wait until one alternative has a visible match (or a short slice of time passes)."""
+    slice_ms = max(50.0, min(remaining_s * 1000, 250.0 if len(alternatives) > 1 else 1e9))
+    locator = build_locator(page, alternatives[0][1], where=where).filter(visible=True)
+    with contextlib.suppress(PlaywrightTimeout):
+        locator.first.wait_for(state="visible", timeout=slice_ms)
+
+
+def _closest(page: Page, hints: Mapping[str, Any]) -> list[str]:
+    words = " ".join(
+        str(hints[k])
+        for k in ("name", "text", "label", "placeholder", "testid", "role")
+        if k in hints
+    )
+    try:
+        elements = [el for el in snapshot(page) if el.visible]
+    except PlaywrightError:
+        return []
+    if not words:
+        return [el.describe() for el in elements[:5]]
+    from lam.adapters.browser.grounding import parse_query, score
+
+    query = parse_query(words)
+    ranked = sorted(elements, key=lambda el: -score(query, el))[:5]
+    return [f"{el.describe()} locator={el.hints()}" for el in ranked]
+
+
+def _resolve_described(
+    page: Page,
+    description: str,
+    embedder: Embedder | None,
+    where: Mapping[str, str | None],
+    timeout_ms: float,
+    *,
+    how: str = "describe",
+) -> Resolved:
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            chosen = ground(description, snapshot(page), embedder=embedder, **where)
+            break
+        except GroundingError as err:
+            if err.code != "not-found" or time.monotonic() >= deadline:
+                raise
+            page.wait_for_timeout(200)
+    element = chosen.element
+    for hint in element.locators:
+        merged = dict(hint)
+        if element.frame:
+            merged["frame"] = list(element.frame)
+        found, _, _ = _try_hints(
+            page, {**merged, "exact": True} if "name" in merged else merged, where
+        )
+        if found is not None:
+            return Resolved(found, element, f"{how} (score {chosen.score:.2f}) via {merged}")
+    raise _error(
+        f"{description!r} grounded to {element.describe()} but no locator finds it uniquely",
+        where,
+        candidates=[element.describe()],
+        code="ambiguous",
+    )

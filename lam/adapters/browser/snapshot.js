@@ -1,0 +1,221 @@
+// lam page snapshot: the interactive elements of one frame, in one pass.
+// Evaluated by lam.adapters.browser.snapshot as `(arg) => string` (JSON text, which is much
+// cheaper to move out of the page than a structured value). arg.mode is "snapshot" or
+// "csspath" (arg.el: an element whose css path is wanted, used to name iframes).
+(arg) => {
+  const INTERACTIVE = "a[href],button,input,select,textarea,summary,[role],[onclick]," +
+    "[tabindex],[contenteditable=''],[contenteditable=true],area[href],label,details";
+  const WIDGET_ROLES = new Set(["button", "link", "checkbox", "radio", "textbox", "searchbox",
+    "combobox", "listbox", "option", "menuitem", "menuitemcheckbox", "menuitemradio", "tab",
+    "switch", "slider", "spinbutton", "treeitem", "gridcell"]);
+  const INPUT_ROLES = {checkbox: "checkbox", radio: "radio", submit: "button", button: "button",
+    reset: "button", image: "button", range: "slider", number: "spinbutton",
+    search: "searchbox", email: "textbox", tel: "textbox", text: "textbox", url: "textbox",
+    password: "textbox", file: "button"};
+  const HEADING = /^H[1-6]$/;
+  const norm = (s) => (s || "").replace(/\s+/g, " ").trim();
+  const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
+
+  // Sibling positions are computed once per parent: nth-of-type for a wide list is otherwise
+  // quadratic, and a page with 5,000 rows is exactly where it would hurt.
+  const position = new Map();
+  function indexChildren(parent) {
+    const counts = new Map();
+    for (const c of parent.children) {
+      const n = (counts.get(c.tagName) || 0) + 1;
+      counts.set(c.tagName, n);
+      position.set(c, n);
+    }
+    for (const c of parent.children) {
+      if (counts.get(c.tagName) === 1) position.set(c, 0);
+    }
+  }
+  function pos(el) {
+    if (!position.has(el)) {
+      const p = el.parentNode;
+      if (p && p.children) indexChildren(p); else position.set(el, 0);
+    }
+    return position.get(el);
+  }
+  const CSS_ID = /^[A-Za-z][\w-]*$/;
+  function cssPath(el) {
+    const parts = [];
+    let cur = el;
+    while (cur && cur.nodeType === 1) {
+      if (cur.id && CSS_ID.test(cur.id)) { parts.unshift("#" + cur.id); break; }
+      const tag = cur.localName;
+      const n = pos(cur);
+      parts.unshift(n ? `${tag}:nth-of-type(${n})` : tag);
+      if (tag === "html") break;
+      cur = cur.parentNode && cur.parentNode.nodeType === 1 ? cur.parentNode : null;
+    }
+    return parts.join(" > ");
+  }
+  function xpath(el) {
+    const parts = [];
+    let cur = el;
+    while (cur && cur.nodeType === 1) {
+      const n = pos(cur);
+      parts.unshift(n ? `${cur.localName}[${n}]` : cur.localName);
+      cur = cur.parentNode;
+    }
+    return cur && cur.nodeType === 9 ? "/" + parts.join("/") : null;  // null inside shadow DOM
+  }
+
+  if (arg && arg.mode === "csspath") return JSON.stringify(cssPath(arg.el));
+  // Called through locator.evaluate the argument is the element itself: describe just it.
+  const single = arg && arg.nodeType === 1 ? arg : null;
+
+  const labelsFor = new Map();
+  function indexLabels(root) {
+    for (const l of root.querySelectorAll("label[for]")) {
+      const id = l.getAttribute("for");
+      labelsFor.set(id, norm((labelsFor.get(id) || "") + " " + l.textContent));
+    }
+  }
+  function role(el) {
+    const r = el.getAttribute("role");
+    if (r) return r.split(" ")[0];
+    const tag = el.localName;
+    if (tag === "a" || tag === "area") return el.hasAttribute("href") ? "link" : "";
+    if (tag === "button") return "button";
+    if (tag === "textarea") return "textbox";
+    if (tag === "select") return el.multiple || el.size > 1 ? "listbox" : "combobox";
+    if (tag === "input") {
+      const t = (el.getAttribute("type") || "text").toLowerCase();
+      if (t === "hidden") return "";
+      if (t === "text" || t === "search" || t === "email" || t === "tel" || t === "url") {
+        if (el.hasAttribute("list")) return "combobox";
+      }
+      return INPUT_ROLES[t] || "textbox";
+    }
+    if (tag === "summary") return "button";
+    if (el.isContentEditable) return "textbox";
+    return "";
+  }
+  function idText(root, ids) {
+    return norm(ids.split(/\s+/).map((id) => {
+      const t = root.getElementById ? root.getElementById(id) : null;
+      return t ? t.textContent : "";
+    }).join(" "));
+  }
+  function labelOf(el, root) {
+    if (el.id && labelsFor.has(el.id)) return labelsFor.get(el.id);
+    const wrap = el.closest("label");
+    return wrap && wrap !== el ? norm(wrap.textContent) : "";
+  }
+  function nameOf(el, r, root, label) {
+    const lb = el.getAttribute("aria-labelledby");
+    if (lb) { const t = idText(root, lb); if (t) return t; }
+    const al = norm(el.getAttribute("aria-label"));
+    if (al) return al;
+    const tag = el.localName;
+    if (tag === "input" || tag === "select" || tag === "textarea") {
+      if (label) return label;
+      const t = (el.getAttribute("type") || "").toLowerCase();
+      if (t === "submit" || t === "button" || t === "reset") {
+        return norm(el.value) || (t === "submit" ? "Submit" : t === "reset" ? "Reset" : "");
+      }
+      if (t === "image") return norm(el.getAttribute("alt"));
+      return norm(el.getAttribute("title")) || norm(el.getAttribute("placeholder"));
+    }
+    if (tag === "img" || tag === "area") return norm(el.getAttribute("alt") || el.title);
+    let text = norm(el.textContent);
+    if (!text) {
+      const img = el.querySelector("img[alt],svg title,[aria-label]");
+      if (img) text = norm(img.getAttribute("alt") || img.getAttribute("aria-label") ||
+        img.textContent);
+    }
+    return clip(text || norm(el.getAttribute("title")), 200);
+  }
+
+  const out = [];
+  let heading = "";
+  function context(el) {
+    const row = el.closest("tr,[role=row],li");
+    const rowText = row ? clip(norm(row.textContent), 160) : "";
+    const group = el.closest("fieldset,form,section,dialog,[role=dialog]");
+    let groupText = "";
+    if (group) {
+      const legend = group.querySelector("legend,h1,h2,h3,h4,h5,h6,[aria-label]");
+      groupText = norm(group.getAttribute("aria-label")) ||
+        (legend ? clip(norm(legend.textContent), 80) : "");
+    }
+    return [rowText, groupText, heading];
+  }
+
+  function visit(el, root, hosts, force) {
+    if (HEADING.test(el.tagName)) heading = clip(norm(el.textContent), 80);
+    const r = role(el);
+    const tag = el.localName;
+    let keep = force || r !== "" || el.hasAttribute("onclick") || el.isContentEditable ||
+      (el.hasAttribute("tabindex") && el.getAttribute("tabindex") !== "-1");
+    if (!force && (tag === "label" || tag === "details")) keep = false;
+    if (!force && r && !WIDGET_ROLES.has(r) && !el.hasAttribute("onclick") &&
+        !el.hasAttribute("tabindex") && !el.isContentEditable) keep = false;
+    if (!keep) return;
+    const rect = el.getBoundingClientRect();
+    const visible = rect.width > 0 && rect.height > 0 &&
+      el.checkVisibility({visibilityProperty: true});
+    const label = labelOf(el, root);
+    const name = nameOf(el, r, root, label);
+    const type = tag === "input" ? (el.getAttribute("type") || "text").toLowerCase() : "";
+    const text = tag === "input" || tag === "select" ? "" : clip(norm(el.textContent), 200);
+    let value = null;
+    if ((tag === "input" && type !== "password" && type !== "checkbox" && type !== "radio") ||
+        tag === "textarea") value = el.value;
+    else if (tag === "select") value = el.selectedOptions.length ? el.selectedOptions[0].label : "";
+    else if (el.isContentEditable) value = clip(norm(el.textContent), 200);
+    const checked = type === "checkbox" || type === "radio" ? el.checked :
+      el.hasAttribute("aria-checked") ? el.getAttribute("aria-checked") === "true" : null;
+    const expanded = el.hasAttribute("aria-expanded") ?
+      el.getAttribute("aria-expanded") === "true" :
+      tag === "summary" && el.parentElement ? !!el.parentElement.open : null;
+    const selected = el.hasAttribute("aria-selected") ?
+      el.getAttribute("aria-selected") === "true" : null;
+    const disabled = !!el.disabled || el.getAttribute("aria-disabled") === "true";
+    const placeholder = norm(el.getAttribute("placeholder"));
+    const testid = el.getAttribute("data-testid");
+    const css = cssPath(el);
+    const xp = hosts.length ? null : xpath(el);
+    const locators = [];
+    if (testid) locators.push({testid});
+    if (r && name && WIDGET_ROLES.has(r) && tag !== "summary") locators.push({role: r, name});
+    if (label) locators.push({label});
+    if (placeholder) locators.push({placeholder});
+    if (!r && text) locators.push({text});
+    locators.push({css});
+    if (xp) locators.push({xpath: xp});
+    out.push({
+      role: r, name, tag, type, text, value, label, placeholder, testid,
+      id: el.id || "", href: el.getAttribute("href") || "",
+      checked, disabled, expanded, selected, visible,
+      box: visible ? [rect.x, rect.y, rect.width, rect.height] : null,
+      shadow: hosts, css, locators, context: context(el),
+    });
+  }
+  function walk(root, hosts) {
+    indexLabels(root);
+    for (const el of root.querySelectorAll("*")) {
+      visit(el, root, hosts);
+      if (el.shadowRoot) walk(el.shadowRoot, hosts.concat([cssPath(el)]));
+    }
+  }
+  if (single) {
+    const hosts = [];
+    let root = single.getRootNode();
+    while (root && root.host) {
+      hosts.unshift(cssPath(root.host));
+      root = root.host.getRootNode();
+    }
+    const own = single.getRootNode();
+    indexLabels(own);
+    const head = [...document.querySelectorAll("h1,h2,h3,h4,h5,h6")].filter(
+      (h) => h.compareDocumentPosition(single) & Node.DOCUMENT_POSITION_FOLLOWING).pop();
+    heading = head ? clip(norm(head.textContent), 80) : "";
+    visit(single, own, hosts, true);
+    return JSON.stringify(out);
+  }
+  walk(document, []);
+  return JSON.stringify(out);
+}
