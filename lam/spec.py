@@ -1,0 +1,509 @@
+"""OpenAPI 3.0 / 3.1 specs: loading, ``$ref`` resolution, the operation index, schemas.
+
+:func:`load_spec` reads a spec (JSON or YAML, with local and relative-file refs), makes cheap
+structural checks and returns a :class:`Spec`. Loads are cached by content hash (see
+:mod:`lam.spec_cache`), so a big spec loaded again in a new process costs little. The full
+validation of the spec itself is :func:`check_spec`, which is slow and so never on the load path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from lam.documents import format_path
+from lam.errors import SpecError
+from lam.spec_cache import read_entry, write_entry
+from lam.spec_refs import (
+    Bundle,
+    SourceText,
+    bundle_document,
+    check_refs,
+    lookup_pointer,
+    parse_source,
+    read_source,
+)
+from lam.spec_schema import SchemaValidator, make_registry, validator_class
+
+__all__ = [
+    "METHODS",
+    "Operation",
+    "Parameter",
+    "SchemaValidator",
+    "Spec",
+    "load_spec",
+]
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_LOCATIONS = ("path", "query", "header", "cookie")
+_TEMPLATE_VAR = re.compile(r"\{([^{}/]+)\}")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of an operation (path-level and operation-level merged)."""
+
+    name: str
+    location: str  # "path" | "query" | "header" | "cookie"
+    required: bool
+    schema: Mapping[str, Any]  # may still contain "$ref"; use Spec.resolve / Spec.validator
+    description: str = ""
+
+
+def _media_matches(wanted: str, offered: str) -> bool:
+    wanted = wanted.split(";")[0].strip().lower()
+    offered = offered.split(";")[0].strip().lower()
+    if offered in (wanted, "*/*"):
+        return True
+    return offered.endswith("/*") and wanted.startswith(offered[:-1])
+
+
+def _pick_media(content: Any, content_type: str | None) -> tuple[str, Mapping[str, Any]] | None:
+    if not isinstance(content, Mapping) or not content:
+        return None
+    if content_type is not None:
+        for media, obj in content.items():
+            if _media_matches(content_type, media):
+                return content_type, _schema_of(obj)
+        return None
+    for media, obj in content.items():
+        base = media.split(";")[0].strip().lower()
+        if base == "application/json":
+            return media, _schema_of(obj)
+    for media, obj in content.items():
+        if media.split(";")[0].strip().lower().endswith("json"):
+            return media, _schema_of(obj)
+    media, obj = next(iter(content.items()))
+    return media, _schema_of(obj)
+
+
+def _schema_of(media_object: Any) -> Mapping[str, Any]:
+    if isinstance(media_object, Mapping) and isinstance(media_object.get("schema"), Mapping):
+        schema: Mapping[str, Any] = media_object["schema"]
+        return schema
+    return {}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of a spec: a method on a path template."""
+
+    method: str  # upper case: "GET"
+    path: str  # template as in the spec: "/pets/{petId}"
+    operation_id: str | None
+    summary: str
+    description: str
+    tags: tuple[str, ...]
+    parameters: tuple[Parameter, ...]
+    request_body: Mapping[str, Any] | None  # the requestBody object, $ref resolved one level
+    responses: Mapping[str, Any]  # status -> response object, $ref resolved one level
+    extensions: Mapping[str, Any]  # x-* keys of the operation
+    security: tuple[Mapping[str, Any], ...] | None
+
+    @property
+    def key(self) -> str:
+        """``"GET /pets/{petId}"``."""
+        return f"{self.method} {self.path}"
+
+    def request_schema(
+        self, content_type: str | None = None
+    ) -> tuple[str, Mapping[str, Any]] | None:
+        """The body's media type and schema (JSON preferred), or None when none fits."""
+        if self.request_body is None:
+            return None
+        return _pick_media(self.request_body.get("content"), content_type)
+
+    def response_schema(self, status: int | str) -> tuple[str, Mapping[str, Any]] | None:
+        """The media type and schema of the best matching response (exact, ``2XX``, default)."""
+        code = str(status)
+        for key in (code, code[:1] + "XX", code[:1] + "xx", "default"):
+            response = self.responses.get(key)
+            if isinstance(response, Mapping):
+                return _pick_media(response.get("content"), None)
+        return None
+
+
+class Spec:
+    """A loaded OpenAPI document with its operations indexed. Build it with :func:`load_spec`."""
+
+    def __init__(self, source: str, content_hash: str, document: dict[str, Any]) -> None:
+        self.source = source
+        self.content_hash = content_hash
+        self.document: Mapping[str, Any] = document
+        self.openapi: str = str(document["openapi"])
+        info = document.get("info")
+        self.title: str = str(info.get("title", "")) if isinstance(info, Mapping) else ""
+        self.servers: tuple[str, ...] = _servers(document.get("servers"))
+        components = document.get("components")
+        schemes = components.get("securitySchemes", {}) if isinstance(components, dict) else {}
+        self.security_schemes: Mapping[str, Mapping[str, Any]] = {
+            name: self.resolve(value) for name, value in (schemes or {}).items()
+        }
+        self.operations: tuple[Operation, ...] = tuple(_operations(self, source))
+        self._by_ref: dict[str, Operation] = {}
+        for op in self.operations:
+            self._by_ref[op.key] = op
+            if op.operation_id:
+                self._by_ref.setdefault(op.operation_id, op)
+        self._routes: dict[str, list[tuple[re.Pattern[str], Operation, tuple[str, ...]]]] = {}
+        self._registry = make_registry(document, self.openapi)
+        self._validator_class = validator_class(self.openapi)
+        self._validators: dict[int, tuple[Mapping[str, Any], SchemaValidator]] = {}
+        self._base_paths = tuple(
+            sorted({p for p in (_url_path(s) for s in self.servers) if p}, key=len, reverse=True)
+        )
+
+    def __repr__(self) -> str:
+        return f"<Spec {self.title!r} {self.source} ({len(self.operations)} operations)>"
+
+    def find(self, ref: str) -> Operation | None:
+        """The operation named by operationId or ``"METHOD /path"``, or None."""
+        found = self._by_ref.get(ref)
+        if found is None and " " in ref:
+            method, _, path = ref.strip().partition(" ")
+            found = self._by_ref.get(f"{method.upper()} {path.strip()}")
+        return found
+
+    def operation(self, ref: str) -> Operation:
+        """The operation named by ``ref``; SpecError(code="unknown-operation") if none."""
+        found = self.find(ref)
+        if found is not None:
+            return found
+        close = difflib.get_close_matches(ref, list(self._by_ref), n=3, cutoff=0.6)
+        if not close:
+            lowered = {k.lower(): k for k in self._by_ref}
+            close = [lowered[k] for k in difflib.get_close_matches(ref.lower(), list(lowered))]
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise SpecError(
+            f"no operation {ref!r} in {self.title or 'the spec'}{hint}",
+            file=self.source,
+            code="unknown-operation",
+        )
+
+    def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+        """The operation serving a concrete request path, and its path parameters."""
+        routes = self._routes_for(method.upper())
+        path = path.split("?", 1)[0].split("#", 1)[0] or "/"
+        candidates = [
+            path[len(base) :] or "/"
+            for base in self._base_paths
+            if path == base or path.startswith(base + "/")
+        ]
+        for candidate in [*candidates, path]:
+            for pattern, op, names in routes:
+                found = pattern.fullmatch(candidate)
+                if found:
+                    return op, {n: unquote(v) for n, v in zip(names, found.groups(), strict=True)}
+        return None
+
+    def _routes_for(self, method: str) -> list[tuple[re.Pattern[str], Operation, tuple[str, ...]]]:
+        routes = self._routes.get(method)
+        if routes is None:
+            built = []
+            for op in self.operations:
+                if op.method != method:
+                    continue
+                names = tuple(_TEMPLATE_VAR.findall(op.path))
+                literal = _TEMPLATE_VAR.split(op.path)[::2]
+                regex = "([^/]+)".join(re.escape(part) for part in literal)
+                # Literal segments beat templated ones: /pets/mine before /pets/{id}.
+                rank = (len(names), -sum(len(p) for p in literal))
+                built.append((rank, re.compile(regex), op, names))
+            built.sort(key=lambda r: r[0])
+            routes = [(p, op, names) for _, p, op, names in built]
+            self._routes[method] = routes
+        return routes
+
+    def resolve(self, node: Any) -> Any:
+        """Follow a ``$ref`` chain (local or relative-file, bundled at load) one node deep."""
+        seen = 0
+        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+            ref: str = node["$ref"]
+            target = lookup_pointer(self.document, ref[1:]) if ref.startswith("#") else None
+            if target is None or not isinstance(target, Mapping | list | str | int | float):
+                raise SpecError(f"$ref {ref!r} cannot be resolved", file=self.source)
+            node = target
+            seen += 1
+            if seen > 64:
+                raise SpecError(f"$ref {ref!r} loops", file=self.source, code="bad-ref")
+        return node
+
+    def validator(self, schema: Mapping[str, Any]) -> SchemaValidator:
+        """A compiled validator for ``schema`` (cached per schema object)."""
+        cached = self._validators.get(id(schema))
+        if cached is not None and cached[0] is schema:
+            return cached[1]
+        compiled = SchemaValidator(schema, self._validator_class, self._registry)
+        self._validators[id(schema)] = (schema, compiled)
+        return compiled
+
+    def schema_at(self, schema: Mapping[str, Any], pointer: str) -> Mapping[str, Any] | None:
+        """The sub-schema an instance pointer (``/0/id``) reaches, or None if unknown."""
+        current: Any = self.resolve(schema)
+        for raw in [t for t in pointer.split("/")[1:]] if pointer else []:
+            token = raw.replace("~1", "/").replace("~0", "~")
+            current = self._step(current, token)
+            if current is None:
+                return None
+        return current if isinstance(current, Mapping) else None
+
+    def _step(self, schema: Any, token: str) -> Mapping[str, Any] | None:
+        schema = self.resolve(schema)
+        if not isinstance(schema, Mapping):
+            return None
+        if token.isdigit():
+            prefix = schema.get("prefixItems")
+            if isinstance(prefix, list) and int(token) < len(prefix):
+                return self._resolved(prefix[int(token)])
+            if isinstance(schema.get("items"), Mapping):
+                return self._resolved(schema["items"])
+        props = schema.get("properties")
+        if isinstance(props, Mapping) and token in props:
+            return self._resolved(props[token])
+        for key in ("allOf", "anyOf", "oneOf"):
+            for branch in schema.get(key) or ():
+                found = self._step(branch, token)
+                if found is not None:
+                    return found
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, Mapping) and not token.isdigit():
+            return self._resolved(extra)
+        return None
+
+    def _resolved(self, node: Any) -> Mapping[str, Any] | None:
+        node = self.resolve(node)
+        return node if isinstance(node, Mapping) else None
+
+
+def _servers(servers: Any) -> tuple[str, ...]:
+    out = []
+    for server in servers if isinstance(servers, list) else ():
+        if not isinstance(server, Mapping) or not isinstance(server.get("url"), str):
+            continue
+        url: str = server["url"]
+        variables = server.get("variables")
+        for name, var in (variables or {}).items() if isinstance(variables, Mapping) else ():
+            if isinstance(var, Mapping) and "default" in var:
+                url = url.replace("{" + str(name) + "}", str(var["default"]))
+        out.append(url)
+    return tuple(out)
+
+
+def _url_path(url: str) -> str:
+    if "://" in url:
+        url = url.split("://", 1)[1]
+        url = "/" + url.split("/", 1)[1] if "/" in url else ""
+    return url.rstrip("/")
+
+
+def _operations(spec: Spec, source: str) -> list[Operation]:
+    paths = spec.document.get("paths", {})
+    if paths is None:
+        paths = {}
+    if not isinstance(paths, Mapping):
+        raise SpecError("'paths' must be a mapping", file=source, location="paths", code="spec")
+    out: list[Operation] = []
+    for path, item_raw in paths.items():
+        where: list[str | int] = ["paths", str(path)]
+        item = spec.resolve(item_raw)
+        if not isinstance(item, Mapping):
+            raise SpecError(
+                "a path item must be a mapping",
+                file=source,
+                location=format_path(where),
+                code="spec",
+            )
+        common = _parameters(spec, item.get("parameters"), source, [*where, "parameters"])
+        for method in METHODS:
+            raw = item.get(method)
+            if raw is None:
+                continue
+            at: list[str | int] = [*where, method]
+            if not isinstance(raw, Mapping):
+                raise SpecError(
+                    "an operation must be a mapping",
+                    file=source,
+                    location=format_path(at),
+                    code="spec",
+                )
+            merged = dict(common)
+            merged.update(_parameters(spec, raw.get("parameters"), source, [*at, "parameters"]))
+            params = tuple(merged.values())
+            _check_path_params(str(path), params, source, at)
+            body = spec.resolve(raw.get("requestBody")) if raw.get("requestBody") else None
+            responses = raw.get("responses") or {}
+            out.append(
+                Operation(
+                    method=method.upper(),
+                    path=str(path),
+                    operation_id=str(raw["operationId"]) if raw.get("operationId") else None,
+                    summary=str(raw.get("summary") or ""),
+                    description=str(raw.get("description") or ""),
+                    tags=tuple(str(t) for t in raw.get("tags") or ()),
+                    parameters=params,
+                    request_body=body if isinstance(body, Mapping) else None,
+                    responses={
+                        str(k): spec.resolve(v)
+                        for k, v in (responses.items() if isinstance(responses, Mapping) else ())
+                    },
+                    extensions={k: v for k, v in raw.items() if str(k).startswith("x-")},
+                    security=tuple(raw["security"])
+                    if isinstance(raw.get("security"), list)
+                    else None,
+                )
+            )
+    return out
+
+
+def _parameters(
+    spec: Spec, raw: Any, source: str, where: list[str | int]
+) -> dict[tuple[str, str], Parameter]:
+    out: dict[tuple[str, str], Parameter] = {}
+    if raw is None:
+        return out
+    if not isinstance(raw, list):
+        raise SpecError(
+            "'parameters' must be a list", file=source, location=format_path(where), code="spec"
+        )
+    for i, item in enumerate(raw):
+        param = spec.resolve(item)
+        name = param.get("name") if isinstance(param, Mapping) else None
+        location = param.get("in") if isinstance(param, Mapping) else None
+        if not isinstance(name, str) or location not in _LOCATIONS:
+            raise SpecError(
+                "a parameter needs a 'name' and 'in' (path, query, header or cookie)",
+                file=source,
+                location=format_path([*where, i]),
+                code="spec",
+            )
+        schema = param.get("schema")
+        if not isinstance(schema, Mapping):
+            schema = _pick_media(param.get("content"), None)
+            schema = schema[1] if schema else {}
+        out[(name, location)] = Parameter(
+            name=name,
+            location=location,
+            required=bool(param.get("required")) or location == "path",
+            schema=schema,
+            description=str(param.get("description") or ""),
+        )
+    return out
+
+
+def _check_path_params(
+    path: str, params: tuple[Parameter, ...], source: str, where: list[str | int]
+) -> None:
+    declared = {p.name for p in params if p.location == "path"}
+    for name in _TEMPLATE_VAR.findall(path):
+        if name not in declared:
+            raise SpecError(
+                f"path parameter {{{name}}} is not declared in parameters",
+                file=source,
+                location=format_path(where),
+                code="spec",
+            )
+
+
+# ---------------------------------------------------------------------------------- loading
+
+_LOADED: dict[tuple[str, str], Spec] = {}
+
+
+def load_spec(source: str | Path, *, relative_to: Path | None = None) -> Spec:
+    """Load an OpenAPI 3.x spec from a file or URL; SpecError with file and place on failure.
+
+    ``relative_to`` is the directory a relative ``source`` is taken from (a plan's folder).
+    """
+    name = str(source)
+    if not name.startswith(("http://", "https://")):
+        path = Path(name)
+        if relative_to is not None and not path.is_absolute():
+            path = relative_to / path
+        name = str(path)
+    root = read_source(name)
+    memo = _LOADED.get((name, root.sha256))
+    if memo is not None:
+        return memo
+    document = _from_cache(root)
+    if document is None:
+        bundle = _load_fresh(root)
+        document = bundle.document
+        spec = Spec(name, root.sha256, document)  # structural checks raise before caching
+        _to_cache(root, bundle)
+    else:
+        spec = Spec(name, root.sha256, document)
+    _LOADED[(name, root.sha256)] = spec
+    return spec
+
+
+def _load_fresh(root: SourceText) -> Bundle:
+    document = parse_source(root)
+    _check_top(document, root.name)
+    bundle = bundle_document(root, document)
+    check_refs(bundle)
+    return bundle
+
+
+def _check_top(document: Any, name: str) -> None:
+    if not isinstance(document, dict):
+        raise SpecError(
+            "not an OpenAPI document: expected a mapping at the top level", file=name, code="spec"
+        )
+    version = document.get("openapi")
+    if version is None and "swagger" in document:
+        raise SpecError(
+            f"Swagger {document['swagger']} is not supported; lam reads OpenAPI 3.x",
+            file=name,
+            location="swagger",
+            code="spec",
+        )
+    if not isinstance(version, str) or not re.match(r"^3\.[01]\.\d+", version):
+        raise SpecError(
+            f"not an OpenAPI 3.0 or 3.1 document (openapi: {version!r})",
+            file=name,
+            location="openapi",
+            code="spec",
+        )
+    for key in ("info", "components"):
+        if key in document and not isinstance(document[key], dict):
+            raise SpecError(f"'{key}' must be a mapping", file=name, location=key, code="spec")
+
+
+def _from_cache(root: SourceText) -> dict[str, Any] | None:
+    entry = read_entry(root.sha256, "doc")
+    if not (isinstance(entry, dict) and isinstance(entry.get("document"), dict)):
+        return None
+    files = entry.get("files")
+    if not isinstance(files, dict):
+        return None
+    base = Path(root.name).parent
+    for relative, digest in files.items():
+        other = str(relative) if "://" in str(relative) else str((base / relative).resolve())
+        try:
+            if read_source(other).sha256 != digest:
+                return None  # a referenced file changed: the entry is stale
+        except SpecError:
+            return None
+    document: dict[str, Any] = entry["document"]
+    return document
+
+
+def _to_cache(root: SourceText, bundle: Bundle) -> None:
+    base = Path(root.name).parent.resolve()
+    files = {}
+    for name, digest in bundle.hashes.items():
+        if name == root.name:
+            continue
+        files[name if "://" in name else _relative(Path(name), base)] = digest
+    write_entry(root.sha256, "doc", {"document": bundle.document, "files": files})
+
+
+def _relative(path: Path, base: Path) -> str:
+    import os
+
+    return os.path.relpath(path, base)

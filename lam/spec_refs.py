@@ -1,0 +1,258 @@
+"""Reading an OpenAPI document and its relative-file ``$ref`` targets into one document.
+
+Files reached by a relative ``$ref`` (``./common.yaml#/components/schemas/Pet``) are bundled
+into the main document under ``x-lam-files`` and their refs rewritten to local ones, so the rest
+of lam (and the cache) only ever sees one document with local refs. Every ``$ref`` is then checked
+once: its target must exist and a chain of refs must end somewhere (A -> B -> A never does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin
+
+from lam.documents import parse_text, read_text
+from lam.errors import SpecError
+
+__all__ = [
+    "BUNDLE_KEY",
+    "FAST_PARSE_BYTES",
+    "Bundle",
+    "SourceText",
+    "bundle_document",
+    "check_refs",
+    "escape_token",
+    "lookup_pointer",
+    "read_source",
+]
+
+BUNDLE_KEY = "x-lam-files"
+"""Where files reached by relative refs live inside the bundled document."""
+
+FAST_PARSE_BYTES = 1_000_000
+"""Documents larger than this are parsed with the fast (C) parser."""
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """One file's text with the name used in errors and its content hash."""
+
+    name: str
+    text: str
+    sha256: str
+
+
+def read_source(name: str) -> SourceText:
+    """Read a spec file or URL as text; every failure is a SpecError naming it."""
+    if name.startswith(("http://", "https://")):
+        text = _fetch(name)
+    else:
+        text = read_text(Path(name), error=SpecError)
+    return SourceText(name, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _fetch(url: str) -> str:
+    import httpx  # only when a spec is given by URL
+
+    try:
+        response = httpx.get(url, follow_redirects=True, timeout=30.0)
+    except httpx.HTTPError as exc:
+        raise SpecError(f"cannot fetch: {exc}", file=url, code="unreadable") from None
+    if response.status_code != 200:
+        raise SpecError(f"cannot fetch: HTTP {response.status_code}", file=url, code="unreadable")
+    try:
+        return response.content.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise SpecError("not UTF-8 text", file=url, code="encoding") from None
+
+
+def parse_source(source: SourceText) -> Any:
+    """Parse a file's text as JSON or YAML."""
+    fast = len(source.text) > FAST_PARSE_BYTES
+    return parse_text(source.text, name=source.name, error=SpecError, fast=fast)
+
+
+def escape_token(token: str) -> str:
+    """One JSON pointer token, escaped (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def lookup_pointer(document: Any, pointer: str) -> Any:
+    """The node at a JSON pointer (``/components/schemas/Pet``), or ``_MISSING``-like None."""
+    node = document
+    if not pointer:
+        return node
+    for raw in pointer.lstrip("/").split("/"):
+        token = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            node = node.get(token, _MISSING)
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return _MISSING
+        if node is _MISSING:
+            return _MISSING
+    return node
+
+
+@dataclass
+class Bundle:
+    """The merged document and the files it was made from."""
+
+    document: dict[str, Any]
+    files: dict[str, str] = field(default_factory=dict)  # bundle key -> file name
+    hashes: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+
+    def file_of(self, pointer: str) -> tuple[str | None, str]:
+        """The file a bundled pointer lies in and the pointer inside that file."""
+        prefix = f"/{BUNDLE_KEY}/"
+        if pointer.startswith(prefix):
+            key, _, rest = pointer[len(prefix) :].partition("/")
+            name = self.files.get(key.replace("~1", "/").replace("~0", "~"))
+            return name, "/" + rest if rest else ""
+        return None, pointer
+
+
+def _walked(key: Any) -> bool:
+    # Examples are data and x-* extensions are opaque: a "$ref" there is not a Reference.
+    return key != "example" and (not str(key).startswith("x-") or key == BUNDLE_KEY)
+
+
+def _iter_refs(node: Any, path: list[str]) -> Iterator[tuple[dict[str, Any], list[str]]]:
+    """Every mapping holding a string ``$ref``, with its pointer tokens (examples skipped)."""
+    stack: list[tuple[Any, list[str]]] = [(node, path)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, dict):
+            if isinstance(current.get("$ref"), str):
+                yield current, where
+            for key, value in current.items():
+                if _walked(key) and isinstance(value, dict | list):
+                    stack.append((value, [*where, str(key)]))
+        elif isinstance(current, list):
+            for i, value in enumerate(current):
+                if isinstance(value, dict | list):
+                    stack.append((value, [*where, str(i)]))
+
+
+_EXTERNAL_REF = re.compile(r"""\$ref['"]?\s*:\s*['"]?(?!['"#])\S""")
+
+
+def _has_external_refs(text: str) -> bool:
+    # Cheap pre-check: a document whose every $ref starts with '#' needs no bundling walk.
+    return _EXTERNAL_REF.search(text) is not None
+
+
+def bundle_document(root: SourceText, document: dict[str, Any]) -> Bundle:
+    """Bring every file reached by a relative ``$ref`` into ``document`` (in place)."""
+    bundle = Bundle(document, hashes={root.name: root.sha256})
+    if not _has_external_refs(root.text):
+        return bundle
+    keys: dict[str, str] = {}  # file name -> bundle key
+    pending: list[tuple[str, Any, str]] = [(root.name, document, "")]
+    while pending:
+        name, doc, prefix = pending.pop()
+        for holder, where in list(_iter_refs(doc, [])):
+            ref: str = holder["$ref"]
+            target, _, fragment = ref.partition("#")
+            if not target:
+                holder["$ref"] = f"#{prefix}{fragment}"
+                continue
+            target_name = _join(name, target)
+            if target_name not in keys:
+                loaded = _load_external(target_name, name, where)
+                key = f"f{len(keys)}"
+                keys[target_name] = key
+                bundle.files[key] = target_name
+                bundle.hashes[target_name] = loaded[0].sha256
+                document.setdefault(BUNDLE_KEY, {})[key] = loaded[1]
+                pending.append((target_name, loaded[1], f"/{BUNDLE_KEY}/{key}"))
+            holder["$ref"] = f"#/{BUNDLE_KEY}/{keys[target_name]}{fragment}"
+    return bundle
+
+
+def _join(base: str, target: str) -> str:
+    if base.startswith(("http://", "https://")) or target.startswith(("http://", "https://")):
+        return urljoin(base, target)
+    return str((Path(base).parent / unquote(target)).resolve())
+
+
+def _load_external(name: str, referrer: str, where: list[str]) -> tuple[SourceText, Any]:
+    try:
+        source = read_source(name)
+        return source, parse_source(source)
+    except SpecError as exc:
+        raise SpecError(
+            f"$ref to {name}: {exc.message}",
+            file=referrer,
+            location=_pointer(where) + "/$ref",
+            code="bad-ref",
+        ) from None
+
+
+def _pointer(tokens: list[str]) -> str:
+    return "#/" + "/".join(escape_token(t) for t in tokens) if tokens else "#"
+
+
+def _all_refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is dict:
+            ref = current.get("$ref")
+            if type(ref) is str:
+                found.add(ref)
+            stack.extend(v for k, v in current.items() if _walked(k) and type(v) in (dict, list))
+        elif type(current) is list:
+            stack.extend(v for v in current if type(v) in (dict, list))
+    return found
+
+
+def check_refs(bundle: Bundle) -> None:
+    """Every ``$ref`` in the bundle must point at something, and no ref chain may loop."""
+    document = bundle.document
+    bad = {}
+    for ref in _all_refs(document):
+        problem = _ref_problem(document, ref)
+        if problem:
+            bad[ref] = problem
+    if not bad:
+        return
+    # Slow path only on failure: find where the first bad ref is written.
+    for holder, where in sorted(_iter_refs(document, []), key=lambda hw: hw[1]):
+        problem = bad.get(holder["$ref"])
+        if problem:
+            file, pointer = bundle.file_of("/" + "/".join(escape_token(t) for t in where))
+            raise SpecError(
+                problem,
+                file=file or next(iter(bundle.hashes)),
+                location="#" + pointer + "/$ref",
+                code="bad-ref",
+            )
+
+
+def _ref_problem(document: Any, ref: str) -> str | None:
+    chain = [ref]
+    current = ref
+    while True:
+        if not current.startswith("#"):
+            return f"$ref {current!r} is not a local or relative-file reference"
+        target = lookup_pointer(document, current[1:])
+        if target is _MISSING:
+            shown = ref if current == ref else f"{current} (via {ref})"
+            return f"$ref target {shown} does not exist"
+        if not (isinstance(target, dict) and isinstance(target.get("$ref"), str)):
+            return None
+        current = target["$ref"]
+        if current in chain:
+            loop = " -> ".join([*chain, current])
+            return f"$ref cycle that never resolves: {loop}"
+        chain.append(current)
