@@ -1,0 +1,33 @@
+"""Assembling the demo app: JSON API at ``/api``, pages, ``/app/`` and ``/lab/``, access log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+
+from lam.sandbox.demo.accesslog import AccessLog
+from lam.sandbox.demo.api import build_api
+from lam.sandbox.demo.auth import Signer
+from lam.sandbox.demo.pages import page_routes
+from lam.sandbox.demo.spa import spa_routes
+from lam.sandbox.demo.store import Store, seed_database
+
+__all__ = ["create_app"]
+
+
+def create_app(db_path: Path, access_log: Path | None = None) -> Starlette:
+    """The demo app over the SQLite database at ``db_path`` (seeded first if missing).
+
+    With ``access_log``, every request is appended to that file as one JSON line.
+    """
+    db_path = Path(db_path)
+    if not db_path.exists():
+        seed_database(db_path)
+    store = Store(db_path)
+    signer = Signer(store.secret())
+    middleware = [Middleware(AccessLog, path=Path(access_log))] if access_log else []
+    routes = [Mount("/api", app=build_api(store, signer)), *page_routes(store, signer)]
+    return Starlette(routes=[*routes, *spa_routes()], middleware=middleware)
