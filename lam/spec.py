@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from lam.documents import format_path
 from lam.errors import SpecError
 from lam.spec_cache import read_entry, write_entry
+from lam.spec_check import SpecProblem, check_spec
 from lam.spec_refs import (
     Bundle,
     SourceText,
@@ -36,6 +37,8 @@ __all__ = [
     "Parameter",
     "SchemaValidator",
     "Spec",
+    "SpecProblem",
+    "check_spec",
     "load_spec",
 ]
 
