@@ -1,0 +1,269 @@
+"""Deterministic, schema-valid example values generated from OpenAPI schemas.
+
+The spec's own ``example``/``examples``/``default``/``enum`` come first; otherwise a value is
+built from the schema's type and constraints. Values depend only on the schema, the place they
+are generated for (a JSON-pointer-like path) and the seed number, so a seeded simulator answers
+the same way on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["ExampleGenerator", "media_example"]
+
+Resolver = Callable[[Any], Any]
+
+_MAX_DEPTH = 8
+_OPTIONAL_DEPTH = 3
+"""Optional properties are generated only this deep, so huge schemas give small values."""
+
+
+def media_example(media: Mapping[str, Any], resolve: Resolver) -> tuple[bool, Any]:
+    """The example a media type object carries (``example``, else the first ``examples``)."""
+    if "example" in media:
+        return True, media["example"]
+    examples = media.get("examples")
+    if isinstance(examples, Mapping):
+        for entry in examples.values():
+            entry = resolve(entry)
+            if isinstance(entry, Mapping) and "value" in entry:
+                return True, entry["value"]
+    return False, None
+
+
+class ExampleGenerator:
+    """Builds example values for schemas; ``resolve`` follows ``$ref`` (``Spec.resolve``)."""
+
+    def __init__(self, resolve: Resolver, *, seed: int = 0, use_examples: bool = True) -> None:
+        self._resolve = resolve
+        self._seed = seed
+        self._use_examples = use_examples
+
+    def generate(self, schema: Any, where: str = "", *, writing: bool = False) -> Any:
+        """A value for ``schema``. ``writing`` leaves out readOnly properties (request bodies)."""
+        value = self._value(schema, where, 0, frozenset(), writing)
+        return None if value is _Omit else value
+
+    def number(self, where: str, low: int, high: int) -> int:
+        """A deterministic integer in ``[low, high]`` for the place ``where``."""
+        digest = hashlib.blake2b(f"{self._seed}:{where}".encode(), digest_size=8).digest()
+        span = max(high - low, 0) + 1
+        return low + int.from_bytes(digest, "big") % span
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _value(
+        self, schema: Any, where: str, depth: int, seen: frozenset[str], writing: bool
+    ) -> Any:
+        if isinstance(schema, Mapping) and "$ref" in schema:
+            ref = str(schema["$ref"])
+            if ref in seen or depth > _MAX_DEPTH:
+                return _Omit
+            seen = seen | {ref}
+            schema = self._resolve(schema)
+        if not isinstance(schema, Mapping) or not schema:
+            return "example"
+        if self._use_examples:
+            if "example" in schema:
+                return schema["example"]
+            examples = schema.get("examples")
+            if isinstance(examples, list) and examples:
+                return examples[0]
+            if "default" in schema:
+                return schema["default"]
+        if "const" in schema:
+            return schema["const"]
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum:
+            non_null = [v for v in enum if v is not None]
+            return non_null[0] if non_null else enum[0]
+        if "allOf" in schema:
+            return self._all_of(schema, where, depth, seen, writing)
+        for key in ("oneOf", "anyOf"):
+            branches = schema.get(key)
+            if isinstance(branches, list) and branches:
+                for branch in branches:
+                    value = self._value(branch, where, depth + 1, seen, writing)
+                    if value is not _Omit:
+                        return value
+                return None
+        kind = _type_of(schema)
+        if kind == "null":
+            return None
+        if kind == "object":
+            return self._object(schema, where, depth, seen, writing)
+        if kind == "array":
+            return self._array(schema, where, depth, seen, writing)
+        if kind == "integer":
+            return self._integer(schema, where)
+        if kind == "number":
+            return float(self._integer(schema, where))
+        if kind == "boolean":
+            return self.number(where, 0, 1) == 1
+        return self._string(schema, where)
+
+    def _all_of(
+        self, schema: Mapping[str, Any], where: str, depth: int, seen: frozenset[str], writing: bool
+    ) -> Any:
+        merged: dict[str, Any] = {}
+        other: Any = _Omit
+        for part in [*schema["allOf"], {k: v for k, v in schema.items() if k != "allOf"}]:
+            value = self._value(part, where, depth + 1, seen, writing)
+            if isinstance(value, dict):
+                merged.update(value)
+            elif value is not _Omit and other is _Omit:
+                other = value
+        return merged if merged or other is _Omit else other
+
+    def _object(
+        self, schema: Mapping[str, Any], where: str, depth: int, seen: frozenset[str], writing: bool
+    ) -> Any:
+        props = schema.get("properties") or {}
+        required = set(schema.get("required") or ())
+        out: dict[str, Any] = {}
+        for name, sub in props.items():
+            if name not in required and depth >= _OPTIONAL_DEPTH:
+                continue
+            resolved = self._resolve(sub) if isinstance(sub, Mapping) else sub
+            if isinstance(resolved, Mapping):
+                if writing and resolved.get("readOnly"):
+                    continue
+                if not writing and resolved.get("writeOnly") and name not in required:
+                    continue
+            value = self._value(sub, f"{where}/{name}", depth + 1, seen, writing)
+            if value is _Omit:
+                if name in required:
+                    out[name] = None if _nullable(resolved) else {}
+                continue
+            out[name] = value
+        minimum = int(schema.get("minProperties") or 0)
+        extra = schema.get("additionalProperties")
+        index = 0
+        while len(out) < minimum:
+            value = self._value(extra, f"{where}/key{index}", depth + 1, seen, writing)
+            out[f"key{index}"] = "value" if value is _Omit or extra in (None, True) else value
+            index += 1
+        return out
+
+    def _array(
+        self, schema: Mapping[str, Any], where: str, depth: int, seen: frozenset[str], writing: bool
+    ) -> Any:
+        count = max(int(schema.get("minItems") or 0), 1 if depth < _OPTIONAL_DEPTH else 0)
+        maximum = schema.get("maxItems")
+        if isinstance(maximum, int):
+            count = min(count, maximum)
+        items = schema.get("items", {})
+        out = []
+        for index in range(count):
+            value = self._value(items, f"{where}/{index}", depth + 1, seen, writing)
+            if value is _Omit:
+                break
+            out.append(value)
+        return out
+
+    def _integer(self, schema: Mapping[str, Any], where: str) -> int:
+        low = schema.get("minimum")
+        high = schema.get("maximum")
+        if isinstance(schema.get("exclusiveMinimum"), int | float) and not isinstance(
+            schema.get("exclusiveMinimum"), bool
+        ):
+            low = int(schema["exclusiveMinimum"]) + 1
+        elif schema.get("exclusiveMinimum") is True and low is not None:
+            low = int(low) + 1
+        if isinstance(schema.get("exclusiveMaximum"), int | float) and not isinstance(
+            schema.get("exclusiveMaximum"), bool
+        ):
+            high = int(schema["exclusiveMaximum"]) - 1
+        elif schema.get("exclusiveMaximum") is True and high is not None:
+            high = int(high) - 1
+        lo = int(low) if low is not None else 1
+        hi = int(high) if high is not None else lo + 999
+        value = self.number(where, lo, max(lo, hi))
+        step = schema.get("multipleOf")
+        if isinstance(step, int) and step > 0:
+            value = (value // step) * step
+            if value < lo:
+                value += step
+        return value
+
+    def _string(self, schema: Mapping[str, Any], where: str) -> str:
+        fmt = schema.get("format")
+        n = self.number(where, 1, 9999)
+        text = _FORMATS[fmt](n) if fmt in _FORMATS else f"{_leaf(where)}-{n}"
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and not _matches(pattern, text):
+            text = next((c for c in _candidates(n) if _matches(pattern, c)), text)
+        low = int(schema.get("minLength") or 0)
+        if len(text) < low:
+            text = text + "x" * (low - len(text))
+        high = schema.get("maxLength")
+        if isinstance(high, int) and len(text) > high:
+            text = text[:high]
+        return text
+
+
+class _OmitType:
+    """Marks a value that cannot be generated here (a recursive reference)."""
+
+
+_Omit: Any = _OmitType()
+
+
+def _type_of(schema: Mapping[str, Any]) -> str:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        non_null = [k for k in kind if k != "null"]
+        return str(non_null[0]) if non_null else "null"
+    if isinstance(kind, str):
+        return kind
+    if "properties" in schema or "additionalProperties" in schema:
+        return "object"
+    if "items" in schema:
+        return "array"
+    return "string"
+
+
+def _nullable(schema: Any) -> bool:
+    if not isinstance(schema, Mapping):
+        return True
+    kind = schema.get("type")
+    return bool(schema.get("nullable")) or (isinstance(kind, list) and "null" in kind)
+
+
+def _leaf(where: str) -> str:
+    leaf = where.rsplit("/", 1)[-1]
+    return leaf if leaf and not leaf.isdigit() else "value"
+
+
+def _matches(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return True
+
+
+def _candidates(n: int) -> list[str]:
+    return [str(n), "a", "abc", f"a{n}", "A", "ABC", "a-b", "a_b", "a.b", "1.0", "v1", "#000000"]
+
+
+_FORMATS: dict[str, Callable[[int], str]] = {
+    "date-time": lambda n: f"2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}T12:00:00Z",
+    "date": lambda n: f"2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
+    "time": lambda n: f"12:{n % 60:02d}:00Z",
+    "email": lambda n: f"user{n}@example.com",
+    "uuid": lambda n: f"00000000-0000-4000-8000-{n:012d}",
+    "uri": lambda n: f"https://example.com/{n}",
+    "url": lambda n: f"https://example.com/{n}",
+    "uri-reference": lambda n: f"/items/{n}",
+    "uri-template": lambda n: f"https://example.com/{n}{{/id}}",
+    "hostname": lambda n: f"host{n}.example.com",
+    "ipv4": lambda n: f"192.0.2.{n % 250 + 1}",
+    "ipv6": lambda n: f"2001:db8::{n % 9999:x}",
+    "byte": lambda n: "ZXhhbXBsZQ==",
+    "binary": lambda n: "example",
+    "password": lambda n: f"secret-{n}",
+}

@@ -1,0 +1,122 @@
+"""The simulator served over HTTP: a plain ASGI app on uvicorn (``lam sandbox serve``).
+
+A bare ASGI callable rather than a framework app: the simulator does its own routing and
+validation, so every layer in between would only cost requests per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from lam.documents import load_document
+from lam.errors import DocumentError, UsageError
+from lam.sandbox.simulator import SimRequest, Simulator
+
+__all__ = ["SimulatorApp", "load_seed_file", "serve"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class SimulatorApp:
+    """An ASGI app answering every HTTP request from ``simulator``."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        query = scope.get("query_string", b"").decode("latin-1")
+        request = SimRequest(
+            method=scope["method"],
+            path=scope["path"],
+            query=parse_qs(query, keep_blank_values=True) if query else {},
+            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+            body=b"".join(chunks),
+        )
+        answer = self.simulator.handle(request)
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+        headers.append((b"content-length", str(len(answer.body)).encode()))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        body = b"" if scope["method"] == "HEAD" else answer.body
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def load_seed_file(path: Path) -> dict[str, list[Any]]:
+    """A seed file: a mapping of collection path (``/pets``) to a list of objects."""
+    data = load_document(path, error=DocumentError)
+    if not isinstance(data, dict):
+        raise DocumentError(
+            "a seed file maps collection paths to lists of objects", file=str(path), code="seed"
+        )
+    for key, value in data.items():
+        if not isinstance(key, str) or not key.startswith("/"):
+            raise DocumentError(
+                "expected a collection path starting with '/'",
+                file=str(path),
+                location=str(key),
+                code="seed",
+            )
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise DocumentError(
+                "expected a list of objects", file=str(path), location=key, code="seed"
+            )
+    return data
+
+
+def serve(
+    simulator: Simulator,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Serve until interrupted; ``port=0`` picks a free port. ``announce`` gets the URL."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}", code="listen") from None
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    config = uvicorn.Config(
+        SimulatorApp(simulator),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http="auto",
+        loop="auto",
+    )
+    server = uvicorn.Server(config)
+    announce(f"http://{shown}:{bound}{simulator.base_path}")
+    asyncio.run(server.serve(sockets=[sock]))

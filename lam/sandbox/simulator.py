@@ -1,0 +1,560 @@
+"""A stateful in-memory API generated from an OpenAPI spec: the dry run's world for API calls.
+
+POST to a collection creates, GET reads (stored objects, or deterministic examples that are
+materialized on first access), PUT replaces, PATCH merges, DELETE removes (later GETs answer
+404). Requests are validated against the spec (400 with a problem JSON); responses are made to
+fit the spec's response schema for their status. A ``fallback`` reads through to a live app
+for objects and lists the simulator does not know, and simulated changes are merged into what
+it answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from lam.sandbox.collections import Resource, Route, Router, build_resources, split_path
+from lam.sandbox.examples import ExampleGenerator, media_example
+from lam.sandbox.shaping import Shaper, item_schema_props, problem
+from lam.sandbox.validation import request_errors
+
+if TYPE_CHECKING:
+    from lam.spec import Spec
+
+__all__ = ["JournalEntry", "SimRequest", "SimResponse", "Simulator"]
+
+
+@dataclass(frozen=True)
+class SimRequest:
+    """One HTTP request as the simulator sees it."""
+
+    method: str
+    path: str
+    query: Mapping[str, list[str]] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class SimResponse:
+    """The simulator's answer; ``json`` is the decoded body (``None`` when empty)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    json: Any = None
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """A state-changing request the simulator handled."""
+
+    method: str
+    path: str
+    operation_id: str | None
+    status: int
+    collection: str | None
+    object_id: str | None
+    body: Any
+
+
+Fallback = Callable[[SimRequest], SimResponse | None]
+_Key = tuple[str, str]
+
+
+class Simulator:
+    """An in-memory API for ``spec``; deterministic for a given ``seed`` and ``seed_data``.
+
+    ``seed_data`` maps collection paths (``/pets``, ``/users/alice/repos``) to lists of
+    objects. ``base_path`` is stripped from request paths (default: the first server's path).
+    ``validate=False`` turns request validation off, for speed only.
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        seed: int = 0,
+        seed_data: Mapping[str, Any] | None = None,
+        base_path: str | None = None,
+        fallback: Fallback | None = None,
+        validate: bool = True,
+    ) -> None:
+        self.spec: Any = spec
+        self.seed = seed
+        self.fallback = fallback
+        self.validate = validate
+        if base_path is None:
+            servers = tuple(getattr(spec, "servers", ()) or ())
+            base_path = urlsplit(servers[0]).path if servers else ""
+        self.base_path = "/" + "/".join(split_path(base_path)) if split_path(base_path) else ""
+        operations = tuple(spec.operations)
+        self._resources = build_resources([op.path for op in operations], operations)
+        self._router = Router(operations, self._resources)
+        self._examples = ExampleGenerator(spec.resolve, seed=seed)
+        self._shaper = Shaper(spec, self._examples)
+        self._item_schemas = _item_schemas(operations, self._resources)
+        self._store: dict[str, dict[str, Any]] = {}
+        self._deleted: set[_Key] = set()
+        self._created: set[_Key] = set()
+        self._seeded: set[str] = set()
+        self._given = {"/" + "/".join(split_path(k)): list(v) for k, v in (seed_data or {}).items()}
+        self.journal: list[JournalEntry] = []
+
+    # -- the one entry point ---------------------------------------------------------------
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        """Answer one request, changing the simulated state as the request would."""
+        path = request.path.split("?", 1)[0]
+        if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
+            path = path[len(self.base_path) :] or "/"
+        method = request.method.upper()
+        route = self._router.match(method, path)
+        if route is None:
+            return self._problem(None, 404, "Not Found", f"no operation for {method} {path}")
+        if isinstance(route, str):
+            return self._problem(None, 405, "Method Not Allowed", f"{method} {route}")
+        body = _decode_body(request)
+        if self.validate:
+            errors = request_errors(self.spec, route.operation, route.params, request, body)
+            if errors:
+                return self._problem(route, 400, "Bad Request", errors[0]["message"], errors)
+        status, payload, headers = self._dispatch(method, route, path, request, body)
+        if method not in ("GET", "HEAD", "OPTIONS"):
+            self._record(method, request.path, route, status, path, body, payload)
+        return self._respond(route, status, payload, headers)
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def _dispatch(
+        self, method: str, route: Route, path: str, request: SimRequest, body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        res = route.resource
+        parts = split_path(path)
+        if res.kind == "collection":
+            coll = "/" + "/".join(parts)
+            if method == "POST":
+                return self._create(route, coll, body)
+            if method in ("PUT", "PATCH") and isinstance(body, dict):
+                oid = self._body_id(res, body)
+                if oid is not None:
+                    return self._update(route, coll, oid, body, method == "PATCH", request)
+            if method == "GET":
+                return self._list(route, coll, request)
+        elif res.kind == "search" and method == "GET":
+            return self._list(route, "/" + "/".join(parts[:-1]), request)
+        elif res.kind == "item":
+            coll, oid = "/" + "/".join(parts[:-1]), parts[-1]
+            if method in ("GET", "HEAD"):
+                return self._get(route, coll, oid, request)
+            if method == "DELETE":
+                return self._delete(route, coll, oid, request)
+            if method in ("PUT", "PATCH", "POST"):
+                merge = method != "PUT" or not isinstance(body, dict)
+                return self._update(route, coll, oid, body, merge, request)
+        elif res.kind == "action":
+            coll, oid = "/" + "/".join(parts[:-2]), parts[-2]
+            return self._action(route, coll, oid, body, request, path)
+        return self._success(route.operation, method), None, {}
+
+    def _create(self, route: Route, coll: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        objects = self._collection(coll, route.resource.template)
+        schema = self._item_schemas.get(route.resource.template)
+        obj = dict(body) if isinstance(body, dict) else {}
+        id_field = self._id_field(route.resource.template)
+        oid = str(obj[id_field]) if id_field and obj.get(id_field) is not None else None
+        if oid is None and id_field:
+            oid = self._new_id(coll, objects, schema, id_field)
+            obj[id_field] = _typed_id(oid, schema, id_field, self.spec)
+        oid = oid or str(len(objects) + 1)
+        obj = self._shaper.fill_server_fields(obj, schema, f"{coll}/{oid}")
+        obj = self._shaper.conform(obj, schema, f"{coll}/{oid}") if schema else obj
+        objects[oid] = obj
+        self._created.add((coll, oid))
+        self._deleted.discard((coll, oid))
+        status = self._success(route.operation, "POST")
+        return status, obj, {"location": f"{self.base_path}{coll}/{oid}"}
+
+    def _get(
+        self, route: Route, coll: str, oid: str, request: SimRequest
+    ) -> tuple[int, Any, dict[str, str]]:
+        obj = self._lookup(route, coll, oid, request)
+        if obj is None:
+            return 404, None, {}
+        return self._success(route.operation, "GET"), obj, {}
+
+    def _update(
+        self, route: Route, coll: str, oid: str, body: Any, merge: bool, request: SimRequest
+    ) -> tuple[int, Any, dict[str, str]]:
+        current = self._lookup(route, coll, oid, request)
+        if current is None:
+            return 404, None, {}
+        schema = self._item_schemas.get(self._resources[route.operation.path].collection or "")
+        changes = body if isinstance(body, dict) else dict(_form_fields(request))
+        obj = {**current, **changes} if merge else dict(changes)
+        id_field = self._id_field(route.resource.collection or "")
+        if id_field and id_field in current:
+            obj[id_field] = current[id_field]
+        if schema:
+            obj = self._shaper.fill_server_fields(obj, schema, f"{coll}/{oid}", current)
+            obj = self._shaper.conform(obj, schema, f"{coll}/{oid}")
+        self._collection(coll, route.resource.collection or "")[oid] = obj
+        return self._success(route.operation, request.method.upper()), obj, {}
+
+    def _delete(
+        self, route: Route, coll: str, oid: str, request: SimRequest
+    ) -> tuple[int, Any, dict[str, str]]:
+        if self._lookup(route, coll, oid, request) is None:
+            return 404, None, {}
+        self._collection(coll, route.resource.collection or "").pop(oid, None)
+        self._deleted.add((coll, oid))
+        return self._success(route.operation, "DELETE"), None, {}
+
+    def _action(
+        self, route: Route, coll: str, oid: str, body: Any, request: SimRequest, path: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        item_route = Route(
+            route.operation,
+            self._resources.get(_parent(route.resource.template)) or route.resource,
+            route.params,
+        )
+        current = self._lookup(item_route, coll, oid, request)
+        if current is None:
+            return 404, None, {}
+        props = item_schema_props(
+            self.spec, self._item_schemas.get(route.resource.collection or "")
+        )
+        if isinstance(body, dict) and props:
+            current = {**current, **{k: v for k, v in body.items() if k in props}}
+            self._collection(coll, route.resource.collection or "")[oid] = current
+        return self._success(route.operation, request.method.upper()), current, {}
+
+    def _list(
+        self, route: Route, coll: str, request: SimRequest
+    ) -> tuple[int, Any, dict[str, str]]:
+        template = route.resource.collection or route.resource.template
+        objects: list[Any]
+        if self.fallback is not None and coll not in self._given:
+            answer = self.fallback(request)
+            if answer is not None and 200 <= answer.status < 300:
+                return answer.status, self._merge_list(coll, answer.json), {}
+        objects = list(self._collection(coll, template).values())
+        objects = _filter(
+            objects, request.query, item_schema_props(self.spec, self._item_schemas.get(template))
+        )
+        return 200, objects, {}
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _collection(self, coll: str, template: str) -> dict[str, Any]:
+        objects = self._store.get(coll)
+        if objects is None:
+            objects = self._store[coll] = {}
+            self._seed_collection(coll, template, objects)
+        return objects
+
+    def _seed_collection(self, coll: str, template: str, objects: dict[str, Any]) -> None:
+        seeds = self._given.get(coll)
+        if seeds is None:
+            seeds = self._example_list(template, coll) if self.fallback is None else []
+        id_field = self._id_field(template)
+        schema = self._item_schemas.get(template)
+        for index, obj in enumerate(seeds):
+            if not isinstance(obj, dict):
+                continue
+            oid = str(obj.get(id_field, index + 1)) if id_field else str(index + 1)
+            if (coll, oid) in self._deleted:
+                continue
+            objects[oid] = (
+                self._shaper.conform(dict(obj), schema, f"{coll}/{oid}") if schema else obj
+            )
+
+    def _example_list(self, template: str, coll: str) -> list[Any]:
+        """The spec's list example, else two generated objects with distinct ids."""
+        for op in self.spec.operations:
+            if op.path == template and op.method.upper() == "GET":
+                found = _response_example(self.spec, op)
+                if isinstance(found, list) and all(isinstance(o, dict) for o in found):
+                    return found
+        schema = self._item_schemas.get(template)
+        if schema is None:
+            return []
+        id_field = self._id_field(template)
+        out = []
+        for n in (1, 2):
+            obj = self._examples.generate(schema, f"{coll}/{n}")
+            if isinstance(obj, dict) and id_field:
+                obj[id_field] = _typed_id(
+                    str(n) if _int_id(schema, id_field, self.spec) else f"{id_field}-{n}",
+                    schema,
+                    id_field,
+                    self.spec,
+                )
+            out.append(obj)
+        return out
+
+    def _lookup(self, route: Route, coll: str, oid: str, request: SimRequest) -> Any:
+        """The stored object, else the fallback's or a materialized one; None once deleted."""
+        if (coll, oid) in self._deleted:
+            return None
+        template = route.resource.collection or ""
+        objects = self._collection(coll, template)
+        if oid in objects:
+            return objects[oid]
+        schema = self._item_schemas.get(template)
+        id_field = self._id_field(template)
+        if self.fallback is not None:
+            item_path = f"{self.base_path}{coll}/{oid}"
+            answer = self.fallback(SimRequest("GET", item_path, {}, dict(request.headers), b""))
+            if answer is None or answer.status == 404:
+                return None
+            if 200 <= answer.status < 300 and isinstance(answer.json, dict):
+                objects[oid] = dict(answer.json)
+                return objects[oid]
+            return None
+        obj: Any = None
+        item_get = self._item_get(template)
+        if item_get is not None:
+            found = _response_example(self.spec, item_get)
+            obj = dict(found) if isinstance(found, dict) else None
+        if obj is None and schema is not None:
+            obj = self._examples.generate(schema, f"{coll}/{oid}")
+        if not isinstance(obj, dict):
+            obj = {}
+        if id_field:
+            obj[id_field] = _typed_id(oid, schema, id_field, self.spec)
+        objects[oid] = self._shaper.conform(obj, schema, f"{coll}/{oid}") if schema else obj
+        return objects[oid]
+
+    def _merge_list(self, coll: str, answer: Any) -> Any:
+        items = answer if isinstance(answer, list) else None
+        if items is None:
+            return answer
+        objects = self._store.get(coll, {})
+        id_fields = {f for f in (self._id_field(t) for t in self._resources) if f}
+        merged: list[Any] = []
+        seen: set[str] = set()
+        for obj in items:
+            oid = _object_id(obj, id_fields)
+            if oid is not None and (coll, oid) in self._deleted:
+                continue
+            if oid is not None and oid in objects:
+                merged.append(objects[oid])
+                seen.add(oid)
+            else:
+                merged.append(obj)
+        merged.extend(o for k, o in objects.items() if (coll, k) in self._created and k not in seen)
+        return merged
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _item_get(self, template: str) -> Any:
+        for res in self._resources.values():
+            if res.kind == "item" and res.collection == template:
+                for op in self.spec.operations:
+                    if op.path == res.template and op.method.upper() == "GET":
+                        return op
+        return None
+
+    def _id_field(self, template: str) -> str | None:
+        props = item_schema_props(self.spec, self._item_schemas.get(template))
+        item = next(
+            (r for r in self._resources.values() if r.kind == "item" and r.collection == template),
+            None,
+        )
+        if item is not None and item.id_param in props:
+            return item.id_param
+        for name in ("id", "uuid", "key", "name"):
+            if name in props:
+                return name
+        return None
+
+    def _body_id(self, res: Resource, body: Mapping[str, Any]) -> str | None:
+        field_name = self._id_field(res.template)
+        value = body.get(field_name) if field_name else None
+        return None if value is None else str(value)
+
+    def _new_id(self, coll: str, objects: Mapping[str, Any], schema: Any, id_field: str) -> str:
+        if _int_id(schema, id_field, self.spec):
+            taken = [int(k) for k in objects if k.lstrip("-").isdigit()]
+            return str(max(taken, default=0) + 1)
+        n = len(objects) + 1
+        while f"{id_field}-{n}" in objects:
+            n += 1
+        return f"{id_field}-{n}"
+
+    def _success(self, op: Any, method: str) -> int:
+        codes = [c for c in op.responses if str(c).isdigit() and str(c).startswith("2")]
+        preferred = {"POST": ("201", "200"), "DELETE": ("204", "200", "202")}.get(method, ("200",))
+        for code in preferred:
+            if code in codes:
+                return int(code)
+        return int(sorted(codes)[0]) if codes else 200
+
+    def _record(
+        self, method: str, raw: str, route: Route, status: int, path: str, body: Any, payload: Any
+    ) -> None:
+        parts = split_path(path)
+        res = route.resource
+        oid = parts[-1] if res.kind == "item" else parts[-2] if res.kind == "action" else None
+        id_field = self._id_field(res.collection) if res.collection else None
+        if oid is None and id_field and isinstance(payload, dict) and id_field in payload:
+            oid = str(payload[id_field])
+        self.journal.append(
+            JournalEntry(
+                method, raw, route.operation.operation_id, status, res.collection, oid, body
+            )
+        )
+
+    def _respond(
+        self, route: Route, status: int, payload: Any, headers: Mapping[str, str]
+    ) -> SimResponse:
+        if status == 404 and payload is None:
+            return self._problem(route, 404, "Not Found", "no such object (deleted or unknown)")
+        value = self._shaper.response_value(
+            route.operation,
+            status,
+            payload,
+            self._item_schemas.get(route.resource.collection or ""),
+        )
+        if value is None and status == 204:
+            return SimResponse(status, dict(headers), b"", None)
+        if value is None:
+            return SimResponse(status, dict(headers), b"", None)
+        data = json.dumps(value, separators=(",", ":")).encode()
+        return SimResponse(status, {"content-type": "application/json", **headers}, data, value)
+
+    def _problem(
+        self,
+        route: Route | None,
+        status: int,
+        title: str,
+        detail: str,
+        errors: list[dict[str, str]] | None = None,
+    ) -> SimResponse:
+        value = problem(status, title, detail, errors)
+        if route is not None:
+            value = self._shaper.response_value(route.operation, status, value, None, keep=True)
+        data = json.dumps(value, separators=(",", ":")).encode()
+        return SimResponse(status, {"content-type": "application/problem+json"}, data, value)
+
+
+def _parent(template: str) -> str:
+    parts = split_path(template)
+    return "/" + "/".join(parts[:-1])
+
+
+def _item_schemas(operations: tuple[Any, ...], resources: Mapping[str, Resource]) -> dict[str, Any]:
+    """Collection template -> the schema of one of its objects (item GET, else create, else list)."""
+    found: dict[str, Any] = {}
+    ranked: dict[str, int] = {}
+    for op in operations:
+        res = resources[op.path]
+        if res.collection is None:
+            continue
+        rank, schema = 9, None
+        method = op.method.upper()
+        if res.kind == "item" and method == "GET":
+            rank, schema = 0, _schema_of(op, 200)
+        elif res.kind == "collection" and method == "POST":
+            rank, schema = 1, _schema_of(op, 201) or _schema_of(op, 200)
+        elif res.kind in ("collection", "search") and method == "GET":
+            listed = _schema_of(op, 200)
+            rank, schema = 2, listed.get("items") if isinstance(listed, Mapping) else None
+        if schema is not None and rank < ranked.get(res.collection, 9):
+            found[res.collection], ranked[res.collection] = schema, rank
+    return found
+
+
+def _schema_of(op: Any, status: int) -> Any:
+    found = op.response_schema(status)
+    return found[1] if found else None
+
+
+def _response_example(spec: Any, op: Any) -> Any:
+    response = op.responses.get("200") or op.responses.get("201")
+    response = spec.resolve(response) if response is not None else None
+    if not isinstance(response, Mapping):
+        return None
+    for media_type, media in (response.get("content") or {}).items():
+        if "json" in media_type and isinstance(media, Mapping):
+            has, value = media_example(media, spec.resolve)
+            if has:
+                schema = media.get("schema")
+                if schema is None or spec.validator(schema).is_valid(value):
+                    return value
+    return None
+
+
+def _int_id(schema: Any, id_field: str, spec: Any) -> bool:
+    props = item_schema_props(spec, schema)
+    sub = spec.resolve(props.get(id_field, {}))
+    kind = sub.get("type") if isinstance(sub, Mapping) else None
+    return kind in ("integer", "number") or (isinstance(kind, list) and "integer" in kind)
+
+
+def _typed_id(oid: str, schema: Any, id_field: str, spec: Any) -> Any:
+    if _int_id(schema, id_field, spec) and oid.lstrip("-").isdigit():
+        return int(oid)
+    return oid
+
+
+def _object_id(obj: Any, fields: set[str]) -> str | None:
+    if isinstance(obj, dict):
+        for name in ("id", *sorted(fields)):
+            if obj.get(name) is not None:
+                return str(obj[name])
+    return None
+
+
+def _decode_body(request: SimRequest) -> Any:
+    if not request.body:
+        return None
+    ctype = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
+    if "form-urlencoded" in ctype:
+        return {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+    if ctype and "json" not in ctype:
+        return None
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _INVALID_JSON
+
+
+_INVALID_JSON: Any = object()
+
+
+def _form_fields(request: SimRequest) -> dict[str, Any]:
+    return {k: v[0] for k, v in request.query.items() if v}
+
+
+_PAGING = {"limit", "per_page", "page", "offset", "cursor", "starting_after", "ending_before"}
+
+
+def _filter(
+    objects: list[Any], query: Mapping[str, list[str]], props: Mapping[str, Any]
+) -> list[Any]:
+    for name, values in query.items():
+        if name in _PAGING or name not in props or not values:
+            continue
+        wanted = {w for v in values for w in str(v).split(",")}
+        objects = [
+            o for o in objects if isinstance(o, dict) and _field_matches(o.get(name), wanted)
+        ]
+    limit = next((query[k][0] for k in ("limit", "per_page") if query.get(k)), None)
+    if limit is not None and limit.isdigit():
+        objects = objects[: int(limit)]
+    return objects
+
+
+def _field_matches(value: Any, wanted: set[str]) -> bool:
+    if isinstance(value, list):
+        return any(_field_matches(v, wanted) for v in value)
+    if isinstance(value, dict):
+        return str(value.get("name")) in wanted
+    if isinstance(value, bool):
+        return str(value).lower() in wanted
+    return str(value) in wanted

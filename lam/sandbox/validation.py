@@ -1,0 +1,113 @@
+"""Request validation for the simulator: parameters and JSON bodies against the operation.
+
+Parameters arrive as strings; they are coerced to the type their schema names (``integer``,
+``number``, ``boolean``, ``array``) before validation, as a real server's framework would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+__all__ = ["coerce", "request_errors"]
+
+
+class _Request(Protocol):
+    @property
+    def query(self) -> Mapping[str, list[str]]: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def body(self) -> bytes: ...
+
+
+def request_errors(
+    spec: Any, op: Any, path_params: Mapping[str, str], request: _Request, body: Any
+) -> list[dict[str, str]]:
+    """Every problem with ``request`` against ``op``, as ``{in, name, message}`` entries."""
+    errors: list[dict[str, str]] = []
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    for param in op.parameters:
+        where = param.location
+        raw: list[str] | None
+        if where == "path":
+            raw = [path_params[param.name]] if param.name in path_params else None
+        elif where == "query":
+            raw = request.query.get(param.name)
+        elif where == "header":
+            value = headers.get(param.name.lower())
+            raw = [value] if value is not None else None
+        else:
+            continue
+        if not raw:
+            if param.required:
+                errors.append(
+                    _err(where, param.name, f"{where} parameter {param.name!r} is required")
+                )
+            continue
+        schema = spec.resolve(param.schema) if param.schema else {}
+        value, ok = coerce(raw, schema if isinstance(schema, Mapping) else {}, spec)
+        if not ok:
+            errors.append(
+                _err(where, param.name, f"{param.name!r}: expected {_kind(schema)}, got {raw[0]!r}")
+            )
+            continue
+        for pointer, message in spec.validator(param.schema).errors(value) if param.schema else ():
+            errors.append(_err(where, param.name + pointer, f"{param.name}{pointer}: {message}"))
+    request_body = op.request_body
+    if request_body is None:
+        return errors
+    if body is None:
+        if request_body.get("required") and not request.body:
+            errors.append(_err("body", "", "a request body is required"))
+        return errors
+    if not isinstance(body, dict | list | str | int | float | bool):
+        errors.append(_err("body", "", "the request body is not valid JSON"))
+        return errors
+    ctype = headers.get("content-type")
+    found = op.request_schema(ctype.split(";")[0].strip() if ctype else None)
+    if found is not None and ("json" in found[0] or "form" in found[0]):
+        form = "form" in found[0]
+        for pointer, message in spec.validator(found[1]).errors(body):
+            if form and "is not of type" in message:
+                continue  # form fields are strings on the wire
+            errors.append(_err("body", pointer, f"body{pointer or ''}: {message}"))
+    return errors
+
+
+def coerce(raw: list[str], schema: Mapping[str, Any], spec: Any) -> tuple[Any, bool]:
+    """Wire strings -> the value their schema describes; ``(value, False)`` if impossible."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "array":
+        items = spec.resolve(schema.get("items") or {})
+        parts = [p for v in raw for p in (v.split(",") if len(raw) == 1 else [v])]
+        values = []
+        for part in parts:
+            value, ok = coerce([part], items if isinstance(items, Mapping) else {}, spec)
+            if not ok:
+                return None, False
+            values.append(value)
+        return values, True
+    text = raw[0]
+    try:
+        if kind == "integer":
+            return int(text), True
+        if kind == "number":
+            return float(text), True
+    except ValueError:
+        return None, False
+    if kind == "boolean":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true", True
+        return None, False
+    return text, True
+
+
+def _kind(schema: Any) -> str:
+    return str(schema.get("type", "a value")) if isinstance(schema, Mapping) else "a value"
+
+
+def _err(where: str, name: str, message: str) -> dict[str, str]:
+    return {"in": where, "name": name, "message": message}
