@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "lam.cli.validate_cmd",
     "lam.cli.schema_cmd",
     "lam.cli.spec_cmd",
+    "lam.cli.sandbox_cmd",
 )
 
 
