@@ -129,11 +129,22 @@
     return clip(text || norm(el.getAttribute("title")), 200);
   }
 
+  // textContent runs table cells together ("BobEdit"); joining text nodes keeps words apart.
+  function spacedText(el) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const parts = [];
+    let length = 0;
+    for (let n = walker.nextNode(); n && length < 400; n = walker.nextNode()) {
+      parts.push(n.data);
+      length += n.data.length;
+    }
+    return norm(parts.join(" "));
+  }
   const out = [];
   let heading = "";
   function context(el) {
     const row = el.closest("tr,[role=row],li");
-    const rowText = row ? clip(norm(row.textContent), 160) : "";
+    const rowText = row ? clip(spacedText(row), 160) : "";
     const group = el.closest("fieldset,form,section,dialog,[role=dialog]");
     let groupText = "";
     if (group) {
