@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,8 @@ COMMAND_MODULES = (
     "lam.cli.schema_cmd",
     "lam.cli.spec_cmd",
     "lam.cli.sandbox_cmd",
+    "lam.cli.run_cmd",
+    "lam.cli.kill_cmd",
 )
 
 
@@ -67,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug in lam: one line, the traceback only on request
+        if os.environ.get("LAM_DEBUG"):
+            raise
+        print(
+            f"lam: internal error: {type(exc).__name__}: {exc} (LAM_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     return code
 
 

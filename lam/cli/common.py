@@ -1,0 +1,87 @@
+"""Options and rendering shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lam.errors import UsageError
+
+__all__ = [
+    "add_policy_option",
+    "add_target_options",
+    "existing_file",
+    "load_operator_policy",
+    "pairs",
+    "print_json",
+    "table",
+]
+
+
+def existing_file(value: str, *, what: str = "file") -> Path:
+    """A path given on the command line that must exist (else exit 2)."""
+    path = Path(value)
+    if not path.exists():
+        raise UsageError(f"{what} not found", file=value, code="not-found")
+    if path.is_dir():
+        raise UsageError(f"{what} is a directory", file=value, code="not-a-file")
+    return path
+
+
+def pairs(values: Iterable[str] | None, option: str) -> dict[str, str]:
+    """``["a=1", "b=2"]`` -> ``{"a": "1", "b": "2"}``; a malformed pair is a usage error."""
+    out: dict[str, str] = {}
+    for item in values or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"{option} takes NAME=VALUE, got {item!r}", code="usage")
+        out[name.strip()] = value
+    return out
+
+
+def add_policy_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="the operator's policy (default: the project's .lam/policy.yaml, else built-in)",
+    )
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", action="append", metavar="NAME=VALUE", help="set an input")
+    parser.add_argument("--app", action="append", metavar="NAME=URL", help="move an app")
+    parser.add_argument("--api", action="append", metavar="NAME=URL", help="move an api")
+
+
+def load_operator_policy(option: str | None, plan_path: Path | None = None) -> Any:
+    """The policy from --policy, else the project's config, else lam's default."""
+    from lam.policy import default_policy, find_project_policy, load_policy
+
+    if option:
+        return load_policy(existing_file(option, what="policy"))
+    found = find_project_policy(Path.cwd())
+    return load_policy(found) if found else default_policy()
+
+
+def print_json(document: Any) -> None:
+    json.dump(document, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, width: int = 48) -> str:
+    """A plain text table; cells longer than ``width`` are cut with an ellipsis."""
+    cut = [[_cell(c, width) for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cut)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cut]
+    return "\n".join(lines)
+
+
+def _cell(value: str, width: int) -> str:
+    value = " ".join(str(value).split())
+    return value if len(value) <= width else value[: width - 1] + "…"

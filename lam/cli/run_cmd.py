@@ -1,0 +1,146 @@
+"""``lam run PLAN`` and ``lam dry-run PLAN``: the same runner, live or in the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from lam.cli.common import (
+    add_policy_option,
+    add_target_options,
+    existing_file,
+    load_operator_policy,
+    pairs,
+    print_json,
+    table,
+)
+
+if TYPE_CHECKING:
+    from lam.run.guard import GuardCheck
+    from lam.run.runner import RunResult, StepResult
+    from lam.validate import ValidationReport
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    for name, dry in (("run", False), ("dry-run", True)):
+        helptext = (
+            "run every step in the sandbox: no effect on live systems; report the effects"
+            if dry
+            else "run a plan live, under the guard"
+        )
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name,
+            help=helptext,
+            description=helptext + ". Exit 0 ok, 1 invalid plan or failed step, 2 usage, "
+            "3 blocked (denied or unapproved), 4 killed.",
+        )
+        parser.add_argument("plan", metavar="PLAN")
+        add_policy_option(parser)
+        add_target_options(parser)
+        if not dry:
+            parser.add_argument(
+                "--approve", action="append", metavar="STEP", default=[],
+                help="approve this step (repeatable); covers exactly that step",
+            )  # fmt: skip
+            parser.add_argument(
+                "--no-prompt", action="store_true", help="never ask at the terminal"
+            )
+        parser.add_argument("--strict", action="store_true", help="a response off-spec fails")
+        parser.add_argument("--headed", action="store_true", help="show the browser window")
+        parser.add_argument("--seed", type=int, default=0, help="sandbox seed (dry runs)")
+        parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+        parser.set_defaults(func=run, dry_run=dry)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lam.run.session import RunOptions, execute_plan
+
+    path = existing_file(args.plan, what="plan")
+    interactive = (
+        not args.dry_run and not args.json and not getattr(args, "no_prompt", False)
+        and sys.stdin.isatty() and not os.environ.get("CI")
+    )  # fmt: skip
+    quiet = args.json
+    options = RunOptions(
+        policy=load_operator_policy(args.policy, path),
+        inputs=pairs(args.input, "--input"),
+        app_overrides=pairs(args.app, "--app"),
+        api_overrides=pairs(args.api, "--api"),
+        approvals=frozenset(getattr(args, "approve", ())),
+        dry_run=args.dry_run,
+        strict=args.strict,
+        headed=args.headed,
+        seed=args.seed,
+        prompt=_ask if interactive else None,
+        on_step=None if quiet else _print_step,
+        on_start=None if quiet else lambda rec: print(f"run {rec.run_id}: {rec.directory}"),
+    )
+    report, result = execute_plan(path, options)
+    if result is None:
+        from lam.cli.validate_cmd import render_report
+
+        if args.json:
+            print_json({**report.to_json(), "run": None, "status": "invalid"})
+        else:
+            print(render_report(report), file=sys.stderr)
+        return report.exit_code
+    if args.json:
+        print_json(_json(report, result))
+    else:
+        _print_end(result)
+    return result.exit_code
+
+
+def _print_step(result: StepResult) -> None:
+    mark = {"ok": "ok  ", "failed": "FAIL", "blocked": "STOP", "killed": "KILL"}[result.status]
+    print(f"  {mark} {result.id}: {result.summary}")
+    for warning in result.warnings:
+        print(f"       warning: {warning}")
+
+
+def _print_end(result: RunResult) -> None:
+    if result.effects is not None:
+        effects = result.effects.effects
+        print(f"\n{len(effects)} effect(s) held in the sandbox (nothing reached a live system):")
+        if effects:
+            rows = [(e.step, e.method, e.url, e.risk, e.verdict, e.answered_by) for e in effects]
+            print(
+                table(("step", "method", "url", "risk", "verdict", "answered by"), rows, width=70)
+            )
+    if result.error is not None:
+        print(f"\n{result.status}: {result.error.one_line()}", file=sys.stderr)
+    else:
+        print(f"\n{result.status}: {len(result.steps)} steps, record in {result.directory}")
+
+
+def _json(report: ValidationReport, result: RunResult) -> dict[str, Any]:
+    return {
+        "ok": result.error is None,
+        "run": result.run_id,
+        "record": result.directory,
+        "status": result.status,
+        "error": result.error.one_line() if result.error else None,
+        "steps": [s.to_json() for s in report.steps],
+        "results": [s.to_json() for s in result.steps],
+        "effects": result.effects.to_json() if result.effects is not None else None,
+    }
+
+
+def _ask(check: GuardCheck) -> bool:
+    """The interactive approval: show exactly what is about to happen, default no."""
+    print(f"\n  step {check.step} needs approval ({check.classification.risk.value}):")
+    print(f"    {check.summary}")
+    for reason in check.classification.reasons:
+        print(f"    - {reason}")
+    body = check.detail.get("body")
+    if body not in (None, {}):
+        print(f"    body: {body}")
+    try:
+        answer = input("  approve this step? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,88 @@
+"""``lam validate PLAN``: check a plan against its specs and the operator's policy."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from lam.cli.common import (
+    add_policy_option,
+    existing_file,
+    load_operator_policy,
+    pairs,
+    print_json,
+    table,
+)
+
+if TYPE_CHECKING:
+    from lam.validate import ValidationReport
+
+__all__ = ["register", "render_report"]
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "validate",
+        help="check a plan against its OpenAPI specs and the policy; nothing runs",
+        description="Exit 0 valid and allowed, 1 invalid, 2 usage error, 3 a step is "
+        "denied or needs approval.",
+    )
+    parser.add_argument("plan", metavar="PLAN")
+    add_policy_option(parser)
+    parser.add_argument("--app", action="append", metavar="NAME=URL", help="move an app")
+    parser.add_argument("--api", action="append", metavar="NAME=URL", help="move an api")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lam.validate import validate_plan
+
+    path = existing_file(args.plan, what="plan")
+    policy = load_operator_policy(args.policy, path)
+    report = validate_plan(
+        path,
+        policy=policy,
+        api_overrides=pairs(args.api, "--api"),
+        app_overrides=pairs(args.app, "--app"),
+    )
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(render_report(report))
+    return report.exit_code
+
+
+def render_report(report: ValidationReport) -> str:
+    """The human-readable report: a table of steps, then errors, then the outcome."""
+    out: list[str] = []
+    if report.plan is not None:
+        out.append(f"plan {report.plan.name!r} ({report.file}): {len(report.steps)} steps")
+    if report.steps:
+        rows = [
+            (
+                s.id,
+                s.kind,
+                s.operation or "",
+                s.risk.value,
+                s.verdict.value,
+                "; ".join(s.reasons),
+            )
+            for s in report.steps
+        ]
+        out.append(
+            table(("step", "kind", "operation / target", "risk", "verdict", "reasons"), rows)
+        )
+    if report.errors:
+        out.append("")
+        out.append(f"{len(report.errors)} error(s):")
+        out += [f"  {report.file}: {e.location}: {e.message}" for e in report.errors]
+    out.append("")
+    if not report.ok:
+        out.append("invalid: fix the errors above")
+    elif report.held:
+        parts = [f"{s.id} ({s.verdict.value}: {'; '.join(s.verdict_reasons)})" for s in report.held]
+        out.append("valid, but held: " + ", ".join(parts))
+    else:
+        out.append("valid: every step is allowed")
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Running plans: the runner, run records, the guard and the kill switch."""

@@ -1,0 +1,183 @@
+"""Running ``call`` steps: resolve, build the request from the spec, guard it, send it
+through the adapter's transport (live, or the sandbox simulator in a dry run), check it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from lam.adapters.http import ApiClient, PreparedCall, decode_body, prepare_call, response_problems
+from lam.errors import StepFailed
+from lam.plan import NO_BODY, Step
+from lam.policy import ActionFacts
+from lam.risk import classify_request
+from lam.run.context import RunState, StepOutcome
+from lam.run.effects import Effect
+from lam.run.guard import GuardCheck
+from lam.spec import Operation, Spec
+from lam.types import Risk
+
+__all__ = ["ApiStepExecutor"]
+
+
+class ApiStepExecutor:
+    """Executes API steps. ``transports`` maps an api name to the httpx transport to use."""
+
+    def __init__(
+        self,
+        specs: Mapping[str, Spec],
+        operations: Mapping[str, Operation],
+        *,
+        transports: Mapping[str, httpx.BaseTransport] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.specs = specs
+        self.operations = operations
+        self._transports = dict(transports or {})
+        self._timeout = timeout
+        self._clients: dict[str, ApiClient] = {}
+
+    def _client(self, api: str, state: RunState) -> ApiClient:
+        if api not in self._clients:
+            self._clients[api] = ApiClient(
+                transport=self._transports.get(api), timeout=self._timeout, sleep=state.kill.sleep
+            )
+        return self._clients[api]
+
+    def run_step(self, step: Step, state: RunState) -> StepOutcome:
+        api = step.api_name or ""
+        spec, op = self.specs[api], self.operations[step.id]
+        base_url = state.api_urls.get(api)
+        if not base_url or "://" not in base_url:
+            raise StepFailed(
+                f"api {api!r} has no absolute base URL ({base_url or 'none'}): "
+                f"set apis.{api}.base_url or pass --api {api}=URL",
+                step=step.id,
+                code="base-url",
+            )
+        params = state.resolve(step, step.params, "params")
+        body = NO_BODY if step.body is NO_BODY else state.resolve(step, step.body, "body")
+        try:
+            call = prepare_call(
+                spec,
+                op,
+                base_url=base_url,
+                params=params,
+                body=body,
+                content_type=step.content_type,
+                auth=state.plan.apis[api].auth,
+                secret=state.context().secret,
+            )
+        except Exception as exc:  # a secret that is not set, mostly
+            raise StepFailed(str(exc), step=step.id, code="prepare") from None
+        for value in call.secret_values:
+            state.record.add_secret(value)
+        self._guard(step, call, api, state)
+        state.record.event(
+            "request", step=step.id, method=call.method, url=call.url,
+            headers=dict(call.headers), body=call.trace_body(),
+        )  # fmt: skip
+        started = time.perf_counter()
+        response, attempts = self._client(api, state).send(call, step=step.id)
+        elapsed = time.perf_counter() - started
+        body_value, decode_problem = decode_body(response)
+        media = response.headers.get("content-type", "")
+        warnings = [decode_problem] if decode_problem else []
+        warnings += response_problems(spec, op, response.status_code, body_value, media)
+        state.record.event(
+            "response", step=step.id, status=response.status_code,
+            headers=dict(response.headers), body=body_value, attempts=attempts,
+            seconds=round(elapsed, 4), problems=warnings,
+        )  # fmt: skip
+        if warnings and state.strict:
+            raise StepFailed(
+                f"{call.describe()}: the response breaks the spec: {warnings[0]}",
+                step=step.id,
+                code="response-invalid",
+            )
+        outcome = StepOutcome(
+            summary=f"{call.describe()} -> {response.status_code} ({elapsed * 1000:.0f} ms)",
+            response={
+                "status": response.status_code,
+                "headers": dict(response.headers),
+                "body": body_value,
+                "url": call.url,
+                "method": call.method,
+            },
+            detail={"attempts": attempts},
+            warnings=warnings,
+        )
+        expect = state.resolve_with(step, step.expect, "expect", outcome.response)
+        outcome.expect_failures = _expect_failures(expect, outcome.response)
+        return outcome
+
+    def _guard(self, step: Step, call: PreparedCall, api: str, state: RunState) -> None:
+        classification = classify_request(call.method, call.url, operation=call.operation)
+        facts = ActionFacts(
+            kind="api",
+            risk=classification.risk,
+            api=api,
+            operation=call.operation.operation_id,
+            method=call.method,
+            path=call.operation.path,
+            host=urlsplit(call.url).hostname,
+            ui_text=None,
+        )
+        check = GuardCheck(
+            step=step.id,
+            origin="api",
+            facts=facts,
+            classification=classification,
+            summary=call.describe(),
+            detail={"body": call.trace_body()},
+        )
+        decision = state.guard.check(check)
+        if state.effects is not None and classification.risk is not Risk.READ:
+            state.effects.add(
+                Effect(step.id, call.method, call.url, call.trace_body(),
+                       classification.risk.value, decision.verdict.value)
+            )  # fmt: skip
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+def _expect_failures(expect: Mapping[str, Any], response: Mapping[str, Any]) -> list[str]:
+    status = response["status"]
+    failures = []
+    wanted = expect.get("status")
+    if wanted is None:
+        if not 200 <= status < 300:
+            failures.append(f"status {status}{_error_text(response)}, expected 2xx")
+    elif status not in (wanted if isinstance(wanted, list) else [wanted]):
+        failures.append(f"status {status}{_error_text(response)}, expected {wanted}")
+    if "body" in expect and not _contains(response["body"], expect["body"]):
+        failures.append(f"body does not contain {expect['body']!r}")
+    headers = {k.lower(): v for k, v in response["headers"].items()}
+    for name, value in (expect.get("headers") or {}).items():
+        if headers.get(name.lower()) != str(value):
+            failures.append(f"header {name} is {headers.get(name.lower())!r}, expected {value!r}")
+    return failures
+
+
+def _error_text(response: Mapping[str, Any]) -> str:
+    body = response.get("body")
+    if isinstance(body, Mapping):
+        for key in ("error", "message", "detail", "title"):
+            if isinstance(body.get(key), str):
+                return f" ({body[key][:120]})"
+    return ""
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    """Expected is a subset of actual: mappings by key, everything else by equality."""
+    if isinstance(expected, Mapping):
+        return isinstance(actual, Mapping) and all(
+            k in actual and _contains(actual[k], v) for k, v in expected.items()
+        )
+    return bool(actual == expected)

@@ -1,0 +1,85 @@
+"""What a step executor is given and what it gives back: the seam between runner and adapters."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lam.errors import StepFailed
+from lam.expressions import Context, ExpressionError, resolve_value
+from lam.plan import Plan, Step
+from lam.run.effects import EffectLog
+from lam.run.guard import Guard
+from lam.run.kill import KillSwitch
+from lam.run.record import RunRecord
+
+__all__ = ["RunState", "StepExecutor", "StepOutcome", "read_secret"]
+
+
+def read_secret(name: str) -> str:
+    """A secret by name, from the environment. Never written to a trace."""
+    value = os.environ.get(name)
+    if value is None:
+        raise ExpressionError(f"$secrets.{name}: the environment variable {name} is not set")
+    return value
+
+
+@dataclass
+class RunState:
+    """Everything an executor may use while running one step."""
+
+    plan: Plan
+    inputs: Mapping[str, Any]
+    outputs: dict[str, dict[str, Any]]
+    guard: Guard
+    record: RunRecord
+    kill: KillSwitch
+    effects: EffectLog | None  # set in dry runs: state-changing requests are held and logged
+    app_urls: Mapping[str, str]
+    api_urls: Mapping[str, str]
+    strict: bool = False
+
+    def context(self, response: Mapping[str, Any] | None = None) -> Context:
+        return Context(self.inputs, self.outputs, self._secret, response)
+
+    def _secret(self, name: str) -> str:
+        value = read_secret(name)
+        self.record.add_secret(value)
+        return value
+
+    def resolve(self, step: Step, value: Any, where: str) -> Any:
+        """Resolve expressions in a step's value; a failure is the step's failure."""
+        return self.resolve_with(step, value, where, None)
+
+    def resolve_with(
+        self, step: Step, value: Any, where: str, response: Mapping[str, Any] | None
+    ) -> Any:
+        """Resolve against a response too (for outputs and expect)."""
+        try:
+            return resolve_value(value, self.context(response))
+        except ExpressionError as exc:
+            raise StepFailed(
+                f"{where}: {exc}", step=step.id, location=f"{step.place}.{where}", code="expression"
+            ) from None
+
+
+@dataclass
+class StepOutcome:
+    """What one step did. ``response`` feeds ``$response...`` expressions in outputs/expect."""
+
+    summary: str
+    response: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    expect_failures: list[str] = field(default_factory=list)
+    screenshot: str | None = None
+
+
+class StepExecutor(Protocol):
+    """Runs steps of one kind ("api" or "ui") through an adapter."""
+
+    def run_step(self, step: Step, state: RunState) -> StepOutcome: ...
+
+    def close(self) -> None: ...

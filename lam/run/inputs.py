@@ -1,0 +1,53 @@
+"""A plan's inputs: defaults, ``--input NAME=VALUE`` overrides, types checked by their schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from lam.errors import UsageError
+from lam.plan import Plan
+
+__all__ = ["resolve_inputs"]
+
+
+def resolve_inputs(plan: Plan, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every input's value: given on the command line, else its default; checked by schema.
+
+    Command-line strings are read as the input's type (``--input count=3`` for an integer).
+    An unknown name, a missing required input or a value off its schema is a usage error.
+    """
+    unknown = sorted(set(given) - set(plan.inputs))
+    if unknown:
+        known = ", ".join(sorted(plan.inputs)) or "none"
+        raise UsageError(f"--input {unknown[0]}: the plan has no such input (inputs: {known})")
+    values: dict[str, Any] = {}
+    for name, schema in plan.inputs.items():
+        if name in given:
+            value = _coerce(given[name], schema)
+        elif "default" in schema:
+            value = schema["default"]
+        else:
+            raise UsageError(
+                f"input {name!r} has no default: pass --input {name}=VALUE", code="missing-input"
+            )
+        errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
+        if errors:
+            raise UsageError(f"--input {name}={value!r}: {errors[0].message}", code="bad-input")
+        values[name] = value
+    return values
+
+
+def _coerce(value: Any, schema: Mapping[str, Any]) -> Any:
+    if not isinstance(value, str):
+        return value
+    kind = schema.get("type")
+    if kind in ("integer", "number", "boolean", "array", "object", "null"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # the schema check reports it
+    return value

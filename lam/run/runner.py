@@ -1,0 +1,219 @@
+"""The runner: a validated plan's steps in order, through adapters, under the guard.
+
+It refuses to start while a step is denied or lacks its approval, checks the kill switch before
+every step, resolves expressions, records outputs, checks ``expect`` and stops at the first
+failed step. Every event goes to the run record as it happens, so a record is readable even
+when a run dies half-way. Live runs and dry runs are the same loop with other executors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lam.errors import BlockedError, KilledError, LamError, StepFailed
+from lam.plan import Plan, Step
+from lam.run.context import RunState, StepExecutor, StepOutcome
+from lam.run.effects import EffectLog
+from lam.run.guard import Guard
+from lam.run.kill import KillSwitch
+from lam.run.record import RunRecord
+from lam.types import Verdict
+from lam.validate import ValidationReport
+
+__all__ = ["RunResult", "Runner", "StepResult", "preflight"]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    id: str
+    status: str  # "ok" | "failed" | "blocked" | "killed"
+    summary: str
+    seconds: float
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    screenshot: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "summary": self.summary,
+            "seconds": round(self.seconds, 4),
+            "warnings": list(self.warnings),
+            "error": self.error,
+            "screenshot": self.screenshot,
+        }
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    directory: str
+    status: str = "running"  # "ok" | "failed" | "blocked" | "killed"
+    steps: list[StepResult] = field(default_factory=list)
+    error: LamError | None = None
+    effects: EffectLog | None = None
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.error is None else self.error.exit_code
+
+
+def preflight(report: ValidationReport, approvals: frozenset[str], *, interactive: bool) -> None:
+    """Refuse to start a live run while a step is denied or waits for an approval.
+
+    Steps whose verdict is ``approve`` may start when approved on the command line, or when a
+    human is at a terminal to answer the prompt at that step.
+    """
+    denied = [s for s in report.steps if s.verdict is Verdict.DENY]
+    waiting = [
+        s for s in report.steps
+        if s.verdict is Verdict.APPROVE and s.id not in approvals and not interactive
+    ]  # fmt: skip
+    unknown = sorted(approvals - {s.id for s in report.steps})
+    if unknown:
+        raise BlockedError(
+            f"--approve {unknown[0]}: the plan has no step with that id", code="usage"
+        )
+    if denied or waiting:
+        parts = [f"{s.id} is denied ({'; '.join(s.verdict_reasons)})" for s in denied]
+        parts += [
+            f"{s.id} needs approval ({s.risk.value}: {'; '.join(s.reasons)})" for s in waiting
+        ]
+        hint = " — approve with --approve STEP" if waiting else ""
+        raise BlockedError(
+            "not started: " + ", ".join(parts) + hint, steps=[s.id for s in denied + waiting]
+        )
+
+
+class Runner:
+    """Runs one plan once. Build it, call :meth:`run`, read the :class:`RunResult`."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        executors: Mapping[str, StepExecutor],
+        guard: Guard,
+        record: RunRecord,
+        kill: KillSwitch,
+        inputs: Mapping[str, Any],
+        app_urls: Mapping[str, str],
+        api_urls: Mapping[str, str],
+        effects: EffectLog | None = None,
+        strict: bool = False,
+        on_step: Any = None,
+    ) -> None:
+        self.plan = plan
+        self.executors = executors
+        self.record = record
+        self.kill = kill
+        self.effects = effects
+        self.on_step = on_step
+        self.state = RunState(
+            plan=plan, inputs=inputs, outputs={}, guard=guard, record=record, kill=kill,
+            effects=effects, app_urls=app_urls, api_urls=api_urls, strict=strict,
+        )  # fmt: skip
+        self.result = RunResult(
+            record.run_id, str(record.directory), effects=effects, dry_run=effects is not None
+        )
+
+    def run(self) -> RunResult:
+        with self.kill.signals():
+            try:
+                for step in self.plan.steps:
+                    if self.kill.pulled():
+                        raise KilledError(
+                            f"stopped before step {step.id!r}: {self.kill.reason}", step=step.id
+                        )
+                    self._run_step(step)
+                self.result.status = "ok"
+            except LamError as exc:
+                self.result.error = exc
+                self.result.status = _status_of(exc)
+            finally:
+                self._finish()
+        return self.result
+
+    def _run_step(self, step: Step) -> None:
+        self.record.event("step-start", step=step.id, kind=step.kind, action=step.action)
+        started = time.perf_counter()
+        try:
+            outcome = self.executors[step.kind].run_step(step, self.state)
+            self._outputs(step, outcome)
+            if outcome.expect_failures:
+                raise StepFailed(
+                    "; ".join(outcome.expect_failures),
+                    step=step.id,
+                    location=f"{step.place}.expect",
+                    code="expect",
+                )
+        except LamError as exc:
+            if exc.step is None:
+                exc.step = step.id
+            seconds = time.perf_counter() - started
+            result = StepResult(
+                step.id, _status_of(exc), exc.message, seconds, error=exc.one_line(),
+                screenshot=getattr(exc, "screenshot", None),
+            )  # fmt: skip
+            self._step_done(result, kind=step.kind, code=exc.code)
+            raise
+        seconds = time.perf_counter() - started
+        result = StepResult(
+            step.id, "ok", outcome.summary, seconds, tuple(outcome.warnings),
+            screenshot=outcome.screenshot,
+        )  # fmt: skip
+        self._step_done(result, kind=step.kind, detail=outcome.detail)
+
+    def _outputs(self, step: Step, outcome: StepOutcome) -> None:
+        values = self.state.resolve_with(step, dict(step.outputs), "outputs", outcome.response)
+        if step.action == "extract":
+            values.setdefault("value", outcome.response.get("body"))
+        self.state.outputs[step.id] = values
+
+    def _step_done(self, result: StepResult, **extra: Any) -> None:
+        self.result.steps.append(result)
+        self.record.event(
+            "step",
+            step=result.id,
+            status=result.status,
+            summary=result.summary,
+            seconds=round(result.seconds, 4),
+            warnings=list(result.warnings),
+            error=result.error,
+            screenshot=result.screenshot,
+            outputs=self.state.outputs.get(result.id),
+            **extra,
+        )
+        if self.on_step is not None:
+            self.on_step(result)
+
+    def _finish(self) -> None:
+        for executor in self.executors.values():
+            try:
+                executor.close()
+            except Exception as exc:  # closing must not hide the run's own outcome
+                self.record.event("warning", message=f"closing an adapter failed: {exc}")
+        if self.effects is not None:
+            self.record.write_json("effects.json", self.effects.to_json())
+        error = self.result.error
+        self.record.event(
+            "end",
+            status=self.result.status,
+            error=error.one_line() if error else None,
+            exit_code=self.result.exit_code,
+            effects=self.effects.to_json() if self.effects is not None else None,
+        )
+        self.record.close()
+
+
+def _status_of(exc: LamError) -> str:
+    if isinstance(exc, KilledError):
+        return "killed"
+    if isinstance(exc, BlockedError):
+        return "blocked"
+    return "failed"

@@ -1,0 +1,361 @@
+"""``lam validate``: a plan checked against its specs and the operator's policy.
+
+Nothing here touches a live system. The result is a :class:`ValidationReport`: every problem
+with its place, and for each step its kind, operation or target, risk class with reasons, and
+the policy's verdict. The runner starts from the same report, so a plan runs only as validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from lam.api_checks import check_call
+from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK, SpecError
+from lam.expressions import Expression, Template
+from lam.plan import Plan, PlanProblem, Step, plan_problems
+from lam.policy import ActionFacts, Policy, default_policy
+from lam.risk import ElementFacts, classify_operation, classify_ui_action
+from lam.spec import Operation, Spec, load_spec
+from lam.types import Classification, Decision, Risk, Verdict
+
+__all__ = [
+    "StepReport",
+    "ValidationReport",
+    "classify_step",
+    "target_text",
+    "validate_plan",
+]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What the validator knows about one step before anything runs."""
+
+    id: str
+    kind: str  # "api" | "ui"
+    action: str
+    operation: str | None  # "petstore.findPetsByStatus" or a UI target in words
+    method: str | None
+    path: str | None
+    risk: Risk
+    reasons: tuple[str, ...]
+    verdict: Verdict
+    verdict_reasons: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "action": self.action,
+            "operation": self.operation,
+            "method": self.method,
+            "path": self.path,
+            "risk": self.risk.value,
+            "reasons": list(self.reasons),
+            "verdict": self.verdict.value,
+            "verdict_reasons": list(self.verdict_reasons),
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every problem and every step's risk and verdict. ``plan`` is None if unparsable."""
+
+    file: str
+    plan: Plan | None
+    errors: tuple[PlanProblem, ...]
+    steps: tuple[StepReport, ...]
+    specs: Mapping[str, Spec] = field(default_factory=dict)
+    operations: Mapping[str, Operation] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def held(self) -> tuple[StepReport, ...]:
+        """Steps that may not run as they stand: denied, or waiting for an approval."""
+        return tuple(s for s in self.steps if s.verdict is not Verdict.ALLOW)
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return EXIT_FAILED
+        return EXIT_BLOCKED if self.held else EXIT_OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "file": self.file,
+            "errors": [
+                {"step": e.step, "path": e.location, "code": e.code, "message": e.message}
+                for e in self.errors
+            ],
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+def validate_plan(
+    path: Path | str,
+    *,
+    policy: Policy | None = None,
+    api_overrides: Mapping[str, str] | None = None,
+    app_overrides: Mapping[str, str] | None = None,
+) -> ValidationReport:
+    """Validate a plan file. Unreadable or unparsable files raise PlanError."""
+    plan, problems = plan_problems(path)
+    if plan is None:
+        return ValidationReport(str(path), None, tuple(problems), ())
+    return validate_loaded(
+        plan,
+        problems,
+        policy=policy,
+        api_overrides=api_overrides or {},
+        app_overrides=app_overrides or {},
+    )
+
+
+def validate_loaded(
+    plan: Plan,
+    problems: list[PlanProblem],
+    *,
+    policy: Policy | None = None,
+    api_overrides: Mapping[str, str],
+    app_overrides: Mapping[str, str],
+) -> ValidationReport:
+    """Validate an already parsed plan, adding to the structural problems found so far."""
+    policy = policy or default_policy()
+    errors = list(problems)
+    specs: dict[str, Spec] = {}
+    for name, api in plan.apis.items():
+        try:
+            specs[name] = load_spec(api.spec_source)
+        except SpecError as exc:
+            where = f"apis.{name}.spec"
+            detail = exc.one_line() if exc.file != api.spec_source else _tail(exc)
+            errors.append(PlanProblem(where, exc.code, detail))
+    operations: dict[str, Operation] = {}
+    for step in plan.steps:
+        if step.kind != "api" or step.api_name not in specs:
+            continue
+        spec = specs[step.api_name or ""]
+        try:
+            op = spec.operation(step.operation_ref or "")
+        except SpecError as exc:
+            errors.append(PlanProblem(f"{step.place}.call", exc.code, exc.message, step.id))
+            continue
+        operations[step.id] = op
+        for problem in check_call(
+            spec,
+            op,
+            params=step.params,
+            body=step.body,
+            content_type=step.content_type,
+            expression_schema=_expression_schemas(plan, specs, operations),
+        ):
+            errors.append(
+                PlanProblem(
+                    f"{step.place}.{problem.location}", problem.code, problem.message, step.id
+                )
+            )
+    declared = declared_hosts(plan, specs, api_overrides, app_overrides)
+    reports = tuple(
+        _step_report(step, plan, operations.get(step.id), specs, policy, declared, api_overrides)
+        for step in plan.steps
+    )
+    errors.sort(key=lambda p: _order(p.location))
+    return ValidationReport(plan.file, plan, tuple(errors), reports, specs, operations)
+
+
+def _tail(exc: SpecError) -> str:
+    return ": ".join(p for p in (exc.location, exc.message) if p)
+
+
+def _order(location: str) -> tuple[int, str]:
+    if location.startswith("steps["):
+        return (1, f"{int(location[6 : location.index(']')]):06d}{location}")
+    return (0, location)
+
+
+def _expression_schemas(
+    plan: Plan, specs: Mapping[str, Spec], operations: Mapping[str, Operation]
+) -> Any:
+    """A function giving the schema an expression resolves to, where a spec or input says."""
+
+    def schema_of(expr: Expression) -> Mapping[str, Any] | None:
+        if expr.source == "inputs":
+            schema = plan.inputs.get(expr.name or "")
+            return schema if schema and "type" in schema else None
+        if expr.source != "steps":
+            return None
+        op = operations.get(expr.step or "")
+        if op is None:
+            return None
+        source = plan.step(expr.step or "").outputs.get(expr.name or "")
+        if source is None or source.source != "response.body":
+            return None
+        spec = specs[plan.step(expr.step or "").api_name or ""]
+        expected = plan.step(expr.step or "").expect.get("status", 200)
+        status = expected[0] if isinstance(expected, list) else expected
+        found = op.response_schema(status)
+        if found is None:
+            return None
+        return spec.schema_at(found[1], source.pointer or "")
+
+    return schema_of
+
+
+def declared_hosts(
+    plan: Plan,
+    specs: Mapping[str, Spec],
+    api_overrides: Mapping[str, str],
+    app_overrides: Mapping[str, str],
+) -> frozenset[str]:
+    """The hosts a plan declares through its apis and apps (after overrides)."""
+    hosts = set()
+    for name, app in plan.apps.items():
+        hosts.add(urlsplit(app_overrides.get(name, app.url)).hostname or "")
+    for name, api in plan.apis.items():
+        base = api_overrides.get(name) or api.base_url
+        if base is None and name in specs and specs[name].servers:
+            base = specs[name].servers[0]
+        if base:
+            hosts.add(urlsplit(base).hostname or "")
+    hosts.discard("")
+    return frozenset(hosts)
+
+
+def _step_report(
+    step: Step,
+    plan: Plan,
+    op: Operation | None,
+    specs: Mapping[str, Spec],
+    policy: Policy,
+    declared: frozenset[str],
+    api_overrides: Mapping[str, str],
+) -> StepReport:
+    classification = classify_step(step, op)
+    if step.kind == "api":
+        name = step.api_name or ""
+        base = api_overrides.get(name) or (plan.apis[name].base_url if name in plan.apis else None)
+        if base is None and name in specs and specs[name].servers:
+            base = specs[name].servers[0]
+        facts = ActionFacts(
+            kind="api",
+            risk=classification.risk,
+            api=name,
+            operation=op.operation_id if op else step.operation_ref,
+            method=op.method if op else None,
+            path=op.path if op else None,
+            host=urlsplit(base).hostname if base else None,
+            ui_text=None,
+        )
+    else:
+        facts = ActionFacts(
+            kind="ui",
+            risk=classification.risk,
+            api=None,
+            operation=None,
+            method=None,
+            path=None,
+            host=_goto_host(step, plan),
+            ui_text=target_text(step.target) if step.target else None,
+        )
+    decision = _decide(policy, facts, declared)
+    return StepReport(
+        id=step.id,
+        kind=step.kind,
+        action=step.action,
+        operation=_operation_label(step, op),
+        method=op.method if op else None,
+        path=op.path if op else None,
+        risk=classification.risk,
+        reasons=classification.reasons,
+        verdict=decision.verdict,
+        verdict_reasons=decision.reasons,
+    )
+
+
+def _decide(policy: Policy, facts: ActionFacts, declared: frozenset[str]) -> Decision:
+    if facts.host and not policy.host_allowed(facts.host, declared):
+        return Decision(Verdict.DENY, (f"host {facts.host} is outside the allowed hosts",))
+    return policy.decide(facts)
+
+
+def _goto_host(step: Step, plan: Plan) -> str | None:
+    if step.action != "goto":
+        return None
+    text = str(step.argument)
+    if "://" in text and not text.startswith("{"):
+        return urlsplit(text).hostname
+    return None
+
+
+def classify_step(step: Step, op: Operation | None) -> Classification:
+    """The static risk of a step: from its operation, or from its UI action and target."""
+    if step.kind == "api":
+        if op is None:
+            return Classification(Risk.READ, ("operation unknown",))
+        return classify_operation(op)
+    return classify_ui_action(step.action, _facts_from_hints(step) if step.target else None)
+
+
+def _facts_from_hints(step: Step) -> ElementFacts:
+    """What the plan says about its target, before the page is seen."""
+    hints = step.target or {}
+    text = target_text(hints)
+    attributes = {
+        key: str(hints[key])
+        for key in ("title", "placeholder", "alt")
+        if isinstance(hints.get(key), str)
+    }
+    if isinstance(hints.get("testid"), str):
+        attributes["data-testid"] = str(hints["testid"])
+    if isinstance(hints.get("css"), str):
+        attributes["css"] = str(hints["css"])
+    return ElementFacts(
+        tag=None,
+        role=hints.get("role") if isinstance(hints.get("role"), str) else None,
+        name=text,
+        text=text,
+        attributes=attributes,
+        typing=step.action in ("fill", "select", "press"),
+    )
+
+
+def target_text(hints: Mapping[str, Any] | None) -> str:
+    """The words a target is known by: its name, text, label or description."""
+    if not hints:
+        return ""
+    for key in ("name", "text", "label", "describe", "placeholder", "title", "alt", "testid"):
+        value = hints.get(key)
+        if isinstance(value, str | Template) and str(value):
+            return str(value)
+    return ""
+
+
+def _operation_label(step: Step, op: Operation | None) -> str | None:
+    if step.kind == "api":
+        if op is None:
+            return str(step.argument)
+        return (
+            f"{step.api_name}.{op.operation_id}" if op.operation_id else f"{step.api_name} {op.key}"
+        )
+    if step.action == "goto":
+        return str(step.argument)
+    if step.target:
+        return _describe_target(step.target)
+    return str(step.argument) if step.argument is not None else None
+
+
+def _describe_target(hints: Mapping[str, Any]) -> str:
+    shown = [
+        f"{k}={v!s}"
+        for k, v in hints.items()
+        if k not in ("candidates", "fingerprint") and not isinstance(v, Mapping | list)
+    ]
+    return " ".join(shown)
