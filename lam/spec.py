@@ -322,8 +322,8 @@ def _operations(spec: Spec, source: str) -> list[Operation]:
                 code="spec",
             )
         common = _parameters(spec, item.get("parameters"), source, [*where, "parameters"])
-        for method in METHODS:
-            raw = item.get(method)
+        for method in [m for m in item if m in METHODS]:
+            raw = item[method]
             if raw is None:
                 continue
             at: list[str | int] = [*where, method]
