@@ -52,9 +52,7 @@ def _is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
 
 
-def build_resources(
-    templates: Iterable[str], operations: Iterable[Any]
-) -> dict[str, Resource]:
+def build_resources(templates: Iterable[str], operations: Iterable[Any]) -> dict[str, Resource]:
     """Classify every template; ``operations`` tell which paths list objects (GET -> array)."""
     templates = list(dict.fromkeys(templates))
     by_path: dict[str, dict[str, Any]] = {}
