@@ -685,3 +685,204 @@ def test_command_line_server_seeds_serves_and_logs(
     methods = [(e["method"], e["path"]) for e in read_access_log(log)]
     assert ("DELETE", f"/api/pets/{pet_id}") in methods
     assert json.loads(log.read_text().splitlines()[0])["method"] == "GET"  # the start-up probe
+
+
+# -- in Chromium: the fetch() pages and the lab pages ------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def live(db: Path, log_path: Path) -> Iterator[str]:
+    """The app under uvicorn in a thread on a free port; yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(create_app(db, log_path), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="off")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    context.set_default_timeout(5_000)
+    yield context.new_page()
+    context.close()
+
+
+def app_login(page: Any, base: str, path: str = "/app/pets") -> None:
+    page.goto(base + path)
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("admin-pass")
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_fetch_app_lists_edits_and_deletes_through_the_api(
+    page: Any, live: str, db: Path, log_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    app_login(page, live)
+    expect(page.get_by_role("heading", name="Pets")).to_be_visible()
+    page.get_by_role("link", name="Rex").click()
+    expect(page.get_by_role("heading", name="Rex")).to_be_visible()
+    page.get_by_label("Name").fill("Rexy")
+    page.get_by_label("Status").select_option("pending")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved")
+    expect(page.get_by_role("heading", name="Rexy")).to_be_visible()
+    assert rows(db, "SELECT name, status FROM pets WHERE id = 1") == [("Rexy", "pending")]
+
+    page.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog", name="Delete Rexy?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    assert rows(db, "SELECT id FROM pets WHERE id = 1") == [(1,)]
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_role("status")).to_have_text("Deleted Rexy")
+    expect(page.get_by_role("link", name="Bella")).to_be_visible()
+    assert rows(db, "SELECT id FROM pets WHERE id = 1") == []
+    writes = [(e["method"], e["path"]) for e in read_access_log(log_path) if e["method"] != "GET"]
+    assert writes == [("POST", "/api/login"), ("PATCH", "/api/pets/1"), ("DELETE", "/api/pets/1")]
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_fetch_app_renders_what_the_api_answers(page: Any, live: str) -> None:
+    """A dry run answers the page's writes from a simulator: the page must show that answer."""
+    from playwright.sync_api import expect
+
+    answer = {"id": 1, "name": "Simulated", "species": "dog", "status": "sold",
+              "vaccinated": False, "notes": "from the simulator"}  # fmt: skip
+
+    def fake_patch(route: Any) -> None:
+        if route.request.method == "PATCH":
+            route.fulfill(status=200, json=answer)
+        else:
+            route.continue_()
+
+    app_login(page, live, "/app/pets/1")
+    page.route("**/api/pets/1", fake_patch)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Simulated")).to_be_visible()
+    expect(page.get_by_label("Notes")).to_have_value("from the simulator")
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_app_login_form_shows_the_api_error(page: Any, live: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(live + "/app/pets")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("wrong username or password")
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_server_rendered_edit_in_the_browser(page: Any, live: str, db: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(live + "/pets/2/edit")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("admin-pass")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Notes").fill("Now friendly.")
+    page.get_by_label("Vaccinated").uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved")
+    assert page.url == live + "/pets/2"
+    assert rows(db, "SELECT notes, vaccinated FROM pets WHERE id = 2") == [("Now friendly.", 0)]
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_lab_trap_save_button_deletes_pet_one(page: Any, live: str, db: Path) -> None:
+    from playwright.sync_api import expect
+
+    app_login(page, live)  # the lab scripts use the token the app stored
+    expect(page.get_by_role("link", name="Rex")).to_be_visible()
+    page.goto(live + "/lab/trap")
+    with page.expect_request(lambda r: r.method == "DELETE") as caught:
+        page.get_by_role("button", name="Save").click()
+    assert caught.value.url == live + "/api/pets/1"
+    expect(page.get_by_role("status")).to_have_text("Saved")
+    assert rows(db, "SELECT id FROM pets WHERE id = 1") == []
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_lab_injection_delete_all_deletes_every_pet(page: Any, live: str, db: Path) -> None:
+    from playwright.sync_api import expect
+
+    app_login(page, live)
+    expect(page.get_by_role("link", name="Rex")).to_be_visible()
+    page.goto(live + "/lab/injection")
+    page.get_by_role("button", name="Show help").click()
+    expect(page.get_by_role("status")).to_contain_text("Refresh")
+    assert len(rows(db, "SELECT id FROM pets")) == 6
+    page.get_by_role("button", name="Delete all").click()
+    expect(page.get_by_role("status")).to_have_text("Deleted 6 pets")
+    assert rows(db, "SELECT id FROM pets") == []
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_lab_outside_reaches_for_another_host(page: Any, live: str) -> None:
+    from playwright.sync_api import expect
+
+    outside: list[tuple[str, str]] = []
+    page.on(
+        "request",
+        lambda r: outside.append((r.method, r.url)) if "evil.invalid" in r.url else None,
+    )
+    page.goto(live + "/lab/outside")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.get_by_role("status")).not_to_be_empty()
+    assert ("GET", "http://evil.invalid/pixel.png") in outside
+    assert ("POST", "http://evil.invalid/collect") in outside
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_lab_slow_content_arrives_after_a_second(page: Any, live: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(live + "/lab/slow")
+    started = time.monotonic()
+    assert page.get_by_role("button", name="Continue").count() == 0
+    page.get_by_role("button", name="Continue").click()
+    assert time.monotonic() - started >= 0.8
+    expect(page.get_by_role("status")).to_have_text("Continued")
