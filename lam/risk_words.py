@@ -138,9 +138,9 @@ def verb(token: str, *, inflected: bool = False) -> str | None:
     if not inflected:
         return None
     for ending, restore in (
-        ("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("led", "l"), ("ed", "e"),
-        ("ed", ""), ("ling", "l"), ("ing", "e"), ("ing", ""), ("ion", "e"), ("ation", ""),
-        ("lation", "l"), ("al", "e"), ("id", "y"),
+        ("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("led", ""), ("ed", "e"),
+        ("ed", ""), ("ling", ""), ("ing", "e"), ("ing", ""), ("ion", "e"), ("ation", ""),
+        ("lation", ""), ("al", "e"), ("id", "y"),
     ):  # fmt: skip
         if token.endswith(ending) and len(token) > len(ending) + 1:
             stem = token[: -len(ending)] + restore
