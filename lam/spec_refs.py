@@ -22,6 +22,7 @@ from lam.errors import SpecError
 __all__ = [
     "BUNDLE_KEY",
     "FAST_PARSE_BYTES",
+    "MAX_SPEC_BYTES",
     "Bundle",
     "SourceText",
     "bundle_document",
@@ -33,6 +34,9 @@ __all__ = [
 
 BUNDLE_KEY = "x-lam-files"
 """Where files reached by relative refs live inside the bundled document."""
+
+MAX_SPEC_BYTES = 40 * 1024 * 1024
+"""Larger specs are refused unread: three times GitHub's REST spec, the biggest lam targets."""
 
 FAST_PARSE_BYTES = 1_000_000
 """Documents larger than this are parsed with the fast (C) parser."""
@@ -54,7 +58,7 @@ def read_source(name: str) -> SourceText:
     if name.startswith(("http://", "https://")):
         text = _fetch(name)
     else:
-        text = read_text(Path(name), error=SpecError)
+        text = read_text(Path(name), error=SpecError, max_bytes=MAX_SPEC_BYTES)
     return SourceText(name, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
