@@ -13,6 +13,7 @@ The router is a segment trie, so matching costs the same with 5 paths or 5,000.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,7 +50,7 @@ def split_path(path: str) -> list[str]:
 
 
 def _is_param(segment: str) -> bool:
-    return segment.startswith("{") and segment.endswith("}")
+    return _is_single_param(segment)
 
 
 def build_resources(templates: Iterable[str], operations: Iterable[Any]) -> dict[str, Resource]:
@@ -106,11 +107,12 @@ def _array_like(schema: Mapping[str, Any]) -> bool:
 
 
 class _Node:
-    __slots__ = ("methods", "param", "static", "template")
+    __slots__ = ("methods", "param", "patterns", "static", "template")
 
     def __init__(self) -> None:
         self.static: dict[str, _Node] = {}
         self.param: _Node | None = None
+        self.patterns: dict[str, tuple[re.Pattern[str], _Node]] = {}
         self.methods: dict[str, tuple[Any, list[str]]] = {}
         self.template: str | None = None
 
@@ -125,7 +127,12 @@ class Router:
             node = self._root
             names: list[str] = []
             for segment in split_path(op.path):
-                if _is_param(segment):
+                if "{" in segment and not _is_single_param(segment):
+                    names.extend(_PARAM.findall(segment))
+                    if segment not in node.patterns:
+                        node.patterns[segment] = (_segment_regex(segment), _Node())
+                    node = node.patterns[segment][1]
+                elif _is_param(segment):
                     names.append(segment[1:-1])
                     node.param = node.param or _Node()
                     node = node.param
@@ -161,6 +168,28 @@ class Router:
             found = self._walk(child, segments, index + 1, values)
             if found is not None:
                 return found
+        for regex, pattern_node in node.patterns.values():
+            matched = regex.fullmatch(segment)
+            if matched is not None:
+                found = self._walk(pattern_node, segments, index + 1, [*values, *matched.groups()])
+                if found is not None:
+                    return found
         if node.param is not None:
             return self._walk(node.param, segments, index + 1, [*values, segment])
         return None
+
+
+_PARAM = re.compile(r"\{([^{}]+)\}")
+
+
+def _is_single_param(segment: str) -> bool:
+    return _PARAM.fullmatch(segment) is not None
+
+
+def _segment_regex(segment: str) -> re.Pattern[str]:
+    """``{base}...{head}`` -> a regex capturing each parameter."""
+    out, last = "", 0
+    for found in _PARAM.finditer(segment):
+        out += re.escape(segment[last : found.start()]) + "(.+?)"
+        last = found.end()
+    return re.compile(out + re.escape(segment[last:]))

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["ExampleGenerator", "media_example"]
+
+_sre_parser: Any = sys.modules.get("re._parser") or __import__("sre_parse")
 
 Resolver = Callable[[Any], Any]
 
@@ -38,10 +41,20 @@ def media_example(media: Mapping[str, Any], resolve: Resolver) -> tuple[bool, An
 class ExampleGenerator:
     """Builds example values for schemas; ``resolve`` follows ``$ref`` (``Spec.resolve``)."""
 
-    def __init__(self, resolve: Resolver, *, seed: int = 0, use_examples: bool = True) -> None:
+    def __init__(
+        self,
+        resolve: Resolver,
+        *,
+        seed: int = 0,
+        use_examples: bool = True,
+        check: Callable[[Mapping[str, Any], Any], bool] | None = None,
+    ) -> None:
         self._resolve = resolve
         self._seed = seed
         self._use_examples = use_examples
+        self._check = check
+        """``check(schema, value)``: is the value valid? Spec examples that are not are skipped,
+        and the ``oneOf`` branch that matches exactly one is preferred."""
 
     def generate(self, schema: Any, where: str = "", *, writing: bool = False) -> Any:
         """A value for ``schema``. ``writing`` leaves out readOnly properties (request bodies)."""
@@ -68,13 +81,16 @@ class ExampleGenerator:
         if not isinstance(schema, Mapping) or not schema:
             return "example"
         if self._use_examples:
-            if "example" in schema:
-                return schema["example"]
-            examples = schema.get("examples")
-            if isinstance(examples, list) and examples:
-                return examples[0]
-            if "default" in schema:
-                return schema["default"]
+            for key in ("example", "examples", "default"):
+                if key not in schema:
+                    continue
+                value = schema[key]
+                if key == "examples":
+                    if not isinstance(value, list) or not value:
+                        continue
+                    value = value[0]
+                if self._check is None or self._check(schema, value):
+                    return value
         if "const" in schema:
             return schema["const"]
         enum = schema.get("enum")
@@ -86,11 +102,15 @@ class ExampleGenerator:
         for key in ("oneOf", "anyOf"):
             branches = schema.get(key)
             if isinstance(branches, list) and branches:
+                first: Any = _Omit
                 for branch in branches:
                     value = self._value(branch, where, depth + 1, seen, writing)
-                    if value is not _Omit:
+                    if value is _Omit:
+                        continue
+                    if key == "anyOf" or self._check is None or self._check(schema, value):
                         return value
-                return None
+                    first = value if first is _Omit else first
+                return None if first is _Omit else first
         kind = _type_of(schema)
         if kind == "null":
             return None
@@ -196,7 +216,9 @@ class ExampleGenerator:
         text = _FORMATS[fmt](n) if fmt in _FORMATS else f"{_leaf(where)}-{n}"
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and not _matches(pattern, text):
-            text = next((c for c in _candidates(n) if _matches(pattern, c)), text)
+            text = next((c for c in _candidates(n) if _matches(pattern, c)), None) or _from_pattern(
+                pattern, text
+            )
         low = int(schema.get("minLength") or 0)
         if len(text) < low:
             text = text + "x" * (low - len(text))
@@ -244,6 +266,58 @@ def _matches(pattern: str, text: str) -> bool:
         return re.search(pattern, text) is not None
     except re.error:
         return True
+
+
+def _from_pattern(pattern: str, otherwise: str) -> str:
+    """The shortest string the regex parser's tree of ``pattern`` spells, else ``otherwise``."""
+    try:
+        tree = _sre_parser.parse(pattern)
+        text = _spell(list(tree))
+    except (re.error, ValueError, TypeError, IndexError, RecursionError):
+        return otherwise
+    return text if _matches(pattern, text) else otherwise
+
+
+def _spell(items: list[Any]) -> str:
+    out = ""
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            out += chr(arg)
+        elif name == "ANY":
+            out += "a"
+        elif name == "NOT_LITERAL":
+            out += "b" if chr(arg) == "a" else "a"
+        elif name == "IN":
+            out += _spell_class(arg)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, sub = arg
+            out += _spell(list(sub)) * int(low)
+        elif name == "SUBPATTERN":
+            out += _spell(list(arg[-1]))
+        elif name == "BRANCH":
+            out += _spell(list(arg[1][0]))
+        elif name == "CATEGORY":
+            out += _spell_class([(op, arg)])
+        elif name in ("AT", "ASSERT", "ASSERT_NOT", "GROUPREF"):
+            continue
+        else:
+            raise ValueError(name)
+    return out
+
+
+def _spell_class(items: list[Any]) -> str:
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "RANGE":
+            return chr(arg[0])
+        if name == "CATEGORY":
+            return {"CATEGORY_DIGIT": "1", "CATEGORY_SPACE": " "}.get(str(arg), "a")
+        if name == "NEGATE":
+            return "~" if len(items) > 1 else "a"
+    return "a"
 
 
 def _candidates(n: int) -> list[str]:

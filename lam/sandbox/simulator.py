@@ -94,7 +94,9 @@ class Simulator:
         operations = tuple(spec.operations)
         self._resources = build_resources([op.path for op in operations], operations)
         self._router = Router(operations, self._resources)
-        self._examples = ExampleGenerator(spec.resolve, seed=seed)
+        self._examples = ExampleGenerator(
+            spec.resolve, seed=seed, check=lambda s, v: bool(spec.validator(s).is_valid(v))
+        )
         self._shaper = Shaper(spec, self._examples)
         self._item_schemas = _item_schemas(operations, self._resources)
         self._store: dict[str, dict[str, Any]] = {}
