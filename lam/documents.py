@@ -149,9 +149,16 @@ def parse_text(
         raise error("document is nested too deeply", file=name, code="syntax") from None
 
 
-def load_document(path: Path, *, error: type[DocumentError] = DocumentError) -> Any:
-    """Read and parse one YAML or JSON file."""
-    return parse_text(read_text(path, error=error), name=str(path), error=error)
+def load_document(
+    path: Path,
+    *,
+    error: type[DocumentError] = DocumentError,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> Any:
+    """Read and parse one YAML or JSON file; files over ``max_bytes`` are refused unread."""
+    return parse_text(
+        read_text(path, error=error, max_bytes=max_bytes), name=str(path), error=error
+    )
 
 
 def format_path(parts: Iterable[str | int]) -> str:

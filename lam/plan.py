@@ -27,6 +27,7 @@ from lam.expressions import (
 
 __all__ = [
     "API_ACTION",
+    "MAX_PLAN_BYTES",
     "NO_BODY",
     "UI_ACTIONS",
     "ApiDecl",
@@ -50,6 +51,9 @@ _TAKES_VALUE = (*_NEEDS_VALUE, "press")
 _API_EXPECT = {"status", "body", "headers"}
 _RESPONSE_SOURCES = {"response.body", "response.header", "statusCode", "url", "method"}
 _EXTRACT_OUTPUT = "value"  # every extract step outputs what it read under this name
+
+MAX_PLAN_BYTES = 8 * 1024 * 1024
+"""Larger plans are refused before they are parsed: a reviewable plan is never this big."""
 
 
 class _NoBody:
@@ -175,7 +179,7 @@ def _split_call(ref: str) -> tuple[str, str]:
 def load_plan(path: Path | str) -> Plan:
     """Load a plan file; raise PlanError at the first problem found."""
     path = Path(path)
-    document = load_document(path, error=PlanError)
+    document = load_document(path, error=PlanError, max_bytes=MAX_PLAN_BYTES)
     plan, problems = _build(document, path)
     if problems:
         first = problems[0]
@@ -186,6 +190,13 @@ def load_plan(path: Path | str) -> Plan:
 
 def parse_plan(text: str, *, name: str = "<plan>", base: Path | None = None) -> Plan:
     """Parse a plan from text (used by planners); spec paths resolve against ``base``."""
+    if len(text) > MAX_PLAN_BYTES:
+        raise PlanError(
+            f"plan text is {len(text) / 1e6:.1f} MB, more than the "
+            f"{MAX_PLAN_BYTES / 1e6:.0f} MB allowed",
+            file=name,
+            code="too-large",
+        )
     document = parse_text(text, name=name, error=PlanError)
     plan, problems = _build(document, (base or Path.cwd()) / name)
     if problems:
@@ -201,13 +212,13 @@ def plan_problems(path: Path | str) -> tuple[Plan | None, list[PlanProblem]]:
     Unreadable or unparsable files still raise PlanError: there is nothing to report on.
     """
     path = Path(path)
-    document = load_document(path, error=PlanError)
+    document = load_document(path, error=PlanError, max_bytes=MAX_PLAN_BYTES)
     return _build(document, path)
 
 
 def _build(document: Any, path: Path) -> tuple[Plan | None, list[PlanProblem]]:
     if not isinstance(document, Mapping):
-        kind = "empty" if document is None else f"a {type(document).__name__}"
+        kind = "empty" if document is None else _KINDS.get(type(document), "a plain value")
         return None, [
             PlanProblem("(top level)", "not-a-mapping", f"a plan is a mapping, not {kind}")
         ]
@@ -261,6 +272,9 @@ def _build(document: Any, path: Path) -> tuple[Plan | None, list[PlanProblem]]:
     problems.extend(_declaration_problems(plan))
     problems.extend(_reference_problems(plan))
     return plan, problems
+
+
+_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
 def _spec_source(spec: str, base: Path) -> str:
