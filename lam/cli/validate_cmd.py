@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from lam.cli.common import (
@@ -13,11 +14,12 @@ from lam.cli.common import (
     print_json,
     table,
 )
+from lam.errors import PlanError
 
 if TYPE_CHECKING:
     from lam.validate import ValidationReport
 
-__all__ = ["register", "render_report"]
+__all__ = ["error_lines", "register", "render_report"]
 
 
 def register(sub: Any) -> None:
@@ -40,12 +42,24 @@ def run(args: argparse.Namespace) -> int:
 
     path = existing_file(args.plan, what="plan")
     policy = load_operator_policy(args.policy, path)
-    report = validate_plan(
-        path,
-        policy=policy,
-        api_overrides=pairs(args.api, "--api"),
-        app_overrides=pairs(args.app, "--app"),
-    )
+    try:
+        report = validate_plan(
+            path,
+            policy=policy,
+            api_overrides=pairs(args.api, "--api"),
+            app_overrides=pairs(args.app, "--app"),
+        )
+    except PlanError as exc:
+        if not args.json:
+            raise
+        # A machine asked for JSON: it gets a document even when the plan cannot be read.
+        error = {"step": exc.step, "path": exc.location, "code": exc.code, "message": exc.message}
+        print_json({"ok": False, "file": str(path), "errors": [error], "steps": []})
+        print(f"lam: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    # Each error is also one line on stderr, in the same form as any other lam error.
+    for error_line in error_lines(report):
+        print(f"lam: {error_line}", file=sys.stderr)
     if args.json:
         print_json(report.to_json())
     else:
@@ -53,8 +67,16 @@ def run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def error_lines(report: ValidationReport) -> list[str]:
+    """Each error of a report as ``file: location: message``."""
+    return [
+        PlanError(e.message, file=report.file, location=e.location).one_line()
+        for e in report.errors
+    ]
+
+
 def render_report(report: ValidationReport) -> str:
-    """The human-readable report: a table of steps, then errors, then the outcome."""
+    """The human-readable report: a table of steps, then the outcome (errors go to stderr)."""
     out: list[str] = []
     if report.plan is not None:
         out.append(f"plan {report.plan.name!r} ({report.file}): {len(report.steps)} steps")
@@ -73,13 +95,9 @@ def render_report(report: ValidationReport) -> str:
         out.append(
             table(("step", "kind", "operation / target", "risk", "verdict", "reasons"), rows)
         )
-    if report.errors:
-        out.append("")
-        out.append(f"{len(report.errors)} error(s):")
-        out += [f"  {report.file}: {e.location}: {e.message}" for e in report.errors]
     out.append("")
     if not report.ok:
-        out.append("invalid: fix the errors above")
+        out.append(f"invalid: {len(report.errors)} error(s), each on stderr")
     elif report.held:
         parts = [f"{s.id} ({s.verdict.value}: {'; '.join(s.verdict_reasons)})" for s in report.held]
         out.append("valid, but held: " + ", ".join(parts))
