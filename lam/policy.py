@@ -96,9 +96,13 @@ class Rule:
 
 @dataclass(frozen=True)
 class Policy:
-    """A loaded policy. Build it with :func:`load_policy` or :func:`default_policy`."""
+    """A loaded policy. Build it with :func:`load_policy` or :func:`default_policy`.
 
-    defaults: Mapping[Risk, Verdict] = field(default_factory=lambda: dict(DEFAULT_VERDICTS))
+    ``defaults`` holds the operator's verdict per risk class; a class it lacks gets
+    :data:`DEFAULT_VERDICTS`. ``hosts`` None means: only the plan's declared hosts.
+    """
+
+    defaults: Mapping[Risk, Verdict] = field(default_factory=dict)
     hosts: tuple[str, ...] | None = None
     rules: tuple[Rule, ...] = ()
     source: str | None = None
@@ -173,8 +177,8 @@ def policy_from_data(data: object, *, file: str | None = None) -> Policy:
     if errors:
         place, message = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise PolicyError(message + more, location=place, code="schema")
-    defaults = dict(DEFAULT_VERDICTS)
+        raise PolicyError(message + more, file=file, location=place, code="schema")
+    defaults: dict[Risk, Verdict] = {}
     for risk_name, verdict in (data.get("defaults") or {}).items():
         defaults[Risk(risk_name)] = Verdict(verdict)
     hosts = data.get("hosts")
