@@ -627,9 +627,8 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(
-                f"server exited: {process.stderr.read() if process.stderr else ''}"
-            )
+            errors = process.stderr.read().decode() if process.stderr else ""
+            raise AssertionError(f"server exited: {errors}")
         try:
             httpx.get(url, timeout=1)
             return

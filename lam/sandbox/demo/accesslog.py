@@ -31,16 +31,11 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         status = 500
+        logged = False
 
-        async def send_and_watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_watch)
-        finally:
+        def log() -> None:
+            nonlocal logged
+            logged = True
             self._write(
                 {
                     "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -50,6 +45,22 @@ class AccessLog:
                     "status": status,
                 }
             )
+
+        async def send_and_log(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # written before the last byte leaves, so a client that has its response
+                # can already read the line
+                log()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_log)
+        finally:
+            if not logged:
+                log()
 
     def _write(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, separators=(",", ":")) + "\n"
