@@ -76,7 +76,8 @@ class LamError(Exception):
 
     def one_line(self) -> str:
         """The error as the command line prints it: ``file: location: message``."""
-        parts = [p for p in (self.file, self.location) if p]
+        step = f"step {self.step!r}" if self.step else None
+        parts = [p for p in (self.file, self.location, step) if p]
         text = " ".join(self.message.split())
         return ": ".join([*parts, text])
 

@@ -192,14 +192,19 @@ class ApiClient:
         self.backoff = backoff
         self._sleep = sleep or _plain_sleep
 
-    def send(self, call: PreparedCall, *, step: str) -> tuple[httpx.Response, int]:
+    def send(
+        self, call: PreparedCall, *, step: str, timeout: float | None = None
+    ) -> tuple[httpx.Response, int]:
         """Send; return the response and the number of attempts it took."""
         retry = call.method in IDEMPOTENT
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._client.send(call.to_request())
+                request = call.to_request()
+                if timeout is not None:
+                    request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+                response = self._client.send(request)
                 response.read()
             except httpx.TimeoutException:
                 if retry and attempt < self.attempts:

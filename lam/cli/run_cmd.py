@@ -103,11 +103,12 @@ def _print_step(result: StepResult) -> None:
 
 
 def _print_end(result: RunResult) -> None:
-    if result.effects is not None:
-        effects = result.effects.effects
+    if result.effects_json is not None:
+        effects = result.effects_json
         print(f"\n{len(effects)} effect(s) held in the sandbox (nothing reached a live system):")
         if effects:
-            rows = [(e.step, e.method, e.url, e.risk, e.verdict, e.answered_by) for e in effects]
+            keys = ("step", "method", "url", "risk", "verdict", "answered_by")
+            rows = [tuple(str(e[k]) for k in keys) for e in effects]
             print(
                 table(("step", "method", "url", "risk", "verdict", "answered by"), rows, width=70)
             )
@@ -126,7 +127,7 @@ def _json(report: ValidationReport, result: RunResult) -> dict[str, Any]:
         "error": result.error.one_line() if result.error else None,
         "steps": [s.to_json() for s in report.steps],
         "results": [s.to_json() for s in result.steps],
-        "effects": result.effects.to_json() if result.effects is not None else None,
+        "effects": result.effects_json,
     }
 
 

@@ -82,7 +82,7 @@ class ApiStepExecutor:
             headers=dict(call.headers), body=call.trace_body(),
         )  # fmt: skip
         started = time.perf_counter()
-        response, attempts = self._client(api, state).send(call, step=step.id)
+        response, attempts = self._client(api, state).send(call, step=step.id, timeout=step.timeout)
         elapsed = time.perf_counter() - started
         body_value, decode_problem = decode_body(response)
         media = response.headers.get("content-type", "")

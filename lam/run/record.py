@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,7 +33,11 @@ __all__ = [
 
 GENESIS = "0" * 64
 REDACTED = "***"
-_CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+_SENSITIVE_KEY = re.compile(
+    r"(^|[-_])(authorization|cookie|set-cookie|password|passwd|passphrase|secret|token|"
+    r"access[-_]?token|refresh[-_]?token|api[-_]?key|client[-_]?secret)$",
+    re.IGNORECASE,
+)
 
 
 def runs_root(base: Path | None = None) -> Path:
@@ -84,12 +89,12 @@ class RunRecord:
         if value and len(value) >= 3:
             self._secrets.add(value)
 
-    def event(self, kind: str, **data: Any) -> dict[str, Any]:
+    def event(self, event_type: str, /, **data: Any) -> dict[str, Any]:
         """Append one event; returns it as written (redacted, with seq, prev and hash)."""
         event: dict[str, Any] = {
             "seq": self._seq,
             "time": round(time.time(), 6),
-            "type": kind,
+            "type": event_type,
             **self.redact(data),
             "prev": self._prev,
         }
@@ -115,13 +120,16 @@ class RunRecord:
                     value = value.replace(secret, REDACTED)
             return value
         if isinstance(value, Mapping):
-            return {
-                k: REDACTED if str(k).lower() in _CREDENTIAL_HEADERS else self.redact(v)
-                for k, v in value.items()
-            }
+            return {k: self._redact_item(str(k), v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.redact(v) for v in value]
         return value
+
+    def _redact_item(self, key: str, value: Any) -> Any:
+        """Values under credential-like keys are hidden, unless they are plan expressions."""
+        if _SENSITIVE_KEY.search(key) and not (isinstance(value, str) and value.startswith("$")):
+            return REDACTED if value not in (None, "") else value
+        return self.redact(value)
 
     def close(self) -> None:
         if not self._file.closed:

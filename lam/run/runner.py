@@ -57,6 +57,7 @@ class RunResult:
     error: LamError | None = None
     effects: EffectLog | None = None
     dry_run: bool = False
+    effects_json: list[dict[str, Any]] | None = None  # as recorded: secrets redacted
 
     @property
     def exit_code(self) -> int:
@@ -153,8 +154,9 @@ class Runner:
                     code="expect",
                 )
         except LamError as exc:
-            if exc.step is None:
-                exc.step = step.id
+            exc.step = exc.step or step.id
+            exc.file = exc.file or self.plan.file
+            exc.location = exc.location or step.place
             seconds = time.perf_counter() - started
             result = StepResult(
                 step.id, _status_of(exc), exc.message, seconds, error=exc.one_line(),
@@ -199,14 +201,15 @@ class Runner:
             except Exception as exc:  # closing must not hide the run's own outcome
                 self.record.event("warning", message=f"closing an adapter failed: {exc}")
         if self.effects is not None:
-            self.record.write_json("effects.json", self.effects.to_json())
+            self.result.effects_json = self.record.redact(self.effects.to_json())
+            self.record.write_json("effects.json", self.result.effects_json)
         error = self.result.error
         self.record.event(
             "end",
             status=self.result.status,
             error=error.one_line() if error else None,
             exit_code=self.result.exit_code,
-            effects=self.effects.to_json() if self.effects is not None else None,
+            effects=self.result.effects_json,
         )
         self.record.close()
 
