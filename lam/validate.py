@@ -160,6 +160,9 @@ def validate_loaded(
             content_type=step.content_type,
             expression_schema=_expression_schemas(plan, specs, operations),
         ):
+            name = problem.location.removeprefix("params.").lower()
+            if problem.code == "unknown-param" and name in credentials:
+                continue  # a credential header set by the plan, e.g. from a login step
             errors.append(
                 PlanProblem(
                     f"{step.place}.{problem.location}", problem.code, problem.message, step.id

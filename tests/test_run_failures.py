@@ -107,7 +107,7 @@ def test_unreachable_host(tmp_path: Path, capsys: pytest.CaptureFixture[str], se
     code, err, found = run(capsys, plan(tmp_path, dead, {"call": "q.ok"}))
     assert code == 1
     assert len(err) == 1 and "cannot connect" in err[0] and "steps[0]" in err[0]
-    step = [e for e in found["events"] if e["type"] == "step"][0]
+    step = next(e for e in found["events"] if e["type"] == "step")
     assert step["status"] == "failed" and "cannot connect" in step["error"]
 
 
