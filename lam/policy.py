@@ -266,6 +266,8 @@ def _holds(key: str, test: Any, action: ActionFacts) -> bool:
         return bool(action.kind == test)
     if key == "risk":
         return action.risk in test
+    if key == "operation":
+        return _operation_holds(test, action)
     fact = getattr(action, key)
     if fact is None:
         return False
@@ -279,9 +281,16 @@ def _holds(key: str, test: Any, action: ActionFacts) -> bool:
         return bool(rx.fullmatch(name)) and (want is None or want == port)
     if key == "ui_text":
         return bool(test(" ".join(fact.split()).lower()))
-    if key == "operation":
-        return bool(_operation_key(fact) == test)
     return bool(fact == test)
+
+
+def _operation_holds(test: str, action: ActionFacts) -> bool:
+    """An operation rule names an operationId or ``METHOD /path``; either identifies it."""
+    if action.operation is not None and _operation_key(action.operation) == test:
+        return True
+    if action.method and action.path:
+        return f"{action.method.upper()} {action.path}" == test
+    return False
 
 
 def _operation_key(ref: str) -> str:

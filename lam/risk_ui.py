@@ -68,8 +68,8 @@ class ElementFacts:
     for fill/select.
     """
 
-    tag: str = ""
-    role: str = ""
+    tag: str | None = None
+    role: str | None = None
     name: str = ""
     text: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
@@ -145,7 +145,7 @@ def classify_ui(el: ElementFacts) -> Classification:
     confirm = _confirmation(el, words, shown)
     if confirm is not None:
         return confirm
-    submitted = _submit(el, f"{shown or el.tag} submits the form")
+    submitted = _submit(el, f"{shown or el.tag or 'the control'} submits the form")
     if submitted is not None:
         return submitted
     href = el.attributes.get("href", "")
@@ -167,7 +167,7 @@ def classify_ui(el: ElementFacts) -> Classification:
 
 
 def _is_link(el: ElementFacts) -> bool:
-    return el.role == "link" or (el.tag.lower() == "a" and "href" in el.attributes)
+    return el.role == "link" or ((el.tag or "").lower() == "a" and "href" in el.attributes)
 
 
 def _marked_dismiss(el: ElementFacts) -> bool:
@@ -261,7 +261,7 @@ def _submit(el: ElementFacts, what: str) -> Classification | None:
     if el.form_method is None:
         return None
     kind = el.attributes.get("type", "").lower()
-    tag = el.tag.lower()
+    tag = (el.tag or "").lower()
     is_submit = kind in {"submit", "image"} or (tag == "button" and kind in {"", "submit"})
     if not is_submit and not what.startswith("pressing"):
         return None

@@ -171,6 +171,8 @@ def test_method_risk_kind_and_operation_key_rules() -> None:
     op = api(Risk.DESTRUCTIVE, operation="DELETE /pets/{petId}")
     assert policy.decide(op).verdict is Verdict.ALLOW
     assert policy.decide(api(Risk.WRITE, method="POST")).verdict is Verdict.DENY
+    by_id = api(Risk.DESTRUCTIVE, operation="deletePet", method="DELETE", path="/pets/{petId}")
+    assert policy.decide(by_id).verdict is Verdict.ALLOW
 
 
 def test_defaults_override_only_what_they_name() -> None:

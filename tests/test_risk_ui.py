@@ -198,6 +198,12 @@ def test_an_unknown_control_is_write() -> None:
     assert "not known to be harmless" in found.reasons[0]
 
 
+def test_facts_from_plan_hints_without_tag_or_role() -> None:
+    el = ElementFacts(name="Delete", text="Delete", attributes={"css": "#x"})
+    assert classify_ui(el).risk is Risk.DESTRUCTIVE
+    assert classify_ui(ElementFacts(name="Go", form_method="post")).risk is Risk.WRITE
+
+
 def test_long_text_around_a_button_does_not_decide() -> None:
     text = "This card explains how you could delete or remove your data in settings later on"
     el = ElementFacts(tag="button", name="Learn more", text=text)
