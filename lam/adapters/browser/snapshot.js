@@ -14,6 +14,7 @@
     password: "textbox", file: "button"};
   const HEADING = /^H[1-6]$/;
   const norm = (s) => (s || "").replace(/\s+/g, " ").trim();
+  const round = (x) => Math.round(x * 10) / 10;
   const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
 
   // Sibling positions are computed once per parent: nth-of-type for a wide list is otherwise
@@ -51,17 +52,6 @@
     }
     return parts.join(" > ");
   }
-  function xpath(el) {
-    const parts = [];
-    let cur = el;
-    while (cur && cur.nodeType === 1) {
-      const n = pos(cur);
-      parts.unshift(n ? `${cur.localName}[${n}]` : cur.localName);
-      cur = cur.parentNode;
-    }
-    return cur && cur.nodeType === 9 ? "/" + parts.join("/") : null;  // null inside shadow DOM
-  }
-
   if (arg && arg.mode === "csspath") return JSON.stringify(cssPath(arg.el));
   // Called through locator.evaluate the argument is the element itself: describe just it.
   const single = arg && arg.nodeType === 1 ? arg : null;
@@ -141,6 +131,18 @@
     return norm(parts.join(" "));
   }
   const out = [];
+  // Row and heading text repeat across many elements: send each string once.
+  const strings = [];
+  const stringIndex = new Map();
+  function intern(text) {
+    let i = stringIndex.get(text);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(text);
+      stringIndex.set(text, i);
+    }
+    return i;
+  }
   let heading = "";
   function context(el) {
     const row = el.closest("tr,[role=row],li");
@@ -152,7 +154,7 @@
       groupText = norm(group.getAttribute("aria-label")) ||
         (legend ? clip(norm(legend.textContent), 80) : "");
     }
-    return [rowText, groupText, heading];
+    return [intern(rowText), intern(groupText), intern(heading)];
   }
 
   function visit(el, root, hosts, force) {
@@ -188,22 +190,31 @@
     const placeholder = norm(el.getAttribute("placeholder"));
     const testid = el.getAttribute("data-testid");
     const css = cssPath(el);
-    const xp = hosts.length ? null : xpath(el);
-    const locators = [];
-    if (testid) locators.push({testid});
-    if (r && name && WIDGET_ROLES.has(r) && tag !== "summary") locators.push({role: r, name});
-    if (label) locators.push({label});
-    if (placeholder) locators.push({placeholder});
-    if (!r && text) locators.push({text});
-    locators.push({css});
-    if (xp) locators.push({xpath: xp});
-    out.push({
-      role: r, name, tag, type, text, value, label, placeholder, testid,
-      id: el.id || "", href: el.getAttribute("href") || "",
-      checked, disabled, expanded, selected, visible,
-      box: visible ? [rect.x, rect.y, rect.width, rect.height] : null,
-      shadow: hosts, css, locators, context: context(el),
-    });
+    // Which locator hints apply, as letters (d: testid, r: role+name, l: label,
+    // p: placeholder, t: text); Python builds the mappings from fields it already has.
+    let loc = "";
+    if (testid) loc += "d";
+    if (r && name && WIDGET_ROLES.has(r) && tag !== "summary") loc += "r";
+    if (label) loc += "l";
+    if (placeholder) loc += "p";
+    if (!r && text) loc += "t";
+    // Empty fields are left out: moving the JSON out of the page costs more than making it.
+    const item = {role: r, name, tag, visible, css, loc, context: context(el)};
+    if (type) item.type = type;
+    if (text !== name) item.text = text;
+    if (value !== null) item.value = value;
+    if (label) item.label = label;
+    if (placeholder) item.placeholder = placeholder;
+    if (testid !== null) item.testid = testid;
+    if (el.id) item.id = el.id;
+    if (el.hasAttribute("href")) item.href = el.getAttribute("href");
+    if (checked !== null) item.checked = checked;
+    if (disabled) item.disabled = true;
+    if (expanded !== null) item.expanded = expanded;
+    if (selected !== null) item.selected = selected;
+    if (visible) item.box = [round(rect.x), round(rect.y), round(rect.width), round(rect.height)];
+    if (hosts.length) item.shadow = hosts;
+    out.push(item);
   }
   function walk(root, hosts) {
     indexLabels(root);
@@ -225,8 +236,8 @@
       (h) => h.compareDocumentPosition(single) & Node.DOCUMENT_POSITION_FOLLOWING).pop();
     heading = head ? clip(norm(head.textContent), 80) : "";
     visit(single, own, hosts, true);
-    return JSON.stringify(out);
+    return JSON.stringify({strings, items: out});
   }
   walk(document, []);
-  return JSON.stringify(out);
+  return JSON.stringify({strings, items: out});
 }

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "snapshot",
     "snapshot_frame",
     "snapshot_js",
+    "xpath_of",
 ]
 
 
@@ -59,8 +60,32 @@ class ElementInfo:
     frame: tuple[str, ...] = ()
     shadow: tuple[str, ...] = ()
     css: str = ""
-    locators: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    hint_kinds: str = ""
     context: tuple[str, ...] = ()
+
+    @cached_property
+    def locators(self) -> tuple[dict[str, Any], ...]:
+        """Locator hint mappings for this element, most robust first (css and xpath last).
+
+        Made on first use: a snapshot of thousands of elements rarely needs more than a few.
+        """
+        made: list[dict[str, Any]] = []
+        for letter in self.hint_kinds:
+            if letter == "d":
+                made.append({"testid": self.testid})
+            elif letter == "r":
+                made.append({"role": self.role, "name": self.name})
+            elif letter == "l":
+                made.append({"label": self.label})
+            elif letter == "p":
+                made.append({"placeholder": self.placeholder})
+            elif letter == "t":
+                made.append({"text": self.text})
+        made.append({"css": self.css})
+        xpath = xpath_of(self.css, in_shadow=bool(self.shadow))
+        if xpath:
+            made.append({"xpath": xpath})
+        return tuple(made)
 
     def describe(self) -> str:
         """A short human description: ``button "Save" (in: Orders)``."""
@@ -101,33 +126,60 @@ def snapshot_js() -> str:
     return (resources.files(__package__) / "snapshot.js").read_text(encoding="utf-8")
 
 
-def _element(raw: Mapping[str, Any], index: int, frame: tuple[str, ...]) -> ElementInfo:
+def xpath_of(css: str, *, in_shadow: bool = False) -> str | None:
+    """The XPath equivalent of a css path made by snapshot.js (None inside shadow DOM)."""
+    if in_shadow:
+        return None
+    steps = []
+    for part in css.split(" > "):
+        if part.startswith("#"):
+            steps = [f"//*[@id='{part[1:]}']"]
+        elif ":nth-of-type(" in part:
+            tag, _, n = part.partition(":nth-of-type(")
+            steps.append(f"{tag}[{n.rstrip(')')}]")
+        else:
+            steps.append(part)
+    head = steps[0] if steps and steps[0].startswith("//") else "/" + steps[0]
+    return "/".join([head, *steps[1:]])
+
+
+def _element(
+    raw: Mapping[str, Any], strings: Sequence[str], index: int, frame: tuple[str, ...]
+) -> ElementInfo:
     box = raw.get("box")
+    name = raw["name"]
+    text = raw.get("text", name)
     return ElementInfo(
         index=index,
         role=raw["role"],
-        name=raw["name"],
+        name=name,
         tag=raw["tag"],
         visible=bool(raw["visible"]),
-        type=raw["type"],
-        text=raw["text"],
-        value=raw["value"],
-        label=raw["label"],
-        placeholder=raw["placeholder"],
-        testid=raw["testid"],
-        id=raw["id"],
-        href=raw["href"],
-        checked=raw["checked"],
-        disabled=bool(raw["disabled"]),
-        expanded=raw["expanded"],
-        selected=raw["selected"],
+        type=raw.get("type", ""),
+        text=text,
+        value=raw.get("value"),
+        label=raw.get("label", ""),
+        placeholder=raw.get("placeholder", ""),
+        testid=raw.get("testid"),
+        id=raw.get("id", ""),
+        href=raw.get("href", ""),
+        checked=raw.get("checked"),
+        disabled=bool(raw.get("disabled", False)),
+        expanded=raw.get("expanded"),
+        selected=raw.get("selected"),
         box=(box[0], box[1], box[2], box[3]) if box else None,
         frame=frame,
-        shadow=tuple(raw["shadow"]),
+        shadow=tuple(raw.get("shadow", ())),
         css=raw["css"],
-        locators=tuple(raw["locators"]),
-        context=tuple(raw["context"]),
+        hint_kinds=raw.get("loc", ""),
+        context=tuple(strings[i] for i in raw["context"]),
     )
+
+
+def _elements(text: str, start: int, frame: tuple[str, ...]) -> list[ElementInfo]:
+    data = json.loads(text)
+    strings = data["strings"]
+    return [_element(raw, strings, start + i, frame) for i, raw in enumerate(data["items"])]
 
 
 def snapshot_frame(
@@ -135,7 +187,7 @@ def snapshot_frame(
 ) -> list[ElementInfo]:
     """The interactive elements of one frame (its own DOM and open shadow roots)."""
     text = frame.evaluate(snapshot_js(), {"mode": "snapshot"})
-    return [_element(raw, start + i, path) for i, raw in enumerate(json.loads(text))]
+    return _elements(text, start, path)
 
 
 def describe_element(
@@ -143,7 +195,7 @@ def describe_element(
 ) -> ElementInfo:
     """The snapshot entry of the one element ``locator`` points at (which must exist)."""
     text = locator.evaluate(snapshot_js(), timeout=timeout_ms)
-    return _element(json.loads(text)[0], 0, tuple(frame))
+    return _elements(text, 0, tuple(frame))[0]
 
 
 def frame_path(frame: Frame) -> tuple[str, ...]:
