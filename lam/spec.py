@@ -9,6 +9,7 @@ validation of the spec itself is :func:`check_spec`, which is slow and so never 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ def _schema_of(media_object: Any) -> Mapping[str, Any]:
     return {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per spec
 class Operation:
     """One operation of a spec: a method on a path template."""
 
@@ -414,13 +415,14 @@ def _check_path_params(
 
 # ---------------------------------------------------------------------------------- loading
 
-_LOADED: dict[tuple[str, str], Spec] = {}
+_LOADED: dict[tuple[str, str], tuple[Spec, dict[str, str]]] = {}
 
 
 def load_spec(source: str | Path, *, relative_to: Path | None = None) -> Spec:
     """Load an OpenAPI 3.x spec from a file or URL; SpecError with file and place on failure.
 
     ``relative_to`` is the directory a relative ``source`` is taken from (a plan's folder).
+    The same content is loaded once per process, and once per machine thanks to the cache.
     """
     name = str(source)
     if not name.startswith(("http://", "https://")):
@@ -430,17 +432,18 @@ def load_spec(source: str | Path, *, relative_to: Path | None = None) -> Spec:
         name = str(path)
     root = read_source(name)
     memo = _LOADED.get((name, root.sha256))
-    if memo is not None:
-        return memo
-    document = _from_cache(root)
-    if document is None:
+    if memo is not None and _unchanged(root, memo[1]):
+        return memo[0]
+    cached = _from_cache(root)
+    if cached is None:
         bundle = _load_fresh(root)
-        document = bundle.document
-        spec = Spec(name, root.sha256, document)  # structural checks raise before caching
-        _to_cache(root, bundle)
+        files = _files_of(root, bundle)
+        spec = Spec(name, root.sha256, bundle.document)  # structural checks raise before caching
+        write_entry(root.sha256, "doc", {"document": bundle.document, "files": files})
     else:
+        document, files = cached
         spec = Spec(name, root.sha256, document)
-    _LOADED[(name, root.sha256)] = spec
+    _LOADED[(name, root.sha256)] = (spec, files)
     return spec
 
 
@@ -477,36 +480,34 @@ def _check_top(document: Any, name: str) -> None:
             raise SpecError(f"'{key}' must be a mapping", file=name, location=key, code="spec")
 
 
-def _from_cache(root: SourceText) -> dict[str, Any] | None:
+def _from_cache(root: SourceText) -> tuple[dict[str, Any], dict[str, str]] | None:
     entry = read_entry(root.sha256, "doc")
     if not (isinstance(entry, dict) and isinstance(entry.get("document"), dict)):
         return None
     files = entry.get("files")
-    if not isinstance(files, dict):
+    if not isinstance(files, dict) or not _unchanged(root, files):
         return None
+    return entry["document"], files
+
+
+def _unchanged(root: SourceText, files: Mapping[str, str]) -> bool:
+    """Whether every file the spec's refs reached still has the content it had."""
     base = Path(root.name).parent
     for relative, digest in files.items():
         other = str(relative) if "://" in str(relative) else str((base / relative).resolve())
         try:
             if read_source(other).sha256 != digest:
-                return None  # a referenced file changed: the entry is stale
+                return False
         except SpecError:
-            return None
-    document: dict[str, Any] = entry["document"]
-    return document
+            return False
+    return True
 
 
-def _to_cache(root: SourceText, bundle: Bundle) -> None:
+def _files_of(root: SourceText, bundle: Bundle) -> dict[str, str]:
+    """The files refs reached, relative to the spec's folder, with their content hashes."""
     base = Path(root.name).parent.resolve()
-    files = {}
-    for name, digest in bundle.hashes.items():
-        if name == root.name:
-            continue
-        files[name if "://" in name else _relative(Path(name), base)] = digest
-    write_entry(root.sha256, "doc", {"document": bundle.document, "files": files})
-
-
-def _relative(path: Path, base: Path) -> str:
-    import os
-
-    return os.path.relpath(path, base)
+    return {
+        name if "://" in name else os.path.relpath(name, base): digest
+        for name, digest in bundle.hashes.items()
+        if name != root.name
+    }

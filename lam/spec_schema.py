@@ -165,7 +165,7 @@ def _render(err: ValidationError) -> tuple[str, str]:
     if kind == "format":
         return where, f"expected {err.validator_value}, got {got}"
     if kind == "pattern":
-        return where, f"expected a string matching {err.validator_value!r}, got {got}"
+        return where, f'expected a string matching "{err.validator_value}", got {got}'
     if kind == "required" and isinstance(err.instance, dict):
         for name in _as_list(err.validator_value):
             if name not in err.instance and str(err.message).startswith(repr(name)):
