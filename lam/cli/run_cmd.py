@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         prompt=_ask if interactive else None,
         on_step=None if quiet else _print_step,
-        on_start=None if quiet else lambda rec: print(f"run {rec.run_id}: {rec.directory}"),
+        on_start=None
+        if quiet
+        else lambda rec: print(f"{args.command} {rec.run_id}: {rec.directory}"),
     )
     report, result = execute_plan(path, options)
     if result is None:

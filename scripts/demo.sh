@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The demo: lam validates, dry-runs and runs plans against the demo pet shop, a real web app
+# with a SQLite database started here on 127.0.0.1.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit $?
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lam-demo.XXXXXX")
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export LAM_HOME="$work/lam"
+url="http://127.0.0.1:$port"
+lam=.venv/bin/lam
+
+.venv/bin/python -m lam.sandbox.demo --port "$port" --db "$work/shop.db" \
+  --access-log "$work/access.log" >"$work/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+for _ in $(seq 100); do
+  .venv/bin/python -c "import httpx,sys; httpx.get('$url/login', timeout=1)" 2>/dev/null && break
+  sleep 0.1
+done
+
+step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; echo "(exit $?)"; }
+pets() { .venv/bin/python -c "import sqlite3; print('pets in the database:', ', '.join(r[0] for r in sqlite3.connect('$work/shop.db').execute('select name from pets order by id')))"; }
+requests() { echo "requests the shop received so far: $(grep -c . "$work/access.log" 2>/dev/null || echo 0)"; }
+
+echo "demo pet shop: $url   (records in $LAM_HOME/runs)"
+pets
+step "Validate the example plans (nothing runs)" \
+  $lam validate examples/demo_api_pets.yaml --api shop=$url/api
+step "A destructive plan validates, but is held for approval (exit 3)" \
+  $lam validate examples/demo_delete_pet.yaml --api shop=$url/api
+before=$(sha256sum "$work/shop.db" | cut -c1-16); requests
+step "Dry run: every step against the sandbox simulator; effects listed, nothing sent" \
+  $lam dry-run examples/demo_api_pets.yaml --api shop=$url/api --input name=Ghost
+echo "database digest before $before, after $(sha256sum "$work/shop.db" | cut -c1-16)"; requests
+step "Live run: the same plan changes the real database" \
+  $lam run examples/demo_api_pets.yaml --api shop=$url/api --no-prompt
+pets
+step "Live run of the destructive plan without approval: refused before it starts" \
+  $lam run examples/demo_delete_pet.yaml --api shop=$url/api --no-prompt
+pets
+step "The human approves exactly the delete step" \
+  $lam run examples/demo_delete_pet.yaml --api shop=$url/api --approve remove
+pets
