@@ -21,7 +21,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from starlette.testclient import TestClient
 
-from lam.sandbox.demo import SPEC_PATH, create_app, read_access_log, seed_database
+from lam.sandbox.demo import SPEC_PATH, create_app, read_access_log, running, seed_database
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_HOST = "http://127.0.0.1:8321"
@@ -693,26 +693,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 @pytest.fixture
 def live(db: Path, log_path: Path) -> Iterator[str]:
-    """The app under uvicorn in a thread on a free port; yields its base URL."""
-    import threading
-
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(create_app(db, log_path), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    """The app under uvicorn in a thread on a port the OS picks; yields its base URL."""
+    with running(db, log_path) as shop:
+        assert shop.api_url == shop.url + "/api"
+        yield shop.url
 
 
 @pytest.fixture(scope="module")
@@ -885,3 +869,13 @@ def test_lab_slow_content_arrives_after_a_second(page: Any, live: str) -> None:
     page.get_by_role("button", name="Continue").click()
     assert time.monotonic() - started >= 0.8
     expect(page.get_by_role("status")).to_have_text("Continued")
+
+
+@pytest.mark.integration
+def test_running_serves_in_a_thread_then_stops(db: Path, log_path: Path) -> None:
+    with running(db, log_path) as shop:
+        assert shop.url.startswith("http://127.0.0.1:")
+        assert httpx.get(shop.url + "/login").status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(shop.url + "/login", timeout=2)
+    assert [e["path"] for e in read_access_log(log_path)] == ["/login"]

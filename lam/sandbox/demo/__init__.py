@@ -1,6 +1,7 @@
 """The demo pet shop admin: lam's live target for API plans, browser plans and dry runs.
 
-Run it with ``python -m lam.sandbox.demo``; build it in tests with :func:`create_app`.
+Run it with ``python -m lam.sandbox.demo``; build it in tests with :func:`create_app`, or
+serve it in a background thread with :func:`running`.
 Its JSON API is described by :data:`SPEC_PATH` (``openapi.yaml`` beside this file).
 """
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from lam.sandbox.demo.accesslog import read_access_log
 from lam.sandbox.demo.app import create_app
+from lam.sandbox.demo.live import DemoServer, running
 from lam.sandbox.demo.store import ADMIN_PASSWORD, ADMIN_USER, seed_database
 
 __all__ = [
@@ -17,8 +19,10 @@ __all__ = [
     "ADMIN_USER",
     "DEFAULT_PORT",
     "SPEC_PATH",
+    "DemoServer",
     "create_app",
     "read_access_log",
+    "running",
     "seed_database",
 ]
 
