@@ -316,3 +316,37 @@ def test_element_facts_for_the_guard(page: Page, base_url: str) -> None:
     assert dialog_facts["in_dialog"] and "cannot be undone" in dialog_facts["dialog_text"]
     pw = element_facts(page, page.get_by_label("Password"))
     assert "value" not in pw["attributes"]
+
+
+def test_fingerprint_heals_when_every_locator_is_stale(page: Page, base_url: str) -> None:
+    open_page(page, base_url, "people.html")
+    hints = {
+        "css": "#old-archive",
+        "candidates": [{"testid": "archive-everything"}],
+        "fingerprint": {"role": "button", "name": "Archive all"},
+    }
+    resolved = resolve_target(page, hints, timeout_ms=300)
+    assert resolved.how.startswith("fingerprint")
+    assert resolved.element.name == "Archive all"
+
+
+def test_snapshot_candidate_locators_resolve_back(page: Page, base_url: str) -> None:
+    open_page(page, base_url, "form.html")
+    for element in snapshot(page):
+        if not element.visible or element.disabled:
+            continue
+        for hints in element.locators:
+            if "text" in hints or "label" in hints:
+                continue  # substring matches may legitimately be wider; role/css/xpath may not
+            resolved = resolve_target(page, {**hints, "exact": True}, timeout_ms=500)
+            assert resolved.element.css == element.css, hints
+
+
+def test_describe_grounds_inside_nested_frames(page: Page, base_url: str) -> None:
+    open_page(page, base_url, "frames.html")
+    page.frame_locator("#pay").frame_locator("#nested").get_by_text("Confirm").wait_for()
+    resolved = resolve_target(page, {"describe": "confirm button"}, timeout_ms=1_000)
+    assert resolved.element.frame == ("#pay", "#nested")
+    resolved.locator.click()
+    nested = page.frame_locator("#pay").frame_locator("#nested")
+    assert nested.get_by_role("button").inner_text() == "Confirmed"
