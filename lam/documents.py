@@ -210,8 +210,8 @@ def _most_specific(err: ValidationError) -> ValidationError:
 def _message(err: ValidationError) -> str:
     if err.validator == "additionalProperties" and isinstance(err.schema, Mapping):
         known = err.schema.get("properties", {})
-        extra = sorted(set(err.instance if isinstance(err.instance, Mapping) else ()) - set(known))
-        allowed = ", ".join(sorted(known))
+        extra = sorted(set(err.instance if isinstance(err.instance, Mapping) else ()) - set(known), key=str)
+        allowed = ", ".join(sorted(map(str, known)))
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
     if err.validator == "type":
         return f"expected {err.validator_value}, got {_kind(err.instance)}"

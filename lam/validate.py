@@ -329,7 +329,7 @@ def _facts_from_hints(step: Step) -> ElementFacts:
         name=text,
         text=text,
         attributes=attributes,
-        typing=step.action in ("fill", "select", "press"),
+        typing=step.action in ("fill", "select"),
     )
 
 
