@@ -21,6 +21,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from starlette.testclient import TestClient
 
+from lam.errors import DocumentError
 from lam.sandbox.demo import SPEC_PATH, create_app, read_access_log, running, seed_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -879,3 +880,26 @@ def test_running_serves_in_a_thread_then_stops(db: Path, log_path: Path) -> None
     with pytest.raises(httpx.ConnectError):
         httpx.get(shop.url + "/login", timeout=2)
     assert [e["path"] for e in read_access_log(log_path)] == ["/login"]
+
+
+def test_a_file_that_is_not_a_demo_database_is_named_in_one_line(tmp_path: Path) -> None:
+    not_db = tmp_path / "notes.sqlite3"
+    not_db.write_text("shopping list\n")
+    with pytest.raises(DocumentError) as caught:
+        create_app(not_db)
+    assert caught.value.file == str(not_db)
+    assert "not a demo database" in caught.value.one_line()
+    empty = tmp_path / "empty.sqlite3"
+    sqlite3.connect(empty).close()
+    with pytest.raises(DocumentError):
+        create_app(empty)
+    result = subprocess.run(
+        [sys.executable, "-m", "lam.sandbox.demo", "--db", str(not_db), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"lam: {not_db}: not a demo database (file is not a database); seed it again with --reset"
+    ]

@@ -14,6 +14,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, seed the database if needed, and serve until interrupted."""
     import uvicorn
 
+    from lam.errors import EXIT_USAGE, LamError
     from lam.sandbox.demo import DEFAULT_PORT, create_app, seed_database
 
     parser = argparse.ArgumentParser(
@@ -27,9 +28,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--access-log", type=Path, help="append one JSON line per request here")
     parser.add_argument("--reset", action="store_true", help="re-seed the database first")
     args = parser.parse_args(argv)
-    if args.reset or not args.db.exists():
-        seed_database(args.db)
-    app = create_app(args.db, args.access_log)
+    try:
+        if args.reset or not args.db.exists():
+            seed_database(args.db)
+        app = create_app(args.db, args.access_log)
+    except LamError as exc:
+        print(f"lam: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(f"lam: {exc.filename or args.db}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(
         f"demo pet shop on http://{args.host}:{args.port}/ (log in as admin / admin-pass)",
         file=sys.stderr,

@@ -206,6 +206,8 @@ class Store:
         """The secret that signs tokens and session cookies."""
         with self._connect() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+        if row is None:
+            raise sqlite3.DatabaseError("it has no signing secret")
         return bytes.fromhex(row["value"])
 
     def check_password(self, username: str, password: str) -> bool:
