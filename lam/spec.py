@@ -139,6 +139,7 @@ class Spec:
         self.source = source
         self.content_hash = content_hash
         self.document: Mapping[str, Any] = document
+        self._targets: dict[str, Any] = {}
         self.openapi: str = str(document["openapi"])
         info = document.get("info")
         self.title: str = str(info.get("title", "")) if isinstance(info, Mapping) else ""
@@ -228,9 +229,12 @@ class Spec:
         seen = 0
         while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
             ref: str = node["$ref"]
-            target = lookup_pointer(self.document, ref[1:]) if ref.startswith("#") else None
-            if target is None or not isinstance(target, Mapping | list | str | int | float):
-                raise SpecError(f"$ref {ref!r} cannot be resolved", file=self.source)
+            target = self._targets.get(ref)
+            if target is None:
+                target = lookup_pointer(self.document, ref[1:]) if ref.startswith("#") else None
+                if target is None or not isinstance(target, Mapping | list | str | int | float):
+                    raise SpecError(f"$ref {ref!r} cannot be resolved", file=self.source)
+                self._targets[ref] = target
             node = target
             seen += 1
             if seen > 64:

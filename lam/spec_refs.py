@@ -94,7 +94,11 @@ def lookup_pointer(document: Any, pointer: str) -> Any:
     if not pointer:
         return node
     for raw in pointer.lstrip("/").split("/"):
-        token = unquote(raw).replace("~1", "/").replace("~0", "~")
+        token = raw
+        if "%" in token:
+            token = unquote(token)
+        if "~" in token:
+            token = token.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict):
             node = node.get(token, _MISSING)
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
