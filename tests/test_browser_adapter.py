@@ -16,12 +16,15 @@ from lam.adapters.browser import (
     check_expect,
     element_facts,
     find_chromium,
+    guard_facts,
     launch_args,
     perform,
     resolve_target,
     snapshot,
 )
 from lam.errors import GroundingError, LamError, StepFailed
+from lam.risk import classify_ui
+from lam.types import Risk
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -305,15 +308,12 @@ def test_element_facts_for_the_guard(page: Page, base_url: str) -> None:
     save = resolve_target(page, {"role": "button", "name": "Save"}).locator
     facts = element_facts(page, save)
     assert facts["tag"] == "button" and facts["role"] == "button" and facts["name"] == "Save"
-    assert facts["form"] == {
-        "method": "post",
-        "action": base_url + "save",
-        "has_password": True,
-    }
-    assert facts["in_dialog"] is False
+    assert facts["form_method"] == "post" and facts["form_action"] == base_url + "save"
+    assert facts["form_has_password"] is True and facts["in_dialog"] is False
     delete = resolve_target(page, {"role": "button", "name": "Delete project"}).locator
-    dialog_facts = element_facts(page, delete)
-    assert dialog_facts["in_dialog"] and "cannot be undone" in dialog_facts["dialog_text"]
+    dialog_facts = guard_facts(page, delete)
+    assert dialog_facts.in_dialog and "cannot be undone" in dialog_facts.dialog_text
+    assert classify_ui(dialog_facts).risk is Risk.DESTRUCTIVE
     pw = element_facts(page, page.get_by_label("Password"))
     assert "value" not in pw["attributes"]
 

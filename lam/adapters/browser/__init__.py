@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from lam.adapters.browser.actions import ACTIONS, ActionResult, check_expect, perform
 from lam.adapters.browser.chromium import BrowserNotFound, find_chromium, launch, launch_args
-from lam.adapters.browser.facts import element_facts
+from lam.adapters.browser.facts import element_facts, guard_facts
 from lam.adapters.browser.grounding import Grounding, ground
 from lam.adapters.browser.locators import Resolved, build_locator, resolve_target
 from lam.adapters.browser.session import BrowserSession
@@ -32,6 +32,7 @@ __all__ = [
     "element_facts",
     "find_chromium",
     "ground",
+    "guard_facts",
     "launch",
     "launch_args",
     "perform",

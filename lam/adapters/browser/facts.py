@@ -14,11 +14,13 @@ from typing import Any
 from playwright.sync_api import Locator, Page
 
 from lam.adapters.browser.snapshot import describe_element
+from lam.risk import ElementFacts
 
-__all__ = ["FACT_ATTRIBUTES", "element_facts"]
+__all__ = ["FACT_ATTRIBUTES", "element_facts", "guard_facts"]
 
 FACT_ATTRIBUTES = (
     "id", "class", "title", "aria-label", "type", "value", "name", "href", "data-testid",
+    "data-method", "formaction", "formmethod",
 )  # fmt: skip
 
 _FACTS_JS = """
@@ -36,11 +38,10 @@ _FACTS_JS = """
     tag: el.localName,
     text: norm(el.innerText || el.textContent).slice(0, 300),
     attributes,
-    form: form ? {
-      method: (form.getAttribute("method") || "get").toLowerCase(),
-      action: form.action || "",
-      has_password: !!form.querySelector("input[type=password]"),
-    } : null,
+    form_method: form ? (el.getAttribute("formmethod") || form.getAttribute("method") || "get")
+      .toLowerCase() : null,
+    form_action: form ? (el.hasAttribute("formaction") ? el.formAction : form.action) : null,
+    form_has_password: !!(form && form.querySelector("input[type=password]")),
     in_dialog: !!dialog,
     dialog_text: dialog ? norm(dialog.innerText || dialog.textContent).slice(0, 500) : "",
   });
@@ -49,18 +50,24 @@ _FACTS_JS = """
 
 
 def element_facts(page: Page, locator: Locator, *, timeout_ms: float = 5_000) -> dict[str, Any]:
-    """A plain mapping describing the element for the guard.
+    """A plain mapping describing the element for the guard, keyed like ElementFacts' fields.
 
     Keys: ``tag``, ``role``, ``name`` (accessible name), ``text``, ``attributes`` (those in
-    :data:`FACT_ATTRIBUTES` that are present; a password field's value never), ``form``
-    (``method``, ``action`` as an absolute URL, ``has_password``) or None, ``in_dialog`` and
-    ``dialog_text``, and ``url`` of the page.
+    :data:`FACT_ATTRIBUTES` that are present; a password field's value never), ``form_method``
+    and ``form_action`` (absolute URL; a submit button's own formmethod/formaction win) or None
+    outside a form, ``form_has_password``, ``in_dialog`` and ``dialog_text``.
     """
     raw: dict[str, Any] = json.loads(
         locator.evaluate(_FACTS_JS, list(FACT_ATTRIBUTES), timeout=timeout_ms)
     )
     info = describe_element(locator, timeout_ms=timeout_ms)
-    raw["role"] = info.role
+    raw["role"] = info.role or None
     raw["name"] = info.name
-    raw["url"] = page.url
     return raw
+
+
+def guard_facts(
+    page: Page, locator: Locator, *, typing: bool = False, timeout_ms: float = 5_000
+) -> ElementFacts:
+    """:func:`element_facts` as the :class:`lam.risk.ElementFacts` the guard classifies."""
+    return ElementFacts(**element_facts(page, locator, timeout_ms=timeout_ms), typing=typing)
