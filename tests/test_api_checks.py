@@ -15,6 +15,7 @@ from lam.spec import Spec, load_spec
 
 PETSTORE = Path(__file__).resolve().parent.parent / "specs" / "petstore.yaml"
 TREES = Path(__file__).resolve().parent / "data" / "specs" / "tree31.json"
+READINGS = Path(__file__).resolve().parent / "data" / "specs" / "nullable30.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -156,6 +157,12 @@ def test_template_into_integer_query_param_only_when_it_cannot_be_a_number(spec:
     assert problems == []
     trees = load_spec(TREES)
     assert check(trees, "getTree", {"treeId": "{$inputs.a}"}) == []
+    readings = load_spec(READINGS)
+    assert check(readings, "listReadings", {"limit": "{$inputs.n}"}) == []  # may be "5"
+    assert check(readings, "listReadings", {"limit": "{$inputs.n}0"}) == []
+    problems = check(readings, "listReadings", {"limit": "n-{$inputs.n}"})
+    assert codes(problems) == [("params.limit", "type-mismatch")]
+    assert problems[0].message == "expected integer, got a string template 'n-{$inputs.n}'"
 
 
 # ------------------------------------------------------------------------ body

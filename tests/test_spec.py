@@ -92,6 +92,19 @@ def test_31_response_schema_falls_back_to_range_then_default() -> None:
     assert op.response_schema("404") == ("application/problem+json", {"type": "object"})
 
 
+def test_30_json_and_31_yaml(tmp_path: Path) -> None:
+    import yaml
+
+    as_json = tmp_path / "petstore.json"
+    as_json.write_text(json.dumps(yaml.safe_load(PETSTORE.read_text())))
+    assert load_spec(as_json).operation("addPet").key == "POST /pet"
+    as_yaml = tmp_path / "trees.yaml"
+    as_yaml.write_text(yaml.safe_dump(json.loads((DATA / "tree31.json").read_text())))
+    trees = load_spec(as_yaml)
+    assert trees.openapi == "3.1.0"
+    assert trees.operation("getTree").parameters[0].schema["format"] == "uuid"
+
+
 def test_relative_file_refs_are_bundled() -> None:
     spec = load_spec(DATA / "split" / "main.yaml")
     assert spec.servers == ("https://shop.example/shop/v1",)
