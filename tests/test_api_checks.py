@@ -222,6 +222,21 @@ def test_body_validated_against_schema(spec: Spec) -> None:
     ]  # fmt: skip
 
 
+def test_required_read_only_property_may_be_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /things:\n    post:\n"
+        "      operationId: addThing\n      requestBody:\n        content:\n"
+        "          application/json:\n            schema:\n              type: object\n"
+        "              required: [id, name]\n              properties:\n"
+        "                id: {type: integer, readOnly: true}\n                name: {type: string}\n"
+        "      responses: {'201': {description: made}}\n"
+    )
+    things = load_spec(path)
+    assert check(things, "addThing", {}, body={"name": "x"}) == []
+    assert codes(check(things, "addThing", {}, body={"id": 1})) == [("body.name", "invalid-body")]
+
+
 def test_body_errors_under_expressions_are_ignored(spec: Spec) -> None:
     body = {"name": "$inputs.name", "photoUrls": "$inputs.urls", "tags": "$inputs.tags"}
     assert check(spec, "addPet", {}, body=body) == []
