@@ -22,7 +22,14 @@ from openapi_core.testing import MockRequest, MockResponse
 from starlette.testclient import TestClient
 
 from lam.errors import DocumentError
-from lam.sandbox.demo import SPEC_PATH, create_app, read_access_log, running, seed_database
+from lam.sandbox.demo import (
+    SPEC_PATH,
+    Store,
+    create_app,
+    read_access_log,
+    running,
+    seed_database,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_HOST = "http://127.0.0.1:8321"
@@ -903,3 +910,17 @@ def test_a_file_that_is_not_a_demo_database_is_named_in_one_line(tmp_path: Path)
     assert result.stderr.strip().splitlines() == [
         f"lam: {not_db}: not a demo database (file is not a database); seed it again with --reset"
     ]
+
+
+def test_snapshot_is_the_api_view_of_the_database(
+    client: TestClient, auth: dict[str, str], db: Path
+) -> None:
+    client.patch("/api/pets/2", json={"notes": "snapshotted"}, headers=auth)
+    before = digest(db)
+    snapshot = Store(db).snapshot()
+    assert snapshot == {
+        "/pets": client.get("/api/pets", headers=auth).json(),
+        "/orders": client.get("/api/orders", headers=auth).json(),
+    }
+    assert snapshot["/pets"][1]["notes"] == "snapshotted"
+    assert digest(db) == before

@@ -12,7 +12,7 @@ from pathlib import Path
 from lam.sandbox.demo.accesslog import read_access_log
 from lam.sandbox.demo.app import create_app
 from lam.sandbox.demo.live import DemoServer, running
-from lam.sandbox.demo.store import ADMIN_PASSWORD, ADMIN_USER, seed_database
+from lam.sandbox.demo.store import ADMIN_PASSWORD, ADMIN_USER, Store, seed_database
 
 __all__ = [
     "ADMIN_PASSWORD",
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_PORT",
     "SPEC_PATH",
     "DemoServer",
+    "Store",
     "create_app",
     "read_access_log",
     "running",

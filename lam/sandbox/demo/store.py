@@ -274,6 +274,16 @@ class Store:
         with self._connect() as conn:
             return conn.execute("DELETE FROM pets WHERE id = ?", (pet_id,)).rowcount > 0
 
+    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """Every pet and order as the API shows them, keyed by collection path.
+
+        The shape of a simulator's ``seed_data``, so a dry run starts from the live state.
+        """
+        return {
+            "/pets": [p.to_json() for p in self.list_pets()],
+            "/orders": [o.to_json() for o in self.list_orders()],
+        }
+
     # -- orders ------------------------------------------------------------------------------
 
     def list_orders(self, *, status: str | None = None) -> list[Order]:
