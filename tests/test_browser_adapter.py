@@ -350,3 +350,10 @@ def test_describe_grounds_inside_nested_frames(page: Page, base_url: str) -> Non
     resolved.locator.click()
     nested = page.frame_locator("#pay").frame_locator("#nested")
     assert nested.get_by_role("button").inner_text() == "Confirmed"
+
+
+def test_fingerprint_alone_waits_for_a_late_element(page: Page, base_url: str) -> None:
+    open_page(page, base_url, "people.html")
+    hints = {"fingerprint": {"role": "button", "name": "Load more"}}
+    resolved = resolve_target(page, hints, timeout_ms=3_000)
+    assert resolved.element.name == "Load more"

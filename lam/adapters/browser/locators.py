@@ -49,6 +49,9 @@ HINT_KEYS = frozenset(
         "alt",
     }
 )
+_LOCATOR_KEYS = frozenset(
+    {"role", "text", "label", "placeholder", "testid", "css", "xpath", "title", "alt"}
+)
 _LISTED = 8
 
 
@@ -176,23 +179,27 @@ def resolve_target(
     hint); none raises one listing the closest elements of a page snapshot.
     """
     where = {"step": step, "location": location}
-    if "describe" in hints and not any(
-        k in hints for k in ("role", "text", "label", "css", "xpath", "testid", "placeholder")
-    ):
+    has_locator = not _LOCATOR_KEYS.isdisjoint(hints)
+    if "describe" in hints and not has_locator:
         return _resolve_described(page, str(hints["describe"]), embedder, where, timeout_ms)
-    alternatives: list[tuple[str, Mapping[str, Any]]] = [("hints", hints)]
+    alternatives: list[tuple[str, Mapping[str, Any]]] = []
+    if has_locator or not (hints.get("candidates") or hints.get("fingerprint")):
+        alternatives.append(("hints", hints))  # (a bare mapping still gets its error below)
     for i, candidate in enumerate(hints.get("candidates") or ()):
         merged = dict(candidate)
         if "frame" in hints and "frame" not in merged:
             merged["frame"] = hints["frame"]
         alternatives.append((f"candidates[{i}]", merged))
     deadline = time.monotonic() + timeout_ms / 1000
-    while True:
+    while alternatives:
         ambiguous: tuple[str, Locator, Mapping[str, Any], int] | None = None
         for how, alt in alternatives:
             found, count, visible = _try_hints(page, alt, where)
             if found is not None:
-                info = describe_element(found, frame=frames_of(alt), timeout_ms=timeout_ms)
+                try:
+                    info = describe_element(found, frame=frames_of(alt), timeout_ms=1_000)
+                except PlaywrightError:
+                    continue  # it went away between counting and reading: look again
                 return Resolved(found, info, how)
             if count > 1 and ambiguous is None:
                 ambiguous = (how, visible, alt, count)
@@ -213,7 +220,8 @@ def resolve_target(
     if isinstance(fingerprint, Mapping):
         text = " ".join(str(fingerprint.get(k) or "") for k in ("name", "role", "text", "label"))
         if text.strip():
-            return _resolve_described(page, text, embedder, where, 0, how="fingerprint")
+            left_ms = max(0.0, (deadline - time.monotonic()) * 1000)
+            return _resolve_described(page, text, embedder, where, left_ms, how="fingerprint")
     raise _error(
         f"target {_describe_hints(hints)} matches no visible element",
         where,
@@ -229,10 +237,11 @@ def _wait_for_any(
     remaining_s: float,
 ) -> None:
     """Wait until one alternative has a visible match (or a short slice of time passes)."""
-    slice_ms = max(50.0, min(remaining_s * 1000, 250.0 if len(alternatives) > 1 else 1e9))
+    # With several alternatives only the first is waited on, so wake often to try the others.
+    slice_ms = remaining_s * 1000 if len(alternatives) == 1 else min(remaining_s * 1000, 250.0)
     locator = build_locator(page, alternatives[0][1], where=where).filter(visible=True)
     with contextlib.suppress(PlaywrightTimeout):
-        locator.first.wait_for(state="visible", timeout=slice_ms)
+        locator.first.wait_for(state="visible", timeout=max(slice_ms, 50.0))
 
 
 def _closest(page: Page, hints: Mapping[str, Any]) -> list[str]:
