@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from lam.sandbox.collections import Resource, Route, Router, build_resources, split_path
-from lam.sandbox.examples import ExampleGenerator, media_example
+from lam.sandbox.examples import ExampleGenerator
+from lam.sandbox.objects import (
+    filter_objects,
+    int_id,
+    item_schemas,
+    object_id,
+    response_example,
+    typed_id,
+)
 from lam.sandbox.shaping import Shaper, item_schema_props, problem
 from lam.sandbox.validation import request_errors
 
@@ -98,7 +106,8 @@ class Simulator:
             spec.resolve, seed=seed, check=lambda s, v: bool(spec.validator(s).is_valid(v))
         )
         self._shaper = Shaper(spec, self._examples)
-        self._item_schemas = _item_schemas(operations, self._resources)
+        self._item_schemas = item_schemas(operations, self._resources)
+        self._id_fields: dict[str, str | None] = {}
         self._store: dict[str, dict[str, Any]] = {}
         self._deleted: set[_Key] = set()
         self._created: set[_Key] = set()
@@ -170,7 +179,7 @@ class Simulator:
         oid = str(obj[id_field]) if id_field and obj.get(id_field) is not None else None
         if oid is None and id_field:
             oid = self._new_id(coll, objects, schema, id_field)
-            obj[id_field] = _typed_id(oid, schema, id_field, self.spec)
+            obj[id_field] = typed_id(oid, schema, id_field, self.spec)
         oid = oid or str(len(objects) + 1)
         obj = self._shaper.fill_server_fields(obj, schema, f"{coll}/{oid}")
         obj = self._shaper.conform(obj, schema, f"{coll}/{oid}") if schema else obj
@@ -226,9 +235,7 @@ class Simulator:
         current = self._lookup(item_route, coll, oid, request)
         if current is None:
             return 404, None, {}
-        props = item_schema_props(
-            self.spec, self._item_schemas.get(route.resource.collection or "")
-        )
+        props = item_schema_props(self.spec, self._item_schemas.get(route.resource.collection or ""))
         if isinstance(body, dict) and props:
             current = {**current, **{k: v for k, v in body.items() if k in props}}
             self._collection(coll, route.resource.collection or "")[oid] = current
@@ -244,7 +251,7 @@ class Simulator:
             if answer is not None and 200 <= answer.status < 300:
                 return answer.status, self._merge_list(coll, answer.json), {}
         objects = list(self._collection(coll, template).values())
-        objects = _filter(
+        objects = filter_objects(
             objects, request.query, item_schema_props(self.spec, self._item_schemas.get(template))
         )
         return 200, objects, {}
@@ -278,7 +285,7 @@ class Simulator:
         """The spec's list example, else two generated objects with distinct ids."""
         for op in self.spec.operations:
             if op.path == template and op.method.upper() == "GET":
-                found = _response_example(self.spec, op)
+                found = response_example(self.spec, op)
                 if isinstance(found, list) and all(isinstance(o, dict) for o in found):
                     return found
         schema = self._item_schemas.get(template)
@@ -289,8 +296,8 @@ class Simulator:
         for n in (1, 2):
             obj = self._examples.generate(schema, f"{coll}/{n}")
             if isinstance(obj, dict) and id_field:
-                obj[id_field] = _typed_id(
-                    str(n) if _int_id(schema, id_field, self.spec) else f"{id_field}-{n}",
+                obj[id_field] = typed_id(
+                    str(n) if int_id(schema, id_field, self.spec) else f"{id_field}-{n}",
                     schema,
                     id_field,
                     self.spec,
@@ -320,14 +327,14 @@ class Simulator:
         obj: Any = None
         item_get = self._item_get(template)
         if item_get is not None:
-            found = _response_example(self.spec, item_get)
+            found = response_example(self.spec, item_get)
             obj = dict(found) if isinstance(found, dict) else None
         if obj is None and schema is not None:
             obj = self._examples.generate(schema, f"{coll}/{oid}")
         if not isinstance(obj, dict):
             obj = {}
         if id_field:
-            obj[id_field] = _typed_id(oid, schema, id_field, self.spec)
+            obj[id_field] = typed_id(oid, schema, id_field, self.spec)
         objects[oid] = self._shaper.conform(obj, schema, f"{coll}/{oid}") if schema else obj
         return objects[oid]
 
@@ -340,7 +347,7 @@ class Simulator:
         merged: list[Any] = []
         seen: set[str] = set()
         for obj in items:
-            oid = _object_id(obj, id_fields)
+            oid = object_id(obj, id_fields)
             if oid is not None and (coll, oid) in self._deleted:
                 continue
             if oid is not None and oid in objects:
@@ -362,6 +369,11 @@ class Simulator:
         return None
 
     def _id_field(self, template: str) -> str | None:
+        if template not in self._id_fields:
+            self._id_fields[template] = self._find_id_field(template)
+        return self._id_fields[template]
+
+    def _find_id_field(self, template: str) -> str | None:
         props = item_schema_props(self.spec, self._item_schemas.get(template))
         item = next(
             (r for r in self._resources.values() if r.kind == "item" and r.collection == template),
@@ -380,7 +392,7 @@ class Simulator:
         return None if value is None else str(value)
 
     def _new_id(self, coll: str, objects: Mapping[str, Any], schema: Any, id_field: str) -> str:
-        if _int_id(schema, id_field, self.spec):
+        if int_id(schema, id_field, self.spec):
             taken = [int(k) for k in objects if k.lstrip("-").isdigit()]
             return str(max(taken, default=0) + 1)
         n = len(objects) + 1
@@ -449,69 +461,6 @@ def _parent(template: str) -> str:
     return "/" + "/".join(parts[:-1])
 
 
-def _item_schemas(operations: tuple[Any, ...], resources: Mapping[str, Resource]) -> dict[str, Any]:
-    """Collection template -> the schema of one of its objects (item GET, else create, else list)."""
-    found: dict[str, Any] = {}
-    ranked: dict[str, int] = {}
-    for op in operations:
-        res = resources[op.path]
-        if res.collection is None:
-            continue
-        rank, schema = 9, None
-        method = op.method.upper()
-        if res.kind == "item" and method == "GET":
-            rank, schema = 0, _schema_of(op, 200)
-        elif res.kind == "collection" and method == "POST":
-            rank, schema = 1, _schema_of(op, 201) or _schema_of(op, 200)
-        elif res.kind in ("collection", "search") and method == "GET":
-            listed = _schema_of(op, 200)
-            rank, schema = 2, listed.get("items") if isinstance(listed, Mapping) else None
-        if schema is not None and rank < ranked.get(res.collection, 9):
-            found[res.collection], ranked[res.collection] = schema, rank
-    return found
-
-
-def _schema_of(op: Any, status: int) -> Any:
-    found = op.response_schema(status)
-    return found[1] if found else None
-
-
-def _response_example(spec: Any, op: Any) -> Any:
-    response = op.responses.get("200") or op.responses.get("201")
-    response = spec.resolve(response) if response is not None else None
-    if not isinstance(response, Mapping):
-        return None
-    for media_type, media in (response.get("content") or {}).items():
-        if "json" in media_type and isinstance(media, Mapping):
-            has, value = media_example(media, spec.resolve)
-            if has:
-                schema = media.get("schema")
-                if schema is None or spec.validator(schema).is_valid(value):
-                    return value
-    return None
-
-
-def _int_id(schema: Any, id_field: str, spec: Any) -> bool:
-    props = item_schema_props(spec, schema)
-    sub = spec.resolve(props.get(id_field, {}))
-    kind = sub.get("type") if isinstance(sub, Mapping) else None
-    return kind in ("integer", "number") or (isinstance(kind, list) and "integer" in kind)
-
-
-def _typed_id(oid: str, schema: Any, id_field: str, spec: Any) -> Any:
-    if _int_id(schema, id_field, spec) and oid.lstrip("-").isdigit():
-        return int(oid)
-    return oid
-
-
-def _object_id(obj: Any, fields: set[str]) -> str | None:
-    if isinstance(obj, dict):
-        for name in ("id", *sorted(fields)):
-            if obj.get(name) is not None:
-                return str(obj[name])
-    return None
-
-
 def _decode_body(request: SimRequest) -> Any:
     if not request.body:
         return None
@@ -531,32 +480,3 @@ _INVALID_JSON: Any = object()
 
 def _form_fields(request: SimRequest) -> dict[str, Any]:
     return {k: v[0] for k, v in request.query.items() if v}
-
-
-_PAGING = {"limit", "per_page", "page", "offset", "cursor", "starting_after", "ending_before"}
-
-
-def _filter(
-    objects: list[Any], query: Mapping[str, list[str]], props: Mapping[str, Any]
-) -> list[Any]:
-    for name, values in query.items():
-        if name in _PAGING or name not in props or not values:
-            continue
-        wanted = {w for v in values for w in str(v).split(",")}
-        objects = [
-            o for o in objects if isinstance(o, dict) and _field_matches(o.get(name), wanted)
-        ]
-    limit = next((query[k][0] for k in ("limit", "per_page") if query.get(k)), None)
-    if limit is not None and limit.isdigit():
-        objects = objects[: int(limit)]
-    return objects
-
-
-def _field_matches(value: Any, wanted: set[str]) -> bool:
-    if isinstance(value, list):
-        return any(_field_matches(v, wanted) for v in value)
-    if isinstance(value, dict):
-        return str(value.get("name")) in wanted
-    if isinstance(value, bool):
-        return str(value).lower() in wanted
-    return str(value) in wanted
