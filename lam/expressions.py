@@ -46,6 +46,7 @@ _EXPR = re.compile(
     re.VERBOSE,
 )
 _TEMPLATE_PART = re.compile(r"\{(\$[^{}]+)\}")
+_INDEX = re.compile(r"0|[1-9][0-9]*")
 
 
 class ExpressionError(ValueError):
@@ -70,6 +71,11 @@ class Expression:
         groups = match.groupdict()
         pointer = groups["pointer"]
         pointer = pointer[1:] if pointer else None
+        if pointer is not None and not (groups["inputs"] or groups["steps"] or groups["body"]):
+            raise ExpressionError(
+                f"{text.strip()}: a JSON pointer (#/...) follows only $inputs, $steps or "
+                "$response.body"
+            )
         if groups["inputs"]:
             return cls(text, "inputs", name=groups["input"], pointer=pointer)
         if groups["steps"]:
@@ -121,15 +127,15 @@ def parse_value(value: Any) -> Any:
     """Turn expression strings inside a plan value into Expression/Template objects.
 
     ``"$inputs.x"`` becomes an Expression (the value keeps the input's type); a string with
-    ``{$...}`` becomes a Template (always a string). Other values are returned as they are,
+    ``{$...}`` becomes a Template (always a string). A leading ``$$`` is a literal ``$``. Other values are returned as they are,
     with mappings and lists parsed recursively. Raises ExpressionError for malformed ones.
     """
     if isinstance(value, str):
-        if value.startswith("$") and not value.startswith("$$"):
+        if value.startswith("$$"):
+            value = value[1:]  # "$$5" is the literal "$5", also ahead of a template part
+        elif value.startswith("$"):
             return Expression.parse(value)
-        if "{$" in value:
-            return Template.parse(value)
-        return value.replace("$$", "$") if value.startswith("$$") else value
+        return Template.parse(value) if "{$" in value else value
     if isinstance(value, Mapping):
         return {k: parse_value(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -175,7 +181,8 @@ def _step_into(current: Any, token: str, walked: str) -> Any:
             return current[token]
         raise ExpressionError(f"no key {token!r} at #{walked or '/'}")
     if isinstance(current, list):
-        if token.isdigit() and int(token) < len(current):
+        # RFC 6901 array indexes: ASCII digits without a leading zero
+        if _INDEX.fullmatch(token) and int(token) < len(current):
             return current[int(token)]
         raise ExpressionError(f"no item {token} at #{walked or '/'} (list of {len(current)})")
     raise ExpressionError(f"cannot look up {token!r} in a {type(current).__name__} at #{walked}")
