@@ -360,3 +360,23 @@ def test_async_httpx_transport(petstore: Spec) -> None:
     import asyncio
 
     assert asyncio.run(_async_roundtrip(Simulator(petstore))) == 200
+
+
+def test_form_update_and_actions_with_their_own_answers(petstore: Spec) -> None:
+    sim = Simulator(petstore)
+    form = call(sim, "POST", "/api/v3/pet/8", query={"name": ["Fido"], "status": ["pending"]})
+    assert form.status == 200
+    pet = call(sim, "GET", "/api/v3/pet/8").json
+    assert (pet["id"], pet["name"], pet["status"]) == (8, "Fido", "pending")
+    upload = sim.handle(
+        SimRequest(
+            "POST", "/api/v3/pet/8/uploadImage", {}, {"content-type": "image/png"}, b"\x89PNG"
+        )
+    )
+    assert upload.status == 200
+    assert "name" not in upload.json  # the operation answers with its own schema, not a Pet
+    assert_valid(petstore, "POST", "/api/v3/pet/8/uploadImage", upload)
+    assert call(sim, "DELETE", "/api/v3/pet/8").status in (200, 204)
+    request = SimRequest("POST", "/api/v3/pet/8/uploadImage", {}, {}, b"\x89PNG")
+    assert sim.handle(request).status == 404
+    assert sim.handle(SimRequest("POST", "/api/v3/pet/8/uploadImage")).status == 400

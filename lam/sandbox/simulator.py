@@ -27,7 +27,7 @@ from lam.sandbox.objects import (
     typed_id,
 )
 from lam.sandbox.shaping import Shaper, item_schema_props, problem
-from lam.sandbox.validation import request_errors
+from lam.sandbox.validation import coerce, request_errors
 
 if TYPE_CHECKING:
     from lam.spec import Spec
@@ -128,7 +128,7 @@ class Simulator:
             return self._problem(None, 404, "Not Found", f"no operation for {method} {path}")
         if isinstance(route, str):
             return self._problem(None, 405, "Method Not Allowed", f"{method} {route}")
-        body = _decode_body(request)
+        body = _decode_body(request, route.operation)
         if self.validate:
             errors = request_errors(self.spec, route.operation, route.params, request, body)
             if errors:
@@ -204,7 +204,17 @@ class Simulator:
         if current is None:
             return 404, None, {}
         schema = self._item_schemas.get(self._resources[route.operation.path].collection or "")
-        changes = body if isinstance(body, dict) else dict(_form_fields(request))
+        if isinstance(body, dict):
+            changes = body
+        else:  # a form-style update sends the fields as query parameters (updatePetWithForm)
+            props = item_schema_props(self.spec, schema)
+            changes = {}
+            for name, raw in request.query.items():
+                prop = self.spec.resolve(props.get(name))
+                if raw and isinstance(prop, Mapping):
+                    value, ok = coerce(raw, prop, self.spec)
+                    if ok:
+                        changes[name] = value
         obj = {**current, **changes} if merge else dict(changes)
         id_field = self._id_field(route.resource.collection or "")
         if id_field and id_field in current:
@@ -235,11 +245,17 @@ class Simulator:
         current = self._lookup(item_route, coll, oid, request)
         if current is None:
             return 404, None, {}
-        props = item_schema_props(self.spec, self._item_schemas.get(route.resource.collection or ""))
+        schema = self._item_schemas.get(route.resource.collection or "")
+        props = item_schema_props(self.spec, schema)
         if isinstance(body, dict) and props:
             current = {**current, **{k: v for k, v in body.items() if k in props}}
+            if schema is not None:
+                current = self._shaper.conform(current, schema, f"{coll}/{oid}")
             self._collection(coll, route.resource.collection or "")[oid] = current
-        return self._success(route.operation, request.method.upper()), current, {}
+        status = self._success(route.operation, request.method.upper())
+        answers = route.operation.response_schema(status)
+        # an action that answers with its object shows the change; others get their own example
+        return status, current if answers is not None and answers[1] == schema else None, {}
 
     def _list(
         self, route: Route, coll: str, request: SimRequest
@@ -461,10 +477,14 @@ def _parent(template: str) -> str:
     return "/" + "/".join(parts[:-1])
 
 
-def _decode_body(request: SimRequest) -> Any:
+def _decode_body(request: SimRequest, op: Any) -> Any:
+    """The JSON (or form) body as a value; None for other media types and empty bodies."""
     if not request.body:
         return None
     ctype = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
+    if not ctype:  # unlabelled: read it as the operation's first media type would be
+        found = op.request_schema(None)
+        ctype = found[0] if found else "application/json"
     if "form-urlencoded" in ctype:
         return {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
     if ctype and "json" not in ctype:
@@ -476,7 +496,3 @@ def _decode_body(request: SimRequest) -> Any:
 
 
 _INVALID_JSON: Any = object()
-
-
-def _form_fields(request: SimRequest) -> dict[str, Any]:
-    return {k: v[0] for k, v in request.query.items() if v}
