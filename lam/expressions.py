@@ -198,9 +198,10 @@ class Context:
     response: Mapping[str, Any] | None = None  # {"status", "headers", "body", "url", "method"}
 
     def resolve(self, expr: Expression) -> Any:
+        """The value of ``expr``; an ExpressionError names the expression and what is missing."""
         value = self._base(expr)
         if expr.pointer and expr.source != "response.body":
-            value = resolve_pointer(value, expr.pointer)
+            value = _pointer_of(expr, value)
         return value
 
     def _base(self, expr: Expression) -> Any:
@@ -222,7 +223,7 @@ class Context:
         if self.response is None:
             raise ExpressionError(f"{expr.text}: there is no response here")
         if expr.source == "response.body":
-            return resolve_pointer(self.response.get("body"), expr.pointer or "")
+            return _pointer_of(expr, self.response.get("body"))
         if expr.source == "response.header":
             headers = {k.lower(): v for k, v in self.response.get("headers", {}).items()}
             name = (expr.name or "").lower()
@@ -232,6 +233,13 @@ class Context:
         if expr.source == "statusCode":
             return self.response.get("status")
         return self.response.get(expr.source)
+
+
+def _pointer_of(expr: Expression, document: Any) -> Any:
+    try:
+        return resolve_pointer(document, expr.pointer or "")
+    except ExpressionError as exc:
+        raise ExpressionError(f"{expr.text}: {exc}") from None
 
 
 def resolve_value(value: Any, ctx: Context) -> Any:
