@@ -167,6 +167,12 @@ def test_missing_file() -> None:
     assert err.file == str(DATA / "nope.yaml")
 
 
+def test_unreadable_directory(tmp_path: Path) -> None:
+    err = _error(tmp_path)
+    assert err.code == "unreadable"
+    assert err.file == str(tmp_path)
+
+
 def test_invalid_json_names_line(tmp_path: Path) -> None:
     spec = tmp_path / "bad.json"
     spec.write_text('{"openapi": "3.0.0",\n "info": }')
