@@ -127,8 +127,9 @@ def parse_value(value: Any) -> Any:
     """Turn expression strings inside a plan value into Expression/Template objects.
 
     ``"$inputs.x"`` becomes an Expression (the value keeps the input's type); a string with
-    ``{$...}`` becomes a Template (always a string). A leading ``$$`` is a literal ``$``. Other values are returned as they are,
-    with mappings and lists parsed recursively. Raises ExpressionError for malformed ones.
+    ``{$...}`` becomes a Template (always a string). A leading ``$$`` is a literal ``$``.
+    Other values are returned as they are, with mappings and lists parsed recursively.
+    Raises ExpressionError for malformed ones.
     """
     if isinstance(value, str):
         if value.startswith("$$"):
