@@ -49,6 +49,7 @@ _ACTIONS = (API_ACTION, *UI_ACTIONS)
 _NEEDS_VALUE = ("fill", "select", "upload")
 _TAKES_VALUE = (*_NEEDS_VALUE, "press")
 _API_EXPECT = {"status", "body", "headers"}
+_SCROLL_WORDS = ("up", "down", "top", "bottom")
 _RESPONSE_SOURCES = {"response.body", "response.header", "statusCode", "url", "method"}
 _EXTRACT_OUTPUT = "value"  # every extract step outputs what it read under this name
 
@@ -326,6 +327,8 @@ def _build_step(index: int, raw: Mapping[str, Any]) -> tuple[Step | None, list[P
     argument = raw[action]
     if isinstance(argument, str) and action not in ("call", "goto", "press", "scroll"):
         argument = {"describe": argument}
+    elif action == "scroll" and isinstance(argument, str) and argument not in _SCROLL_WORDS:
+        argument = {"describe": argument}  # scroll to an element described in words
     try:
         parsed = {
             "argument": parse_value(argument) if action != API_ACTION else argument,
