@@ -44,25 +44,47 @@ FAST_PARSE_BYTES = 1_000_000
 _MISSING = object()
 
 
-@dataclass(frozen=True)
 class SourceText:
-    """One file's text with the name used in errors and its content hash."""
+    """One file's bytes with the name used in errors and its content hash.
 
-    name: str
-    text: str
-    sha256: str
+    The text is decoded only when asked for: a cache hit needs the hash, not the text.
+    """
+
+    __slots__ = ("_text", "data", "name", "sha256")
+
+    def __init__(self, name: str, data: bytes, text: str | None = None) -> None:
+        self.name = name
+        self.data = data
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        """The file as text; SpecError (with the line) when it is not UTF-8."""
+        if self._text is None:
+            try:
+                self._text = self.data.decode("utf-8").removeprefix("\ufeff")
+            except UnicodeDecodeError:
+                # read_text words the error with its line; the file said it would fail.
+                self._text = read_text(Path(self.name), error=SpecError, max_bytes=MAX_SPEC_BYTES)
+        return self._text
 
 
 def read_source(name: str) -> SourceText:
-    """Read a spec file or URL as text; every failure is a SpecError naming it."""
+    """Read a spec file or URL; every failure is a SpecError naming it."""
     if name.startswith(("http://", "https://")):
-        text = _fetch(name)
-    else:
-        text = read_text(Path(name), error=SpecError, max_bytes=MAX_SPEC_BYTES)
-    return SourceText(name, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+        return _fetch(name)
+    path = Path(name)
+    try:
+        if path.is_file() and path.stat().st_size <= MAX_SPEC_BYTES:
+            return SourceText(name, path.read_bytes())
+    except OSError:
+        pass  # read_text below says what is wrong, in lam's words
+    text = read_text(path, error=SpecError, max_bytes=MAX_SPEC_BYTES)
+    return SourceText(name, text.encode("utf-8"), text)
 
 
-def _fetch(url: str) -> str:
+def _fetch(url: str) -> SourceText:
     import httpx  # only when a spec is given by URL
 
     try:
@@ -72,9 +94,10 @@ def _fetch(url: str) -> str:
     if response.status_code != 200:
         raise SpecError(f"cannot fetch: HTTP {response.status_code}", file=url, code="unreadable")
     try:
-        return response.content.decode("utf-8").removeprefix("\ufeff")
+        text = response.content.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise SpecError("not UTF-8 text", file=url, code="encoding") from None
+    return SourceText(url, response.content, text)
 
 
 def parse_source(source: SourceText) -> Any:
