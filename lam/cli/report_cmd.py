@@ -1,0 +1,34 @@
+"""``lam report RUN``: a self-contained HTML report of a run or dry run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "report", help="write a self-contained HTML report of a run ('last' for the newest)"
+    )
+    parser.add_argument("run", metavar="RUN", help="run id, run directory, or 'last'")
+    parser.add_argument("-o", "--output", metavar="FILE", help="default: RUN_DIR/report.html")
+    parser.add_argument("--verify", action="store_true", help="only check the trace's hash chain")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lam.report import find_run, render_report
+    from lam.run.record import verify_trace
+
+    run_dir = find_run(args.run)
+    if args.verify:
+        check = verify_trace(run_dir / "trace.jsonl")
+        print(f"{run_dir / 'trace.jsonl'}: {check.describe()}")
+        return 0 if check.ok else 1
+    target = Path(args.output) if args.output else run_dir / "report.html"
+    target.write_text(render_report(run_dir), encoding="utf-8")
+    print(target)
+    return 0
