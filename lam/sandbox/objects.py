@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from lam.sandbox.collections import Resource
@@ -10,11 +10,12 @@ from lam.sandbox.examples import media_example
 from lam.sandbox.shaping import item_schema_props
 
 __all__ = [
-    "filter_objects",
+    "Collection",
     "int_id",
     "item_schemas",
     "object_id",
     "response_example",
+    "select",
     "typed_id",
 ]
 
@@ -85,27 +86,85 @@ def object_id(obj: Any, fields: set[str]) -> str | None:
 _PAGING = {"limit", "per_page", "page", "offset", "cursor", "starting_after", "ending_before"}
 
 
-def filter_objects(
-    objects: list[Any], query: Mapping[str, list[str]], props: Mapping[str, Any]
+class Collection(MutableMapping[str, Any]):
+    """The objects of one collection by id, in creation order, with per-field value indexes.
+
+    An index is built the first time a list is filtered by that field and kept up to date on
+    every write after, so filtered lists cost what they return, not what the collection holds.
+    """
+
+    def __init__(self) -> None:
+        self._objects: dict[str, Any] = {}
+        self._order: dict[str, int] = {}
+        self._counter = 0
+        self._indexes: dict[str, dict[str, dict[str, None]]] = {}
+
+    def __getitem__(self, oid: str) -> Any:
+        return self._objects[oid]
+
+    def __setitem__(self, oid: str, obj: Any) -> None:
+        if oid in self._objects:
+            self._unindex(oid, self._objects[oid])
+        else:
+            self._counter += 1
+            self._order[oid] = self._counter
+        self._objects[oid] = obj
+        for name, index in self._indexes.items():
+            for key in _keys(obj.get(name) if isinstance(obj, dict) else None):
+                index.setdefault(key, {})[oid] = None
+
+    def __delitem__(self, oid: str) -> None:
+        self._unindex(oid, self._objects.pop(oid))
+        del self._order[oid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._objects)
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def where(self, name: str, wanted: set[str]) -> list[str]:
+        """Ids of the objects whose field ``name`` matches one of ``wanted``, in order."""
+        index = self._indexes.get(name)
+        if index is None:
+            index = self._indexes[name] = {}
+            for oid, obj in self._objects.items():
+                for key in _keys(obj.get(name) if isinstance(obj, dict) else None):
+                    index.setdefault(key, {})[oid] = None
+        found: dict[str, None] = {}
+        for key in wanted:
+            found.update(index.get(key, {}))
+        return sorted(found, key=self._order.__getitem__)
+
+    def _unindex(self, oid: str, obj: Any) -> None:
+        for name, index in self._indexes.items():
+            for key in _keys(obj.get(name) if isinstance(obj, dict) else None):
+                index.get(key, {}).pop(oid, None)
+
+
+def select(
+    objects: Collection, query: Mapping[str, list[str]], props: Mapping[str, Any]
 ) -> list[Any]:
+    """The objects a list request asks for: query parameters that name fields filter them."""
+    chosen: list[str] | None = None
     for name, values in query.items():
         if name in _PAGING or name not in props or not values:
             continue
         wanted = {w for v in values for w in str(v).split(",")}
-        objects = [
-            o for o in objects if isinstance(o, dict) and _field_matches(o.get(name), wanted)
-        ]
+        matches = objects.where(name, wanted)
+        chosen = matches if chosen is None else [o for o in chosen if o in set(matches)]
+    out = [objects[o] for o in chosen] if chosen is not None else list(objects.values())
     limit = next((query[k][0] for k in ("limit", "per_page") if query.get(k)), None)
     if limit is not None and limit.isdigit():
-        objects = objects[: int(limit)]
-    return objects
+        out = out[: int(limit)]
+    return out
 
 
-def _field_matches(value: Any, wanted: set[str]) -> bool:
+def _keys(value: Any) -> set[str]:
     if isinstance(value, list):
-        return any(_field_matches(v, wanted) for v in value)
+        return {key for item in value for key in _keys(item)}
     if isinstance(value, dict):
-        return str(value.get("name")) in wanted
+        return {str(value["name"])} if "name" in value else set()
     if isinstance(value, bool):
-        return str(value).lower() in wanted
-    return str(value) in wanted
+        return {str(value).lower()}
+    return set() if value is None else {str(value)}

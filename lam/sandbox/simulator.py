@@ -19,11 +19,12 @@ from urllib.parse import parse_qs, urlsplit
 from lam.sandbox.collections import Resource, Route, Router, build_resources, split_path
 from lam.sandbox.examples import ExampleGenerator
 from lam.sandbox.objects import (
-    filter_objects,
+    Collection,
     int_id,
     item_schemas,
     object_id,
     response_example,
+    select,
     typed_id,
 )
 from lam.sandbox.shaping import Shaper, item_schema_props, problem
@@ -108,7 +109,8 @@ class Simulator:
         self._shaper = Shaper(spec, self._examples)
         self._item_schemas = item_schemas(operations, self._resources)
         self._id_fields: dict[str, str | None] = {}
-        self._store: dict[str, dict[str, Any]] = {}
+        self._last_ids: dict[str, int] = {}
+        self._store: dict[str, Collection] = {}
         self._deleted: set[_Key] = set()
         self._created: set[_Key] = set()
         self._seeded: set[str] = set()
@@ -261,27 +263,23 @@ class Simulator:
         self, route: Route, coll: str, request: SimRequest
     ) -> tuple[int, Any, dict[str, str]]:
         template = route.resource.collection or route.resource.template
-        objects: list[Any]
         if self.fallback is not None and coll not in self._given:
             answer = self.fallback(request)
             if answer is not None and 200 <= answer.status < 300:
                 return answer.status, self._merge_list(coll, answer.json), {}
-        objects = list(self._collection(coll, template).values())
-        objects = filter_objects(
-            objects, request.query, item_schema_props(self.spec, self._item_schemas.get(template))
-        )
-        return 200, objects, {}
+        props = item_schema_props(self.spec, self._item_schemas.get(template))
+        return 200, select(self._collection(coll, template), request.query, props), {}
 
     # -- state ------------------------------------------------------------------------------
 
-    def _collection(self, coll: str, template: str) -> dict[str, Any]:
+    def _collection(self, coll: str, template: str) -> Collection:
         objects = self._store.get(coll)
         if objects is None:
-            objects = self._store[coll] = {}
+            objects = self._store[coll] = Collection()
             self._seed_collection(coll, template, objects)
         return objects
 
-    def _seed_collection(self, coll: str, template: str, objects: dict[str, Any]) -> None:
+    def _seed_collection(self, coll: str, template: str, objects: Collection) -> None:
         seeds = self._given.get(coll)
         if seeds is None:
             seeds = self._example_list(template, coll) if self.fallback is None else []
@@ -358,7 +356,7 @@ class Simulator:
         items = answer if isinstance(answer, list) else None
         if items is None:
             return answer
-        objects = self._store.get(coll, {})
+        objects = self._store.get(coll) or Collection()
         id_fields = {f for f in (self._id_field(t) for t in self._resources) if f}
         merged: list[Any] = []
         seen: set[str] = set()
@@ -408,13 +406,16 @@ class Simulator:
         return None if value is None else str(value)
 
     def _new_id(self, coll: str, objects: Mapping[str, Any], schema: Any, id_field: str) -> str:
-        if int_id(schema, id_field, self.spec):
+        numeric = int_id(schema, id_field, self.spec)
+        n = self._last_ids.get(coll)
+        if n is None:  # once per collection; later creates count on from here
             taken = [int(k) for k in objects if k.lstrip("-").isdigit()]
-            return str(max(taken, default=0) + 1)
-        n = len(objects) + 1
-        while f"{id_field}-{n}" in objects:
+            n = max(taken, default=0) if numeric else len(objects)
+        n += 1
+        while (str(n) if numeric else f"{id_field}-{n}") in objects:
             n += 1
-        return f"{id_field}-{n}"
+        self._last_ids[coll] = n
+        return str(n) if numeric else f"{id_field}-{n}"
 
     def _success(self, op: Any, method: str) -> int:
         codes = [c for c in op.responses if str(c).isdigit() and str(c).startswith("2")]
@@ -455,7 +456,9 @@ class Simulator:
         if value is None:
             return SimResponse(status, dict(headers), b"", None)
         data = json.dumps(value, separators=(",", ":")).encode()
-        return SimResponse(status, {"content-type": "application/json", **headers}, data, value)
+        # a fresh copy: callers may change what they get without changing the stored objects
+        fresh = json.loads(data)
+        return SimResponse(status, {"content-type": "application/json", **headers}, data, fresh)
 
     def _problem(
         self,
