@@ -1,0 +1,29 @@
+"""Planners: goals into plan steps.
+
+:class:`ActionModel` is the interface every planner implements; :class:`ApiGoalPlanner` is the
+embedded one for API goals (BM25 over the spec's operations, values from the goal, no model and
+no network).
+"""
+
+from lam.planner.api_goals import ApiGoalPlanner, split_clauses
+from lam.planner.base import (
+    ActionModel,
+    ApiTarget,
+    Candidate,
+    HistoryItem,
+    Observation,
+    Proposal,
+    plan_document,
+)
+
+__all__ = [
+    "ActionModel",
+    "ApiGoalPlanner",
+    "ApiTarget",
+    "Candidate",
+    "HistoryItem",
+    "Observation",
+    "Proposal",
+    "plan_document",
+    "split_clauses",
+]

@@ -1,0 +1,268 @@
+"""The embedded API planner: a goal in plain words -> API call steps, with no model and no network.
+
+For each clause of the goal ("log in as admin with password 'x' then list available pets" has
+two) it ranks every operation of the observed APIs with BM25 (:mod:`lam.planner.bm25`), reranks
+the best few by how well the clause's values fit their parameters (:mod:`lam.planner.params`),
+and takes the top one only when it is clearly ahead: a low score or a close runner-up makes the
+whole proposal unsure, listing the candidates, and nothing is planned on a guess.
+
+Steps are wired together: a login step's token becomes the ``Authorization`` header of later
+steps that need a bearer token, and an id that one step creates or finds fills a later step's
+id parameter or field ("add a pet named Rex then order it").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lam.planner.base import Candidate, HistoryItem, Observation, Proposal
+from lam.planner.bm25 import BM25, METHOD_VERBS, stem, tokens, words
+from lam.planner.params import Filled, Slot, fill_slots, slots_of
+from lam.spec import Operation, Spec
+
+__all__ = ["ApiGoalPlanner", "Ranked", "split_clauses"]
+
+_QUOTES = re.compile(r"""'[^']*'|"[^"]*"|“[^”]*”""")
+_SPLIT = re.compile(
+    r"\s*(?:;|\.\s+|,?\s*\band\s+then\b|,?\s*\bthen\b|,?\s*\bafter\s+that\b|,?\s*\bnext\b,?)\s*",
+    re.I,
+)
+_AND = re.compile(r",?\s+\band\b\s+|,\s+", re.I)
+_VERBS = frozenset({"get", "create", "delete", "update", "login", "logout", "order", "count"})
+_PRONOUN = re.compile(r"\b(it|them|that|this|the\s+new\s+\w+|the\s+same\s+\w+)\b", re.I)
+_RERANK = 8
+_NUMBERS = re.compile(r"(?<![\w.-])#?\d+(?![\w.])")
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One operation ranked for a clause: BM25 score, fit adjustment, and the values found."""
+
+    api: str
+    op: Operation
+    text_score: float
+    fit: float
+    filled: tuple[Filled, ...]
+
+    @property
+    def score(self) -> float:
+        return self.text_score + self.fit
+
+    @property
+    def ref(self) -> str:
+        return (
+            f"{self.api}.{self.op.operation_id}"
+            if self.op.operation_id
+            else (f"{self.api} {self.op.key}")
+        )
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.ref, round(self.score, 3), self.op.summary or self.op.key)
+
+
+def _mask_quotes(text: str) -> str:
+    return _QUOTES.sub(lambda m: "\0" * len(m.group(0)), text)
+
+
+def split_clauses(goal: str) -> list[str]:
+    """The goal cut into clauses, in order: at "then", ";", sentence ends, and at "and" or a
+    comma when what follows starts with an action verb. Quoted text is never cut."""
+    masked = _mask_quotes(goal)
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    for m in _SPLIT.finditer(masked):
+        pieces.append((start, m.start()))
+        start = m.end()
+    pieces.append((start, len(goal)))
+    out: list[str] = []
+    for a, b in pieces:
+        sub_start = a
+        for m in _AND.finditer(masked, a, b):
+            following = tokens(goal[m.end() : b])[:1]
+            if following and following[0] in _VERBS and tokens(goal[sub_start : m.start()]):
+                out.append(goal[sub_start : m.start()])
+                sub_start = m.end()
+        out.append(goal[sub_start:b])
+    return [c.strip(" ,.") for c in out if tokens(c) or _QUOTES.search(c)]
+
+
+class _Index:
+    """BM25 over every operation of the observed APIs."""
+
+    def __init__(self, apis: Mapping[str, Spec]) -> None:
+        self.entries: list[tuple[str, Spec, Operation]] = []
+        documents: list[list[str]] = []
+        for api, spec in apis.items():
+            for op in spec.operations:
+                self.entries.append((api, spec, op))
+                documents.append(_document(op))
+        self.bm25 = BM25(documents)
+
+
+def _document(op: Operation) -> list[str]:
+    path_words = " ".join(p for p in op.path.split("/") if p and not p.startswith("{"))
+    terms = tokens(op.operation_id or "") * 2
+    terms += tokens(op.summary) + tokens(path_words) + tokens(" ".join(op.tags))
+    terms += tokens(op.description[:400])
+    terms.append(METHOD_VERBS.get(op.method, op.method.lower()))
+    return terms
+
+
+class ApiGoalPlanner:
+    """The embedded :class:`~lam.planner.base.ActionModel` for API goals.
+
+    ``min_coverage`` is the least share of the clause's weighted words the best operation must
+    match (its BM25 score over the best any document could reach); ``min_margin`` the least lead
+    over the runner-up, as a share of the best score.
+    """
+
+    def __init__(self, *, min_coverage: float = 0.2, min_margin: float = 0.08) -> None:
+        self.min_coverage = min_coverage
+        self.min_margin = min_margin
+        self._indexes: dict[tuple[tuple[int, str], ...], _Index] = {}
+
+    def _index(self, apis: Mapping[str, Spec]) -> _Index:
+        # The index holds the specs, so their ids stay theirs while it is cached.
+        key = tuple(sorted((id(s), n) for n, s in apis.items()))
+        index = self._indexes.get(key)
+        if index is None:
+            index = self._indexes[key] = _Index(apis)
+        return index
+
+    def rank(
+        self, clause: str, apis: Mapping[str, Spec], *, wirable: frozenset[str] = frozenset()
+    ) -> list[Ranked]:
+        """Operations for one clause, best first (the best few reranked by value fit).
+
+        ``wirable`` holds stems of ids earlier steps yield (``pet``), which can fill an id slot.
+        """
+        index = self._index(apis)
+        query = tokens(clause)
+        verb = next((t for t in query if t in _VERBS), None)
+        if verb is None:
+            query.append("get")  # "which pets are pending?" asks to read
+        scores = index.bm25.scores(query)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        ranked: list[Ranked] = []
+        for rank_no, i in enumerate(order):
+            api, spec, op = index.entries[i]
+            if rank_no < _RERANK and scores[i] > 0:
+                slots = slots_of(spec, op)
+                filled = tuple(fill_slots(clause, slots))
+                fit = _fit(slots, filled, wirable, clause) + _verb_fit(verb, op)
+            else:
+                filled, fit = (), 0.0
+            ranked.append(Ranked(api, op, scores[i], fit, filled))
+        ranked.sort(key=lambda r: -r.score)
+        return ranked
+
+    def confidence(self, clause: str, ranked: Sequence[Ranked], apis: Mapping[str, Spec]) -> float:
+        """How sure the top pick is, 0..1: coverage of the clause, damped by a close runner-up."""
+        if not ranked or ranked[0].score <= 0:
+            return 0.0
+        ceiling = self._index(apis).bm25.ceiling(tokens(clause)) or 1.0
+        coverage = min(1.0, ranked[0].score / ceiling)
+        second = ranked[1].score if len(ranked) > 1 else 0.0
+        margin = max(0.0, (ranked[0].score - second) / ranked[0].score)
+        if coverage < self.min_coverage or margin < self.min_margin:
+            return round(min(coverage, margin), 3)
+        return round(min(1.0, 0.5 + coverage / 2) * min(1.0, 0.6 + margin), 3)
+
+    def propose(self, observation: Observation, history: Sequence[HistoryItem]) -> Proposal:
+        """The whole plan for ``observation.goal`` over ``observation.apis``.
+
+        This planner plans the goal at once; with a history, it proposes the steps not yet run.
+        """
+        if not observation.apis:
+            return Proposal((), 0.0, done=False, unsure=("no API to plan against",))
+        from lam.planner.wiring import build_steps
+
+        clauses = split_clauses(observation.goal)
+        if not clauses:
+            return Proposal((), 0.0, done=False, unsure=("the goal names no action",))
+        picks: list[Ranked] = []
+        unsure: list[str] = []
+        per_clause: list[tuple[Candidate, ...]] = []
+        confidences: list[float] = []
+        yielded: set[str] = set()
+        for clause in clauses:
+            ranked = self.rank(clause, observation.apis, wirable=frozenset(yielded))
+            top = tuple(r.candidate() for r in ranked[:5] if r.score > 0)
+            per_clause.append(top)
+            sure = self.confidence(clause, ranked, observation.apis)
+            confidences.append(sure)
+            if (
+                sure < min(self.min_coverage, self.min_margin)
+                or not top
+                or (sure < self.min_margin)
+            ):
+                listed = ", ".join(str(c) for c in top[:3]) or "no operation matches"
+                unsure.append(f"cannot tell which operation {clause!r} means: {listed}")
+                continue
+            picks.append(ranked[0])
+            yielded |= _yields(ranked[0].op)
+        if unsure:
+            return Proposal(
+                (), min(confidences), done=False, unsure=tuple(unsure), candidates=tuple(per_clause)
+            )
+        built = build_steps(picks, observation.apis, clauses)
+        done_ok = sum(1 for h in history if h.status == "ok")
+        steps = built.steps[done_ok:]
+        return Proposal(
+            steps=steps,
+            confidence=min(confidences),
+            done=True,
+            unsure=built.unsure,
+            notes=built.notes,
+            inputs=built.inputs,
+            candidates=tuple(per_clause),
+        )
+
+
+def _yields(op: Operation) -> set[str]:
+    """Resource stems whose id this operation hands back (``POST /pets`` -> ``{"pet"}``)."""
+    if op.method not in ("POST", "GET", "PUT"):
+        return set()
+    segments = [s for s in op.path.split("/") if s and not s.startswith("{")]
+    return {stem(w) for s in segments[:1] for w in words(s)}
+
+
+_VERB_METHODS = {
+    "get": ("GET", "HEAD"),
+    "create": ("POST", "PUT"),
+    "update": ("PUT", "PATCH", "POST"),
+    "delete": ("DELETE", "POST"),
+}
+
+
+def _verb_fit(verb: str | None, op: Operation) -> float:
+    """A clause that says what kind of action it is favours operations of that method."""
+    methods = _VERB_METHODS.get(verb or "get")
+    if methods is None:
+        return 0.0
+    return 0.6 if op.method == methods[0] else 0.3 if op.method in methods else 0.0
+
+
+def _fit(
+    slots: Sequence[Slot], filled: Sequence[Filled], wirable: frozenset[str], clause: str
+) -> float:
+    """How well the clause's values fit an operation: values placed count for it, a required
+    id with no value and nothing earlier to take it from counts against it."""
+    got = {(f.slot.where, f.slot.name): f for f in filled}
+    numbers = len(_NUMBERS.findall(_mask_quotes(clause)))
+    placed = sum(1 for f in filled if f.because.startswith("number"))
+    fit = -0.5 * max(0, numbers - placed)  # "pet 7" that this operation has no place for
+    for f in filled:
+        fit += 0.8 if f.slot.where == "path" else 0.5
+    for s in slots:
+        if (s.where, s.name) in got or not s.required:
+            continue
+        if s.where == "body" and "default" not in s.schema and "example" not in s.schema:
+            fit -= 0.3
+        elif s.where == "path":
+            named = [x for x in s.stems if x != "id"]
+            if not (wirable & set(named) or (wirable and _PRONOUN.search(clause))):
+                fit -= 1.0
+    return fit
