@@ -12,34 +12,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from lam.documents import format_path
 from lam.errors import SpecError
 from lam.expressions import Expression, Template
+from lam.plan import NO_BODY
 from lam.spec import Operation, Parameter, Spec
 
 __all__ = ["NO_BODY", "CallProblem", "ExpressionSchema", "check_call"]
 
-
-class _NoBody:
-    """The marker for "this call sends no body" (``None`` is a JSON null body)."""
-
-    _instance: _NoBody | None = None
-
-    def __new__(cls) -> _NoBody:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NO_BODY"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-NO_BODY: Final = _NoBody()
 
 ExpressionSchema = Callable[[Expression], Mapping[str, Any] | None]
 """Gives the schema of what an expression resolves to, or None when it is not known."""

@@ -58,8 +58,13 @@ MAX_PLAN_BYTES = 8 * 1024 * 1024
 
 
 class _NoBody:
+    """The marker for a step that sends no body (``None`` would be a JSON null body)."""
+
     def __repr__(self) -> str:
         return "NO_BODY"
+
+    def __bool__(self) -> bool:
+        return False
 
 
 NO_BODY: Any = _NoBody()

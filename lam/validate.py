@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lam import api_checks
 from lam.adapters.http import credential_headers
 from lam.api_checks import check_call
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK, SpecError
 from lam.expressions import Expression, Template
-from lam.plan import NO_BODY, Plan, PlanProblem, Step, plan_problems
+from lam.plan import Plan, PlanProblem, Step, plan_problems
 from lam.policy import ActionFacts, Policy, default_policy
 from lam.risk import ElementFacts, classify_operation, classify_ui_action
 from lam.spec import Operation, Spec, load_spec
@@ -156,7 +155,7 @@ def validate_loaded(
             spec,
             op,
             params=step.params,
-            body=api_checks.NO_BODY if step.body is NO_BODY else step.body,
+            body=step.body,
             content_type=step.content_type,
             expression_schema=_expression_schemas(plan, specs, operations),
         ):
