@@ -139,11 +139,10 @@ class ApiGoalPlanner:
         ``wirable`` holds stems of ids earlier steps yield (``pet``), which can fill an id slot.
         """
         index = self._index(apis)
-        query = tokens(clause)
-        verb = next((t for t in query if t in _VERBS), None)
-        if verb is None:
-            query.append("get")  # "which pets are pending?" asks to read
+        query, verb = _query(clause)
         scores = index.bm25.scores(query)
+        if verb is None and not any(index.bm25.scores(query[:-1])):
+            return []  # only the assumed "get" matches: "bake a cake" is about none of these
         order = sorted(range(len(scores)), key=lambda i: -scores[i])
         ranked: list[Ranked] = []
         for rank_no, i in enumerate(order):
@@ -158,17 +157,26 @@ class ApiGoalPlanner:
         ranked.sort(key=lambda r: -r.score)
         return ranked
 
-    def confidence(self, clause: str, ranked: Sequence[Ranked], apis: Mapping[str, Spec]) -> float:
-        """How sure the top pick is, 0..1: coverage of the clause, damped by a close runner-up."""
-        if not ranked or ranked[0].score <= 0:
-            return 0.0
-        ceiling = self._index(apis).bm25.ceiling(tokens(clause)) or 1.0
-        coverage = min(1.0, ranked[0].score / ceiling)
-        second = ranked[1].score if len(ranked) > 1 else 0.0
+    def judge(
+        self, clause: str, ranked: Sequence[Ranked], apis: Mapping[str, Spec]
+    ) -> tuple[float, str | None]:
+        """How sure the top pick is (0..1), and why it is not sure enough (None when it is).
+
+        Coverage is the top operation's BM25 score over the best any operation could reach for
+        the clause; margin its lead over the runner-up (values fitting included), as a share.
+        """
+        if not ranked or ranked[0].text_score <= 0 or ranked[0].score <= 0:
+            return 0.0, "no operation matches"
+        ceiling = self._index(apis).bm25.ceiling(_query(clause)[0]) or 1.0
+        coverage = min(1.0, ranked[0].text_score / ceiling)
+        second = max(0.0, ranked[1].score) if len(ranked) > 1 else 0.0
         margin = max(0.0, (ranked[0].score - second) / ranked[0].score)
-        if coverage < self.min_coverage or margin < self.min_margin:
-            return round(min(coverage, margin), 3)
-        return round(min(1.0, 0.5 + coverage / 2) * min(1.0, 0.6 + margin), 3)
+        sure = round(min(1.0, 0.5 + coverage / 2) * min(1.0, 0.6 + margin), 3)
+        if coverage < self.min_coverage:
+            return sure, f"too few of its words match (coverage {coverage:.2f})"
+        if margin < self.min_margin:
+            return sure, f"the best two are too close (margin {margin:.2f})"
+        return sure, None
 
     def propose(self, observation: Observation, history: Sequence[HistoryItem]) -> Proposal:
         """The whole plan for ``observation.goal`` over ``observation.apis``.
@@ -189,17 +197,13 @@ class ApiGoalPlanner:
         yielded: set[str] = set()
         for clause in clauses:
             ranked = self.rank(clause, observation.apis, wirable=frozenset(yielded))
-            top = tuple(r.candidate() for r in ranked[:5] if r.score > 0)
+            top = tuple(r.candidate() for r in ranked[:5] if r.text_score > 0)
             per_clause.append(top)
-            sure = self.confidence(clause, ranked, observation.apis)
-            confidences.append(sure)
-            if (
-                sure < min(self.min_coverage, self.min_margin)
-                or not top
-                or (sure < self.min_margin)
-            ):
-                listed = ", ".join(str(c) for c in top[:3]) or "no operation matches"
-                unsure.append(f"cannot tell which operation {clause!r} means: {listed}")
+            sure, why = self.judge(clause, ranked, observation.apis)
+            confidences.append(sure if why is None else min(sure, 0.3))
+            if why is not None:
+                listed = ", ".join(str(c) for c in top[:3]) or "none"
+                unsure.append(f"cannot tell which operation {clause!r} means ({why}): {listed}")
                 continue
             picks.append(ranked[0])
             yielded |= _yields(ranked[0].op)
@@ -219,6 +223,15 @@ class ApiGoalPlanner:
             inputs=built.inputs,
             candidates=tuple(per_clause),
         )
+
+
+def _query(clause: str) -> tuple[list[str], str | None]:
+    """The clause's BM25 query, and its action verb (None when it names none)."""
+    query = tokens(clause)
+    verb = next((t for t in query if t in _VERBS), None)
+    if verb is None:
+        query.append("get")  # "which pets are pending?" asks to read
+    return query, verb
 
 
 def _yields(op: Operation) -> set[str]:
