@@ -15,7 +15,7 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
 
-from lam.adapters.browser.locators import resolve_target
+from lam.adapters.browser.locators import Resolved, resolve_target
 from lam.adapters.browser.snapshot import ElementInfo
 from lam.errors import StepFailed
 
@@ -147,13 +147,17 @@ def perform(
     *,
     timeout_ms: float = 5_000,
     step: str | None = None,
+    resolved: Resolved | None = None,
 ) -> ActionResult:
-    """Run one UI action on the page; raises GroundingError or StepFailed when it cannot."""
+    """Run one UI action on the page; raises GroundingError or StepFailed when it cannot.
+
+    ``resolved`` is the target already resolved by the caller (the runner resolves first so
+    the guard sees the element before anything happens to it); the hints are then not used.
+    """
     run = ACTIONS.get(action)
     if run is None:
         raise StepFailed(f"unknown UI action {action!r}", step=step, code="bad-action")
-    resolved = None
-    if target_hints is not None:
+    if resolved is None and target_hints is not None:
         resolved = resolve_target(page, target_hints, timeout_ms=timeout_ms, step=step)
     locator = resolved.locator if resolved else None
     try:

@@ -1,0 +1,310 @@
+"""The network guard: every request a page sends passes here before it leaves the browser.
+
+Installed with ``context.route("**/*", ...)`` on the run's browser context. A request to a host
+outside the plan's apps and apis is aborted. A state-changing request (any method but
+GET/HEAD/OPTIONS, or a GET whose URL says it destroys) is classified — through the app's API
+spec when it has one — and checked by the guard for the step that is running: a Save click
+cleared as a write does not let its page send a DELETE.
+
+Route handlers run on the thread that drives Playwright, inside whatever call is waiting, so a
+refusal cannot be raised through the action that caused it. The handler aborts the request and
+keeps the refusal; the step asks for it (:meth:`NetworkGuard.take_refusal`) after the action
+and after the page has settled, and raises it then.
+
+In a dry run (``dry_run=True``) nothing state-changing reaches the app: each such request is
+held, logged as an :class:`~lam.run.effects.Effect` and answered by the sandbox simulator of the
+app's API (for URLs under that API), or by a synthetic response otherwise. Sign-in requests
+pass through so the dry run goes on as the signed-in user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from playwright.sync_api import BrowserContext, Request, Route
+
+from lam.errors import BlockedError
+from lam.policy import ActionFacts
+from lam.risk import classify_request
+from lam.risk_http import READ_METHODS, url_classification
+from lam.run.context import RunState
+from lam.run.effects import Effect
+from lam.run.guard import GuardCheck
+from lam.sandbox.simulator import SimRequest, Simulator
+from lam.spec import Operation, Spec
+from lam.types import Risk
+
+__all__ = ["ApiRoute", "NetworkGuard", "is_sign_in"]
+
+_SIGN_IN_WORDS = ("login", "log-in", "log_in", "signin", "sign-in", "sign_in", "token", "session")
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """An app's declared backend API: requests under ``base_url`` are matched to ``spec``."""
+
+    app: str
+    api: str
+    spec: Spec
+    base_url: str  # absolute, no trailing slash
+    simulator: Simulator | None = None  # dry runs only
+
+    def covers(self, url: str) -> bool:
+        """Whether ``url`` lies under this API's base URL."""
+        bare = url.split("?", 1)[0].split("#", 1)[0]
+        return bare == self.base_url or bare.startswith(self.base_url + "/")
+
+
+def is_sign_in(op: Operation | None, url: str) -> bool:
+    """Whether a request signs in: its operation's id or path (else the URL) says so."""
+    words = [urlsplit(url).path.lower()]
+    if op is not None:
+        words = [(op.operation_id or "").lower(), op.path.lower()]
+    return any(w in text for text in words for w in _SIGN_IN_WORDS)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A request as the guard reads it."""
+
+    method: str
+    url: str
+    host: str
+    body: Any
+    raw: bytes
+    form: bool
+
+
+class NetworkGuard:
+    """Routes one browser context's requests through the guard (see the module docstring)."""
+
+    def __init__(
+        self, state: RunState, routes: Sequence[ApiRoute], *, dry_run: bool, settle_ms: int = 200
+    ) -> None:
+        self.state = state
+        self.routes = tuple(routes)
+        self.dry_run = dry_run
+        self.settle_ms = settle_ms
+        self.step = ""
+        self.sign_in_forms: set[str] = set()  # form actions whose form asks for a password
+        self._refusals: list[BlockedError] = []
+        self._in_flight = 0
+        self._last_decision = (Risk.WRITE.value, "allow")  # (risk, verdict) of the last check
+        self._last_activity = time.monotonic()
+
+    def attach(self, context: BrowserContext) -> None:
+        """Route every request of ``context`` through :meth:`handle`; track requests in flight."""
+        context.on("request", self._started)
+        context.on("requestfinished", self._ended)
+        context.on("requestfailed", self._ended)
+        context.route("**/*", self.handle)
+
+    def begin(self, step: str) -> None:
+        """Requests from now on belong to ``step``."""
+        self.step = step
+
+    def take_refusal(self) -> BlockedError | None:
+        """The first refusal since the last call, if any (later ones are in the trace)."""
+        if not self._refusals:
+            return None
+        first = self._refusals[0]
+        self._refusals.clear()
+        return first
+
+    def settle(self, page: Any, *, limit_ms: float = 3_000) -> None:
+        """Wait until the page has had no request in flight for ``settle_ms`` (at most
+        ``limit_ms``), letting the route handler see what the last action sent."""
+        deadline = time.monotonic() + limit_ms / 1000
+        quiet = self.settle_ms / 1000
+        while time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+            if self._in_flight <= 0 and time.monotonic() - self._last_activity >= quiet:
+                return
+
+    def _started(self, _: Request) -> None:
+        self._in_flight += 1
+        self._last_activity = time.monotonic()
+
+    def _ended(self, _: Request) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
+        self._last_activity = time.monotonic()
+
+    # -- the route handler -------------------------------------------------------------------
+
+    def handle(self, route: Route, request: Request) -> None:
+        """Let a request through, refuse it, or (dry run) answer it from the sandbox."""
+        try:
+            self._handle(route, request)
+        except Exception as exc:  # a handler must answer every request, or the page hangs
+            self.state.record.event(
+                "warning", step=self.step, message=f"network guard: {request.url}: {exc}"
+            )
+            self._refusals.append(
+                BlockedError(
+                    f"{request.method} {request.url}: the network guard failed ({exc})",
+                    step=self.step,
+                    steps=[self.step],
+                    code="network-guard",
+                )
+            )
+            _abort(route)
+
+    def _handle(self, route: Route, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("http", "https"):
+            route.continue_()
+            return
+        seen = _read(request)
+        api_route = next((r for r in self.routes if r.covers(seen.url)), None)
+        changing = seen.method not in READ_METHODS or (
+            url_classification(seen.method, seen.url).risk is not Risk.READ
+        )
+        allowed_host = self.state.guard.policy.host_allowed(
+            seen.host, self.state.guard.declared_hosts
+        )
+        if not allowed_host or changing:
+            if not self._check(seen, api_route):
+                _abort(route)
+                return
+            if not allowed_host:  # a dry run's guard lets it pass; it still never leaves
+                _abort(route)
+                return
+        if not self.dry_run:
+            route.continue_()
+            return
+        if not changing:
+            if api_route is not None and api_route.simulator is not None:
+                self._simulate(route, seen, api_route)
+            else:
+                route.continue_()
+            return
+        self._hold(route, request, seen, api_route)
+
+    def _check(self, seen: _Seen, api_route: ApiRoute | None) -> bool:
+        """Ask the guard; False when it refused (the refusal is kept for the step)."""
+        op = self._operation(seen, api_route)
+        classification = classify_request(seen.method, seen.url, body=seen.body, operation=op)
+        facts = ActionFacts(
+            kind="request",
+            risk=classification.risk,
+            api=api_route.api if api_route and op else None,
+            operation=op.operation_id if op else None,
+            method=seen.method,
+            path=op.path if op else urlsplit(seen.url).path,
+            host=seen.host,
+            ui_text=None,
+        )
+        check = GuardCheck(
+            step=self.step,
+            origin="request",
+            facts=facts,
+            classification=classification,
+            summary=f"{seen.method} {seen.url}",
+            detail={"body": seen.body},
+        )
+        try:
+            decision = self.state.guard.check(check)
+        except BlockedError as refusal:
+            self._refusals.append(refusal)
+            return False
+        self._last_decision = (classification.risk.value, decision.verdict.value)
+        return True
+
+    def _operation(self, seen: _Seen, api_route: ApiRoute | None) -> Operation | None:
+        if api_route is None:
+            return None
+        found = api_route.spec.match(seen.method, urlsplit(seen.url).path)
+        return found[0] if found else None
+
+    # -- dry runs ------------------------------------------------------------------------------
+
+    def _hold(
+        self, route: Route, request: Request, seen: _Seen, api_route: ApiRoute | None
+    ) -> None:
+        op = self._operation(seen, api_route)
+        if self._signs_in(seen, op, api_route):
+            self.state.record.event(
+                "passthrough", step=self.step, method=seen.method, url=seen.url,
+                reason="sign-in: the dry run goes on as the signed-in user",
+            )  # fmt: skip
+            route.continue_()
+            return
+        risk, verdict = self._last_decision
+        simulated = api_route is not None and api_route.simulator is not None
+        answered_by = "simulator" if simulated else "synthetic"
+        assert self.state.effects is not None
+        self.state.effects.add(
+            Effect(self.step, seen.method, seen.url, seen.body, risk, verdict, answered_by)
+        )
+        if api_route is not None and api_route.simulator is not None:
+            self._simulate(route, seen, api_route)
+            return
+        self.state.record.event(
+            "note", step=self.step,
+            message=f"{seen.method} {seen.url} was held and answered by a synthetic response: "
+            "the page after this point is not the one the app would show",
+        )  # fmt: skip
+        if seen.form or request.is_navigation_request():
+            back = request.headers.get("referer") or request.frame.url or "/"
+            route.fulfill(status=303, headers={"location": back}, body="")
+        else:
+            route.fulfill(status=200, content_type="application/json", body="{}")
+
+    def _signs_in(self, seen: _Seen, op: Operation | None, api_route: ApiRoute | None) -> bool:
+        if seen.method != "POST":
+            return False
+        if api_route is not None:
+            return op is not None and is_sign_in(op, seen.url)
+        bare = seen.url.split("#", 1)[0]
+        return bare in self.sign_in_forms
+
+    def _simulate(self, route: Route, seen: _Seen, api_route: ApiRoute) -> None:
+        assert api_route.simulator is not None
+        parts = urlsplit(seen.url)
+        answer = api_route.simulator.handle(
+            SimRequest(
+                method=seen.method,
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers=dict(_headers_of(route.request)),
+                body=seen.raw,
+            )
+        )
+        route.fulfill(status=answer.status, headers=dict(answer.headers), body=answer.body)
+
+
+def _headers_of(request: Request) -> Mapping[str, str]:
+    return {k.lower(): v for k, v in request.headers.items()}
+
+
+def _read(request: Request) -> _Seen:
+    parts = urlsplit(request.url)
+    host = parts.hostname or ""
+    raw = request.post_data_buffer or b""
+    media = _headers_of(request).get("content-type", "").split(";")[0].strip().lower()
+    form = media in ("application/x-www-form-urlencoded", "multipart/form-data")
+    body: Any = None
+    if raw:
+        text = raw.decode("utf-8", "replace")
+        if media == "application/x-www-form-urlencoded":
+            fields = parse_qs(text, keep_blank_values=True)
+            body = {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
+        elif media.endswith("json"):
+            try:
+                body = json.loads(text)
+            except ValueError:
+                body = text[:2000]
+        else:
+            body = text[:2000]
+    return _Seen(request.method.upper(), request.url, host, body, raw, form)
+
+
+def _abort(route: Route) -> None:
+    with contextlib.suppress(Exception):  # the page may already be gone
+        route.abort("blockedbyclient")

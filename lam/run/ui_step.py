@@ -1,0 +1,251 @@
+"""Running UI steps: one Chromium per run, every action through the guard, a screenshot after each.
+
+The guard sees each action twice: at the element (before a click, fill, select... the element is
+resolved, its facts read and the action classified) and at the network (every request the page
+sends, see :mod:`lam.run.network_guard`). In a dry run the same browser opens the same pages;
+state-changing requests are held and answered from the sandbox instead of reaching the app.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from lam.adapters.browser import (
+    BrowserSession,
+    Resolved,
+    check_expect,
+    guard_facts,
+    perform,
+    resolve_target,
+)
+from lam.errors import LamError, StepFailed
+from lam.plan import Step
+from lam.policy import ActionFacts
+from lam.risk import classify_ui_action
+from lam.run.context import RunState, StepOutcome
+from lam.run.guard import GuardCheck
+from lam.run.network_guard import ApiRoute, NetworkGuard
+from lam.run.screenshots import Box, take_screenshot
+from lam.sandbox.simulator import Fallback, SimRequest, SimResponse, Simulator
+from lam.validate import ValidationReport
+
+if TYPE_CHECKING:
+    from lam.run.session import RunOptions
+
+__all__ = ["GUARDED_ACTIONS", "UiStepExecutor", "live_fallback", "resolve_goto"]
+
+GUARDED_ACTIONS = frozenset({"click", "check", "uncheck", "select", "press", "fill", "upload"})
+"""Actions that may change something: the guard sees the element before each one."""
+
+_TYPING = frozenset({"fill", "select", "upload"})
+_APP_REF = re.compile(r"^([A-Za-z_][\w-]*):(/.*)?$")
+_DEFAULT_TIMEOUT_MS = 10_000.0
+_FORWARDED = ("authorization", "accept", "cookie")
+
+
+def resolve_goto(target: str, app_urls: Mapping[str, str]) -> str:
+    """``app:PATH`` as PATH under the app's URL (its root, even under a sub-path); a full URL
+    as it is; a bare ``/path`` under the plan's only app."""
+    found = _APP_REF.match(target)
+    if found and found.group(1) in app_urls and not (found.group(2) or "").startswith("//"):
+        root = app_urls[found.group(1)].rstrip("/")
+        return root + (found.group(2) or "/")
+    if target.startswith("/") and not target.startswith("//") and len(app_urls) == 1:
+        return next(iter(app_urls.values())).rstrip("/") + target
+    if "://" not in target:
+        raise StepFailed(
+            f"goto {target!r}: not a URL and not APP:PATH for one of the plan's apps "
+            f"({', '.join(sorted(app_urls)) or 'none declared'})",
+            code="bad-url",
+        )
+    return target
+
+
+def live_fallback(base_url: str, *, timeout: float = 10.0) -> Fallback:
+    """A simulator fallback that performs the same GET against the live API (reads are safe)."""
+    parts = urlsplit(base_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    client = httpx.Client(timeout=timeout)
+
+    def read(request: SimRequest) -> SimResponse | None:
+        if request.method.upper() not in ("GET", "HEAD"):
+            return None
+        headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
+        params = httpx.QueryParams([(k, v) for k, vs in request.query.items() for v in vs])
+        try:
+            answer = client.get(origin + request.path, params=params, headers=headers)
+        except httpx.HTTPError:
+            return None
+        try:
+            data = answer.json() if answer.content else None
+        except ValueError:
+            data = None
+        media = {"content-type": answer.headers.get("content-type", "application/json")}
+        return SimResponse(answer.status_code, media, answer.content, data)
+
+    return read
+
+
+class UiStepExecutor:
+    """Executes UI steps for one run. The browser starts at the first UI step; :meth:`close`
+    ends it."""
+
+    def __init__(self, report: ValidationReport, options: RunOptions) -> None:
+        self.report = report
+        self.options = options
+        self._session: BrowserSession | None = None
+        self._net: NetworkGuard | None = None
+
+    # -- the browser -----------------------------------------------------------------------
+
+    def _start(self, state: RunState) -> NetworkGuard:
+        if self._net is not None:
+            return self._net
+        session = BrowserSession(headed=self.options.headed)
+        session.start()
+        self._session = session
+        context = session.new_context()
+        net = NetworkGuard(state, self._routes(state), dry_run=state.effects is not None)
+        net.attach(context)
+        self._net = net
+        state.record.event("browser", headless=not self.options.headed, routes=[
+            {"app": r.app, "api": r.api, "base_url": r.base_url, "simulated": r.simulator is not None}
+            for r in net.routes
+        ])  # fmt: skip
+        return net
+
+    def _routes(self, state: RunState) -> list[ApiRoute]:
+        routes = []
+        for name, app in state.plan.apps.items():
+            spec = self.report.specs.get(app.api or "")
+            base = state.api_urls.get(app.api or "", "")
+            if app.api is None or spec is None or "://" not in base:
+                continue
+            simulator = None
+            if state.effects is not None:
+                simulator = Simulator(
+                    spec,
+                    seed=self.options.seed,
+                    base_path=urlsplit(base).path,
+                    fallback=live_fallback(base),
+                )
+            routes.append(ApiRoute(name, app.api, spec, base.rstrip("/"), simulator))
+        return routes
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+        self._session = None
+        self._net = None
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def run_step(self, step: Step, state: RunState) -> StepOutcome:
+        net = self._start(state)
+        assert self._session is not None
+        page = self._session.page
+        net.begin(step.id)
+        box: Box | None = None
+        try:
+            pending = net.take_refusal()  # sent by the page between steps
+            if pending is not None:
+                raise pending
+            timeout_ms = step.timeout * 1000 if step.timeout else _DEFAULT_TIMEOUT_MS
+            value = state.resolve(step, step.value, "value")
+            hints = state.resolve(step, dict(step.target), "target") if step.target else None
+            if step.action == "goto":
+                value = resolve_goto(
+                    str(state.resolve(step, step.argument, "goto")), state.app_urls
+                )
+            elif hints is None and value is None and step.argument is not None:
+                value = state.resolve(step, step.argument, step.action)
+            resolved = None
+            if hints is not None:
+                resolved = resolve_target(page, hints, timeout_ms=timeout_ms, step=step.id)
+                box = resolved.element.box
+            summary = self._describe(step, resolved, value)
+            if step.action in GUARDED_ACTIONS:
+                summary = self._guard(step, state, net, resolved, value)
+            result = perform(
+                page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
+                resolved=resolved,
+            )  # fmt: skip
+            net.settle(page, limit_ms=min(timeout_ms, 3_000))
+            refused = net.take_refusal()
+            if refused is not None:
+                raise refused
+            expect = state.resolve_with(step, dict(step.expect), "expect", None)
+            failures = check_expect(page, expect) if expect else []
+        except LamError as exc:
+            status = "blocked" if exc.exit_code == 3 else "failed"
+            shot = take_screenshot(
+                page, state.record.screenshots, state.record.directory, step.id,
+                box=box, status=status,
+            )  # fmt: skip
+            exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it
+            raise
+        shot = take_screenshot(
+            page, state.record.screenshots, state.record.directory, step.id,
+            box=box, status="ok" if not failures else "failed",
+        )  # fmt: skip
+        return StepOutcome(
+            summary,
+            response={"body": result.extracted, "url": result.url},
+            detail={"url": result.url, "element": _element_json(resolved)},
+            expect_failures=failures,
+            screenshot=shot,
+        )
+
+    def _guard(
+        self, step: Step, state: RunState, net: NetworkGuard, resolved: Resolved | None, value: Any
+    ) -> str:
+        page = self._session.page if self._session else None
+        assert page is not None
+        el = None
+        if resolved is not None:
+            el = guard_facts(page, resolved.locator, typing=step.action in _TYPING)
+            if el.form_has_password and el.form_action:
+                net.sign_in_forms.add(el.form_action.split("#", 1)[0])
+        classification = classify_ui_action(step.action, el)
+        label = el.label if el is not None else ""
+        what = f"{el.role or el.tag or 'element'} {label!r}" if el is not None else "the page"
+        summary = f"{step.action} {what}"
+        if step.action == "press":
+            summary += f" ({value})"
+        facts = ActionFacts(
+            kind="ui",
+            risk=classification.risk,
+            host=urlsplit(page.url).hostname,
+            ui_text=label or None,
+        )
+        check = GuardCheck(
+            step=step.id,
+            origin="ui",
+            facts=facts,
+            classification=classification,
+            summary=summary,
+            detail={"url": page.url, "element": _element_json(resolved)},
+        )
+        state.guard.check(check)  # LiveGuard raises BlockedError; DryRunGuard records
+        return summary
+
+    @staticmethod
+    def _describe(step: Step, resolved: Resolved | None, value: Any) -> str:
+        if step.action == "goto":
+            return f"goto {value}"
+        if resolved is not None:
+            el = resolved.element
+            return f"{step.action} {el.role or el.tag} {el.name!r}"
+        return f"{step.action} {value}" if value is not None else step.action
+
+
+def _element_json(resolved: Resolved | None) -> dict[str, Any] | None:
+    if resolved is None:
+        return None
+    el = resolved.element
+    return {"role": el.role, "name": el.name, "tag": el.tag, "how": resolved.how, "box": el.box}
