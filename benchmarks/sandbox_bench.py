@@ -55,10 +55,10 @@ def generated_spec(folder: Path) -> Path:
     """A spec with RESOURCES collections, each with list/create and get/put/delete: 500 paths."""
     paths: dict[str, Any] = {}
     item_ref = {"$ref": "#/components/schemas/Item"}
-    ok = lambda schema: {  # noqa: E731
-        "description": "ok",
-        "content": {"application/json": {"schema": schema}},
-    }
+
+    def ok(schema: Any) -> dict[str, Any]:
+        return {"description": "ok", "content": {"application/json": {"schema": schema}}}
+
     for n in range(RESOURCES):
         id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
         paths[f"/res{n}"] = {
@@ -176,7 +176,15 @@ def load_wrk(base: str, mix: list[Req], seconds: float, connections: int, tmp: P
     script = tmp / "mix.lua"
     script.write_text("\n".join(lines), encoding="utf-8")
     out = subprocess.run(
-        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds:.0f}s", "-s", str(script), base],
+        [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{seconds:.0f}s",
+            "-s",
+            str(script),
+            base,
+        ],
         capture_output=True,
         text=True,
         check=True,
