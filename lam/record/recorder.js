@@ -1,0 +1,202 @@
+// lam recorder: injected into every page and frame of a recording context.
+// Evaluated as `(snap) => void`, where snap is snapshot.js (the same role, accessible-name,
+// label and css-path logic the runner grounds on). Each user action is sent to Python through
+// the exposed binding window.__lamRecord as one event:
+//   {type, el (snapshot.js JSON of the element), counts, extra, value, secret, frame, url}
+// Typing is sent once per field with its final value (on change, blur, or before Enter/Tab),
+// never per keystroke; the value of a password field never leaves the page.
+(snap) => {
+  if (window.__lamRecorderInstalled) return;
+  window.__lamRecorderInstalled = true;
+  const norm = (s) => (s || "").replace(/\s+/g, " ").trim();
+  const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
+  const NOT_TEXT = new Set(["checkbox", "radio", "file", "submit", "button", "reset", "image",
+    "range", "color", "hidden"]);
+  const ALWAYS_KEYS = new Set(["Enter", "Escape", "Tab"]);
+  const NAV_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp",
+    "PageDown", "Home", "End", "Delete", "Backspace", " "]);
+  const CLICKABLE = "a[href],button,input,select,textarea,summary,[role],[onclick],label," +
+    "[tabindex],[contenteditable=''],[contenteditable=true]";
+  const ATTRS = ["id", "class", "name", "type", "href", "aria-label", "title", "placeholder",
+    "data-testid"];
+
+  const isInput = (el) => el && el.localName === "input";
+  const inputType = (el) => (el.getAttribute("type") || "text").toLowerCase();
+  function textLike(el) {
+    if (!el || el.nodeType !== 1) return false;
+    if (el.localName === "textarea") return true;
+    if (isInput(el)) return !NOT_TEXT.has(inputType(el));
+    return el.isContentEditable;
+  }
+  const valueOf = (el) => (el.isContentEditable ? el.innerText : el.value);
+  const isSecret = (el) => isInput(el) && inputType(el) === "password";
+
+  function frameChain() {
+    // The iframe css paths from the top page down to this frame; null when an ancestor is
+    // cross-origin (Python then works it out from the frame object).
+    const chain = [];
+    let win = window;
+    try {
+      while (win !== win.parent) {
+        const host = win.frameElement;
+        if (!host) return null;
+        chain.unshift(JSON.parse(snap({mode: "csspath", el: host})));
+        win = win.parent;
+      }
+    } catch (e) {
+      return null;
+    }
+    return chain;
+  }
+
+  function lower(s) { return norm(s).toLowerCase(); }
+  // How many visible elements of this frame each locator kind matches (Playwright's default
+  // matching: case-insensitive substring), and where this element falls among them.
+  function counts(item) {
+    const all = JSON.parse(snap({mode: "snapshot"})).items.filter((i) => i.visible);
+    const tests = {
+      d: (i) => i.testid === item.testid,
+      r: (i) => i.role === item.role && lower(i.name).includes(lower(item.name)),
+      l: (i) => lower(i.label).includes(lower(item.label)),
+      p: (i) => lower(i.placeholder).includes(lower(item.placeholder)),
+      t: (i) => !i.role && lower(i.text !== undefined ? i.text : i.name).includes(
+        lower(item.text !== undefined ? item.text : item.name)),
+    };
+    const out = {};
+    for (const letter of item.loc || "") {
+      const matches = all.filter(tests[letter]);
+      const nth = matches.findIndex((i) => i.css === item.css);
+      out[letter] = [matches.length, nth];
+    }
+    return out;
+  }
+  function siblingText(el, dir) {
+    let cur = dir < 0 ? el.previousElementSibling : el.nextElementSibling;
+    while (cur && !norm(cur.textContent)) {
+      cur = dir < 0 ? cur.previousElementSibling : cur.nextElementSibling;
+    }
+    return cur ? clip(norm(cur.textContent), 80) : "";
+  }
+  function extra(el) {
+    const attrs = {};
+    for (const a of ATTRS) if (el.hasAttribute(a)) attrs[a] = el.getAttribute(a);
+    const parent = el.parentElement;
+    const index = parent ? [...parent.children].indexOf(el) : 0;
+    const fieldset = el.closest("fieldset");
+    const legend = fieldset ? fieldset.querySelector("legend") : null;
+    return {
+      attrs, index,
+      prev: siblingText(el, -1), next: siblingText(el, 1),
+      fieldset: legend ? clip(norm(legend.textContent), 80) : "",
+    };
+  }
+
+  function send(type, el, fields) {
+    const binding = window.__lamRecord;
+    if (typeof binding !== "function") return;
+    let described, item;
+    try {
+      described = snap(el);
+      item = JSON.parse(described).items[0];
+    } catch (e) {
+      return;
+    }
+    for (const other of [...dirty]) if (other !== el) flushFill(other);
+    let event;
+    try {
+      event = Object.assign({
+        type, el: described, counts: counts(item), extra: extra(el), frame: frameChain(),
+        url: location.href,
+      }, fields);
+    } catch (e) {
+      console.error("lam recorder:", e);
+      return;
+    }
+    binding(event).catch(() => {});
+  }
+  function sendPlain(type, fields) {
+    const binding = window.__lamRecord;
+    if (typeof binding !== "function") return;
+    binding(Object.assign({type, frame: frameChain(), url: location.href}, fields))
+      .catch(() => {});
+  }
+
+  const sent = new WeakMap();
+  const dirty = new Set();
+  function flushFill(el) {
+    if (!dirty.has(el)) return;
+    dirty.delete(el);
+    const value = valueOf(el);
+    if (sent.get(el) === value) return;
+    sent.set(el, value);
+    if (isSecret(el)) send("fill", el, {secret: true});
+    else send("fill", el, {value});
+  }
+  window.__lamFlush = () => { for (const el of [...dirty]) flushFill(el); };
+
+  const target = (e) => (e.composedPath ? e.composedPath()[0] : e.target);
+  document.addEventListener("input", (e) => {
+    const el = target(e);
+    if (textLike(el)) dirty.add(el);
+  }, true);
+  document.addEventListener("focusout", (e) => {
+    const el = target(e);
+    if (textLike(el)) flushFill(el);
+  }, true);
+  document.addEventListener("change", (e) => {
+    const el = target(e);
+    if (textLike(el)) { dirty.add(el); flushFill(el); return; }
+    if (el.localName === "select") {
+      const values = [...el.selectedOptions].map((o) => o.value);
+      send("select", el, {value: el.multiple ? values : values[0] || ""});
+    } else if (isInput(el) && inputType(el) === "checkbox") {
+      send(el.checked ? "check" : "uncheck", el, {});
+    } else if (isInput(el) && inputType(el) === "radio") {
+      if (el.checked) send("check", el, {});
+    } else if (isInput(el) && inputType(el) === "file") {
+      send("upload", el, {value: [...el.files].map((f) => f.name)});
+    }
+  }, true);
+
+  let lastKey = "", lastKeyAt = 0;
+  document.addEventListener("keydown", (e) => {
+    const el = target(e);
+    lastKey = e.key;
+    lastKeyAt = Date.now();
+    if (textLike(el) && (e.key === "Enter" || e.key === "Tab")) flushFill(el);
+    const modified = e.ctrlKey || e.metaKey || e.altKey;
+    const inText = textLike(el);
+    const matters = ALWAYS_KEYS.has(e.key) ||
+      (!inText && (NAV_KEYS.has(e.key) || (modified && e.key.length === 1)));
+    if (!matters || ["Control", "Shift", "Alt", "Meta"].includes(e.key)) return;
+    if (e.key === " " && el && ["button", "a", "input"].includes(el.localName)) return;
+    const parts = [];
+    if (e.ctrlKey) parts.push("Control");
+    if (e.altKey) parts.push("Alt");
+    if (e.metaKey) parts.push("Meta");
+    if (e.shiftKey && e.key.length > 1) parts.push("Shift");
+    parts.push(e.key === " " ? "Space" : e.key);
+    const key = parts.join("+");
+    if (!el || el === document.body || el === document.documentElement) {
+      sendPlain("press", {value: key});
+    } else {
+      send("press", el, {value: key});
+    }
+  }, true);
+
+  document.addEventListener("click", (e) => {
+    const raw = target(e);
+    if (!raw || raw.nodeType !== 1) return;
+    // Enter in a field submits through a synthetic click on the form's button: the key press
+    // is already recorded, and replaying both would submit twice.
+    if (e.detail === 0 && lastKey === "Enter" && Date.now() - lastKeyAt < 1000) return;
+    const el = raw.closest(CLICKABLE) || raw;
+    if (textLike(el) || el.localName === "select" || el.localName === "option") return;
+    if (isInput(el) && ["checkbox", "radio", "file"].includes(inputType(el))) return;
+    if (el.localName === "label") {
+      const control = el.control;
+      if (control) return;  // the control's own change (or focus) is what matters
+    }
+    send("click", el, {});
+  }, true);
+}
