@@ -6,4 +6,18 @@ dry-run in a sandbox, and run live under a guard. See README.md.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lam.record import record
+
+__all__ = ["__version__", "record"]
+
+
+def __getattr__(name: str) -> Any:
+    # lam.record imports Playwright: load it only when asked for, not at ``import lam``.
+    if name == "record":
+        from lam.record import record
+
+        return record
+    raise AttributeError(f"module 'lam' has no attribute {name!r}")
