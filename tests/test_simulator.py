@@ -101,7 +101,7 @@ def test_new_ids_follow_existing_ones(petstore: Spec) -> None:
 
 def test_seed_data_is_served_and_filtered(petstore: Spec) -> None:
     seed = {
-        "/pet": [
+        "/api/v3/pet": [
             {"id": 1, "name": "Ada", "photoUrls": [], "status": "available"},
             {"id": 2, "name": "Bo", "photoUrls": [], "status": "pending"},
         ]

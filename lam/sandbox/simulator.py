@@ -114,16 +114,14 @@ class Simulator:
         self._deleted: set[_Key] = set()
         self._created: set[_Key] = set()
         self._seeded: set[str] = set()
-        self._given = {"/" + "/".join(split_path(k)): list(v) for k, v in (seed_data or {}).items()}
+        self._given = {self._local(k): list(v) for k, v in (seed_data or {}).items()}
         self.journal: list[JournalEntry] = []
 
     # -- the one entry point ---------------------------------------------------------------
 
     def handle(self, request: SimRequest) -> SimResponse:
         """Answer one request, changing the simulated state as the request would."""
-        path = request.path.split("?", 1)[0]
-        if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
-            path = path[len(self.base_path) :] or "/"
+        path = self._local(request.path.split("?", 1)[0])
         method = request.method.upper()
         route = self._router.match(method, path)
         if route is None:
@@ -139,6 +137,13 @@ class Simulator:
         if method not in ("GET", "HEAD", "OPTIONS"):
             self._record(method, request.path, route, status, path, body, payload)
         return self._respond(route, status, payload, headers)
+
+    def _local(self, path: str) -> str:
+        """``/api/v3/pet/1`` -> ``/pet/1``: the path without the base path, if it has it."""
+        path = "/" + "/".join(split_path(path))
+        if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
+            path = path[len(self.base_path) :] or "/"
+        return path
 
     # -- dispatch --------------------------------------------------------------------------
 
