@@ -1,0 +1,236 @@
+"""The planner's memory: per site, which locator resolved a goal step, and which failed.
+
+A site is ``scheme://host:port``. An entry maps a *key* (a goal clause or a step description,
+compared case- and space-insensitively) and the locator *hints* that were tried to how often
+they worked, what the element looked like (its fingerprint), and the last failure's error.
+Planners and grounding call :meth:`MemoryStore.recall` first and try what worked before; hints
+whose last attempt failed come back flagged so a caller does not repeat them blindly.
+
+The store is one SQLite file: ``$LAM_MEMORY_DB``, else ``$LAM_HOME/memory.sqlite3``, else
+``memory.sqlite3`` in the user's data directory. WAL mode and one short transaction per call
+keep several lam processes safe side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from lam.errors import DocumentError, UsageError
+
+__all__ = ["MemoryStore", "Remembered", "default_memory_path", "normalize_key", "site_of"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS memory (
+    site TEXT NOT NULL,
+    key TEXT NOT NULL,
+    hints TEXT NOT NULL,
+    fingerprint TEXT,
+    successes INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_success REAL,
+    last_failure REAL,
+    PRIMARY KEY (site, key, hints)
+)
+"""
+_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """One remembered locator for a key on a site."""
+
+    site: str
+    key: str
+    hints: Mapping[str, Any]
+    fingerprint: Mapping[str, Any] | None
+    successes: int
+    failures: int
+    last_error: str | None
+    last_success: float | None
+    last_failure: float | None
+
+    @property
+    def failed(self) -> bool:
+        """True when the last attempt with these hints failed: do not retry them blindly."""
+        if self.last_failure is None:
+            return False
+        return self.last_success is None or self.last_failure >= self.last_success
+
+    @property
+    def last_used(self) -> float:
+        return max(self.last_success or 0.0, self.last_failure or 0.0)
+
+
+def site_of(url: str) -> str:
+    """``https://Shop.example.com/a?b`` -> ``https://shop.example.com:443``."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in _PORTS or not parts.hostname:
+        raise UsageError(f"not an http(s) URL: {url!r}", code="bad-site")
+    try:
+        port = parts.port or _PORTS[parts.scheme]
+    except ValueError:
+        raise UsageError(f"bad port in {url!r}", code="bad-site") from None
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def normalize_key(key: str) -> str:
+    """Keys compare without case and with runs of white space as one space."""
+    return " ".join(key.split()).casefold()
+
+
+def default_memory_path() -> Path:
+    """``$LAM_MEMORY_DB``, else ``$LAM_HOME/memory.sqlite3``, else the user data directory."""
+    explicit = os.environ.get("LAM_MEMORY_DB")
+    if explicit:
+        return Path(explicit)
+    home = os.environ.get("LAM_HOME")
+    if home:
+        return Path(home) / "memory.sqlite3"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("lam")) / "memory.sqlite3"
+
+
+def _canonical(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class MemoryStore:
+    """The memory in one SQLite file. Each method is one short transaction."""
+
+    def __init__(self, path: Path | str | None = None, *, timeout: float = 10.0) -> None:
+        self.path = Path(path) if path is not None else default_memory_path()
+        self._timeout = timeout
+        self._ready = False
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        name = str(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(name, timeout=self._timeout, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise DocumentError(f"cannot open the memory store: {exc}", file=name,
+                                code="memory-unreadable") from None
+        try:
+            if not self._ready:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_SCHEMA)
+                self._ready = True
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise DocumentError(
+                f"the memory store is damaged or not a lam memory database ({exc}); "
+                "remove it or point LAM_MEMORY_DB elsewhere",
+                file=name,
+                code="memory-corrupt",
+            ) from None
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+
+    def remember_success(
+        self,
+        site: str,
+        key: str,
+        hints: Mapping[str, Any],
+        fingerprint: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record that ``hints`` resolved ``key`` on ``site`` (a URL or a site)."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO memory (site, key, hints, fingerprint, successes, last_success)"
+                " VALUES (?, ?, ?, ?, 1, ?)"
+                " ON CONFLICT (site, key, hints) DO UPDATE SET"
+                " successes = successes + 1, last_success = excluded.last_success,"
+                " fingerprint = COALESCE(excluded.fingerprint, fingerprint)",
+                (site_of(site), normalize_key(key), _canonical(hints),
+                 _canonical(fingerprint) if fingerprint is not None else None, time.time()),
+            )
+
+    def remember_failure(
+        self, site: str, key: str, hints: Mapping[str, Any], error: str
+    ) -> None:
+        """Record that ``hints`` failed for ``key`` on ``site``, with the error text."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO memory (site, key, hints, failures, last_error, last_failure)"
+                " VALUES (?, ?, ?, 1, ?, ?)"
+                " ON CONFLICT (site, key, hints) DO UPDATE SET"
+                " failures = failures + 1, last_error = excluded.last_error,"
+                " last_failure = excluded.last_failure",
+                (site_of(site), normalize_key(key), _canonical(hints), error[:500], time.time()),
+            )
+
+    def recall(self, site: str, key: str) -> list[Remembered]:
+        """What is remembered for ``key`` on ``site``: hints that worked first (most
+        successes, then most recent), hints whose last attempt failed last."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM memory WHERE site = ? AND key = ?",
+                (site_of(site), normalize_key(key)),
+            ).fetchall()
+        found = [self._row(r) for r in rows]
+        found.sort(key=lambda r: (r.failed, -r.successes, -r.last_used))
+        return found
+
+    def entries(self, site: str | None = None) -> list[Remembered]:
+        """Everything remembered, or everything for one site, by site and key."""
+        query = "SELECT * FROM memory"
+        args: tuple[str, ...] = ()
+        if site is not None:
+            query += " WHERE site = ?"
+            args = (site_of(site),)
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY site, key, successes DESC", args).fetchall()
+        return [self._row(r) for r in rows]
+
+    def forget(self, site: str | None = None) -> int:
+        """Forget one site, or everything; returns how many entries went."""
+        with self._connect() as conn:
+            if site is None:
+                cursor = conn.execute("DELETE FROM memory")
+            else:
+                cursor = conn.execute("DELETE FROM memory WHERE site = ?", (site_of(site),))
+            return int(cursor.rowcount)
+
+    def _row(self, row: tuple[Any, ...]) -> Remembered:
+        site, key, hints, fingerprint, ok, bad, error, last_ok, last_bad = row
+        try:
+            return Remembered(
+                site=site,
+                key=key,
+                hints=json.loads(hints),
+                fingerprint=json.loads(fingerprint) if fingerprint else None,
+                successes=int(ok),
+                failures=int(bad),
+                last_error=error,
+                last_success=last_ok,
+                last_failure=last_bad,
+            )
+        except (TypeError, ValueError):
+            raise DocumentError(
+                f"the memory store holds an unreadable entry for {site} {key!r}",
+                file=str(self.path),
+                code="memory-corrupt",
+            ) from None
