@@ -31,6 +31,25 @@ _SPLIT = re.compile(
 )
 _AND = re.compile(r",?\s+\band\b\s+|,\s+", re.I)
 _VERBS = frozenset({"get", "create", "delete", "update", "login", "logout", "order", "count"})
+# Words that start a new action after "and" or a comma ("... and cancel order 2").
+_SPLIT_VERBS = _VERBS | frozenset(
+    [
+        "cancel",
+        "upload",
+        "close",
+        "open",
+        "send",
+        "pay",
+        "approve",
+        "reject",
+        "book",
+        "start",
+        "stop",
+        "play",
+        "follow",
+        "save",
+    ]
+)
 _PRONOUN = re.compile(r"\b(it|them|that|this|the\s+new\s+\w+|the\s+same\s+\w+)\b", re.I)
 _RERANK = 8
 _NUMBERS = re.compile(r"(?<![\w.-])#?\d+(?![\w.])")
@@ -81,7 +100,7 @@ def split_clauses(goal: str) -> list[str]:
         sub_start = a
         for m in _AND.finditer(masked, a, b):
             following = tokens(goal[m.end() : b])[:1]
-            if following and following[0] in _VERBS and tokens(goal[sub_start : m.start()]):
+            if following and following[0] in _SPLIT_VERBS and tokens(goal[sub_start : m.start()]):
                 out.append(goal[sub_start : m.start()])
                 sub_start = m.end()
         out.append(goal[sub_start:b])
@@ -239,7 +258,7 @@ def _yields(op: Operation) -> set[str]:
     if op.method not in ("POST", "GET", "PUT"):
         return set()
     segments = [s for s in op.path.split("/") if s and not s.startswith("{")]
-    return {stem(w) for s in segments[:1] for w in words(s)}
+    return {stem(w) for s in segments for w in words(s)}
 
 
 _VERB_METHODS = {

@@ -28,6 +28,9 @@ _NAME_CUE = re.compile(
     re.I,
 )
 _AS_USER = re.compile(r"\bas\s+(?:user\s+)?(?:'([^']+)'|\"([^\"]+)\"|([A-Za-z][\w.@-]*))", re.I)
+_NOT_VALUES = frozenset(
+    ["to", "and", "then", "with", "a", "an", "the", "called", "named", "is", "of", "for"]
+)
 _NEGATED = re.compile(r"\b(?:not|un|non)[\s-]*$", re.I)
 
 
@@ -161,7 +164,11 @@ def fill_slots(clause: str, slots: Sequence[Slot]) -> list[Filled]:
         return any(a < span[1] and span[0] < b for a, b in used)
 
     strings = [s for s in slots if s.kind in ("string", "array") and not s.enum]
-    named = [s for s in strings if "name" in s.stems and "user" not in s.stems]
+    # Name-like slots, plain names first: "a pet named Rex", then "a user called 'linus'".
+    named = sorted(
+        (s for s in strings if any(x.startswith("nam") or x.endswith("nam") for x in s.stems)),
+        key=lambda s: s.stems != ("name",),
+    )
     # 1. "named Rex", "called 'Mr Whiskers'", "rename pet 4 to Bo".
     for m in _NAME_CUE.finditer(clause):
         value = next(g for g in m.groups() if g)
@@ -201,7 +208,7 @@ def fill_slots(clause: str, slots: Sequence[Slot]) -> list[Filled]:
         if not stems:
             continue
         for m in re.finditer(pattern, clause, re.I):
-            if taken(m.span(2)) or m.group(2).lower() in ("to", "and", "then", "with", "a", "the"):
+            if taken(m.span(2)) or m.group(2).lower() in _NOT_VALUES:
                 continue
             if put(s, _coerce(s, m.group(2)), f"after {m.group(1)!r}", m.span(2)):
                 break

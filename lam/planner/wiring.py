@@ -109,7 +109,7 @@ def _step_id(op: Operation, taken: set[str]) -> str:
 
 def _resources(op: Operation) -> frozenset[str]:
     segments = [s for s in op.path.split("/") if s and not s.startswith("{")]
-    return frozenset(stem(w) for s in segments[:1] for w in words(s))
+    return frozenset(stem(w) for s in segments for w in words(s))
 
 
 def _producer(slot: Slot, made: Sequence[_Made], clause: str) -> tuple[_Made, str] | None:
