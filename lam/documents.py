@@ -6,6 +6,7 @@ carrying the file and the place in it, so the command line can print one line.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -210,8 +211,17 @@ def _most_specific(err: ValidationError) -> ValidationError:
 def _message(err: ValidationError) -> str:
     if err.validator == "additionalProperties" and isinstance(err.schema, Mapping):
         known = err.schema.get("properties", {})
-        extra = sorted(set(err.instance if isinstance(err.instance, Mapping) else ()) - set(known), key=str)
+        extra = sorted(
+            set(err.instance if isinstance(err.instance, Mapping) else ()) - set(known), key=str
+        )
         allowed = ", ".join(sorted(map(str, known)))
+        close = (
+            difflib.get_close_matches(extra[0], list(map(str, known)), n=1, cutoff=0.6)
+            if len(extra) == 1 and isinstance(extra[0], str)
+            else []
+        )
+        if close:
+            return f"unknown key {extra[0]!r} (did you mean {close[0]!r}?)"
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
     if err.validator == "type":
         return f"expected {err.validator_value}, got {_kind(err.instance)}"
