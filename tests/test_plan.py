@@ -290,6 +290,24 @@ def test_problem_places(steps: str, extra: str, location: str, code: str, messag
     assert error.one_line().startswith(f"t.yaml: {location}: ")
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("stesp: 1\n", "unknown key 'stesp' (did you mean 'steps'?)"),
+        (
+            "zzz: 1\n",
+            "unknown key 'zzz' (allowed: apis, apps, description, inputs, lam, name, steps)",
+        ),
+        ("zzz: 1\nyyy: 2\n", "unknown key 'yyy', 'zzz' (allowed: apis,"),
+        ("3: 1\n", "unknown key 3 (allowed: apis,"),
+    ],
+)
+def test_unknown_keys(extra: str, message: str) -> None:
+    error = error_of("  - {id: a, goto: 'http://x/'}\n", extra)
+    assert error.location == "(top level)"
+    assert error.message.startswith(message), error.message
+
+
 def test_response_expressions_are_fine_in_outputs_and_expect() -> None:
     plan = plan_of(
         "  - {id: a, call: p.op, expect: {status: 200, body: {ok: $response.body#/ok}},"
