@@ -1,0 +1,1 @@
+"""Exports of plans to other formats (pytest, Arazzo) and imports from Arazzo."""
