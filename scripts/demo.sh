@@ -43,3 +43,14 @@ pets
 step "The human approves exactly the delete step" \
   $lam run examples/demo_delete_pet.yaml --api shop=$url/api --approve remove
 pets
+before=$(sha256sum "$work/shop.db" | cut -c1-16)
+step "A plan mixing UI (real Chromium) and API steps, dry-run: page writes are held and answered by the simulator" \
+  $lam dry-run examples/demo_mixed.yaml --app shop=$url/ --api shop=$url/api
+echo "database digest before $before, after $(sha256sum "$work/shop.db" | cut -c1-16)"
+step "The same plan live" \
+  $lam run examples/demo_mixed.yaml --app shop=$url/ --api shop=$url/api --no-prompt
+pets
+step "An HTML report of that run (plan, verdicts, requests, screenshots, trace integrity)" \
+  $lam report last
+echo
+echo "Everything above is recorded in $LAM_HOME/runs; open the report.html files in a browser."
