@@ -123,8 +123,9 @@ class MemoryStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(name, timeout=self._timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise DocumentError(f"cannot open the memory store: {exc}", file=name,
-                                code="memory-unreadable") from None
+            raise DocumentError(
+                f"cannot open the memory store: {exc}", file=name, code="memory-unreadable"
+            ) from None
         try:
             if not self._ready:
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -164,13 +165,16 @@ class MemoryStore:
                 " ON CONFLICT (site, key, hints) DO UPDATE SET"
                 " successes = successes + 1, last_success = excluded.last_success,"
                 " fingerprint = COALESCE(excluded.fingerprint, fingerprint)",
-                (site_of(site), normalize_key(key), _canonical(hints),
-                 _canonical(fingerprint) if fingerprint is not None else None, time.time()),
+                (
+                    site_of(site),
+                    normalize_key(key),
+                    _canonical(hints),
+                    _canonical(fingerprint) if fingerprint is not None else None,
+                    time.time(),
+                ),
             )
 
-    def remember_failure(
-        self, site: str, key: str, hints: Mapping[str, Any], error: str
-    ) -> None:
+    def remember_failure(self, site: str, key: str, hints: Mapping[str, Any], error: str) -> None:
         """Record that ``hints`` failed for ``key`` on ``site``, with the error text."""
         with self._connect() as conn:
             conn.execute(

@@ -77,8 +77,7 @@ class AnthropicMessages:
     def _answer(self, body: Any, tool: ToolSpec) -> ToolAnswer:
         content = body.get("content") if isinstance(body, dict) else None
         if not isinstance(content, list):
-            raise LlmError("the answer has no content list", file=self.url,
-                           code="llm-bad-answer")
+            raise LlmError("the answer has no content list", file=self.url, code="llm-bad-answer")
         native = {"role": "assistant", "content": content}
         for block in content:
             if (
@@ -87,9 +86,15 @@ class AnthropicMessages:
                 and block.get("name") == tool.name
             ):
                 arguments = block.get("input")
-                return ToolAnswer(arguments, json.dumps(arguments), str(block.get("id") or ""),
-                                  {"role": "assistant", "content": [block]})
+                return ToolAnswer(
+                    arguments,
+                    json.dumps(arguments),
+                    str(block.get("id") or ""),
+                    {"role": "assistant", "content": [block]},
+                )
         said = " ".join(
-            str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text"
+            str(b.get("text", ""))
+            for b in content
+            if isinstance(b, dict) and b.get("type") == "text"
         )
         return ToolAnswer(None, " ".join(said.split())[:200], None, native)

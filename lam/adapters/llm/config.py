@@ -88,8 +88,10 @@ def config_from_env(env: Mapping[str, str] | None = None) -> LlmConfig:
             f"LAM_LLM_MODE must be tools or json_schema, got {mode!r}", location="LAM_LLM_MODE"
         )
     if mode == "json_schema" and provider == "anthropic":
-        raise UsageError("LAM_LLM_MODE=json_schema is for OpenAI-compatible servers only",
-                         location="LAM_LLM_MODE")
+        raise UsageError(
+            "LAM_LLM_MODE=json_schema is for OpenAI-compatible servers only",
+            location="LAM_LLM_MODE",
+        )
     return LlmConfig(
         provider=provider,  # type: ignore[arg-type]
         model=env.get("LAM_LLM_MODEL") or defaults["model"],
@@ -108,6 +110,7 @@ def _seconds(value: str | None, name: str, default: float) -> float:
     except ValueError:
         seconds = -1.0
     if not seconds > 0:
-        raise UsageError(f"{name} must be a positive number of seconds, got {value!r}",
-                         location=name)
+        raise UsageError(
+            f"{name} must be a positive number of seconds, got {value!r}", location=name
+        )
     return seconds

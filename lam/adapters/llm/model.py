@@ -128,9 +128,11 @@ class LlmActionModel:
             errors = "\n".join(f"- {where}: {what}" for where, what in problems)
             turns += [
                 Turn("answer", answer=answer),
-                Turn("correction", prompt("repair").substitute(errors=errors,
-                                                                tool=self.tool.name),
-                     answer),
+                Turn(
+                    "correction",
+                    prompt("repair").substitute(errors=errors, tool=self.tool.name),
+                    answer,
+                ),
             ]
             answer = self.backend.ask(system, turns, self.tool)
             problems = self.problems(answer, observation, used)
@@ -163,8 +165,12 @@ class LlmActionModel:
         for i, step in enumerate(args["steps"]):
             actions = [a for a in _ACTIONS if a in step]
             if len(actions) != 1:
-                found.append((f"steps[{i}]", f"needs exactly one action, found "
-                                             f"{', '.join(actions) or 'none'}"))
+                found.append(
+                    (
+                        f"steps[{i}]",
+                        f"needs exactly one action, found {', '.join(actions) or 'none'}",
+                    )
+                )
             if step["id"] in seen:
                 found.append((f"steps[{i}].id", f"id {step['id']!r} is already used"))
             seen.add(step["id"])
@@ -182,8 +188,13 @@ class LlmActionModel:
         if self.memory is None or not observation.url:
             return []
         return [
-            {"key": r.key, "hints": dict(r.hints), "failed": r.failed,
-             "error": r.last_error, "successes": r.successes}
+            {
+                "key": r.key,
+                "hints": dict(r.hints),
+                "failed": r.failed,
+                "error": r.last_error,
+                "successes": r.successes,
+            }
             for r in self.memory.entries(observation.url)[:40]
         ]
 

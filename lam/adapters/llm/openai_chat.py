@@ -88,15 +88,17 @@ class OpenAIChat:
                 "the answer has no choices[0].message", file=self.url, code="llm-bad-answer"
             ) from None
         if not isinstance(message, dict):
-            raise LlmError("choices[0].message is not an object", file=self.url,
-                           code="llm-bad-answer")
+            raise LlmError(
+                "choices[0].message is not an object", file=self.url, code="llm-bad-answer"
+            )
         native = {k: v for k, v in message.items() if k in ("role", "content", "tool_calls")}
         native.setdefault("role", "assistant")
         if self.config.mode == "json_schema":
             raw = message.get("content") or ""
             return ToolAnswer(_loads(raw), str(raw), None, native)
         calls = [
-            c for c in message.get("tool_calls") or ()
+            c
+            for c in message.get("tool_calls") or ()
             if isinstance(c, dict) and (c.get("function") or {}).get("name") == tool.name
         ]
         if not calls:
@@ -106,8 +108,12 @@ class OpenAIChat:
         raw = call["function"].get("arguments") or ""
         arguments = raw if isinstance(raw, dict) else _loads(str(raw))
         native["tool_calls"] = [call]
-        return ToolAnswer(arguments, raw if isinstance(raw, str) else json.dumps(raw),
-                          str(call.get("id") or ""), native)
+        return ToolAnswer(
+            arguments,
+            raw if isinstance(raw, str) else json.dumps(raw),
+            str(call.get("id") or ""),
+            native,
+        )
 
 
 def _loads(raw: str) -> Any:

@@ -86,8 +86,10 @@ def render_apis(observation: Observation) -> str:
         lines.append(f"api {escape(api_name)}: {escape(getattr(spec, 'title', ''))}")
         operations = list(getattr(spec, "operations", ()))
         for op in operations[:MAX_OPERATIONS]:
-            ref = f"{api_name}.{op.operation_id}" if op.operation_id else (
-                f"{api_name} {op.method} {op.path}"
+            ref = (
+                f"{api_name}.{op.operation_id}"
+                if op.operation_id
+                else (f"{api_name} {op.method} {op.path}")
             )
             params = ", ".join(
                 f"{p.name} ({p.location}{', required' if p.required else ''})"
