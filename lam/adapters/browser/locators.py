@@ -4,7 +4,9 @@ A target is a mapping of locator hints (``role``+``name``, ``text``, ``label``, 
 ``testid``, ``css``, ``xpath``, ``frame``, ``nth``, ``exact``) or ``describe:`` free text.
 Several hints in one mapping must all hold (they are intersected). Recordings add
 ``candidates`` (alternative hint mappings, best first) tried in order when the main hints find
-nothing unique, and a ``fingerprint`` (what the element looked like) grounded as a last resort.
+nothing unique, and a ``fingerprint`` (what the element looked like): a locator's match that
+looks nothing like it is not trusted, and when no locator finds the element uniquely it is
+healed by fingerprint similarity (:mod:`lam.adapters.browser.healing`) or refused.
 
 Playwright's css, text and role engines pierce open shadow roots; ``frame`` (one css selector
 of an iframe, or a list for nested frames) scopes the hints to a frame.
@@ -24,6 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from lam.adapters.browser.embeddings import Embedder
 from lam.adapters.browser.grounding import ground
+from lam.adapters.browser.healing import VERIFY, heal, score
 from lam.adapters.browser.snapshot import ElementInfo, describe_element, snapshot
 from lam.errors import GroundingError
 
@@ -57,11 +60,18 @@ _LISTED = 8
 
 @dataclass(frozen=True)
 class Resolved:
-    """The one element a target resolved to: a locator for acting, what it is, and how found."""
+    """The one element a target resolved to: a locator for acting, what it is, and how found.
+
+    A healed target has ``how="healed"``, its fingerprint ``score``, the runner-up's score and
+    the ``hints`` that now find it (what a recording would be updated with).
+    """
 
     locator: Locator
     element: ElementInfo
     how: str
+    score: float | None = None
+    runner_up: float | None = None
+    hints: Mapping[str, Any] | None = None
 
 
 def frames_of(hints: Mapping[str, Any]) -> tuple[str, ...]:
@@ -190,9 +200,13 @@ def resolve_target(
         if "frame" in hints and "frame" not in merged:
             merged["frame"] = hints["frame"]
         alternatives.append((f"candidates[{i}]", merged))
+    fingerprint = hints.get("fingerprint")
+    if not isinstance(fingerprint, Mapping):
+        fingerprint = None
     deadline = time.monotonic() + timeout_ms / 1000
     while alternatives:
         ambiguous: tuple[str, Locator, Mapping[str, Any], int] | None = None
+        distrusted = False
         for how, alt in alternatives:
             found, count, visible = _try_hints(page, alt, where)
             if found is not None:
@@ -200,9 +214,14 @@ def resolve_target(
                     info = describe_element(found, frame=frames_of(alt), timeout_ms=1_000)
                 except PlaywrightError:
                     continue  # it went away between counting and reading: look again
+                if fingerprint is not None and score(fingerprint, info).score < VERIFY:
+                    distrusted = True  # found, but not the element that was recorded
+                    continue
                 return Resolved(found, info, how)
             if count > 1 and ambiguous is None:
                 ambiguous = (how, visible, alt, count)
+        if fingerprint is not None and (ambiguous is not None or distrusted):
+            return _heal(page, fingerprint, where)  # the page is there: no need to wait
         if ambiguous is not None:
             how, visible, alt, count = ambiguous
             raise _error(
@@ -216,17 +235,52 @@ def resolve_target(
         if remaining <= 0:
             break
         _wait_for_any(page, alternatives, where, remaining)
-    fingerprint = hints.get("fingerprint")
-    if isinstance(fingerprint, Mapping):
-        text = " ".join(str(fingerprint.get(k) or "") for k in ("name", "role", "text", "label"))
-        if text.strip():
-            left_ms = max(0.0, (deadline - time.monotonic()) * 1000)
-            return _resolve_described(page, text, embedder, where, left_ms, how="fingerprint")
+    if fingerprint is not None:
+        return _heal(page, fingerprint, where, deadline)
     raise _error(
         f"target {_describe_hints(hints)} matches no visible element",
         where,
         candidates=_closest(page, hints),
         code="not-found",
+    )
+
+
+def _heal(
+    page: Page,
+    fingerprint: Mapping[str, Any],
+    where: Mapping[str, str | None],
+    deadline: float = 0.0,
+) -> Resolved:
+    """The element the fingerprint describes, with hints that find it uniquely, or refusal.
+
+    A refusal is retried until ``deadline`` (the element may not be there yet).
+    """
+    while True:
+        try:
+            healing = heal(
+                page, fingerprint, step=where.get("step"), location=where.get("location")
+            )
+            break
+        except GroundingError:
+            if time.monotonic() >= deadline:
+                raise
+            page.wait_for_timeout(200)
+    element = healing.best.element
+    runner_up = healing.runner_up.score if healing.runner_up else None
+    for hint in element.locators:
+        merged = dict(hint)
+        if element.frame:
+            merged["frame"] = list(element.frame)
+        if "name" in merged:
+            merged["exact"] = True
+        found, _, _ = _try_hints(page, merged, where)
+        if found is not None:
+            return Resolved(found, element, "healed", healing.best.score, runner_up, merged)
+    raise _error(
+        f"healed to {element.describe()} but no locator finds it uniquely",
+        where,
+        candidates=[healing.best.describe()],
+        code="ambiguous",
     )
 
 

@@ -1,0 +1,347 @@
+"""Healing: find a recorded element again on a changed page by fingerprint similarity.
+
+A recording keeps a ``fingerprint`` of each target (tag, role, accessible name, text, label,
+a few attributes, neighbours' text, position, frame path). When none of a target's locators
+finds it uniquely, every visible element of the page is scored against that fingerprint: a
+weighted mean of per-property similarities, in the spirit of the Similo approach (Nass,
+Alégroth, Feldt et al., "Similarity-based web element localization for robust test
+automation", TOSEM 2023), which compares many properties at once instead of trusting one.
+
+The best element is only taken when its score reaches ``threshold`` *and* beats the runner-up
+by ``margin``. Otherwise :func:`choose` raises a :class:`GroundingError` listing the top
+candidates with their scores: lam never clicks a guess.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from lam.adapters.browser.snapshot import ElementInfo, snapshot
+from lam.errors import GroundingError
+
+__all__ = [
+    "MARGIN",
+    "THRESHOLD",
+    "VERIFY",
+    "WEIGHTS",
+    "Extras",
+    "Healing",
+    "Scored",
+    "choose",
+    "extras_of",
+    "heal",
+    "rank",
+    "score",
+    "text_similarity",
+]
+
+THRESHOLD = 0.55
+"""The least score a healed element needs (scores are weighted means in [0, 1])."""
+MARGIN = 0.08
+"""How far the best element must score above the runner-up."""
+VERIFY = 0.45
+"""A locator's unique match that scores below this against the fingerprint is not trusted."""
+
+WEIGHTS: Mapping[str, float] = {
+    "tag": 1.0,
+    "role": 1.0,
+    "type": 0.5,
+    "name": 2.0,
+    "text": 1.0,
+    "label": 1.5,
+    "id": 1.0,
+    "class": 0.5,
+    "attr-name": 1.5,
+    "href": 1.0,
+    "aria-label": 1.0,
+    "title": 0.5,
+    "placeholder": 1.0,
+    "testid": 2.0,
+    "previous": 0.75,
+    "next": 0.75,
+    "row": 1.0,
+    "group": 0.5,
+    "heading": 0.5,
+    "box": 0.5,
+    "index": 0.25,
+    "frame": 1.0,
+}
+"""Each property's weight in the mean; only properties the fingerprint has are counted."""
+
+_LISTED = 5
+_NEAR_PX = 400.0
+
+# Attributes, sibling text, position among siblings and fieldset legend of elements given by
+# css path (the same facts the recorder keeps in a fingerprint). Run once per frame.
+_EXTRAS_JS = """(paths) => {
+  const ATTRS = ["id", "class", "name", "type", "href", "aria-label", "title", "placeholder",
+    "data-testid"];
+  const norm = (s) => (s || "").replace(/\\s+/g, " ").trim();
+  const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "\\u2026" : s);
+  function sibling(el, dir) {
+    let cur = dir < 0 ? el.previousElementSibling : el.nextElementSibling;
+    while (cur && !norm(cur.textContent)) {
+      cur = dir < 0 ? cur.previousElementSibling : cur.nextElementSibling;
+    }
+    return cur ? clip(norm(cur.textContent), 80) : "";
+  }
+  return JSON.stringify(paths.map((css) => {
+    let el = null;
+    try { el = document.querySelector(css); } catch (e) { el = null; }
+    if (!el) return null;
+    const attrs = {};
+    for (const a of ATTRS) if (el.hasAttribute(a)) attrs[a] = el.getAttribute(a);
+    const parent = el.parentElement;
+    return {attrs, index: parent ? [...parent.children].indexOf(el) : 0,
+      prev: sibling(el, -1), next: sibling(el, 1)};
+  }));
+}"""
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a snapshot entry lacks but a fingerprint has: attributes, neighbours, index."""
+
+    attrs: Mapping[str, str]
+    index: int = 0
+    previous: str = ""
+    next: str = ""
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One element and how well it matches a fingerprint (per-property similarities too)."""
+
+    element: ElementInfo
+    score: float
+    parts: Mapping[str, float]
+
+    def describe(self) -> str:
+        """``button "Save" (near: ...) score 0.83``."""
+        return f"{self.element.describe()} score {self.score:.2f}"
+
+
+@dataclass(frozen=True)
+class Healing:
+    """The element chosen for a fingerprint, its score, and the runner-up it beat."""
+
+    best: Scored
+    runner_up: Scored | None
+
+    @property
+    def margin(self) -> float:
+        """How far the best scored above the runner-up (1.0 when alone)."""
+        return self.best.score - (self.runner_up.score if self.runner_up else 0.0)
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _norm(value: Any) -> str:
+    return " ".join(str(value or "").split()).lower()
+
+
+def text_similarity(a: Any, b: Any) -> float:
+    """How alike two short texts are, in [0, 1]: the better of word overlap and edit ratio."""
+    x, y = _norm(a), _norm(b)
+    if x == y:
+        return 1.0
+    if not x or not y:
+        return 0.0
+    wx, wy = set(_WORD.findall(x)), set(_WORD.findall(y))
+    jaccard = len(wx & wy) / len(wx | wy) if wx and wy else 0.0
+    return max(jaccard, SequenceMatcher(None, x, y).ratio())
+
+
+def _tokens(a: Any, b: Any) -> float:
+    x, y = set(str(a or "").split()), set(str(b or "").split())
+    if not x and not y:
+        return 1.0
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def _equal(a: Any, b: Any) -> float:
+    return 1.0 if _norm(a) == _norm(b) else 0.0
+
+
+def _box(recorded: Sequence[float], box: tuple[float, float, float, float] | None) -> float:
+    if box is None or len(recorded) != 4:
+        return 0.0
+    cx, cy = recorded[0] + recorded[2] / 2, recorded[1] + recorded[3] / 2
+    dx, dy = box[0] + box[2] / 2 - cx, box[1] + box[3] / 2 - cy
+    distance: float = (dx * dx + dy * dy) ** 0.5
+    return max(0.0, 1.0 - distance / _NEAR_PX)
+
+
+def _pairs(
+    fingerprint: Mapping[str, Any], element: ElementInfo, extras: Extras | None
+) -> dict[str, tuple[Any, Any, str]]:
+    """property -> (recorded value, current value, how to compare) for present properties."""
+    attrs: Mapping[str, Any] = fingerprint.get("attributes") or {}
+    near: Mapping[str, Any] = fingerprint.get("near") or {}
+    live: Mapping[str, str] = extras.attrs if extras else {}
+    row, group, heading = [*element.context, "", "", ""][:3]
+    pairs: dict[str, tuple[Any, Any, str]] = {
+        "tag": (fingerprint.get("tag"), element.tag, "equal"),
+        "role": (fingerprint.get("role"), element.role, "equal"),
+        "type": (attrs.get("type"), live.get("type", element.type), "equal"),
+        "name": (fingerprint.get("name"), element.name, "text"),
+        "text": (fingerprint.get("text"), element.text, "text"),
+        "label": (fingerprint.get("label"), element.label, "text"),
+        "id": (attrs.get("id"), live.get("id", element.id), "text"),
+        "class": (attrs.get("class"), live.get("class"), "tokens"),
+        "attr-name": (attrs.get("name"), live.get("name"), "text"),
+        "href": (attrs.get("href"), live.get("href", element.href), "text"),
+        "aria-label": (attrs.get("aria-label"), live.get("aria-label"), "text"),
+        "title": (attrs.get("title"), live.get("title"), "text"),
+        "placeholder": (attrs.get("placeholder"), live.get("placeholder", element.placeholder),
+                        "text"),
+        "testid": (attrs.get("data-testid"), live.get("data-testid", element.testid), "equal"),
+        "previous": (near.get("previous"), extras.previous if extras else None, "text"),
+        "next": (near.get("next"), extras.next if extras else None, "text"),
+        "row": (near.get("row"), row, "text"),
+        "group": (near.get("group"), group, "text"),
+        "heading": (near.get("heading"), heading, "text"),
+    }  # fmt: skip
+    position: Mapping[str, Any] = fingerprint.get("position") or {}
+    if position.get("box"):
+        pairs["box"] = (position["box"], element.box, "box")
+    if extras is not None and "index" in position:
+        pairs["index"] = (position["index"], extras.index, "index")
+    if fingerprint.get("frame") or element.frame:
+        pairs["frame"] = (list(fingerprint.get("frame") or ()), list(element.frame), "frame")
+    return {k: v for k, v in pairs.items() if v[0] not in (None, "", [], {})}
+
+
+def score(
+    fingerprint: Mapping[str, Any], element: ElementInfo, extras: Extras | None = None
+) -> Scored:
+    """The weighted similarity of one element to a fingerprint, in [0, 1].
+
+    Without ``extras`` the attributes and neighbours a snapshot lacks are left out of the mean
+    (not counted as mismatches), so the score stays comparable for a quick check.
+    """
+    parts: dict[str, float] = {}
+    total = weight_sum = 0.0
+    for key, (recorded, current, how) in _pairs(fingerprint, element, extras).items():
+        if extras is None and current is None:
+            continue
+        if how == "equal":
+            value = _equal(recorded, current)
+        elif how == "tokens":
+            value = _tokens(recorded, current)
+        elif how == "box":
+            value = _box(recorded, current)
+        elif how in ("index", "frame"):
+            value = 1.0 if recorded == current else 0.0
+        else:
+            value = text_similarity(recorded, current)
+        parts[key] = value
+        total += WEIGHTS[key] * value
+        weight_sum += WEIGHTS[key]
+    return Scored(element, total / weight_sum if weight_sum else 0.0, parts)
+
+
+def rank(
+    fingerprint: Mapping[str, Any],
+    elements: Sequence[ElementInfo],
+    extras: Mapping[int, Extras] | None = None,
+) -> list[Scored]:
+    """Visible elements scored against a fingerprint, best first."""
+    extras = extras or {}
+    scored = [score(fingerprint, el, extras.get(el.index)) for el in elements if el.visible]
+    return sorted(scored, key=lambda s: -s.score)
+
+
+def choose(
+    fingerprint: Mapping[str, Any],
+    elements: Sequence[ElementInfo],
+    extras: Mapping[int, Extras] | None = None,
+    *,
+    threshold: float = THRESHOLD,
+    margin: float = MARGIN,
+    step: str | None = None,
+    location: str | None = None,
+) -> Healing:
+    """The one element that matches the fingerprint clearly enough, or a GroundingError.
+
+    Refuses (code ``heal-refused``) when the best score is under ``threshold`` or within
+    ``margin`` of the runner-up; the error lists the top candidates with their scores.
+    """
+    ranked = rank(fingerprint, elements, extras)
+    described = _describe(fingerprint)
+    if not ranked:
+        raise GroundingError(
+            f"cannot heal {described}: the page has no visible element",
+            step=step, location=location, code="heal-refused",
+        )  # fmt: skip
+    best = ranked[0]
+    runner_up = ranked[1] if len(ranked) > 1 else None
+    listing = [s.describe() for s in ranked[:_LISTED]]
+    if best.score < threshold:
+        raise GroundingError(
+            f"cannot heal {described}: the closest element scores {best.score:.2f}, under the "
+            f"threshold {threshold:.2f}",
+            step=step, location=location, candidates=listing, code="heal-refused",
+        )  # fmt: skip
+    if runner_up is not None and best.score - runner_up.score < margin:
+        raise GroundingError(
+            f"cannot heal {described}: two elements score too close ({best.score:.2f} and "
+            f"{runner_up.score:.2f}, margin {margin:.2f})",
+            step=step, location=location, candidates=listing, code="heal-refused",
+        )  # fmt: skip
+    return Healing(best, runner_up)
+
+
+def _describe(fingerprint: Mapping[str, Any]) -> str:
+    what = fingerprint.get("role") or fingerprint.get("tag") or "element"
+    name = fingerprint.get("name") or fingerprint.get("label") or fingerprint.get("text") or ""
+    return f'{what} "{str(name)[:60]}"'
+
+
+def extras_of(page: Page, elements: Sequence[ElementInfo]) -> dict[int, Extras]:
+    """Attributes, sibling text and index of the top frame's elements (by snapshot index).
+
+    Elements inside iframes or shadow roots are left out; they are scored on what the
+    snapshot itself knows.
+    """
+    wanted = [el for el in elements if el.visible and not el.frame and not el.shadow]
+    try:
+        raw = json.loads(page.evaluate(_EXTRAS_JS, [el.css for el in wanted]))
+    except PlaywrightError:
+        return {}
+    found: dict[int, Extras] = {}
+    for el, item in zip(wanted, raw, strict=False):
+        if item:
+            found[el.index] = Extras(
+                {str(k): str(v) for k, v in item["attrs"].items()},
+                int(item["index"]),
+                str(item["prev"]),
+                str(item["next"]),
+            )
+    return found
+
+
+def heal(
+    page: Page,
+    fingerprint: Mapping[str, Any],
+    *,
+    threshold: float = THRESHOLD,
+    margin: float = MARGIN,
+    step: str | None = None,
+    location: str | None = None,
+) -> Healing:
+    """Snapshot the page and :func:`choose` the element its fingerprint describes."""
+    elements = snapshot(page)
+    return choose(
+        fingerprint, elements, extras_of(page, elements),
+        threshold=threshold, margin=margin, step=step, location=location,
+    )  # fmt: skip
