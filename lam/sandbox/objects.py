@@ -11,8 +11,10 @@ from lam.sandbox.shaping import item_schema_props
 
 __all__ = [
     "Collection",
+    "contains_params",
     "int_id",
     "item_schemas",
+    "matches",
     "object_id",
     "response_example",
     "select",
@@ -142,22 +144,83 @@ class Collection(MutableMapping[str, Any]):
                 index.get(key, {}).pop(oid, None)
 
 
+_SEARCH_NAMES = frozenset({"name", "q", "search", "query", "term", "keyword"})
+_SEARCH_WORDS = ("contain", "search", "substring", "part of", "matching")
+
+
+def contains_params(op: Any) -> frozenset[str]:
+    """The query parameters of ``op`` that match substrings rather than whole values.
+
+    The rule: a parameter named ``name``, ``q``, ``search``, ``query``, ``term`` or
+    ``keyword``, or one whose description says "contains", "search", "substring", "part of"
+    or "matching", matches any value that holds it, ignoring case. ``q``-style parameters that
+    name no field match any string field of the object.
+    """
+    found = set()
+    for param in getattr(op, "parameters", ()):
+        if param.location != "query":
+            continue
+        text = (param.description or "").lower()
+        if param.name.lower() in _SEARCH_NAMES or any(w in text for w in _SEARCH_WORDS):
+            found.add(param.name)
+    return frozenset(found)
+
+
+def matches(
+    obj: Any,
+    query: Mapping[str, list[str]],
+    props: Mapping[str, Any],
+    contains: frozenset[str] = frozenset(),
+) -> bool:
+    """Whether one object passes the filters of a list request (see :func:`select`)."""
+    for name, values in query.items():
+        if name in _PAGING or not values:
+            continue
+        if name in contains:
+            if not _holds(obj, name, values, props):
+                return False
+        elif name in props:
+            wanted = {w for v in values for w in str(v).split(",")}
+            if not _keys(obj.get(name) if isinstance(obj, dict) else None) & wanted:
+                return False
+    return True
+
+
 def select(
-    objects: Collection, query: Mapping[str, list[str]], props: Mapping[str, Any]
+    objects: Collection,
+    query: Mapping[str, list[str]],
+    props: Mapping[str, Any],
+    contains: frozenset[str] = frozenset(),
 ) -> list[Any]:
-    """The objects a list request asks for: query parameters that name fields filter them."""
+    """The objects a list request asks for: query parameters that name fields filter them.
+
+    Exact parameters use the collection's indexes; ``contains`` parameters (see
+    :func:`contains_params`) match substrings and scan what the exact ones left.
+    """
     chosen: list[str] | None = None
     for name, values in query.items():
-        if name in _PAGING or name not in props or not values:
+        if name in _PAGING or name not in props or name in contains or not values:
             continue
         wanted = {w for v in values for w in str(v).split(",")}
-        matches = objects.where(name, wanted)
-        chosen = matches if chosen is None else [o for o in chosen if o in set(matches)]
+        found = objects.where(name, wanted)
+        chosen = found if chosen is None else [o for o in chosen if o in set(found)]
     out = [objects[o] for o in chosen] if chosen is not None else list(objects.values())
+    searches = {k: v for k, v in query.items() if k in contains and v}
+    if searches:
+        out = [obj for obj in out if matches(obj, searches, props, contains)]
     limit = next((query[k][0] for k in ("limit", "per_page") if query.get(k)), None)
     if limit is not None and limit.isdigit():
         out = out[: int(limit)]
     return out
+
+
+def _holds(obj: Any, name: str, values: list[str], props: Mapping[str, Any]) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    # a field's own parameter reads that field; a free-text one (q) any string field
+    texts = [obj.get(name)] if name in props else list(obj.values())
+    strings = [t.lower() for t in texts if isinstance(t, str)]
+    return any(v.lower() in t for v in values for t in strings)
 
 
 def _keys(value: Any) -> set[str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from lam.sandbox.examples import ExampleGenerator, media_example
 
-__all__ = ["Shaper", "item_schema_props", "problem"]
+__all__ = ["Shaper", "error_value", "item_schema_props", "problem", "status_after"]
 
 _ROUNDS = 4
 
@@ -30,6 +30,81 @@ def problem(
     if errors:
         out["errors"] = errors
     return out
+
+
+_MESSAGE_FIELDS = (
+    "error",
+    "message",
+    "detail",
+    "msg",
+    "error_description",
+    "description",
+    "reason",
+    "title",
+)
+
+
+def error_value(spec: Any, schema: Any, found: Mapping[str, Any]) -> dict[str, Any]:
+    """A problem document with its text also in the fields of the spec's error shape.
+
+    ``{error: string}`` gets ``{error: "no pet with id 9"}``: the first string field named
+    like a message (``error``, ``message``, ``detail``...), else the first required string
+    field, carries the problem's detail; an integer ``code``/``status`` field its status.
+    Fields the schema forbids are dropped later, when the value is made to fit.
+    """
+    out = dict(found)
+    props = item_schema_props(spec, schema)
+    if not props:
+        return out
+    detail = str(found.get("detail") or found.get("title") or "")
+
+    def kind(name: str) -> Any:
+        sub = spec.resolve(props[name])
+        return sub.get("type") if isinstance(sub, Mapping) else None
+
+    strings = [n for n in props if kind(n) == "string"]
+    named = [n for n in _MESSAGE_FIELDS if n in strings]
+    resolved = spec.resolve(schema)
+    required = list(resolved.get("required") or ()) if isinstance(resolved, Mapping) else []
+    target = named[0] if named else next((n for n in required if n in strings), None)
+    if target is not None:
+        out[target] = detail
+    for name in ("code", "status", "statusCode"):
+        if name in props and kind(name) == "integer":
+            out[name] = found.get("status")
+    for name in props:  # {error: {message: ...}}: one level down
+        sub = spec.resolve(props[name])
+        if name in _MESSAGE_FIELDS and isinstance(sub, Mapping) and sub.get("type") == "object":
+            out[name] = error_value(spec, sub, found)
+    return out
+
+
+def _past_forms(word: str) -> set[str]:
+    """``cancel`` -> {cancel, canceled, cancelled, ...}: the states an action word leads to."""
+    w = word.lower().replace("-", "").replace("_", "")
+    forms = {w, w + "d", w + "ed", w + w[-1:] + "ed"}
+    if w.endswith("y"):
+        forms |= {w[:-1] + "ied", w[:-1] + "id"}
+    return forms
+
+
+def status_after(spec: Any, props: Mapping[str, Any], action: str) -> tuple[str, Any] | None:
+    """The status-like field an action sub-path moves and the enum value it moves it to.
+
+    A field named like ``status`` or ``state`` whose enum holds the action word or its past
+    form (``cancel`` -> ``cancelled``/``canceled``, ``close`` -> ``closed``, ``pay`` ->
+    ``paid``), compared ignoring case; ``None`` when no field fits.
+    """
+    forms = _past_forms(action)
+    for name, sub in props.items():
+        if "status" not in name.lower() and "state" not in name.lower():
+            continue
+        resolved = spec.resolve(sub)
+        enum = resolved.get("enum") if isinstance(resolved, Mapping) else None
+        for value in enum or ():
+            if isinstance(value, str) and value.lower().replace("_", "") in forms:
+                return name, value
+    return None
 
 
 def item_schema_props(spec: Any, schema: Any) -> dict[str, Any]:

@@ -20,14 +20,16 @@ from lam.sandbox.collections import Resource, Route, Router, build_resources, sp
 from lam.sandbox.examples import ExampleGenerator
 from lam.sandbox.objects import (
     Collection,
+    contains_params,
     int_id,
     item_schemas,
+    matches,
     object_id,
     response_example,
     select,
     typed_id,
 )
-from lam.sandbox.shaping import Shaper, item_schema_props, problem
+from lam.sandbox.shaping import Shaper, error_value, item_schema_props, problem, status_after
 from lam.sandbox.validation import coerce, request_errors
 
 if TYPE_CHECKING:
@@ -113,7 +115,8 @@ class Simulator:
         self._store: dict[str, Collection] = {}
         self._deleted: set[_Key] = set()
         self._created: set[_Key] = set()
-        self._seeded: set[str] = set()
+        self._changed: set[_Key] = set()
+        self._contains_cache: dict[int, frozenset[str]] = {}
         self._given = {self._local(k): list(v) for k, v in (seed_data or {}).items()}
         self.journal: list[JournalEntry] = []
 
@@ -155,7 +158,7 @@ class Simulator:
         if res.kind == "collection":
             coll = "/" + "/".join(parts)
             if method == "POST":
-                return self._create(route, coll, body)
+                return self._create(route, coll, body, request)
             if method in ("PUT", "PATCH") and isinstance(body, dict):
                 oid = self._body_id(res, body)
                 if oid is not None:
@@ -178,14 +181,18 @@ class Simulator:
             return self._action(route, coll, oid, body, request, path)
         return self._success(route.operation, method), None, {}
 
-    def _create(self, route: Route, coll: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _create(
+        self, route: Route, coll: str, body: Any, request: SimRequest
+    ) -> tuple[int, Any, dict[str, str]]:
         objects = self._collection(coll, route.resource.template)
         schema = self._item_schemas.get(route.resource.template)
         obj = dict(body) if isinstance(body, dict) else {}
         id_field = self._id_field(route.resource.template)
         oid = str(obj[id_field]) if id_field and obj.get(id_field) is not None else None
         if oid is None and id_field:
-            oid = self._new_id(coll, objects, schema, id_field)
+            taken = self._live_ids(coll, id_field, request)
+            known: Mapping[str, Any] = {**dict.fromkeys(taken), **objects} if taken else objects
+            oid = self._new_id(coll, known, schema, id_field)
             obj[id_field] = typed_id(oid, schema, id_field, self.spec)
         oid = oid or str(len(objects) + 1)
         obj = self._shaper.fill_server_fields(obj, schema, f"{coll}/{oid}")
@@ -201,7 +208,7 @@ class Simulator:
     ) -> tuple[int, Any, dict[str, str]]:
         obj = self._lookup(route, coll, oid, request)
         if obj is None:
-            return 404, None, {}
+            return _missing(coll, oid)
         return self._success(route.operation, "GET"), obj, {}
 
     def _update(
@@ -209,7 +216,7 @@ class Simulator:
     ) -> tuple[int, Any, dict[str, str]]:
         current = self._lookup(route, coll, oid, request)
         if current is None:
-            return 404, None, {}
+            return _missing(coll, oid)
         schema = self._item_schemas.get(self._resources[route.operation.path].collection or "")
         if isinstance(body, dict):
             changes = body
@@ -230,13 +237,14 @@ class Simulator:
             obj = self._shaper.fill_server_fields(obj, schema, f"{coll}/{oid}", current)
             obj = self._shaper.conform(obj, schema, f"{coll}/{oid}")
         self._collection(coll, route.resource.collection or "")[oid] = obj
+        self._changed.add((coll, oid))
         return self._success(route.operation, request.method.upper()), obj, {}
 
     def _delete(
         self, route: Route, coll: str, oid: str, request: SimRequest
     ) -> tuple[int, Any, dict[str, str]]:
         if self._lookup(route, coll, oid, request) is None:
-            return 404, None, {}
+            return _missing(coll, oid)
         self._collection(coll, route.resource.collection or "").pop(oid, None)
         self._deleted.add((coll, oid))
         return self._success(route.operation, "DELETE"), None, {}
@@ -251,14 +259,20 @@ class Simulator:
         )
         current = self._lookup(item_route, coll, oid, request)
         if current is None:
-            return 404, None, {}
+            return _missing(coll, oid)
         schema = self._item_schemas.get(route.resource.collection or "")
         props = item_schema_props(self.spec, schema)
-        if isinstance(body, dict) and props:
-            current = {**current, **{k: v for k, v in body.items() if k in props}}
+        changes = {k: v for k, v in body.items() if k in props} if isinstance(body, dict) else {}
+        # /orders/{id}/cancel moves a status-like field to "cancelled" when its enum has it
+        moved = status_after(self.spec, props, split_path(path)[-1])
+        if moved is not None and moved[0] not in changes:
+            changes[moved[0]] = moved[1]
+        if changes:
+            current = {**current, **changes}
             if schema is not None:
                 current = self._shaper.conform(current, schema, f"{coll}/{oid}")
             self._collection(coll, route.resource.collection or "")[oid] = current
+            self._changed.add((coll, oid))
         status = self._success(route.operation, request.method.upper())
         answers = route.operation.response_schema(status)
         # an action that answers with its object shows the change; others get their own example
@@ -268,12 +282,20 @@ class Simulator:
         self, route: Route, coll: str, request: SimRequest
     ) -> tuple[int, Any, dict[str, str]]:
         template = route.resource.collection or route.resource.template
+        props = item_schema_props(self.spec, self._item_schemas.get(template))
+        contains = self._contains(route.operation)
         if self.fallback is not None and coll not in self._given:
             answer = self.fallback(request)
             if answer is not None and 200 <= answer.status < 300:
-                return answer.status, self._merge_list(coll, answer.json), {}
-        props = item_schema_props(self.spec, self._item_schemas.get(template))
-        return 200, select(self._collection(coll, template), request.query, props), {}
+                merged = self._merge_list(coll, answer.json, request.query, props, contains)
+                return answer.status, merged, {}
+        return 200, select(self._collection(coll, template), request.query, props, contains), {}
+
+    def _contains(self, op: Any) -> frozenset[str]:
+        found = self._contains_cache.get(id(op))
+        if found is None:
+            found = self._contains_cache[id(op)] = contains_params(op)
+        return found
 
     # -- state ------------------------------------------------------------------------------
 
@@ -332,6 +354,8 @@ class Simulator:
         objects = self._collection(coll, template)
         if oid in objects:
             return objects[oid]
+        if coll in self._given:
+            return None  # seed data is the whole collection: other ids do not exist
         schema = self._item_schemas.get(template)
         id_field = self._id_field(template)
         if self.fallback is not None:
@@ -357,7 +381,19 @@ class Simulator:
         objects[oid] = self._shaper.conform(obj, schema, f"{coll}/{oid}") if schema else obj
         return objects[oid]
 
-    def _merge_list(self, coll: str, answer: Any) -> Any:
+    def _merge_list(
+        self,
+        coll: str,
+        answer: Any,
+        query: Mapping[str, list[str]],
+        props: Mapping[str, Any],
+        contains: frozenset[str],
+    ) -> Any:
+        """The live list with simulated changes: deleted gone, changed replaced, created added.
+
+        The live app filtered its own objects; simulated ones are filtered here by the same
+        query, so a changed object leaves or joins a filtered list as it would live.
+        """
         items = answer if isinstance(answer, list) else None
         if items is None:
             return answer
@@ -370,11 +406,17 @@ class Simulator:
             if oid is not None and (coll, oid) in self._deleted:
                 continue
             if oid is not None and oid in objects:
-                merged.append(objects[oid])
                 seen.add(oid)
+                if matches(objects[oid], query, props, contains):
+                    merged.append(objects[oid])
             else:
                 merged.append(obj)
-        merged.extend(o for k, o in objects.items() if (coll, k) in self._created and k not in seen)
+        ours = self._created | self._changed
+        merged.extend(
+            o
+            for k, o in objects.items()
+            if k not in seen and (coll, k) in ours and matches(o, query, props, contains)
+        )
         return merged
 
     # -- helpers ----------------------------------------------------------------------------
@@ -409,6 +451,16 @@ class Simulator:
         field_name = self._id_field(res.template)
         value = body.get(field_name) if field_name else None
         return None if value is None else str(value)
+
+    def _live_ids(self, coll: str, id_field: str, request: SimRequest) -> set[str]:
+        """Ids the live app already uses in ``coll`` (asked once), so new ones do not clash."""
+        if self.fallback is None or coll in self._given or coll in self._last_ids:
+            return set()
+        listing = SimRequest("GET", self.base_path + coll, {}, dict(request.headers), b"")
+        answer = self.fallback(listing)
+        items = answer.json if answer is not None and 200 <= answer.status < 300 else None
+        found = (object_id(o, {id_field}) for o in items) if isinstance(items, list) else ()
+        return {oid for oid in found if oid is not None}
 
     def _new_id(self, coll: str, objects: Mapping[str, Any], schema: Any, id_field: str) -> str:
         numeric = int_id(schema, id_field, self.spec)
@@ -448,6 +500,8 @@ class Simulator:
     def _respond(
         self, route: Route, status: int, payload: Any, headers: Mapping[str, str]
     ) -> SimResponse:
+        if status == 404 and isinstance(payload, _Missing):
+            return self._problem(route, 404, "Not Found", payload.message)
         if status == 404 and payload is None:
             return self._problem(route, 404, "Not Found", "no such object (deleted or unknown)")
         value = self._shaper.response_value(
@@ -475,9 +529,30 @@ class Simulator:
     ) -> SimResponse:
         value = problem(status, title, detail, errors)
         if route is not None:
+            found = route.operation.response_schema(status)
+            if found is not None and "json" in found[0]:
+                value = error_value(self.spec, found[1], value)
             value = self._shaper.response_value(route.operation, status, value, None, keep=True)
         data = json.dumps(value, separators=(",", ":")).encode()
         return SimResponse(status, {"content-type": "application/problem+json"}, data, value)
+
+
+@dataclass(frozen=True)
+class _Missing:
+    """The payload of a 404 for an object that does not exist: what to tell the caller."""
+
+    message: str
+
+
+def _missing(coll: str, oid: str) -> tuple[int, Any, dict[str, str]]:
+    """``/pets``, ``9`` -> 404 "no pet with id 9"."""
+    parts = split_path(coll)
+    word = parts[-1] if parts else "object"
+    if word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return 404, _Missing(f"no {word} with id {oid}"), {}
 
 
 def _parent(template: str) -> str:
