@@ -380,3 +380,61 @@ def test_form_update_and_actions_with_their_own_answers(petstore: Spec) -> None:
     request = SimRequest("POST", "/api/v3/pet/8/uploadImage", {}, {}, b"\x89PNG")
     assert sim.handle(request).status == 404
     assert sim.handle(SimRequest("POST", "/api/v3/pet/8/uploadImage")).status == 400
+
+
+# -- the demo spec seeded from the demo store --------------------------------------------------
+
+
+@pytest.fixture()
+def shop_sim(demo: Spec, tmp_path: Path) -> Simulator:
+    from lam.sandbox.demo import Store, seed_database
+
+    seed_database(tmp_path / "shop.db")
+    return Simulator(demo, seed_data=Store(tmp_path / "shop.db").snapshot())
+
+
+def test_status_and_name_filters_on_seeded_lists(shop_sim: Simulator) -> None:
+    pets = call(shop_sim, "GET", "/api/pets").json
+    for status in ("available", "pending", "sold"):
+        got = call(shop_sim, "GET", "/api/pets", query={"status": [status]}).json
+        assert got == [p for p in pets if p["status"] == status]
+    part = pets[0]["name"][1:3].upper()  # 'name' matches substrings, any case
+    named = call(shop_sim, "GET", "/api/pets", query={"name": [part]}).json
+    assert pets[0] in named
+    assert all(part.lower() in p["name"].lower() for p in named)
+    assert call(shop_sim, "GET", "/api/pets", query={"name": ["no-such-pet"]}).json == []
+
+
+def test_cancel_action_moves_the_status_field(shop_sim: Simulator) -> None:
+    placed = call(shop_sim, "GET", "/api/orders", query={"status": ["placed"]}).json
+    order_id = placed[0]["id"]
+    answer = call(shop_sim, "POST", f"/api/orders/{order_id}/cancel")
+    assert answer.json == {**placed[0], "status": "cancelled"}
+    assert call(shop_sim, "GET", f"/api/orders/{order_id}").json["status"] == "cancelled"
+    left = call(shop_sim, "GET", "/api/orders", query={"status": ["placed"]}).json
+    assert order_id not in [o["id"] for o in left]
+
+
+def test_missing_objects_answer_in_the_specs_error_shape(shop_sim: Simulator) -> None:
+    assert call(shop_sim, "GET", "/api/pets/9").json == {"error": "no pet with id 9"}
+    missing = call(shop_sim, "POST", "/api/orders/77/cancel")
+    assert (missing.status, missing.json) == (404, {"error": "no order with id 77"})
+    assert call(shop_sim, "DELETE", "/api/pets/1").status == 204
+    gone = call(shop_sim, "PATCH", "/api/pets/1", {"name": "Again"})
+    assert (gone.status, gone.json) == (404, {"error": "no pet with id 1"})
+
+
+def test_action_words_and_error_shapes_in_general(petstore: Spec) -> None:
+    from lam.sandbox.shaping import error_value, problem, status_after
+
+    enum = {"state": {"type": "string", "enum": ["open", "closed", "paid", "canceled"]}}
+    found = [status_after(petstore, enum, word) for word in ("close", "pay", "cancel", "ship")]
+    assert found == [("state", "closed"), ("state", "paid"), ("state", "canceled"), None]
+    assert status_after(petstore, {"kind": enum["state"]}, "close") is None  # not status-like
+    shape = {
+        "type": "object",
+        "required": ["code", "text"],
+        "properties": {"code": {"type": "integer"}, "text": {"type": "string"}},
+    }
+    value = error_value(petstore, shape, problem(404, "Not Found", "no pet with id 9"))
+    assert (value["code"], value["text"]) == (404, "no pet with id 9")
