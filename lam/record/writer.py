@@ -68,9 +68,12 @@ def events_to_plan(
         "lam": 1,
         "name": name,
         "description": f"Recorded on {start_url}",
-        "apps": {APP_NAME: {"url": base}},
-        "steps": steps,
     }
+    literal_inputs = _literal_inputs(steps)
+    if literal_inputs:
+        document["inputs"] = literal_inputs
+    document["apps"] = {APP_NAME: {"url": base}}
+    document["steps"] = steps
     return parameterize(document, params or {}) if params else document
 
 
@@ -196,6 +199,20 @@ def _secret_name(element: ElementInfo, event: Mapping[str, Any]) -> str:
     words = element.label or str(attrs.get("name") or attrs.get("id") or "password")
     name = re.sub(r"[^A-Za-z0-9]+", "_", words).strip("_").upper()
     return name if name and not name[0].isdigit() else f"SECRET_{name}"
+
+
+def _literal_inputs(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Typed text holding ``{$`` cannot be written as a literal value (the plan would read a
+    template): such a value becomes an input whose default is the text, which is never parsed."""
+    inputs: dict[str, Any] = {}
+    for step in steps:
+        value = step.get("value")
+        if "fill" in step and isinstance(value, str) and "{$" in value:
+            name = f"{step['id']}_text"
+            text = value[1:] if value.startswith("$$") else value
+            inputs[name] = {"type": "string", "default": text}
+            step["value"] = f"$inputs.{name}"
+    return inputs
 
 
 def _literal(value: str) -> str:
