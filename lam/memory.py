@@ -137,6 +137,11 @@ class MemoryStore:
         except sqlite3.DatabaseError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            text = str(exc)
+            if any(w in text for w in ("locked", "busy", "unable to open", "readonly", "disk")):
+                raise DocumentError(
+                    f"cannot use the memory store: {text}", file=name, code="memory-unusable"
+                ) from None
             raise DocumentError(
                 f"the memory store is damaged or not a lam memory database ({exc}); "
                 "remove it or point LAM_MEMORY_DB elsewhere",

@@ -186,3 +186,17 @@ def test_lam_memory_bad_input(
     assert main(["memory"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"lam: {bad}: the memory store is damaged") and "Traceback" not in err
+
+
+def test_a_busy_store_says_so_rather_than_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "memory.sqlite3"
+    MemoryStore(path).remember_success(SHOP, "a", GO)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DocumentError) as caught:
+            MemoryStore(path, timeout=0.1).remember_success(SHOP, "a", GO)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert caught.value.code == "memory-unusable" and "locked" in str(caught.value)
