@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 
 from lam.adapters.browser import (
     BrowserSession,
@@ -137,6 +139,12 @@ class UiStepExecutor:
             routes.append(ApiRoute(name, app.api, spec, base.rstrip("/"), simulator))
         return routes
 
+    def page(self, state: RunState) -> Page:
+        """The run's page, starting the browser if no UI step has yet (``lam do`` observes it)."""
+        self._start(state)
+        assert self._session is not None
+        return self._session.page
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
@@ -179,16 +187,21 @@ class UiStepExecutor:
             refused = net.take_refusal()
             if refused is not None:
                 raise refused
+            box = _box_now(resolved, box)
             expect = state.resolve_with(step, dict(step.expect), "expect", None)
             failures = check_expect(page, expect) if expect else []
-        except LamError as exc:
+        except LamError as failure:
+            # an action that failed because the guard aborted its request is a refusal
+            exc = net.take_refusal() or failure
             status = "blocked" if exc.exit_code == 3 else "failed"
             shot = take_screenshot(
                 page, state.record.screenshots, state.record.directory, step.id,
                 box=box, status=status,
             )  # fmt: skip
             exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it
-            raise
+            if exc is failure:
+                raise
+            raise exc from None
         shot = take_screenshot(
             page, state.record.screenshots, state.record.directory, step.id,
             box=box, status="ok" if not failures else "failed",
@@ -242,6 +255,19 @@ class UiStepExecutor:
             el = resolved.element
             return f"{step.action} {el.role or el.tag} {el.name!r}"
         return f"{step.action} {value}" if value is not None else step.action
+
+
+def _box_now(resolved: Resolved | None, before: Box | None) -> Box | None:
+    """Where the acted-on element is now (pages re-render after actions), else where it was."""
+    if resolved is None:
+        return before
+    try:
+        now = resolved.locator.bounding_box(timeout=300)
+    except PlaywrightError:
+        return before
+    if now is None:
+        return before
+    return (now["x"], now["y"], now["width"], now["height"])
 
 
 def _element_json(resolved: Resolved | None) -> dict[str, Any] | None:
