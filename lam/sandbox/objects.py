@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from lam.sandbox.collections import Resource
@@ -15,6 +15,7 @@ __all__ = [
     "int_id",
     "item_schemas",
     "matches",
+    "merge_live",
     "object_id",
     "response_example",
     "select",
@@ -83,6 +84,37 @@ def object_id(obj: Any, fields: set[str]) -> str | None:
             if obj.get(name) is not None:
                 return str(obj[name])
     return None
+
+
+def merge_live(
+    items: list[Any],
+    objects: Mapping[str, Any],
+    *,
+    gone: set[str],
+    ours: set[str],
+    id_fields: set[str],
+    keep: Callable[[Any], bool],
+) -> list[Any]:
+    """A live list with the simulated changes: deleted ids dropped, stored objects in place of
+    the live ones, and created or changed objects the live list lacks added at its end.
+
+    The live app filtered its own objects; ``keep`` filters the simulated ones by the same
+    query, so a changed object leaves or joins a filtered list as it would live.
+    """
+    merged: list[Any] = []
+    seen: set[str] = set()
+    for obj in items:
+        oid = object_id(obj, id_fields)
+        if oid is not None and oid in gone:
+            continue
+        if oid is not None and oid in objects:
+            seen.add(oid)
+            if keep(objects[oid]):
+                merged.append(objects[oid])
+        else:
+            merged.append(obj)
+    merged.extend(o for k, o in objects.items() if k not in seen and k in ours and keep(o))
+    return merged
 
 
 _PAGING = {"limit", "per_page", "page", "offset", "cursor", "starting_after", "ending_before"}

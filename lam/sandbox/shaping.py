@@ -8,11 +8,21 @@ the wrong shape are replaced, unknown fields are dropped where the schema forbid
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from lam.sandbox.collections import split_path
 from lam.sandbox.examples import ExampleGenerator, media_example
 
-__all__ = ["Shaper", "error_value", "item_schema_props", "problem", "status_after"]
+__all__ = [
+    "Missing",
+    "Shaper",
+    "error_value",
+    "item_schema_props",
+    "missing",
+    "problem",
+    "status_after",
+]
 
 _ROUNDS = 4
 
@@ -30,6 +40,24 @@ def problem(
     if errors:
         out["errors"] = errors
     return out
+
+
+@dataclass(frozen=True)
+class Missing:
+    """The payload of a 404 for an object that does not exist: what to tell the caller."""
+
+    message: str
+
+
+def missing(coll: str, oid: str) -> tuple[int, Missing, dict[str, str]]:
+    """``/pets``, ``9`` -> 404 "no pet with id 9"."""
+    parts = split_path(coll)
+    word = parts[-1] if parts else "object"
+    if word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return 404, Missing(f"no {word} with id {oid}"), {}
 
 
 _MESSAGE_FIELDS = (

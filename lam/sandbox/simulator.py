@@ -5,7 +5,21 @@ materialized on first access), PUT replaces, PATCH merges, DELETE removes (later
 404). Requests are validated against the spec (400 with a problem JSON); responses are made to
 fit the spec's response schema for their status. A ``fallback`` reads through to a live app
 for objects and lists the simulator does not know, and simulated changes are merged into what
-it answers.
+it answers (new ids skip the ids the live list already uses).
+
+Rules a plan author can count on:
+
+- List filters: a query parameter that names a field keeps the objects whose field equals one
+  of its values (comma-separated values are alternatives). A parameter named ``name``, ``q``,
+  ``search``, ``query``, ``term`` or ``keyword``, or described as "contains"/"search"/
+  "substring"/"matching", matches substrings ignoring case (``q`` and friends: any string
+  field). ``limit``/``per_page`` cut the list.
+- Actions: ``POST /orders/{id}/cancel`` moves a field named like ``status``/``state`` to the
+  enum value that is the action word or its past form (cancelled/canceled, closed, paid).
+- Seed data is a collection's whole state: unknown ids in it answer 404 (elsewhere, without a
+  fallback, an unknown id is materialized from examples).
+- A 404 says what is missing ("no pet with id 9") in the spec's error shape: the first string
+  field named like a message (``error``, ``message``, ``detail``...) carries it.
 """
 
 from __future__ import annotations
@@ -14,7 +28,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from lam.sandbox.collections import Resource, Route, Router, build_resources, split_path
 from lam.sandbox.examples import ExampleGenerator
@@ -24,18 +38,27 @@ from lam.sandbox.objects import (
     int_id,
     item_schemas,
     matches,
+    merge_live,
     object_id,
     response_example,
     select,
     typed_id,
 )
-from lam.sandbox.shaping import Shaper, error_value, item_schema_props, problem, status_after
-from lam.sandbox.validation import coerce, request_errors
+from lam.sandbox.shaping import (
+    Missing,
+    Shaper,
+    error_value,
+    item_schema_props,
+    missing,
+    problem,
+    status_after,
+)
+from lam.sandbox.validation import coerce, decode_body, request_errors
 
 if TYPE_CHECKING:
     from lam.spec import Spec
 
-__all__ = ["JournalEntry", "SimRequest", "SimResponse", "Simulator"]
+__all__ = ["Fallback", "JournalEntry", "SimRequest", "SimResponse", "Simulator"]
 
 
 @dataclass(frozen=True)
@@ -131,7 +154,7 @@ class Simulator:
             return self._problem(None, 404, "Not Found", f"no operation for {method} {path}")
         if isinstance(route, str):
             return self._problem(None, 405, "Method Not Allowed", f"{method} {route}")
-        body = _decode_body(request, route.operation)
+        body = decode_body(request, route.operation)
         if self.validate:
             errors = request_errors(self.spec, route.operation, route.params, request, body)
             if errors:
@@ -208,7 +231,7 @@ class Simulator:
     ) -> tuple[int, Any, dict[str, str]]:
         obj = self._lookup(route, coll, oid, request)
         if obj is None:
-            return _missing(coll, oid)
+            return missing(coll, oid)
         return self._success(route.operation, "GET"), obj, {}
 
     def _update(
@@ -216,7 +239,7 @@ class Simulator:
     ) -> tuple[int, Any, dict[str, str]]:
         current = self._lookup(route, coll, oid, request)
         if current is None:
-            return _missing(coll, oid)
+            return missing(coll, oid)
         schema = self._item_schemas.get(self._resources[route.operation.path].collection or "")
         if isinstance(body, dict):
             changes = body
@@ -244,7 +267,7 @@ class Simulator:
         self, route: Route, coll: str, oid: str, request: SimRequest
     ) -> tuple[int, Any, dict[str, str]]:
         if self._lookup(route, coll, oid, request) is None:
-            return _missing(coll, oid)
+            return missing(coll, oid)
         self._collection(coll, route.resource.collection or "").pop(oid, None)
         self._deleted.add((coll, oid))
         return self._success(route.operation, "DELETE"), None, {}
@@ -259,7 +282,7 @@ class Simulator:
         )
         current = self._lookup(item_route, coll, oid, request)
         if current is None:
-            return _missing(coll, oid)
+            return missing(coll, oid)
         schema = self._item_schemas.get(route.resource.collection or "")
         props = item_schema_props(self.spec, schema)
         changes = {k: v for k, v in body.items() if k in props} if isinstance(body, dict) else {}
@@ -394,30 +417,18 @@ class Simulator:
         The live app filtered its own objects; simulated ones are filtered here by the same
         query, so a changed object leaves or joins a filtered list as it would live.
         """
-        items = answer if isinstance(answer, list) else None
-        if items is None:
+        if not isinstance(answer, list):
             return answer
         objects = self._store.get(coll) or Collection()
         id_fields = {f for f in (self._id_field(t) for t in self._resources) if f}
-        merged: list[Any] = []
-        seen: set[str] = set()
-        for obj in items:
-            oid = object_id(obj, id_fields)
-            if oid is not None and (coll, oid) in self._deleted:
-                continue
-            if oid is not None and oid in objects:
-                seen.add(oid)
-                if matches(objects[oid], query, props, contains):
-                    merged.append(objects[oid])
-            else:
-                merged.append(obj)
-        ours = self._created | self._changed
-        merged.extend(
-            o
-            for k, o in objects.items()
-            if k not in seen and (coll, k) in ours and matches(o, query, props, contains)
+        return merge_live(
+            answer,
+            objects,
+            gone={k for c, k in self._deleted if c == coll},
+            ours={k for c, k in self._created | self._changed if c == coll},
+            id_fields=id_fields,
+            keep=lambda obj: matches(obj, query, props, contains),
         )
-        return merged
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -500,7 +511,7 @@ class Simulator:
     def _respond(
         self, route: Route, status: int, payload: Any, headers: Mapping[str, str]
     ) -> SimResponse:
-        if status == 404 and isinstance(payload, _Missing):
+        if status == 404 and isinstance(payload, Missing):
             return self._problem(route, 404, "Not Found", payload.message)
         if status == 404 and payload is None:
             return self._problem(route, 404, "Not Found", "no such object (deleted or unknown)")
@@ -537,45 +548,6 @@ class Simulator:
         return SimResponse(status, {"content-type": "application/problem+json"}, data, value)
 
 
-@dataclass(frozen=True)
-class _Missing:
-    """The payload of a 404 for an object that does not exist: what to tell the caller."""
-
-    message: str
-
-
-def _missing(coll: str, oid: str) -> tuple[int, Any, dict[str, str]]:
-    """``/pets``, ``9`` -> 404 "no pet with id 9"."""
-    parts = split_path(coll)
-    word = parts[-1] if parts else "object"
-    if word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    return 404, _Missing(f"no {word} with id {oid}"), {}
-
-
 def _parent(template: str) -> str:
     parts = split_path(template)
     return "/" + "/".join(parts[:-1])
-
-
-def _decode_body(request: SimRequest, op: Any) -> Any:
-    """The JSON (or form) body as a value; None for other media types and empty bodies."""
-    if not request.body:
-        return None
-    ctype = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
-    if not ctype:  # unlabelled: read it as the operation's first media type would be
-        found = op.request_schema(None)
-        ctype = found[0] if found else "application/json"
-    if "form-urlencoded" in ctype:
-        return {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-    if ctype and "json" not in ctype:
-        return None
-    try:
-        return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return _INVALID_JSON
-
-
-_INVALID_JSON: Any = object()

@@ -6,10 +6,12 @@ Parameters arrive as strings; they are coerced to the type their schema names (`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import parse_qs
 
-__all__ = ["coerce", "request_errors"]
+__all__ = ["INVALID_JSON", "coerce", "decode_body", "request_errors"]
 
 
 class _Request(Protocol):
@@ -75,6 +77,28 @@ def request_errors(
                 continue  # the server fills required readOnly fields; clients leave them out
             errors.append(_err("body", pointer, f"body{pointer or ''}: {message}"))
     return errors
+
+
+def decode_body(request: _Request, op: Any) -> Any:
+    """The JSON (or form) body as a value; None for other media types and empty bodies."""
+    if not request.body:
+        return None
+    ctype = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
+    if not ctype:  # unlabelled: read it as the operation's first media type would be
+        found = op.request_schema(None)
+        ctype = found[0] if found else "application/json"
+    if "form-urlencoded" in ctype:
+        return {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+    if ctype and "json" not in ctype:
+        return None
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return INVALID_JSON
+
+
+INVALID_JSON: Any = object()
+"""What :func:`decode_body` gives for a body labelled JSON that does not parse."""
 
 
 def coerce(raw: list[str], schema: Mapping[str, Any], spec: Any) -> tuple[Any, bool]:
