@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "lam.cli.kill_cmd",
     "lam.cli.plan_cmd",
     "lam.cli.report_cmd",
+    "lam.cli.do_cmd",
     "lam.cli.record_cmd",
     "lam.cli.export_cmd",
     "lam.cli.memory_cmd",

@@ -50,7 +50,8 @@ class ApiStepExecutor:
 
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
         api = step.api_name or ""
-        spec, op = self.specs[api], self.operations[step.id]
+        spec = self.specs[api]
+        op = self.operations.get(step.id) or spec.operation(step.operation_ref or "")
         base_url = state.api_urls.get(api)
         if not base_url or "://" not in base_url:
             raise StepFailed(

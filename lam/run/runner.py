@@ -9,7 +9,8 @@ when a run dies half-way. Live runs and dry runs are the same loop with other ex
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,23 +125,35 @@ class Runner:
         )
 
     def run(self) -> RunResult:
+        """Run every step of the plan in order."""
+        with self.session():
+            for step in self.plan.steps:
+                self.step(step)
+        return self.result
+
+    @contextmanager
+    def session(self) -> Iterator[RunResult]:
+        """Signals routed to the kill switch, the outcome captured, the record finished.
+
+        Callers that grow a plan while it runs (``lam do``) call :meth:`step` inside it.
+        """
         with self.kill.signals():
             try:
-                for step in self.plan.steps:
-                    if self.kill.pulled():
-                        raise KilledError(
-                            f"stopped before step {step.id!r}: {self.kill.reason}", step=step.id
-                        )
-                    self._run_step(step)
+                yield self.result
                 self.result.status = "ok"
             except LamError as exc:
                 self.result.error = exc
                 self.result.status = _status_of(exc)
             finally:
                 self._finish()
-        return self.result
 
-    def _run_step(self, step: Step) -> None:
+    def step(self, step: Step) -> StepOutcome:
+        """Run one step: kill switch first, then the step through its executor."""
+        if self.kill.pulled():
+            raise KilledError(f"stopped before step {step.id!r}: {self.kill.reason}", step=step.id)
+        return self._run_step(step)
+
+    def _run_step(self, step: Step) -> StepOutcome:
         self.record.event("step-start", step=step.id, kind=step.kind, action=step.action)
         started = time.perf_counter()
         try:
@@ -170,6 +183,7 @@ class Runner:
             screenshot=outcome.screenshot,
         )  # fmt: skip
         self._step_done(result, kind=step.kind, detail=outcome.detail)
+        return outcome
 
     def _outputs(self, step: Step, outcome: StepOutcome) -> None:
         values = self.state.resolve_with(step, dict(step.outputs), "outputs", outcome.response)

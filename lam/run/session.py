@@ -25,7 +25,7 @@ from lam.run.record import RunRecord, runs_root
 from lam.run.runner import Runner, RunResult, StepResult, preflight
 from lam.validate import ValidationReport, declared_hosts, validate_plan
 
-__all__ = ["RunOptions", "execute_plan"]
+__all__ = ["RunOptions", "execute_plan", "executors_for", "open_run"]
 
 
 @dataclass
@@ -65,6 +65,13 @@ def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, Run
     inputs = resolve_inputs(plan, options.inputs)
     if not options.dry_run:
         preflight(report, options.approvals, interactive=options.prompt is not None)
+    return report, open_run(plan, report, options, inputs).run()
+
+
+def open_run(
+    plan: Plan, report: ValidationReport, options: RunOptions, inputs: Mapping[str, Any]
+) -> Runner:
+    """A runner for a validated plan, with its record, kill switch, guard and executors."""
     root = options.runs_dir or runs_root()
     record = RunRecord.create(root)
     if options.on_start:
@@ -94,10 +101,9 @@ def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, Run
         argv=sys.argv[1:],
     )
     record.event("verdicts", steps=[s.to_json() for s in report.steps])
-    executors = _executors(plan, report, options, api_urls)
-    runner = Runner(
+    return Runner(
         plan,
-        executors=executors,
+        executors=executors_for(plan, report, options, api_urls),
         guard=guard,
         record=record,
         kill=kill,
@@ -108,7 +114,6 @@ def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, Run
         strict=options.strict,
         on_step=options.on_step,
     )
-    return report, runner.run()
 
 
 def _api_urls(plan: Plan, report: ValidationReport, overrides: Mapping[str, str]) -> dict[str, str]:
@@ -121,7 +126,7 @@ def _api_urls(plan: Plan, report: ValidationReport, overrides: Mapping[str, str]
     return urls
 
 
-def _executors(
+def executors_for(
     plan: Plan, report: ValidationReport, options: RunOptions, api_urls: Mapping[str, str]
 ) -> dict[str, StepExecutor]:
     transports: dict[str, httpx.BaseTransport] = {}
@@ -136,7 +141,7 @@ def _executors(
     executors: dict[str, StepExecutor] = {
         "api": ApiStepExecutor(report.specs, report.operations, transports=transports)
     }
-    if any(step.kind == "ui" for step in plan.steps):
+    if plan.apps or any(step.kind == "ui" for step in plan.steps):
         executors["ui"] = _ui_executor(plan, report, options)
     return executors
 

@@ -1,0 +1,278 @@
+"""``lam do GOAL``: observe, propose, validate and guard, act, verify, repeat.
+
+The loop grows a plan one proposal at a time. Every proposed step is parsed and validated as
+part of the whole plan so far (so expressions, specs and policy apply as to any plan), its
+verdict is checked before it runs, and it runs through the same runner, guard and executors as
+``lam run`` — so text on a page cannot approve, unblock or add a denied step: the page is only
+an observation, and only the operator's policy and approvals decide.
+
+Self-correction: when a step fails (a missing element, an expectation that does not hold), the
+failure goes back to the action model as history, the page is observed again and the model
+re-grounds or re-plans, up to ``max_retries`` times in a row. What worked is remembered per
+site and tried first next time; what failed is remembered and handed back as history.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lam.errors import BlockedError, GroundingError, LamError, PlanError, StepFailed
+from lam.memory import MemoryStore, site_of
+from lam.plan import Plan, parse_plan
+from lam.planner.base import ActionModel, HistoryItem, Observation, Proposal, plan_document
+from lam.run.runner import Runner, RunResult
+from lam.run.session import RunOptions, open_run
+from lam.types import Verdict
+from lam.validate import ValidationReport, validate_loaded
+
+__all__ = ["DoOptions", "DoResult", "do_goal"]
+
+APP = "app"
+API = "api"
+
+
+@dataclass
+class DoOptions:
+    """What ``lam do`` was asked: the goal, where, with which model and budgets."""
+
+    goal: str
+    run: RunOptions
+    planner: ActionModel
+    app_url: str | None = None
+    api_spec: Path | None = None
+    api_base_url: str | None = None
+    max_steps: int = 25
+    max_seconds: float = 180.0
+    max_retries: int = 2
+    memory: MemoryStore | None = None
+
+
+@dataclass
+class DoResult:
+    run: RunResult
+    plan_file: Path | None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+def do_goal(options: DoOptions) -> DoResult:
+    """Reach a goal step by step; the steps that ran are written as a plan for review."""
+    loop = _Loop(options)
+    return loop.run()
+
+
+class _Loop:
+    def __init__(self, options: DoOptions) -> None:
+        self.o = options
+        self.done_steps: list[dict[str, Any]] = []
+        self.history: list[HistoryItem] = []
+        self.pending: list[dict[str, Any]] = []
+        self.goal_done = False
+        self.started = time.monotonic()
+        self.site = site_of(options.app_url) if options.app_url else None
+        self.base = Path.cwd()
+        apis: dict[str, tuple[str, str | None]] = {}
+        if options.api_spec is not None:
+            apis[API] = (str(options.api_spec.resolve()), options.api_base_url)
+        self.apis = apis
+        if options.app_url:
+            self.pending.append({"id": "open", "goto": f"{APP}:/", "description": "open the app"})
+
+    # -- the plan so far ----------------------------------------------------------------
+
+    def _document(self, steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        apps = {APP: self.o.app_url} if self.o.app_url else None
+        document = plan_document(
+            f"do: {self.o.goal[:60]}", self.o.goal, self.apis, steps, apps=apps
+        )
+        if self.o.app_url and self.apis:
+            document["apps"][APP]["api"] = API
+        return document
+
+    def _build(self, steps: Sequence[Mapping[str, Any]]) -> tuple[Plan, ValidationReport]:
+        text = yaml.safe_dump(self._document(steps), sort_keys=False)
+        plan = parse_plan(text, name="lam-do-plan.yaml", base=self.base)
+        report = validate_loaded(
+            plan, [], policy=self.o.run.policy,
+            api_overrides=self.o.run.api_overrides, app_overrides=self.o.run.app_overrides,
+        )  # fmt: skip
+        if report.errors:
+            first = report.errors[0]
+            raise PlanError(
+                first.message, location=first.location, step=first.step, code=first.code
+            )
+        return plan, report
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> DoResult:
+        first = self.pending[:1] or self._propose_first()
+        plan, report = self._build(first)
+        runner = open_run(plan, report, self.o.run, {})
+        runner.record.event("goal", goal=self.o.goal, planner=type(self.o.planner).__name__)
+        with runner.session():
+            self._loop(runner)
+        plan_file = self._write_plan(runner)
+        return DoResult(runner.result, plan_file, self.done_steps)
+
+    def _propose_first(self) -> list[dict[str, Any]]:
+        proposal = self.o.planner.propose(Observation(self.o.goal, apis=self._specs()), [])
+        self._accept(proposal, None)
+        return self.pending[:1]
+
+    def _specs(self) -> Mapping[str, Any]:
+        if not self.apis:
+            return {}
+        from lam.spec import load_spec
+
+        return {API: load_spec(self.apis[API][0])}
+
+    def _loop(self, runner: Runner) -> None:
+        retries = 0
+        while True:
+            self._check_budget()
+            if not self.pending:
+                if self.goal_done:
+                    return
+                proposal = self.o.planner.propose(self._observe(runner), list(self.history))
+                self._accept(proposal, runner)
+            step_doc = self.pending.pop(0)
+            recalled = self._recalled(step_doc)
+            if recalled is not None:
+                try:
+                    self._run_one(runner, recalled)
+                    continue
+                except (StepFailed, GroundingError) as exc:
+                    self._remember(recalled, None, exc.one_line())
+                    runner.record.event("memory-miss", step=step_doc["id"], error=exc.one_line())
+            try:
+                self._run_one(runner, step_doc)
+            except (StepFailed, GroundingError) as exc:
+                self.history.append(HistoryItem(step_doc, "failed", exc.one_line()))
+                self._remember(step_doc, None, exc.one_line())
+                retries += 1
+                runner.record.event(
+                    "retry", step=step_doc["id"], attempt=retries, error=exc.one_line()
+                )
+                if retries > self.o.max_retries:
+                    raise
+                self.pending.clear()
+                self.goal_done = False
+                continue
+            retries = 0
+
+    def _accept(self, proposal: Proposal, runner: Runner | None) -> None:
+        if runner is not None:
+            runner.record.event(
+                "proposal", steps=list(proposal.steps), confidence=proposal.confidence,
+                done=proposal.done, unsure=list(proposal.unsure), notes=list(proposal.notes),
+            )  # fmt: skip
+        if not proposal.grounded:
+            why = "; ".join(proposal.unsure) or "it proposed nothing"
+            raise StepFailed(f"the action model is not sure how to go on: {why}", code="unsure")
+        taken = {s["id"] for s in self.done_steps}
+        for raw in proposal.steps:
+            step = dict(raw)
+            step["id"] = _unique(str(step.get("id", "step")), taken)
+            taken.add(step["id"])
+            self.pending.append(step)
+        self.goal_done = proposal.done
+
+    def _run_one(self, runner: Runner, step_doc: dict[str, Any]) -> None:
+        plan, report = self._build([*self.done_steps, step_doc])
+        verdict = report.steps[-1]
+        approved = verdict.id in self.o.run.approvals or self.o.run.prompt is not None
+        if verdict.verdict is Verdict.DENY or (verdict.verdict is Verdict.APPROVE and not approved):
+            what = "is denied" if verdict.verdict is Verdict.DENY else "needs approval"
+            hint = (
+                f"; review the plan and rerun with --approve {verdict.id}"
+                if verdict.verdict is Verdict.APPROVE
+                else ""
+            )
+            raise BlockedError(
+                f"{verdict.operation or verdict.action} {what}: "
+                f"{verdict.risk.value}: {'; '.join(verdict.reasons)}{hint}",
+                steps=[verdict.id],
+                step=verdict.id,
+            )
+        runner.plan = plan
+        runner.state.plan = plan
+        outcome = runner.step(plan.steps[-1])
+        self.done_steps.append(step_doc)
+        self.history.append(HistoryItem(step_doc, "ok"))
+        self._remember(step_doc, outcome.detail.get("element"), None)
+
+    def _observe(self, runner: Runner) -> Observation:
+        elements: Sequence[Any] = ()
+        url = None
+        ui = runner.executors.get("ui")
+        if ui is not None and self.o.app_url:
+            from lam.adapters.browser import snapshot
+
+            page = ui.page(runner.state)  # type: ignore[attr-defined]
+            elements = snapshot(page)
+            url = page.url
+        return Observation(self.o.goal, elements=elements, apis=self._specs(), url=url)
+
+    def _check_budget(self) -> None:
+        if len(self.done_steps) >= self.o.max_steps:
+            raise StepFailed(f"step budget spent ({self.o.max_steps} steps)", code="budget")
+        if time.monotonic() - self.started > self.o.max_seconds:
+            raise StepFailed(f"time budget spent ({self.o.max_seconds:.0f} s)", code="budget")
+
+    def _recalled(self, step: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The step with the locator that worked here before, if memory knows a different one."""
+        memory, site = self.o.memory, self.site
+        key = str(step.get("description") or "")
+        action = next((a for a in _TARGETED if isinstance(step.get(a), Mapping)), None)
+        if memory is None or site is None or not key or action is None:
+            return None
+        try:
+            found = memory.recall(site, key)
+        except LamError:
+            return None
+        best = next((r for r in found if not r.failed), None)
+        if best is None or dict(best.hints) == dict(step[action]):
+            return None
+        return {**step, action: dict(best.hints)}
+
+    def _remember(self, step: Mapping[str, Any], element: Any, error: str | None) -> None:
+        memory, site = self.o.memory, self.site
+        key = str(step.get("description") or "")
+        target = next((step[a] for a in _TARGETED if isinstance(step.get(a), Mapping)), None)
+        if memory is None or site is None or not key or target is None:
+            return
+        try:
+            if error is None:
+                fingerprint = element.get("fingerprint", {}) if isinstance(element, Mapping) else {}
+                memory.remember_success(site, key, dict(target), dict(fingerprint or {}))
+            else:
+                memory.remember_failure(site, key, dict(target), error)
+        except LamError:
+            pass  # memory helps; it never stops a run
+
+    def _write_plan(self, runner: Runner) -> Path | None:
+        if not self.done_steps:
+            return None
+        target = Path(runner.result.directory) / "plan.yaml"
+        document = self._document(self.done_steps)
+        target.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        return target
+
+
+_TARGETED = ("click", "fill", "select", "check", "uncheck", "press", "hover", "upload", "extract")
+
+
+def _unique(wanted: str, taken: set[str]) -> str:
+    base = "".join(c if c.isalnum() or c in "_-" else "_" for c in wanted).strip("_") or "step"
+    if not base[0].isalpha():
+        base = "s_" + base
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    return name
