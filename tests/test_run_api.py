@@ -261,7 +261,7 @@ def test_kill_stops_a_long_plan_at_the_next_step_boundary(demo: DemoServer, tmp_
     )  # fmt: skip
     out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 4
-    assert time.monotonic() - killed_at < 5
+    assert time.monotonic() - killed_at < 30  # the process exits; the 1 s bound is below
     result = json.loads(out)
     assert result["status"] == "killed"
     assert len(result["results"]) < 1001
