@@ -279,3 +279,24 @@ def test_a_dry_run_answers_a_form_post_synthetically_and_says_so(
     assert effect["url"] == f"{shop.url}/pets/{pet}/edit"
     notes = [e for e in trace(result) if e["type"] == "note"]
     assert notes and "not the one the app would show" in notes[0]["message"]
+
+
+def test_a_dry_run_shows_the_trap_delete_as_a_held_destructive_effect(
+    shop: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps: list[dict[str, Any]] = [
+        *SIGN_IN_APP,
+        {"id": "open_trap", "goto": "shop:/lab/trap"},
+        {"id": "save", "click": {"role": "button", "name": "Save"}},
+        {"id": "said", "extract": {"role": "status"}},
+    ]
+    before, seen = digest(shop.db), len(shop.requests())
+    code, result = run_json(capsys, "dry-run", str(write_plan(tmp_path, steps)), *targets(shop))
+    assert code == 0, result
+    (effect,) = result["effects"]
+    assert (effect["step"], effect["method"], effect["risk"]) == ("save", "DELETE", "destructive")
+    assert effect["verdict"] == "approve" and effect["answered_by"] == "simulator"
+    assert digest(shop.db) == before
+    assert changing(shop.requests()[seen:]) == []
+    said = next(e for e in trace(result) if e["type"] == "step" and e["step"] == "said")
+    assert said["outputs"]["value"] == "Saved"  # the simulator answered the page's DELETE

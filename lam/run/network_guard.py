@@ -95,7 +95,6 @@ class NetworkGuard:
         self.sign_in_forms: set[str] = set()  # form actions whose form asks for a password
         self._refusals: list[BlockedError] = []
         self._in_flight = 0
-        self._last_decision = (Risk.WRITE.value, "allow")  # (risk, verdict) of the last check
         self._last_activity = time.monotonic()
 
     def attach(self, context: BrowserContext) -> None:
@@ -168,11 +167,10 @@ class NetworkGuard:
         allowed_host = self.state.guard.policy.host_allowed(
             seen.host, self.state.guard.declared_hosts
         )
+        verdict: tuple[str, str] | None = None
         if not allowed_host or changing:
-            if not self._check(seen, api_route):
-                _abort(route)
-                return
-            if not allowed_host:  # a dry run's guard lets it pass; it still never leaves
+            verdict = self._check(seen, api_route)
+            if verdict is None or not allowed_host:  # a dry run lets it pass; it never leaves
                 _abort(route)
                 return
         if not self.dry_run:
@@ -184,10 +182,11 @@ class NetworkGuard:
             else:
                 route.continue_()
             return
-        self._hold(route, request, seen, api_route)
+        assert verdict is not None
+        self._hold(route, request, seen, api_route, verdict)
 
-    def _check(self, seen: _Seen, api_route: ApiRoute | None) -> bool:
-        """Ask the guard; False when it refused (the refusal is kept for the step)."""
+    def _check(self, seen: _Seen, api_route: ApiRoute | None) -> tuple[str, str] | None:
+        """Ask the guard: (risk, verdict), or None when it refused (kept for the step)."""
         op = self._operation(seen, api_route)
         classification = classify_request(seen.method, seen.url, body=seen.body, operation=op)
         facts = ActionFacts(
@@ -212,9 +211,8 @@ class NetworkGuard:
             decision = self.state.guard.check(check)
         except BlockedError as refusal:
             self._refusals.append(refusal)
-            return False
-        self._last_decision = (classification.risk.value, decision.verdict.value)
-        return True
+            return None
+        return classification.risk.value, decision.verdict.value
 
     def _operation(self, seen: _Seen, api_route: ApiRoute | None) -> Operation | None:
         if api_route is None:
@@ -225,7 +223,12 @@ class NetworkGuard:
     # -- dry runs ------------------------------------------------------------------------------
 
     def _hold(
-        self, route: Route, request: Request, seen: _Seen, api_route: ApiRoute | None
+        self,
+        route: Route,
+        request: Request,
+        seen: _Seen,
+        api_route: ApiRoute | None,
+        verdict: tuple[str, str],
     ) -> None:
         op = self._operation(seen, api_route)
         if self._signs_in(seen, op, api_route):
@@ -235,12 +238,12 @@ class NetworkGuard:
             )  # fmt: skip
             route.continue_()
             return
-        risk, verdict = self._last_decision
+        risk, said = verdict
         simulated = api_route is not None and api_route.simulator is not None
         answered_by = "simulator" if simulated else "synthetic"
         assert self.state.effects is not None
         self.state.effects.add(
-            Effect(self.step, seen.method, seen.url, seen.body, risk, verdict, answered_by)
+            Effect(self.step, seen.method, seen.url, seen.body, risk, said, answered_by)
         )
         if api_route is not None and api_route.simulator is not None:
             self._simulate(route, seen, api_route)

@@ -33,13 +33,13 @@ from lam.run.context import RunState, StepOutcome
 from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, take_screenshot
-from lam.sandbox.simulator import Fallback, SimRequest, SimResponse, Simulator
+from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.validate import ValidationReport
 
 if TYPE_CHECKING:
     from lam.run.session import RunOptions
 
-__all__ = ["GUARDED_ACTIONS", "UiStepExecutor", "live_fallback", "resolve_goto"]
+__all__ = ["GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
 
 GUARDED_ACTIONS = frozenset({"click", "check", "uncheck", "select", "press", "fill", "upload"})
 """Actions that may change something: the guard sees the element before each one."""
@@ -68,19 +68,22 @@ def resolve_goto(target: str, app_urls: Mapping[str, str]) -> str:
     return target
 
 
-def live_fallback(base_url: str, *, timeout: float = 10.0) -> Fallback:
-    """A simulator fallback that performs the same GET against the live API (reads are safe)."""
-    parts = urlsplit(base_url)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    client = httpx.Client(timeout=timeout)
+class LiveReader:
+    """A simulator fallback that performs the same GET against the live API (reads are safe),
+    so a dry run's lists and items merge live data with the simulated changes."""
 
-    def read(request: SimRequest) -> SimResponse | None:
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        parts = urlsplit(base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self._client = httpx.Client(timeout=timeout)
+
+    def __call__(self, request: SimRequest) -> SimResponse | None:
         if request.method.upper() not in ("GET", "HEAD"):
             return None
         headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
         params = httpx.QueryParams([(k, v) for k, vs in request.query.items() for v in vs])
         try:
-            answer = client.get(origin + request.path, params=params, headers=headers)
+            answer = self._client.get(self.origin + request.path, params=params, headers=headers)
         except httpx.HTTPError:
             return None
         try:
@@ -90,7 +93,9 @@ def live_fallback(base_url: str, *, timeout: float = 10.0) -> Fallback:
         media = {"content-type": answer.headers.get("content-type", "application/json")}
         return SimResponse(answer.status_code, media, answer.content, data)
 
-    return read
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()
 
 
 class UiStepExecutor:
@@ -102,6 +107,7 @@ class UiStepExecutor:
         self.options = options
         self._session: BrowserSession | None = None
         self._net: NetworkGuard | None = None
+        self._readers: list[LiveReader] = []
 
     # -- the browser -----------------------------------------------------------------------
 
@@ -130,11 +136,10 @@ class UiStepExecutor:
                 continue
             simulator = None
             if state.effects is not None:
+                reader = LiveReader(base)
+                self._readers.append(reader)
                 simulator = Simulator(
-                    spec,
-                    seed=self.options.seed,
-                    base_path=urlsplit(base).path,
-                    fallback=live_fallback(base),
+                    spec, seed=self.options.seed, base_path=urlsplit(base).path, fallback=reader
                 )
             routes.append(ApiRoute(name, app.api, spec, base.rstrip("/"), simulator))
         return routes
@@ -146,14 +151,19 @@ class UiStepExecutor:
         return self._session.page
 
     def close(self) -> None:
+        """Close the browser and the dry run's live readers."""
         if self._session is not None:
             self._session.close()
+        for reader in self._readers:
+            reader.close()
+        self._readers.clear()
         self._session = None
         self._net = None
 
     # -- one step ----------------------------------------------------------------------------
 
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
+        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot."""
         net = self._start(state)
         assert self._session is not None
         page = self._session.page
