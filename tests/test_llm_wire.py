@@ -329,7 +329,8 @@ def test_ids_used_in_the_history_and_the_callers_validator_trigger_a_repair() ->
 
 
 @pytest.mark.parametrize(
-    ("provider", "first"), [("openai", "openai_429"), ("anthropic", "anthropic_529")]
+    ("provider", "first"),
+    [("openai", "openai_429"), ("openai", "openai_503"), ("anthropic", "anthropic_529")],
 )
 def test_one_retry_after_a_busy_answer(provider: str, first: str) -> None:
     with wire(provider, first, f"{provider}_search") as (server, url):

@@ -137,6 +137,9 @@ def test_lam_memory_shows_and_clears(
 ) -> None:
     assert main(["memory"]) == 0
     assert "nothing remembered" in capsys.readouterr().out
+    assert main(["memory", "clear"]) == 0
+    assert "forgot 0 entries" in capsys.readouterr().out
+    assert not store.path.exists()  # looking and clearing create no store
     store.remember_success(SHOP, "search", SEARCH)
     store.remember_failure("https://shop.example", "pay", {"text": "Pay"}, "ambiguous: 2 matches")
     assert main(["memory", "show"]) == 0

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     store = MemoryStore()
     site = site_of(args.site) if args.site else None
     if args.action == "clear":
-        gone = store.forget(site)
+        gone = store.forget(site) if store.path.exists() else 0
         if args.json:
             print_json({"forgotten": gone, "site": site, "store": str(store.path)})
         else:

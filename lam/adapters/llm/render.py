@@ -65,6 +65,8 @@ def _element_line(element: Any) -> str:
     parts = [f"[{getattr(element, 'index', '?')}] {escape(getattr(element, 'role', '') or '')}"]
     for key in ("name", "label", "placeholder", "text", "value", "href", "testid"):
         value = getattr(element, key, None)
+        if key == "value" and getattr(element, "type", "") in ("password", "hidden"):
+            continue  # never send what a secret field holds, should a snapshot carry it
         if value and not (key == "text" and value == getattr(element, "name", None)):
             parts.append(f"{key}={json.dumps(escape(value), ensure_ascii=False)}")
     for key in ("checked", "disabled", "expanded", "selected"):
