@@ -27,7 +27,7 @@ KEYS = {
 """Key names a ``press`` clause may use, mapped to Playwright's key names."""
 
 _VERBS: dict[str, str] = {
-    "click": "click", "tap": "click", "hit": "click", "push": "click", "press": "press",
+    "click": "click", "tap": "click", "hit": "press", "push": "press", "press": "press",
     "expand": "click", "close": "click", "switch": "click",
     "type": "fill", "enter": "fill", "fill": "fill", "input": "fill", "write": "fill",
     "put": "fill", "set": "fill",

@@ -55,6 +55,10 @@ _FILLER = frozenset(
 _PLURAL = {"fields": "field", "buttons": "button", "boxes": "box", "inputs": "input",
            "links": "link", "checkboxes": "checkbox", "textboxes": "textbox", "tabs": "tab",
            "options": "option", "radios": "radio"}  # fmt: skip
+_ROLE_NOUNS = frozenset(
+    ["button", "btn", "link", "field", "box", "input", "textbox", "checkbox", "radio", "tab",
+     "option", "menu", "dropdown", "icon", "toggle", "switch", "the", "a", "an"]
+)  # fmt: skip
 _CLOSE_WORDS = frozenset({"x", "×", "✕", "✖", "close", "dismiss"})
 _SUBMIT = "submit"
 _LOGIN_BUTTON = ("log in", "login", "sign in", "signin", "submit", "continue")
@@ -133,6 +137,8 @@ def _rank(
     query = parse_query(_query_text(intent, extra))
     wanted = roles or query.roles
     exact = _norm(intent.exact) if intent.exact else ""
+    named = [w for w in _query_text(intent, extra).split() if w.lower() not in _ROLE_NOUNS]
+    whole = _norm(" ".join(named)) if query.words and query.ordinal is None else ""
     ranked: list[tuple[ElementInfo, float]] = []
     for el in elements:
         if not el.visible or el.disabled:
@@ -151,6 +157,10 @@ def _rank(
                 value *= 0.5
         else:
             value = score(query, el)
+            if whole and whole in _names(el):
+                value = 1.0  # "click Save" means the Save button, not "Save draft"
+            elif whole:
+                value = min(value, 0.84)
             if roles and el.role not in roles:
                 value *= 0.5
         ranked.append((el, value))
@@ -345,7 +355,7 @@ class UiGoalPlanner:
         if not all(c.chosen for c in choices):
             failed = next(c for c in choices if not c.chosen)
             return [], failed, ""
-        steps = [
+        steps: list[dict[str, Any]] = [
             {"id": f"{sid}-fill-user", "fill": hints_for(choices[0].chosen[0], elements),
              "value": intent.value},
             {"id": f"{sid}-fill-password", "fill": hints_for(choices[1].chosen[0], elements),
