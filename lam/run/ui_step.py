@@ -220,6 +220,7 @@ class UiStepExecutor:
             summary,
             response={"body": result.extracted, "url": result.url},
             detail={"url": result.url, "element": _element_json(resolved)},
+            warnings=_warnings(resolved),
             expect_failures=failures,
             screenshot=shot,
         )
@@ -284,4 +285,18 @@ def _element_json(resolved: Resolved | None) -> dict[str, Any] | None:
     if resolved is None:
         return None
     el = resolved.element
-    return {"role": el.role, "name": el.name, "tag": el.tag, "how": resolved.how, "box": el.box}
+    found: dict[str, Any] = {
+        "role": el.role, "name": el.name, "tag": el.tag, "how": resolved.how, "box": el.box,
+    }  # fmt: skip
+    if resolved.how == "healed":
+        found.update(score=resolved.score, runner_up=resolved.runner_up, hints=resolved.hints)
+    return found
+
+
+def _warnings(resolved: Resolved | None) -> list[str]:
+    if resolved is None or resolved.how != "healed":
+        return []
+    return [
+        f"target healed by its fingerprint (score {resolved.score or 0.0:.2f}); "
+        f"it is now found by {dict(resolved.hints or {})}"
+    ]
