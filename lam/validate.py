@@ -137,7 +137,11 @@ def validate_loaded(
             specs[name] = load_spec(api.spec_source)
         except SpecError as exc:
             where = f"apis.{name}.spec"
-            detail = exc.one_line() if exc.file != api.spec_source else _tail(exc)
+            detail = (
+                exc.one_line()
+                if exc.file != api.spec_source
+                else f"{api.spec_source}: {_tail(exc)}"
+            )
             errors.append(PlanProblem(where, exc.code, detail))
     operations: dict[str, Operation] = {}
     for step in plan.steps:
