@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers import DemoServer, start_demo
 
 import lam
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
 from lam.plan import load_plan
-from servers import DemoServer, start_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 

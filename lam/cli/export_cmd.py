@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,13 @@ def run_export(args: argparse.Namespace) -> int:
     _emit(dump_plan(document), args.out)
     if skipped:
         print(f"lam: left out UI steps (no Arazzo form): {', '.join(skipped)}", file=sys.stderr)
+        text = json.dumps(document)
+        needed = [s for s in skipped if f"$steps.{s}." in text]
+        if needed:
+            print(
+                f"lam: warning: API steps use outputs of left-out UI steps: {', '.join(needed)}",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -42,7 +42,12 @@ def page():
     executable = os.environ.get("LAM_CHROMIUM") or shutil.which("chromium") or shutil.which(
         "chromium-browser"
     )
-    args = ["--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+    # without these Chromium dials Google services at start-up and, on a closed network,
+    # its own requests stall behind the refused connections
+    args = [
+        "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update", "--disable-quic",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")
     with sync_playwright() as playwright:
