@@ -35,6 +35,7 @@ __all__ = [
     "Extras",
     "Healing",
     "Scored",
+    "agrees",
     "choose",
     "extras_of",
     "heal",
@@ -49,6 +50,8 @@ MARGIN = 0.08
 """How far the best element must score above the runner-up."""
 VERIFY = 0.45
 """A locator's unique match that scores below this against the fingerprint is not trusted."""
+VERIFY_NAME = 0.5
+"""...nor one whose accessible name is less like the recorded name than this."""
 
 WEIGHTS: Mapping[str, float] = {
     "tag": 1.0,
@@ -248,6 +251,19 @@ def score(
         total += WEIGHTS[key] * value
         weight_sum += WEIGHTS[key]
     return Scored(element, total / weight_sum if weight_sum else 0.0, parts)
+
+
+def agrees(fingerprint: Mapping[str, Any], element: ElementInfo) -> bool:
+    """Whether an element a locator found still looks like the recorded one.
+
+    A quick check on what the snapshot entry knows: the overall score reaches ``VERIFY`` and
+    the accessible name is close to the recorded one. A locator match that fails it (a css
+    path now pointing at a neighbour, a text hint now matching a decoy) is healed instead.
+    """
+    recorded = fingerprint.get("name")
+    if recorded and text_similarity(recorded, element.name) < VERIFY_NAME:
+        return False
+    return score(fingerprint, element).score >= VERIFY
 
 
 def rank(

@@ -26,7 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from lam.adapters.browser.embeddings import Embedder
 from lam.adapters.browser.grounding import ground
-from lam.adapters.browser.healing import VERIFY, heal, score
+from lam.adapters.browser.healing import agrees, heal
 from lam.adapters.browser.snapshot import ElementInfo, describe_element, snapshot
 from lam.errors import GroundingError
 
@@ -214,7 +214,9 @@ def resolve_target(
                     info = describe_element(found, frame=frames_of(alt), timeout_ms=1_000)
                 except PlaywrightError:
                     continue  # it went away between counting and reading: look again
-                if fingerprint is not None and score(fingerprint, info).score < VERIFY:
+                if fingerprint is not None and not (
+                    agrees(fingerprint, info) and _among(found, ambiguous)
+                ):
                     distrusted = True  # found, but not the element that was recorded
                     continue
                 return Resolved(found, info, how)
@@ -243,6 +245,16 @@ def resolve_target(
         candidates=_closest(page, hints),
         code="not-found",
     )
+
+
+def _among(found: Locator, ambiguous: tuple[str, Locator, Mapping[str, Any], int] | None) -> bool:
+    """Whether a candidate's match is one of the elements the better hints matched (if any)."""
+    if ambiguous is None:
+        return True
+    try:
+        return found.and_(ambiguous[1]).count() == 1
+    except PlaywrightError:
+        return False
 
 
 def _heal(

@@ -1,0 +1,154 @@
+// Mutations of the demo app's saved pages, applied in the page once the DOM is parsed:
+//   window.__lamMutate("ids,wrap,...")
+// Each kind is a change a web app's next release could make. Elements keep their
+// data-truth attribute (the benchmark's ground truth; lam never reads it), decoys have none.
+(function () {
+  const main = () => document.querySelector("main") || document.body;
+  const interactive = () =>
+    [...document.querySelectorAll("a,button,input:not([type=hidden]),select,textarea")];
+
+  // "name" -> "name-v2", keeping label[for] tied to the field.
+  function ids() {
+    for (const el of document.querySelectorAll("[id]")) {
+      const old = el.id;
+      el.id = old + "-v2";
+      for (const label of document.querySelectorAll(`label[for="${old}"]`)) {
+        label.htmlFor = el.id;
+      }
+    }
+  }
+
+  // Every class token renamed (as a CSS-modules build would).
+  function classes() {
+    for (const el of document.querySelectorAll("[class]")) {
+      el.className = [...el.classList].map((c) => `x_${c}_3f`).join(" ");
+    }
+  }
+
+  // Siblings reversed: form fields (label with field), table rows, nav links.
+  function reorder() {
+    for (const form of main().querySelectorAll("form")) {
+      const pairs = [];
+      let current = [];
+      for (const child of [...form.children]) {
+        if (child.localName === "label" && current.length) {
+          pairs.push(current);
+          current = [];
+        }
+        current.push(child);
+      }
+      if (current.length) pairs.push(current);
+      if (pairs.length < 2) continue;
+      for (const group of pairs.reverse()) for (const el of group) form.appendChild(el);
+    }
+    for (const body of document.querySelectorAll("tbody,nav")) {
+      for (const child of [...body.children].reverse()) body.appendChild(child);
+    }
+  }
+
+  // Elements moved to another container: nav to a footer, paragraphs of links and buttons to
+  // the top of their container, the log-out form into main.
+  function move() {
+    const footer = document.createElement("footer");
+    document.body.appendChild(footer);
+    const nav = document.querySelector("nav");
+    if (nav) footer.appendChild(nav);
+    for (const p of [...main().querySelectorAll("p")]) {
+      if (p.querySelector("a,button")) p.parentElement.prepend(p);
+    }
+    const logout = document.querySelector("header form");
+    if (logout) main().prepend(logout);
+  }
+
+  // Every control wrapped in two new elements.
+  function wrap() {
+    for (const el of interactive()) {
+      const outer = document.createElement("div");
+      outer.className = "field-wrap";
+      const inner = document.createElement("span");
+      el.replaceWith(outer);
+      outer.appendChild(inner);
+      inner.appendChild(el);
+    }
+  }
+
+  const WORDING = {
+    "Username": "User name",
+    "Password": "Your password",
+    "Log in": "Log in now",
+    "Name": "Pet name",
+    "Species": "Pet species",
+    "Status": "Pet status",
+    "Notes": "Notes (optional)",
+    "Vaccinated": "Vaccinated?",
+    "Save": "Save changes",
+    "Filter": "Apply filter",
+    "Add a pet": "Add a new pet",
+    "Yes, delete": "Yes, delete it",
+    "No, take me back": "No, go back",
+    "Orders": "All orders",
+    "New pet": "New pet…",
+    "Log out": "Sign out",
+  };
+  const REWORD_ARIA = [[/^Edit (.*)$/, "Edit pet $1"], [/^Delete (.*)$/, "Delete pet $1"]];
+
+  // Labels, buttons and links reworded slightly.
+  function reword() {
+    const walker = document.createTreeWalker(main().parentElement, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) nodes.push(walker.currentNode);
+    for (const node of nodes) {
+      const text = node.textContent.trim();
+      const parent = node.parentElement;
+      if (!parent || parent.closest("thead,h1,title,style,script,option,td:first-child")) continue;
+      if (WORDING[text]) node.textContent = node.textContent.replace(text, WORDING[text]);
+    }
+    for (const el of document.querySelectorAll("[aria-label]")) {
+      for (const [pattern, replacement] of REWORD_ARIA) {
+        const label = el.getAttribute("aria-label");
+        if (pattern.test(label)) el.setAttribute("aria-label", label.replace(pattern, replacement));
+      }
+    }
+  }
+
+  // Next to every control, a decoy of the same kind with similar text.
+  function decoy() {
+    let n = 0;
+    for (const el of interactive()) {
+      n += 1;
+      if (el.localName === "button") {
+        const fake = document.createElement("button");
+        fake.type = "button";
+        const aria = el.getAttribute("aria-label");
+        if (aria) fake.setAttribute("aria-label", `${aria} later`);
+        fake.textContent = aria ? el.textContent : `${el.textContent.trim()} later`;
+        el.after(" ", fake);
+      } else if (el.localName === "a") {
+        const fake = document.createElement("a");
+        fake.href = el.getAttribute("href") + "/help";
+        fake.textContent = `${el.textContent.trim()} help`;
+        el.after(" ", fake);
+      } else {
+        const label = el.labels && el.labels[0];
+        if (!label) continue;
+        const fake = el.cloneNode(true);
+        fake.removeAttribute("data-truth");
+        fake.required = false;
+        fake.id = `decoy-${n}`;
+        fake.name = `${el.name || "field"}_confirm`;
+        const fakeLabel = document.createElement("label");
+        fakeLabel.htmlFor = fake.id;
+        fakeLabel.textContent = `${label.textContent.trim()} (confirm)`;
+        const anchor = label.contains(el) ? label : el;
+        anchor.after(fakeLabel, fake);
+      }
+    }
+  }
+
+  const KINDS = {ids, classes, reorder, move, wrap, reword, decoy};
+  const ALL = ["ids", "classes", "reword", "decoy", "reorder", "move", "wrap"];
+  window.__lamMutate = (spec) => {
+    const kinds = spec === "all" ? ALL : spec.split(",").filter(Boolean);
+    for (const kind of kinds) KINDS[kind]();
+  };
+})();
