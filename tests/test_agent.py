@@ -136,3 +136,55 @@ def test_page_text_cannot_make_a_destructive_click_happen(demo: DemoServer, tmp_
     assert result.run.error is not None and "needs approval" in result.run.error.message
     assert len(pets(demo.db)) == 6
     assert not [r for r in demo.requests() if r["method"] == "DELETE"]
+
+
+LOG_IN = "log in as admin with password 'admin-pass'"
+
+
+def ui_do(
+    capsys: pytest.CaptureFixture[str], demo: DemoServer, goal: str, *extra: str
+) -> tuple[int, dict[str, Any]]:
+    return do_json(capsys, goal, "--app", demo.url + "/", "--no-prompt", *extra)
+
+
+@pytest.mark.browser
+def test_do_logs_in(demo: DemoServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = ui_do(capsys, demo, LOG_IN)
+    assert code == 0, result
+    assert any(r["method"] == "POST" and r["path"] == "/login" and r["status"] == 303
+               for r in demo.requests())  # fmt: skip
+
+
+@pytest.mark.browser
+def test_do_adds_a_pet_named_x(demo: DemoServer, capsys: pytest.CaptureFixture[str]) -> None:
+    goal = f"{LOG_IN}, then click Add a pet, type 'Waffles' into Name, then click Save"
+    code, result = ui_do(capsys, demo, goal)
+    assert code == 0, result
+    assert pets(demo.db)[-1] == "Waffles"
+
+
+@pytest.mark.browser
+def test_do_renames_y_to_z(demo: DemoServer, capsys: pytest.CaptureFixture[str]) -> None:
+    goal = f"{LOG_IN}, then click Milo, click Edit, type 'Otis' into Name, click Save"
+    code, result = ui_do(capsys, demo, goal)
+    assert code == 0, result
+    assert "Otis" in pets(demo.db) and "Milo" not in pets(demo.db)
+
+
+@pytest.mark.browser
+def test_do_delete_stops_for_approval_then_runs_when_approved(
+    demo: DemoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    goal = f"{LOG_IN}, then click Bella, click Delete, then click 'Yes, delete'"
+    before = pets(demo.db)
+    code, result = ui_do(capsys, demo, goal)
+    assert code == 3, result
+    assert "needs approval" in result["error"] and "--approve c3-click" in result["error"]
+    assert pets(demo.db) == before
+    assert not [r for r in demo.requests() if r["method"] == "POST" and "delete" in r["path"]]
+    code, result = ui_do(capsys, demo, goal, "--approve", "c3-click")
+    assert code == 3, result  # the confirmation is a destructive step of its own
+    assert "--approve c4-click" in result["error"] and pets(demo.db) == before
+    code, result = ui_do(capsys, demo, goal, "--approve", "c3-click", "--approve", "c4-click")
+    assert code == 0, result
+    assert "Bella" not in pets(demo.db)
