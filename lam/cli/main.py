@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "lam.cli.report_cmd",
     "lam.cli.do_cmd",
     "lam.cli.record_cmd",
+    "lam.cli.replay_cmd",
     "lam.cli.export_cmd",
     "lam.cli.memory_cmd",
 )
