@@ -17,10 +17,16 @@ on 64 tasks; agents without a language model 32-77%.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import http.server
 import json
 import sys
+import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +34,21 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from lam.adapters.browser import BrowserSession, perform, snapshot
-from lam.errors import LamError
-from lam.planner.base import HistoryItem, Observation
+from lam.errors import BlockedError, LamError, StepFailed
+from lam.plan import Plan, parse_plan
+from lam.planner.base import HistoryItem, Observation, Proposal, plan_document
 from lam.planner.ui_goals import UiGoalPlanner
+from lam.policy import Policy, default_policy
+from lam.run.context import RunState
+from lam.run.guard import LiveGuard
+from lam.run.kill import KillSwitch
+from lam.run.network_guard import NetworkGuard
+from lam.run.record import RunRecord
+from lam.run.runner import Runner
+from lam.run.session import RunOptions
+from lam.run.ui_step import UiStepExecutor
+from lam.types import Verdict
+from lam.validate import ValidationReport, declared_hosts, validate_loaded
 
 PLAIN = (
     "click-button", "click-button-sequence", "click-link", "click-option", "click-checkboxes",
@@ -43,6 +61,7 @@ PLAIN = (
 
 _ROUNDS = 4
 _SETTLE_S = 1.0
+_STEP_TIMEOUT_S = 2.0
 
 
 def task_dir() -> Path:
@@ -70,35 +89,163 @@ class Episode:
     error: str = ""
 
 
-def run_episode(
-    page: Page, task: str, seed: int, *, planner: UiGoalPlanner, timeout_ms: float = 2_000
-) -> Episode:
+@contextlib.contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 (a real HTTP server) and yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _SharedBrowserExecutor(UiStepExecutor):
+    """lam's UI executor acting in the evaluation's browser context.
+
+    The episode is seeded and started in the page before planning, so the executor must act in
+    that same page rather than launch a browser of its own; everything else (resolving targets,
+    the guard at the element and at the network, screenshots, expectations) is lam's.
+    """
+
+    def __init__(
+        self, report: ValidationReport, options: RunOptions, session: BrowserSession
+    ) -> None:
+        super().__init__(report, options)
+        self._shared = session
+
+    def _start(self, state: RunState) -> NetworkGuard:
+        if self._net is None:
+            net = NetworkGuard(state, [], dry_run=False, settle_ms=50)  # no app requests here
+            net.attach(self._shared.context)
+            self._session, self._net = self._shared, net
+        return self._net
+
+    def close(self) -> None:
+        self._session = None  # the shared browser outlives the run
+        self._net = None
+
+
+@dataclass
+class Harness:
+    """What every episode shares: the browser, the planner, where tasks are served, the policy."""
+
+    session: BrowserSession
+    planner: UiGoalPlanner
+    base_url: str | None = None  # None: file:// pages acted on with ``perform`` (no runner)
+    runs: Path | None = None
+    policy: Policy = field(default_factory=default_policy)
+    timeout_ms: float = 2_000
+
+
+def run_episode(harness: Harness, task: str, seed: int) -> Episode:
     """Play one seeded episode of ``task`` with the embedded planner."""
     started = time.perf_counter()
-    page.goto((task_dir() / f"{task}.html").as_uri())
+    harness.session.new_context()
+    page = harness.session.page
+    if harness.base_url is None:
+        page.goto((task_dir() / f"{task}.html").as_uri())
+    else:
+        page.goto(f"{harness.base_url}/miniwob/{task}.html")
     page.evaluate("s => { Math.seedrandom(s); core.startEpisodeReal(); }", seed)
     goal = str(page.evaluate("() => core.getUtterance()"))
-    history: list[HistoryItem] = []
     refused, error = False, ""
     try:
-        for _ in range(_ROUNDS):
-            observation = Observation(goal=goal, elements=snapshot(page), url=page.url)
-            proposal = planner.propose(observation, history)
-            if proposal.unsure or not proposal.steps:
-                refused = True
-                error = "; ".join(proposal.unsure) or "no steps"
-                break
-            for step in proposal.steps:
-                _perform(page, step, timeout_ms)
-                history.append(HistoryItem(step, "ok"))
-            if proposal.done:
-                break
+        if harness.base_url is None:
+            refused, error = _play_direct(harness, page, goal)
+        else:
+            refused, error = _play_through_runner(harness, page, goal, task)
     except LamError as err:
-        error = str(err)
+        error = err.one_line()
     except PlaywrightError as err:
         error = str(err).splitlines()[0]
     success = _reward(page) > 0
     return Episode(task, seed, goal, success, refused, time.perf_counter() - started, error)
+
+
+def _propose(harness: Harness, page: Page, goal: str, history: list[HistoryItem]) -> Proposal:
+    observation = Observation(goal=goal, elements=snapshot(page), url=page.url)
+    return harness.planner.propose(observation, history)
+
+
+def _play_direct(harness: Harness, page: Page, goal: str) -> tuple[bool, str]:
+    history: list[HistoryItem] = []
+    for _ in range(_ROUNDS):
+        proposal = _propose(harness, page, goal, history)
+        if not proposal.grounded:
+            return True, "; ".join(proposal.unsure) or "no steps"
+        for step in proposal.steps:
+            _perform(page, step, harness.timeout_ms)
+            history.append(HistoryItem(step, "ok"))
+        if proposal.done:
+            break
+    return False, ""
+
+
+def _play_through_runner(harness: Harness, page: Page, goal: str, task: str) -> tuple[bool, str]:
+    """Each proposal becomes plan steps, validated with the default policy and run by lam's
+    runner under a LiveGuard; a step the policy does not allow stops the episode."""
+    assert harness.base_url is not None and harness.runs is not None
+    apps = {"miniwob": f"{harness.base_url}/miniwob/"}
+    history: list[HistoryItem] = []
+    done_steps: list[dict[str, Any]] = []
+    proposal = _propose(harness, page, goal, history)
+    if not proposal.grounded:
+        return True, "; ".join(proposal.unsure) or "no steps"
+    plan, report = _plan(task, goal, [*proposal.steps], apps, harness.policy)
+    record = RunRecord.create(harness.runs)
+    executor = _SharedBrowserExecutor(report, RunOptions(policy=harness.policy), harness.session)
+    runner = Runner(
+        plan, executors={"ui": executor},
+        guard=LiveGuard(harness.policy, declared_hosts=declared_hosts(plan, {}, {}, {}),
+                        record=record),
+        record=record, kill=KillSwitch(record.directory, harness.runs), inputs={},
+        app_urls=apps, api_urls={},
+    )  # fmt: skip
+    with runner.session():
+        for round_ in range(_ROUNDS):
+            if round_:
+                proposal = _propose(harness, page, goal, history)
+                if not proposal.grounded:
+                    return True, "; ".join(proposal.unsure) or "no steps"
+                plan, report = _plan(task, goal, [*done_steps, *proposal.steps], apps,
+                                     harness.policy)  # fmt: skip
+            fresh = plan.steps[len(done_steps) :]
+            for step, verdict in zip(fresh, report.steps[len(done_steps) :], strict=True):
+                if verdict.verdict is not Verdict.ALLOW:
+                    raise BlockedError(
+                        f"{step.id}: {verdict.verdict.value} ({'; '.join(verdict.reasons)})",
+                        step=step.id,
+                    )
+                runner.step(step)
+            done_steps.extend(proposal.steps)
+            history.extend(HistoryItem(s, "ok") for s in proposal.steps)
+            if proposal.done:
+                break
+    if runner.result.error is not None:
+        return False, runner.result.error.one_line()
+    return False, ""
+
+
+def _plan(
+    task: str, goal: str, steps: Sequence[dict[str, Any]], apps: dict[str, str], policy: Policy
+) -> tuple[Plan, ValidationReport]:
+    timed = [{**s, "timeout": _STEP_TIMEOUT_S} for s in steps]  # episodes are short
+    document = plan_document(f"miniwob-{task}", goal, {}, timed, apps=apps)
+    plan = parse_plan(json.dumps(document), name=f"miniwob-{task}.json")
+    report = validate_loaded(plan, [], policy=policy, api_overrides={}, app_overrides={})
+    if report.errors:
+        first = report.errors[0]
+        raise StepFailed(first.message, location=first.location, code="invalid-plan")
+    return plan, report
 
 
 def _perform(page: Page, step: dict[str, Any], timeout_ms: float) -> None:
@@ -122,20 +269,29 @@ def _reward(page: Page) -> float:
         page.wait_for_timeout(50)
 
 
-def evaluate(tasks: list[str], seeds: int, *, verbose: bool = False) -> dict[str, Any]:
-    """Run every task for ``seeds`` seeds; per-task and overall figures."""
-    planner = UiGoalPlanner()
+def evaluate(
+    tasks: list[str], seeds: int, *, direct: bool = False, verbose: bool = False
+) -> dict[str, Any]:
+    """Run every task for ``seeds`` seeds; per-task and overall figures.
+
+    By default each proposal runs through lam's runner (pages served on 127.0.0.1, LiveGuard,
+    default policy); ``direct`` performs the steps on file:// pages without the runner.
+    """
     per_task: dict[str, Any] = {}
     started = time.perf_counter()
-    with BrowserSession(timeout_ms=5_000) as session:
+    with contextlib.ExitStack() as stack:
+        session = stack.enter_context(BrowserSession(timeout_ms=5_000))
+        harness = Harness(session, UiGoalPlanner())
+        if not direct:
+            harness.base_url = stack.enter_context(serve(task_dir().parent))
+            harness.runs = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         for task in tasks:
             episodes = []
             for seed in range(seeds):
-                session.new_context()
-                episodes.append(run_episode(session.page, task, seed, planner=planner))
+                episodes.append(run_episode(harness, task, seed))
                 if verbose and not episodes[-1].success:
                     last = episodes[-1]
-                    print(f"  {task} seed {seed}: {last.goal!r}: {last.error[:200]}",
+                    print(f"  {task} seed {seed}: {last.goal!r}: {last.error[:300]}",
                           file=sys.stderr)  # fmt: skip
             wins = sum(e.success for e in episodes)
             per_task[task] = {
@@ -148,7 +304,8 @@ def evaluate(tasks: list[str], seeds: int, *, verbose: bool = False) -> dict[str
             }
     return {"tasks": per_task, "overall": _overall(per_task), "plain": _overall(
         {k: v for k, v in per_task.items() if v["plain"]}
-    ), "seeds": seeds, "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+    ), "seeds": seeds, "mode": "direct" if direct else "runner",
+        "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
 
 
 def _overall(per_task: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="print failed episodes")
+    parser.add_argument(
+        "--direct", action="store_true", help="perform steps on file:// pages without the runner"
+    )
     args = parser.parse_args(argv)
     try:
         known = all_tasks()
@@ -182,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown task(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    result = evaluate(tasks, args.seeds, verbose=args.verbose)
+    result = evaluate(tasks, args.seeds, direct=args.direct, verbose=args.verbose)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -195,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         row = result[key]
         print(f"{key}: {row['successes']}/{row['episodes']} episodes = {row['rate']:.1%} "
               f"over {row['tasks']} tasks (mean per-task {row['mean_task_rate']:.1%})")  # fmt: skip
-    print(f"seeds 0..{args.seeds - 1}; {result['seconds']} s in all")
+    print(f"seeds 0..{args.seeds - 1}; mode {result['mode']}; {result['seconds']} s in all")
     return 0
 
 
