@@ -186,7 +186,12 @@ class _Loop:
     def _run_one(self, runner: Runner, step_doc: dict[str, Any]) -> None:
         plan, report = self._build([*self.done_steps, step_doc])
         verdict = report.steps[-1]
-        approved = verdict.id in self.o.run.approvals or self.o.run.prompt is not None
+        # a dry run holds every effect in the sandbox: verdicts are recorded, not enforced
+        approved = (
+            self.o.run.dry_run
+            or verdict.id in self.o.run.approvals
+            or self.o.run.prompt is not None
+        )
         if verdict.verdict is Verdict.DENY or (verdict.verdict is Verdict.APPROVE and not approved):
             what = "is denied" if verdict.verdict is Verdict.DENY else "needs approval"
             hint = (

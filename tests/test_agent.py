@@ -188,3 +188,20 @@ def test_do_delete_stops_for_approval_then_runs_when_approved(
     code, result = ui_do(capsys, demo, goal, "--approve", "c3-click", "--approve", "c4-click")
     assert code == 0, result
     assert "Bella" not in pets(demo.db)
+
+
+@pytest.mark.browser
+def test_plan_for_a_ui_goal_is_made_in_the_sandbox_and_validates(
+    demo: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+
+    before = hashlib.sha256(demo.db.read_bytes()).hexdigest()
+    out = tmp_path / "add.yaml"
+    goal = f"{LOG_IN}, then click Add a pet, type 'Waffles' into Name, then click Save"
+    assert main(["plan", goal, "--app", demo.url + "/", "-o", str(out)]) == 0
+    assert "POST" in capsys.readouterr().err  # the effect the plan would have
+    assert hashlib.sha256(demo.db.read_bytes()).hexdigest() == before
+    assert main(["validate", str(out), "--json"]) == 0
+    assert main(["run", str(out), "--no-prompt", "--json"]) == 0
+    assert pets(demo.db)[-1] == "Waffles"

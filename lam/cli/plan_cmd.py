@@ -109,8 +109,8 @@ def _unsure(proposal: Proposal, as_json: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """The ``plan`` command."""
-    if args.app and "ui" not in PLANNERS:
-        raise UsageError("UI goals need the browser planner, which this lam does not have yet")
+    if args.app:
+        return _plan_ui(args)
     if not args.api:
         raise UsageError("give --api SPEC (the API the goal is about)", code="usage")
     out = Path(args.output) if args.output else None
@@ -180,3 +180,57 @@ def _validate(text: str, name: str, base: Path, policy: Any) -> list[str]:
         return [exc.one_line()]
     report = validate_loaded(plan, [], policy=policy, api_overrides={}, app_overrides={})
     return [f"{e.location}: {e.message}" for e in report.errors]
+
+
+def _plan_ui(args: argparse.Namespace) -> int:
+    """A UI goal is planned by doing it in the sandbox: every step is grounded on the real
+    page, and every state-changing request is held, so planning changes nothing."""
+    from lam.agent import DoOptions, do_goal
+    from lam.planner.ui_goals import UiGoalPlanner
+    from lam.run.session import RunOptions
+
+    out = Path(args.output) if args.output else None
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        raise UsageError("-o must name a file in an existing directory", file=str(out))
+    paths = _apis(args)
+    if len(paths) > 1:
+        raise UsageError("with --app, give at most one --api (the app's backend)", code="usage")
+    spec = next(iter(paths.values()), None)
+    options = DoOptions(
+        goal=args.goal,
+        app_url=args.app,
+        api_spec=spec,
+        api_base_url=args.base_url,
+        run=RunOptions(policy=load_operator_policy(args.policy), dry_run=True),
+        planner=UiGoalPlanner(),
+    )
+    result = do_goal(options)
+    if result.run.error is not None or result.plan_file is None:
+        why = result.run.error.one_line() if result.run.error else "no step was planned"
+        print(f"lam: cannot plan: {why}", file=sys.stderr)
+        print(f"lam: nothing written; the dry run is in {result.run.directory}", file=sys.stderr)
+        return EXIT_FAILED
+    document = yaml.safe_load(result.plan_file.read_text(encoding="utf-8"))
+    document["name"] = _plan_name(args.goal)
+    if spec is not None:
+        base = Path(os.path.abspath(out.parent if out else Path.cwd()))
+        rel = Path(os.path.relpath(os.path.abspath(spec), base)).as_posix()
+        document["apis"]["api"]["spec"] = rel
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    effects = result.run.effects_json or []
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+    if args.json:
+        print_json({"ok": True, "plan": document, "file": str(out) if out else None,
+                    "dry_run": result.run.directory, "effects": effects})  # fmt: skip
+    elif out is None:
+        print(text, end="")
+    else:
+        print(f"wrote {out} ({len(document['steps'])} steps; dry run in {result.run.directory})")
+    for effect in effects:
+        print(
+            f"lam: the plan would {effect['method']} {effect['url']} "
+            f"({effect['risk']}, {effect['verdict']})",
+            file=sys.stderr,
+        )
+    return EXIT_OK
