@@ -165,3 +165,10 @@ def test_miniwob_refuses_two_identical_buttons(miniwob: Any) -> None:
     episode = bench.run_episode(harness, "click-button", 0)  # two "okay" buttons on seed 0
     assert episode.refused and not episode.success
     assert "2 elements match equally well" in episode.error
+
+
+def test_a_checkbox_means_any_checkbox_but_the_checkbox_is_ambiguous(page: Page) -> None:
+    some = propose(page, "tick a checkbox")
+    assert some.grounded
+    assert some.steps[0]["check"]["name"] == "Gift wrap"  # the first in document order
+    assert not propose(page, "tick the checkbox").grounded

@@ -83,3 +83,10 @@ def test_login_and_what_is_not_an_instruction() -> None:
     assert parse_clause("log in somehow").action == "unknown"
     chosen = parse_clause("Choose 5ft 9in from the dropdown")
     assert (chosen.value, chosen.container) == ("5ft 9in", "dropdown")
+
+
+def test_an_indefinite_article_accepts_any_of_equal_matches() -> None:
+    assert parse_clause('Click on a "checkbox" widget').any_one
+    assert parse_clause("click any button").any_one
+    assert not parse_clause('Click on the "okay" button').any_one
+    assert not parse_clause("click Save").any_one

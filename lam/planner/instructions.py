@@ -74,7 +74,8 @@ class Intent:
     ``target`` is the element in words (without filler), ``exact`` a quoted name the element
     should carry, ``value`` what to type/choose/press/open, ``ordinal`` a 0-based position
     (-1: last), ``every`` is set for "both"/"all" targets, ``container`` names where an option
-    is chosen from ("from the list"), ``secret`` holds a password for ``login``.
+    is chosen from ("from the list"), ``secret`` holds a password for ``login``; ``any_one``
+    says the goal asked for "a"/"any" such element, so equally good matches are all right.
     """
 
     action: str
@@ -84,6 +85,7 @@ class Intent:
     value: str | None = None
     ordinal: int | None = None
     every: bool = False
+    any_one: bool = False
     container: str = ""
     secret: str | None = None
 
@@ -221,9 +223,10 @@ def _element_intent(
 ) -> Intent:
     slots = [quoted[int(m.group(1))] for m in _SLOT.finditer(rest)]
     words = _strip_articles(_SLOT.sub(" ", rest))
+    any_one = bool(re.match(r"(?:on\s+|at\s+)?(?:a|an|any)\s", rest.strip(), flags=re.I))
     return Intent(
         verb, clause, target=" ".join(words.split()), exact=slots[0] if slots else None,
-        ordinal=ordinal, every=every,
+        ordinal=ordinal, every=every, any_one=any_one,
     )  # fmt: skip
 
 

@@ -183,6 +183,8 @@ def _decide(intent: Intent, ranked: list[tuple[ElementInfo, float]], count: int 
         return _Choice(chosen, best, top)
     if rest is not None and best - rest[1] < MARGIN:
         return _Choice((), best, top, "the best matches are too close to call")
+    if len(tied) > 1 and intent.any_one and intent.ordinal is None:
+        return _Choice((min(tied, key=lambda p: p[0].index)[0],), best, top)  # "click a box"
     if len(tied) > 1:
         if intent.ordinal is None or intent.ordinal >= len(tied):
             return _Choice((), best, top, f"{len(tied)} elements match equally well")
