@@ -222,3 +222,76 @@ def test_the_recording_replays_through_the_adapter(
                 if step.id == "fill_email":
                     assert page.get_by_label("Email").input_value() == "bob@example.com"
         assert page.url.endswith("form.html?again=1")
+
+
+@pytest.mark.timeout(60)
+def test_closing_the_window_ends_the_recording(site: str, tmp_path: Path) -> None:
+    from lam.record import Recorder
+
+    out = tmp_path / "closed.yaml"
+    recorder = Recorder(site + "form.html", out=out)
+    page = recorder.start()
+    try:
+        with page.context.expect_page() as opened:
+            page.evaluate(f"() => window.open({site + 'form.html'!r})")
+        popup = opened.value
+        popup.wait_for_load_state()
+        page.close()
+        popup.get_by_label("Email").fill("typed before closing")
+        # a window a script opened may close itself, as a person closes theirs
+        popup.evaluate("() => setTimeout(() => window.close(), 300)")
+        recorder.wait_until_closed()  # returns once the last window is gone
+    finally:
+        recorder.stop()
+    fills = [s for s in steps_of(out) if "fill" in s]
+    assert [s["value"] for s in fills] == ["typed before closing"]
+
+
+def test_lam_record_command_ends_on_ctrl_c(site: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "cli.yaml"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lam", "record", site + "next.html", "-o", str(out), "--headed"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        # the command says it is recording once the page is open
+        assert process.stderr is not None
+        seen = ""
+        while "close the window or press Ctrl+C" not in seen and time.monotonic() < deadline:
+            seen += process.stderr.readline()
+        assert "no display: recording headless" in seen and "Xvfb" in seen
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert f"wrote {out} (1 steps)" in stdout
+    assert steps_of(out) == [{"id": "goto_next_html", "goto": "app:/next.html"}]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["record", "http://127.0.0.1:1/", "-o", "x.yaml"], "cannot open http://127.0.0.1:1/"),
+        (["record", "not a url", "-o", "x.yaml"], "cannot open not a url"),
+        (["record", "http://127.0.0.1:1/", "-o", "."], "is a directory"),
+        (["recording", "params", "missing.yaml"], "recording not found"),
+    ],
+)
+def test_record_usage_errors_are_one_line(
+    argv: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "x.yaml").exists()

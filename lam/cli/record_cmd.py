@@ -57,8 +57,11 @@ def register(sub: Any) -> None:
 
 
 def record(args: argparse.Namespace) -> int:
+    from lam.errors import UsageError
     from lam.record import Recorder
 
+    if Path(args.out).is_dir():
+        raise UsageError("the recording's path is a directory", file=args.out, code="not-a-file")
     display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     headed = display if args.headed is None else bool(args.headed)
     if headed and not display:

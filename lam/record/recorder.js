@@ -6,8 +6,10 @@
 // Typing is sent once per field with its final value (on change, blur, or before Enter/Tab),
 // never per keystroke; the value of a password field never leaves the page.
 (snap) => {
-  if (window.__lamRecorderInstalled) return;
-  window.__lamRecorderInstalled = true;
+  // Marked on the document, not the window: a popup's first about:blank window object is
+  // kept when it navigates to a same-origin page, but its document is new.
+  if (document.__lamRecorderInstalled) return;
+  document.__lamRecorderInstalled = true;
   const norm = (s) => (s || "").replace(/\s+/g, " ").trim();
   const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
   const NOT_TEXT = new Set(["checkbox", "radio", "file", "submit", "button", "reset", "image",
@@ -133,11 +135,33 @@
     else send("fill", el, {value});
   }
   window.__lamFlush = () => { for (const el of [...dirty]) flushFill(el); };
+  // Leaving the page (a typed URL, a script's goto) fires no blur: send typing first.
+  window.addEventListener("beforeunload", window.__lamFlush, true);
+  window.addEventListener("pagehide", window.__lamFlush, true);
+
+  // Drafts: while a field is being typed into, its value is also sent now and then (at most
+  // every 250 ms), so typing is not lost when the window closes before the field loses focus.
+  // Python keeps only the last draft of a field, and drops it once the field's fill arrives.
+  const draftAt = new Map();
+  const draftTimer = new Map();
+  function sendDraft(el) {
+    if (!dirty.has(el)) return;
+    draftAt.set(el, Date.now());
+    send("draft", el, isSecret(el) ? {secret: true} : {value: valueOf(el)});
+  }
+  function draft(el) {
+    clearTimeout(draftTimer.get(el));
+    if (Date.now() - (draftAt.get(el) || 0) >= 250) sendDraft(el);
+    else draftTimer.set(el, setTimeout(() => sendDraft(el), 250));
+  }
 
   const target = (e) => (e.composedPath ? e.composedPath()[0] : e.target);
   document.addEventListener("input", (e) => {
     const el = target(e);
-    if (textLike(el)) dirty.add(el);
+    if (textLike(el)) {
+      dirty.add(el);
+      draft(el);
+    }
   }, true);
   document.addEventListener("focusout", (e) => {
     const el = target(e);

@@ -27,6 +27,7 @@ from playwright.sync_api import Frame, Page, Request
 
 from lam.adapters.browser.session import BrowserSession
 from lam.adapters.browser.snapshot import frame_path, snapshot_js
+from lam.errors import UsageError
 from lam.record.writer import write_recording
 
 __all__ = ["Recorder", "recorder_script"]
@@ -91,6 +92,10 @@ class Recorder:
             page = context.new_page()
             self._page = page
             page.goto(self.url, wait_until="load")
+        except PlaywrightError as err:
+            self._session.close()
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UsageError(f"cannot open {self.url}: {first}", code="unreachable") from err
         except BaseException:
             self._session.close()
             raise
@@ -140,6 +145,14 @@ class Recorder:
 
     def _watch(self, page: Page) -> None:
         page.on("request", self._on_request)
+        page.on("domcontentloaded", self._ensure_installed)
+
+    def _ensure_installed(self, page: Page) -> None:
+        # A popup's first document is swapped for the page window.open asked for without the
+        # init script running again; the script guards itself, so running it twice is harmless.
+        for frame in page.frames:
+            with contextlib.suppress(PlaywrightError):
+                frame.evaluate(recorder_script())
 
     def _on_request(self, request: Request) -> None:
         if not request.is_navigation_request() or request.redirected_from is not None:

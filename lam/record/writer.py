@@ -12,6 +12,7 @@ environment at run time.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,10 +22,19 @@ from urllib.parse import urlsplit
 import yaml
 
 from lam.adapters.browser.snapshot import ElementInfo, _elements
+from lam.errors import RecordingError
 from lam.plan import parse_plan
 from lam.record.params import parameterize
 
-__all__ = ["APP_NAME", "app_base", "app_path", "dump_plan", "events_to_plan", "write_recording"]
+__all__ = [
+    "APP_NAME",
+    "app_base",
+    "app_path",
+    "dump_plan",
+    "events_to_plan",
+    "settle_drafts",
+    "write_recording",
+]
 
 APP_NAME = "app"
 _ORDER = "drlpt"  # testid, role+name, label, placeholder, text: most robust first
@@ -55,7 +65,7 @@ def events_to_plan(
     base = app_base(start_url)
     steps: list[dict[str, Any]] = []
     ids: set[str] = set()
-    for event in events:
+    for event in settle_drafts(events):
         step = _step(event, base)
         if step is None:
             continue
@@ -75,6 +85,38 @@ def events_to_plan(
     document["apps"] = {APP_NAME: {"url": base}}
     document["steps"] = steps
     return parameterize(document, params or {}) if params else document
+
+
+def settle_drafts(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Events with each field's drafts resolved: a draft that a fill of the same field
+    follows is dropped; one that none follows (the window closed mid-typing) becomes a fill
+    where the typing began, with the last value sent."""
+    settled: list[Mapping[str, Any] | None] = []
+    pending: dict[tuple[Any, ...], int] = {}
+    for event in events:
+        kind = event.get("type")
+        if kind not in ("draft", "fill"):
+            settled.append(event)
+            continue
+        key = _field_key(event)
+        if kind == "fill":
+            if key in pending:
+                settled[pending.pop(key)] = None
+            settled.append(event)
+        elif key in pending:
+            settled[pending[key]] = {**event, "type": "fill"}
+        else:
+            pending[key] = len(settled)
+            settled.append({**event, "type": "fill"})
+    return [e for e in settled if e is not None]
+
+
+def _field_key(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    try:
+        css = json.loads(str(event.get("el")))["items"][0]["css"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        css = None
+    return (*(event.get("frame") or ()), css)
 
 
 def _step(event: Mapping[str, Any], base: str) -> dict[str, Any] | None:
@@ -257,8 +299,13 @@ def write_recording(
     document = events_to_plan(events, start_url=start_url, name=_plan_name(name), params=params)
     text = dump_plan(document)
     parse_plan(text, name=str(out), base=out.parent)  # a recording must load as a plan
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise RecordingError(
+            f"cannot write the recording: {err.strerror or err}", file=str(out), code="unwritable"
+        ) from err
     return out
 
 
