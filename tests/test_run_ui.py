@@ -300,3 +300,40 @@ def test_a_dry_run_shows_the_trap_delete_as_a_held_destructive_effect(
     assert changing(shop.requests()[seen:]) == []
     said = next(e for e in trace(result) if e["type"] == "step" and e["step"] == "said")
     assert said["outputs"]["value"] == "Saved"  # the simulator answered the page's DELETE
+
+
+def test_a_websocket_to_a_host_outside_the_plan_is_refused(
+    shop: DemoServer, tmp_path: Path
+) -> None:
+    from lam.adapters.browser import BrowserSession
+    from lam.plan import AppDecl, Plan
+    from lam.policy import default_policy
+    from lam.run.context import RunState
+    from lam.run.guard import LiveGuard
+    from lam.run.kill import KillSwitch
+    from lam.run.network_guard import NetworkGuard
+    from lam.run.record import RunRecord
+
+    plan = Plan(name="ws", steps=(), apps={"shop": AppDecl("shop", shop.url + "/")})
+    record = RunRecord.create(tmp_path / "runs")
+    guard = LiveGuard(default_policy(), declared_hosts=["127.0.0.1"], record=record)
+    state = RunState(
+        plan=plan, inputs={}, outputs={}, guard=guard, record=record,
+        kill=KillSwitch(record.directory, tmp_path), effects=None,
+        app_urls={"shop": shop.url + "/"}, api_urls={},
+    )  # fmt: skip
+    net = NetworkGuard(state, [], dry_run=False)
+    with BrowserSession() as session:
+        net.attach(session.new_context())
+        net.begin("probe")
+        session.page.goto(shop.url + "/login")
+        closed = session.page.evaluate(
+            """() => new Promise((done) => {
+                 const ws = new WebSocket("ws://evil.invalid/feed");
+                 ws.onclose = (event) => done(event.code);
+               })"""
+        )
+    record.close()
+    refusal = net.take_refusal()
+    assert closed == 1008
+    assert refusal is not None and "evil.invalid" in refusal.message

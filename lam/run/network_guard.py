@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import BrowserContext, Request, Route
+from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
 
 from lam.errors import BlockedError
 from lam.policy import ActionFacts
@@ -103,6 +103,7 @@ class NetworkGuard:
         context.on("requestfinished", self._ended)
         context.on("requestfailed", self._ended)
         context.route("**/*", self.handle)
+        context.route_web_socket("**/*", self.handle_socket)
 
     def begin(self, step: str) -> None:
         """Requests from now on belong to ``step``."""
@@ -153,6 +154,18 @@ class NetworkGuard:
                 )
             )
             _abort(route)
+
+    def handle_socket(self, socket: WebSocketRoute) -> None:
+        """A WebSocket may open to the plan's hosts only; its messages are not classified."""
+        parts = urlsplit(socket.url)
+        host = parts.hostname or ""
+        if self.state.guard.policy.host_allowed(host, self.state.guard.declared_hosts):
+            socket.connect_to_server()
+            return
+        seen = _Seen("GET", socket.url, host, None, b"", False)
+        self._check(seen, None)  # denied: the host is outside the plan
+        with contextlib.suppress(Exception):
+            socket.close(code=1008, reason="blocked by lam: host outside the plan")
 
     def _handle(self, route: Route, request: Request) -> None:
         parts = urlsplit(request.url)

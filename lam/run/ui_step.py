@@ -117,7 +117,7 @@ class UiStepExecutor:
         session = BrowserSession(headed=self.options.headed)
         session.start()
         self._session = session
-        context = session.new_context()
+        context = session.new_context(service_workers="block")  # their requests dodge routes
         net = NetworkGuard(state, self._routes(state), dry_run=state.effects is not None)
         net.attach(context)
         self._net = net
