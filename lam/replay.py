@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class HealedStep:
     new: Mapping[str, Any]
     score: float
     runner_up: float | None = None
+    looks: Mapping[str, Any] = field(default_factory=dict)  # the healed element: name, role...
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready mapping (for ``--json``)."""
@@ -98,6 +99,7 @@ def healed_steps(
             HealedStep(
                 step_id, action, main_hints(target), dict(element.get("hints") or {}),
                 float(element.get("score") or 0.0), element.get("runner_up"),
+                {k: element[k] for k in ("name", "role", "tag", "box") if element.get(k)},
             )
         )  # fmt: skip
     return found
@@ -120,8 +122,14 @@ def render_diff(healed: Sequence[HealedStep]) -> str:
     return "\n".join(lines)
 
 
-def updated_target(target: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The target with ``new`` as its hints; the old hints become the first candidate."""
+def updated_target(
+    target: Mapping[str, Any], new: Mapping[str, Any], looks: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The target with ``new`` as its hints; the old hints become the first candidate.
+
+    The fingerprint keeps what it recorded, with the healed element's name, role, tag and box
+    (``looks``) in place of the old ones, so the next replay checks against the page as it is.
+    """
     old = main_hints(target)
     frame = old.pop("frame", None)
     new_hints = dict(new)
@@ -136,8 +144,17 @@ def updated_target(target: Mapping[str, Any], new: Mapping[str, Any]) -> dict[st
     result: dict[str, Any] = dict(new_hints)
     if candidates:
         result["candidates"] = candidates
-    if "fingerprint" in target:
-        result["fingerprint"] = target["fingerprint"]
+    if isinstance(target.get("fingerprint"), Mapping):
+        fingerprint = dict(target["fingerprint"])
+        seen = looks or {}
+        for key in ("name", "role", "tag"):
+            if seen.get(key):
+                fingerprint[key] = seen[key]
+        if seen.get("box"):
+            position = dict(fingerprint.get("position") or {})
+            position["box"] = [round(float(v), 1) for v in seen["box"]]
+            fingerprint["position"] = position
+        result["fingerprint"] = fingerprint
     return result
 
 
@@ -168,7 +185,7 @@ def update_recording(path: Path, healed: Sequence[HealedStep]) -> Path:
                 location=f"steps[{index}].{item.action}",
             )  # fmt: skip
         target = yaml.safe_load(yaml.serialize(target_node))
-        spans.append(_replacement(text, target_node, updated_target(target, item.new)))
+        spans.append(_replacement(text, target_node, updated_target(target, item.new, item.looks)))
     for start, end, replacement in sorted(spans, reverse=True):
         text = text[:start] + replacement + text[end:]
     path.write_text(text, encoding="utf-8")

@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
@@ -29,6 +28,7 @@ from lam.errors import GroundingError
 
 __all__ = [
     "MARGIN",
+    "NAME_GATE",
     "THRESHOLD",
     "VERIFY",
     "WEIGHTS",
@@ -48,10 +48,10 @@ THRESHOLD = 0.55
 """The least score a healed element needs (scores are weighted means in [0, 1])."""
 MARGIN = 0.08
 """How far the best element must score above the runner-up."""
+NAME_GATE = 0.4
+"""The healed element's name, text or label must be at least this like the recorded one."""
 VERIFY = 0.45
 """A locator's unique match that scores below this against the fingerprint is not trusted."""
-VERIFY_NAME = 0.5
-"""...nor one whose accessible name is less like the recorded name than this."""
 
 WEIGHTS: Mapping[str, float] = {
     "tag": 1.0,
@@ -80,6 +80,7 @@ WEIGHTS: Mapping[str, float] = {
 """Each property's weight in the mean; only properties the fingerprint has are counted."""
 
 _LISTED = 5
+_NAMED = ("name", "text", "label", "aria-label")
 _NEAR_PX = 400.0
 
 # Attributes, sibling text, position among siblings and fieldset legend of elements given by
@@ -152,8 +153,14 @@ def _norm(value: Any) -> str:
     return " ".join(str(value or "").split()).lower()
 
 
+def _trigrams(text: str) -> set[str]:
+    padded = f" {text} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
 def text_similarity(a: Any, b: Any) -> float:
-    """How alike two short texts are, in [0, 1]: the better of word overlap and edit ratio."""
+    """How alike two short texts are, in [0, 1]: the better of word overlap (Jaccard) and
+    character-trigram overlap (Dice), case and spacing ignored."""
     x, y = _norm(a), _norm(b)
     if x == y:
         return 1.0
@@ -161,7 +168,8 @@ def text_similarity(a: Any, b: Any) -> float:
         return 0.0
     wx, wy = set(_WORD.findall(x)), set(_WORD.findall(y))
     jaccard = len(wx & wy) / len(wx | wy) if wx and wy else 0.0
-    return max(jaccard, SequenceMatcher(None, x, y).ratio())
+    tx, ty = _trigrams(x), _trigrams(y)
+    return max(jaccard, 2 * len(tx & ty) / (len(tx) + len(ty)))
 
 
 def _tokens(a: Any, b: Any) -> float:
@@ -192,10 +200,11 @@ def _pairs(
     near: Mapping[str, Any] = fingerprint.get("near") or {}
     live: Mapping[str, str] = extras.attrs if extras else {}
     row, group, heading = [*element.context, "", "", ""][:3]
+    typed = element.type if element.tag == "input" else None  # a snapshot types inputs only
     pairs: dict[str, tuple[Any, Any, str]] = {
         "tag": (fingerprint.get("tag"), element.tag, "equal"),
         "role": (fingerprint.get("role"), element.role, "equal"),
-        "type": (attrs.get("type"), live.get("type", element.type), "equal"),
+        "type": (attrs.get("type"), live.get("type", typed), "equal"),
         "name": (fingerprint.get("name"), element.name, "text"),
         "text": (fingerprint.get("text"), element.text, "text"),
         "label": (fingerprint.get("label"), element.label, "text"),
@@ -256,12 +265,13 @@ def score(
 def agrees(fingerprint: Mapping[str, Any], element: ElementInfo) -> bool:
     """Whether an element a locator found still looks like the recorded one.
 
-    A quick check on what the snapshot entry knows: the overall score reaches ``VERIFY`` and
-    the accessible name is close to the recorded one. A locator match that fails it (a css
-    path now pointing at a neighbour, a text hint now matching a decoy) is healed instead.
+    A quick check on what the snapshot entry knows: the accessible name is the recorded one
+    and the overall score reaches ``VERIFY``. A locator match that fails it (a css path now
+    pointing at a neighbour, a name hint now matching "Save later" as a substring) is not
+    acted on: the whole page is scored instead, where the threshold and margin apply.
     """
     recorded = fingerprint.get("name")
-    if recorded and text_similarity(recorded, element.name) < VERIFY_NAME:
+    if recorded is not None and _norm(recorded) != _norm(element.name):
         return False
     return score(fingerprint, element).score >= VERIFY
 
@@ -289,8 +299,9 @@ def choose(
 ) -> Healing:
     """The one element that matches the fingerprint clearly enough, or a GroundingError.
 
-    Refuses (code ``heal-refused``) when the best score is under ``threshold`` or within
-    ``margin`` of the runner-up; the error lists the top candidates with their scores.
+    Refuses (code ``heal-refused``) when the best score is under ``threshold``, when its
+    name, text and label are all unlike the recorded ones (under ``NAME_GATE``), or when it
+    is within ``margin`` of the runner-up; the error lists the top candidates with scores.
     """
     ranked = rank(fingerprint, elements, extras)
     described = _describe(fingerprint)
@@ -306,6 +317,13 @@ def choose(
         raise GroundingError(
             f"cannot heal {described}: the closest element scores {best.score:.2f}, under the "
             f"threshold {threshold:.2f}",
+            step=step, location=location, candidates=listing, code="heal-refused",
+        )  # fmt: skip
+    named = [best.parts[k] for k in _NAMED if k in best.parts]
+    if named and max(named) < NAME_GATE:
+        raise GroundingError(
+            f"cannot heal {described}: the closest element, {best.describe()}, has another "
+            "name",
             step=step, location=location, candidates=listing, code="heal-refused",
         )  # fmt: skip
     if runner_up is not None and best.score - runner_up.score < margin:

@@ -8,6 +8,8 @@ answers every POST with a redirect to ``/pets``, like the app after a change.
 
 ``Site.mutation`` (e.g. ``"ids,wrap"`` or ``"all"``) makes every page load run ``mutate.js``
 with those kinds before the page's ``load`` event: the page a replay meets has changed.
+``"twins"`` (not in ``KINDS``) replaces a form's submit button by two look-alikes.
+``Site.posts`` lists the paths POSTed to.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,6 +40,7 @@ class Site:
 
     url: str
     mutation: str = ""
+    posts: list[str] = field(default_factory=list)
 
 
 def _page_for(path: str) -> str:
@@ -55,7 +58,7 @@ def serve_site() -> Iterator[Site]:
     site = Site("")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/favicon.ico":
                 self.send_response(404)
@@ -73,15 +76,16 @@ def serve_site() -> Iterator[Site]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
+            site.posts.append(self.path)
             self.send_response(303)
             self.send_header("Location", "/pets")
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -145,7 +145,20 @@
     }
   }
 
-  const KINDS = {ids, classes, reorder, move, wrap, reword, decoy};
+  // The form's submit button gone; two look-alikes in its place (a replay must refuse).
+  function twins() {
+    const submit = main().querySelector("form button[type=submit]");
+    if (!submit) return;
+    for (const suffix of ["draft", "copy"]) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = `${submit.textContent.trim()} ${suffix}`;
+      submit.parentElement.append(b);
+    }
+    submit.remove();
+  }
+
+  const KINDS = {ids, classes, reorder, move, wrap, reword, decoy, twins};
   const ALL = ["ids", "classes", "reword", "decoy", "reorder", "move", "wrap"];
   window.__lamMutate = (spec) => {
     const kinds = spec === "all" ? ALL : spec.split(",").filter(Boolean);
