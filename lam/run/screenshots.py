@@ -26,7 +26,7 @@ def annotate(
     image = Image.open(io.BytesIO(png)).convert("RGB")
     draw = ImageDraw.Draw(image)
     colour = _COLOURS.get(status, _COLOURS["failed"])
-    font = ImageFont.load_default()
+    font = ImageFont.load_default(size=max(12, round(13 * scale)))
     if box is not None:
         x, y, w, h = (v * scale for v in box)
         x0, y0 = max(0.0, x - 3), max(0.0, y - 3)
