@@ -194,7 +194,7 @@ def test_pytest_export_is_standalone_python() -> None:
     assert "import lam" not in text and "from lam" not in text
     assert "page.goto(app_url('shop', '/login'))" in text
     assert (
-        "page.frame_locator('#f').get_by_label('User').fill(str(str(INPUTS['user']) + '!'))" in text
+        "page.frame_locator('#f').get_by_label('User').fill(str(INPUTS['user']) + '!')" in text
     )
     assert "page.get_by_role('textbox', name='Password').nth(1).fill(str(os.environ['PW']))" in text
     assert "page.get_by_test_id('send').click()" in text

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lam.errors import PlanError
-from lam.expressions import Expression, Template
+from lam.expressions import Expression, Template, walk_expressions
 from lam.plan import Plan, Step
 
 __all__ = ["to_pytest"]
@@ -88,8 +88,20 @@ def to_pytest(plan: Plan, *, source: str | None = None) -> str:
         name: f"os.environ.get({_env_name('LAM_INPUT_', name)!r}, {str(decl.get('default', ''))!r})"
         for name, decl in plan.inputs.items()
     }
+    secrets = sorted(
+        {
+            expr.name or ""
+            for step in plan.steps
+            for _, expr in walk_expressions([step.argument, step.value, dict(step.expect)])
+            if expr.source == "secrets"
+        }
+    )
     env = ", ".join(
-        [*(_env_name("LAM_APP_", n) for n in apps), *(_env_name("LAM_INPUT_", n) for n in inputs)]
+        [
+            *(_env_name("LAM_APP_", n) for n in apps),
+            *(_env_name("LAM_INPUT_", n) for n in inputs),
+            *secrets,
+        ]
     )
     header = _HEADER.format(
         title=plan.description or plan.name,
@@ -197,7 +209,7 @@ def _step_lines(step: Step, plan: Plan) -> list[str]:
     val = _value(value, step)
     simple = {
         "click": "click()", "check": "check()", "uncheck": "uncheck()", "hover": "hover()",
-        "fill": f"fill(str({val}))", "select": f"select_option({val})",
+        "fill": f"fill({val})" if isinstance(value, str | Template) else f"fill(str({val}))", "select": f"select_option({val})",
         "upload": f"set_input_files({val})", "press": f"press({val})",
     }  # fmt: skip
     lines: list[str]
