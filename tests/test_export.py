@@ -193,9 +193,7 @@ def test_pytest_export_is_standalone_python() -> None:
     compile(text, "test_x.py", "exec")
     assert "import lam" not in text and "from lam" not in text
     assert "page.goto(app_url('shop', '/login'))" in text
-    assert (
-        "page.frame_locator('#f').get_by_label('User').fill(str(INPUTS['user']) + '!')" in text
-    )
+    assert "page.frame_locator('#f').get_by_label('User').fill(str(INPUTS['user']) + '!')" in text
     assert "page.get_by_role('textbox', name='Password').nth(1).fill(str(os.environ['PW']))" in text
     assert "page.get_by_test_id('send').click()" in text
     assert "expect(page.get_by_text('Welcome').first).to_be_visible()" in text
