@@ -295,3 +295,15 @@ def test_record_usage_errors_are_one_line(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_a_param_naming_no_field_keeps_the_recording(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "kept.yaml"
+    wanted = "written without inputs: no typed field 'Nope'"
+    with (
+        pytest.raises(UsageError, match=wanted) as info,
+        lam.record(site + "form.html", out=out, params={"x": "Nope"}) as page,
+    ):
+        page.get_by_label("Email").fill("kept@example.com")
+    assert info.value.file == str(out)
+    assert [s.get("value") for s in steps_of(out) if "fill" in s] == ["kept@example.com"]

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from lam.adapters.browser.snapshot import ElementInfo, _elements
-from lam.errors import RecordingError
+from lam.errors import RecordingError, UsageError
 from lam.plan import parse_plan
 from lam.record.params import parameterize
 
@@ -295,8 +295,17 @@ def write_recording(
     name: str,
     params: Mapping[str, str] | None = None,
 ) -> Path:
-    """Turn events into a plan, check it loads as one, and write it to ``out``."""
-    document = events_to_plan(events, start_url=start_url, name=_plan_name(name), params=params)
+    """Turn events into a plan, check it loads as one, and write it to ``out``.
+
+    A parameter naming no typed field does not lose the recording: it is written without
+    inputs, then a UsageError says so.
+    """
+    problem: UsageError | None = None
+    try:
+        document = events_to_plan(events, start_url=start_url, name=_plan_name(name), params=params)
+    except UsageError as err:
+        problem = err
+        document = events_to_plan(events, start_url=start_url, name=_plan_name(name))
     text = dump_plan(document)
     parse_plan(text, name=str(out), base=out.parent)  # a recording must load as a plan
     try:
@@ -306,6 +315,12 @@ def write_recording(
         raise RecordingError(
             f"cannot write the recording: {err.strerror or err}", file=str(out), code="unwritable"
         ) from err
+    if problem is not None:
+        raise UsageError(
+            f"written without inputs: {problem.message}; add them with 'lam recording params'",
+            file=str(out),
+            code=problem.code,
+        )
     return out
 
 
