@@ -257,7 +257,7 @@ def test_lam_record_command_ends_on_ctrl_c(site: str, tmp_path: Path) -> None:
     out = tmp_path / "cli.yaml"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "lam", "record", site + "next.html", "-o", str(out), "--headed"],
+        [sys.executable, "-m", "lam", "record", site + "next.html", "-o", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:

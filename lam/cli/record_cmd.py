@@ -64,7 +64,7 @@ def record(args: argparse.Namespace) -> int:
         raise UsageError("the recording's path is a directory", file=args.out, code="not-a-file")
     display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     headed = display if args.headed is None else bool(args.headed)
-    if headed and not display:
+    if args.headed is not False and not display:
         print(
             "lam: no display: recording headless. To see the window on a server, start a "
             "virtual display first: Xvfb :99 & export DISPLAY=:99",
