@@ -307,3 +307,16 @@ def test_a_param_naming_no_field_keeps_the_recording(site: str, tmp_path: Path) 
         page.get_by_label("Email").fill("kept@example.com")
     assert info.value.file == str(out)
     assert [s.get("value") for s in steps_of(out) if "fill" in s] == ["kept@example.com"]
+
+
+def test_cross_origin_frames_are_named_from_outside(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "cross.yaml"
+    with lam.record(site + "cross.html", out=out) as page:
+        frame = page.frame_locator("#psp")
+        frame.get_by_label("Card number").fill("4242")
+        frame.get_by_role("button", name="Apply code").click()
+        frame.get_by_text("Applied").wait_for()
+    steps = steps_of(out)
+    # the frame's own script cannot see its host element; the session works the path out
+    assert one(steps, "fill", name="Card number")["fill"]["frame"] == "#psp"
+    assert one(steps, "click", name="Apply code")["click"]["frame"] == "#psp"
