@@ -13,6 +13,7 @@ Arazzo's own, so they are copied unchanged. UI steps have no Arazzo form and are
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,8 @@ def to_arazzo(plan: Plan, *, out_dir: Path | None = None) -> tuple[dict[str, Any
     ]
     raw_steps = {s["id"]: s for s in plan.document.get("steps", [])}
     steps = [_step(step, raw_steps[step.id], plan, len(sources) > 1) for step in api_steps]
-    workflow: dict[str, Any] = {"workflowId": plan.name}
+    # Arazzo ids are [A-Za-z0-9_-]+; plan names are free text
+    workflow: dict[str, Any] = {"workflowId": re.sub(r"[^A-Za-z0-9_\-]+", "-", plan.name)}
     if plan.description:
         workflow["description"] = plan.description.strip()
     if plan.inputs:
