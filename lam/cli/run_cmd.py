@@ -107,7 +107,9 @@ def _print_step(result: StepResult) -> None:
 def _print_end(result: RunResult) -> None:
     if result.effects_json is not None:
         effects = result.effects_json
-        print(f"\n{len(effects)} effect(s) held in the sandbox (nothing reached a live system):")
+        print(
+            f"\n{len(effects)} effect(s) held in the sandbox (no state-changing request reached a live system):"
+        )
         if effects:
             keys = ("step", "method", "url", "risk", "verdict", "answered_by")
             rows = [tuple(str(e[k]) for k in keys) for e in effects]

@@ -21,7 +21,10 @@ from lam.run.guard import GuardCheck
 from lam.spec import Operation, Spec
 from lam.types import Risk
 
-__all__ = ["ApiStepExecutor"]
+__all__ = ["PASSED_THROUGH", "ApiStepExecutor"]
+
+PASSED_THROUGH = "lam_passed_through"
+"""Set on a dry run's response that the live system answered (signing in)."""
 
 
 class ApiStepExecutor:
@@ -77,7 +80,7 @@ class ApiStepExecutor:
             raise StepFailed(str(exc), step=step.id, code="prepare") from None
         for value in call.secret_values:
             state.record.add_secret(value)
-        self._guard(step, call, api, state)
+        effect = self._guard(step, call, api, state)
         state.record.event(
             "request", step=step.id, method=call.method, url=call.url,
             headers=dict(call.headers), body=call.trace_body(),
@@ -85,6 +88,11 @@ class ApiStepExecutor:
         started = time.perf_counter()
         response, attempts = self._client(api, state).send(call, step=step.id, timeout=step.timeout)
         elapsed = time.perf_counter() - started
+        if state.effects is not None and effect is not None:
+            if response.extensions.get(PASSED_THROUGH):
+                state.record.event("passed-through", step=step.id, url=call.url, why="signing in")
+            else:
+                state.effects.add(effect)
         body_value, decode_problem = decode_body(response)
         media = response.headers.get("content-type", "")
         warnings = [decode_problem] if decode_problem else []
@@ -116,7 +124,8 @@ class ApiStepExecutor:
         outcome.expect_failures = _expect_failures(expect, outcome.response)
         return outcome
 
-    def _guard(self, step: Step, call: PreparedCall, api: str, state: RunState) -> None:
+    def _guard(self, step: Step, call: PreparedCall, api: str, state: RunState) -> Effect | None:
+        """Check the call with the guard; the effect it would have, if it changes anything."""
         classification = classify_request(call.method, call.url, operation=call.operation)
         facts = ActionFacts(
             kind="api",
@@ -137,11 +146,10 @@ class ApiStepExecutor:
             detail={"body": call.trace_body()},
         )
         decision = state.guard.check(check)
-        if state.effects is not None and classification.risk is not Risk.READ:
-            state.effects.add(
-                Effect(step.id, call.method, call.url, call.trace_body(),
-                       classification.risk.value, decision.verdict.value)
-            )  # fmt: skip
+        if classification.risk is Risk.READ:
+            return None
+        return Effect(step.id, call.method, call.url, call.trace_body(),
+                      classification.risk.value, decision.verdict.value)  # fmt: skip
 
     def close(self) -> None:
         for client in self._clients.values():

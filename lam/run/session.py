@@ -15,7 +15,7 @@ import httpx
 from lam.errors import PlanError
 from lam.plan import Plan
 from lam.policy import Policy
-from lam.run.api_step import ApiStepExecutor
+from lam.run.api_step import PASSED_THROUGH, ApiStepExecutor
 from lam.run.context import StepExecutor
 from lam.run.effects import EffectLog
 from lam.run.guard import DryRunGuard, LiveGuard, Prompt
@@ -129,26 +129,74 @@ def _api_urls(plan: Plan, report: ValidationReport, overrides: Mapping[str, str]
 def executors_for(
     plan: Plan, report: ValidationReport, options: RunOptions, api_urls: Mapping[str, str]
 ) -> dict[str, StepExecutor]:
+    """The step executors of a run. A dry run gets one simulator per API, shared by the API
+    steps and the pages, so what a plan's API step creates, its pages show."""
     transports: dict[str, httpx.BaseTransport] = {}
+    simulators: dict[str, Any] = {}
+    readers: list[Any] = []
     if options.dry_run:
+        from lam.run.ui_step import LiveReader
         from lam.sandbox.simulator import Simulator
         from lam.sandbox.transport import SimulatorTransport
 
+        behind_apps = {app.api for app in plan.apps.values() if app.api}
         for name, spec in report.specs.items():
-            base_path = urlsplit(api_urls.get(name, "")).path
-            sim = Simulator(spec, seed=options.seed, base_path=base_path)
-            transports[name] = SimulatorTransport(sim)
+            base = api_urls.get(name, "")
+            # Pages read live data through the simulator; a plan of API steps alone reads
+            # nothing live, so its dry run sends no request at all.
+            reader = LiveReader(base) if name in behind_apps and "://" in base else None
+            if reader is not None:
+                readers.append(reader)
+            sim = Simulator(spec, seed=options.seed, base_path=urlsplit(base).path, fallback=reader)
+            simulators[name] = sim
+            transports[name] = (
+                SignInPassThrough(SimulatorTransport(sim), spec)
+                if reader is not None
+                else SimulatorTransport(sim)
+            )
     executors: dict[str, StepExecutor] = {
         "api": ApiStepExecutor(report.specs, report.operations, transports=transports)
     }
     if plan.apps or any(step.kind == "ui" for step in plan.steps):
-        executors["ui"] = _ui_executor(plan, report, options)
+        executors["ui"] = _ui_executor(plan, report, options, simulators, readers)
     return executors
 
 
-def _ui_executor(plan: Plan, report: ValidationReport, options: RunOptions) -> StepExecutor:
+class SignInPassThrough(httpx.BaseTransport):
+    """A dry run's transport for an API behind an app: signing in reaches the live API (it
+    changes no business data, and the pages of the same run sign in for real too); every
+    other request goes to the simulator."""
+
+    def __init__(self, simulated: httpx.BaseTransport, spec: Any) -> None:
+        self._simulated = simulated
+        self._live = httpx.HTTPTransport()
+        self._spec = spec
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        from lam.run.network_guard import is_sign_in
+
+        found = self._spec.match(request.method, request.url.path)
+        op = found[0] if found else None
+        if request.method.upper() == "POST" and is_sign_in(op, str(request.url)):
+            response = self._live.handle_request(request)
+            response.extensions[PASSED_THROUGH] = True
+            return response
+        return self._simulated.handle_request(request)
+
+    def close(self) -> None:
+        self._live.close()
+        self._simulated.close()
+
+
+def _ui_executor(
+    plan: Plan,
+    report: ValidationReport,
+    options: RunOptions,
+    simulators: Mapping[str, Any],
+    readers: list[Any],
+) -> StepExecutor:
     try:
         from lam.run.ui_step import UiStepExecutor
     except ModuleNotFoundError:
         raise PlanError("UI steps cannot run yet in this build", file=plan.file) from None
-    return UiStepExecutor(report, options)  # type: ignore[no-any-return]
+    return UiStepExecutor(report, options, simulators=simulators, readers=readers)  # type: ignore[no-any-return]

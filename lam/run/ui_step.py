@@ -102,12 +102,20 @@ class UiStepExecutor:
     """Executes UI steps for one run. The browser starts at the first UI step; :meth:`close`
     ends it."""
 
-    def __init__(self, report: ValidationReport, options: RunOptions) -> None:
+    def __init__(
+        self,
+        report: ValidationReport,
+        options: RunOptions,
+        *,
+        simulators: Mapping[str, Simulator] | None = None,
+        readers: list[LiveReader] | None = None,
+    ) -> None:
         self.report = report
         self.options = options
         self._session: BrowserSession | None = None
         self._net: NetworkGuard | None = None
-        self._readers: list[LiveReader] = []
+        self._simulators = dict(simulators or {})  # shared with the dry run's API steps
+        self._readers: list[LiveReader] = list(readers or [])
 
     # -- the browser -----------------------------------------------------------------------
 
@@ -134,8 +142,8 @@ class UiStepExecutor:
             base = state.api_urls.get(app.api or "", "")
             if app.api is None or spec is None or "://" not in base:
                 continue
-            simulator = None
-            if state.effects is not None:
+            simulator = self._simulators.get(app.api)
+            if state.effects is not None and simulator is None:
                 reader = LiveReader(base)
                 self._readers.append(reader)
                 simulator = Simulator(
