@@ -105,7 +105,7 @@ def test_a_shipped_recording_replays_on_a_fresh_demo(
     with start_demo(tmp_path) as server:
         before = pet_names(server)
         code = main(
-            ["run", str(ROOT / "recordings" / "demo_rename_pet.yaml"), "--app",
+            ["replay", str(ROOT / "recordings" / "demo_rename_pet.yaml"), "--app",
              f"app={server.url}/", "--input", "new_name=Maxine", "--no-prompt"]
         )  # fmt: skip
         assert code == 0
