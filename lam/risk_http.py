@@ -6,7 +6,9 @@ links and form actions.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from lam.risk_words import money_noun, tokens, verb
 from lam.types import Classification, Risk
@@ -16,6 +18,7 @@ __all__ = [
     "WRITE_METHODS",
     "action_segment",
     "classify_method",
+    "effective_method",
     "url_classification",
 ]
 
@@ -48,6 +51,32 @@ def action_segment(segment: str, *, nouns: bool) -> str | None:
     return None
 
 
+OVERRIDE_HEADERS = ("x-http-method-override", "x-http-method", "x-method-override")
+_OVERRIDE_FIELDS = ("_method", "x-http-method-override")
+
+
+def effective_method(
+    method: str,
+    headers: Mapping[str, str] | None = None,
+    url: str = "",
+    form: Mapping[str, Any] | None = None,
+) -> str:
+    """The method a server may act on: a POST carrying ``X-HTTP-Method-Override: DELETE`` (or
+    a ``_method=DELETE`` form field or query parameter, as Rails and Laravel read it) is a
+    DELETE. Only an override that raises the risk counts; the riskiest one wins."""
+    found = method.upper()
+    claims = [v for k, v in (headers or {}).items() if k.lower() in OVERRIDE_HEADERS]
+    claims += [v for k, v in parse_qsl(urlsplit(url).query) if k.lower() in _OVERRIDE_FIELDS]
+    for key, value in (form or {}).items():
+        if str(key).lower() in _OVERRIDE_FIELDS:
+            claims += value if isinstance(value, list) else [value]
+    for claim in claims:
+        text = str(claim).strip().upper()
+        if text and classify_method(text).risk.rank > classify_method(found).risk.rank:
+            found = text
+    return found
+
+
 _ID_LIKE = frozenset("0123456789")
 
 
@@ -55,12 +84,24 @@ def _looks_like_id(segment: str) -> bool:
     return any(c in _ID_LIKE for c in segment) or len(segment) >= 24
 
 
+def _decoded(text: str) -> str:
+    """``text`` with percent-escapes undone until none are left (``de%256Cete`` is
+    ``delete`` to a server that decodes twice), so escapes cannot hide a verb."""
+    for _ in range(5):
+        plain = unquote(text)
+        if plain == text:
+            break
+        text = plain
+    return text
+
+
 def url_classification(method: str, url: str) -> Classification:
+    """The risk of a request from its method and the words of its URL (decoded first)."""
     base = classify_method(method)
     if base.risk is Risk.DESTRUCTIVE:
         return base
     parts = urlsplit(url)
-    segs = [s for s in parts.path.split("/") if s]
+    segs = [s for s in _decoded(parts.path).split("/") if s]
     reasons: list[str] = []
     # A GET that deletes (``GET /pets/3/delete``, ``?action=delete``) is the classic
     # unsafe link; only base-form verbs count for reads so ``/deleted-items`` stays a read.
@@ -74,7 +115,7 @@ def url_classification(method: str, url: str) -> Classification:
         if reasons:
             break
     if base.risk is Risk.READ:
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        for key, value in parse_qsl(_decoded(parts.query), keep_blank_values=True):
             if key.lower() in {"action", "op", "do", "cmd", "command", "method"} and verb(
                 value.strip().lower()
             ):
