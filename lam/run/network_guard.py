@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
 from lam.errors import BlockedError
 from lam.policy import ActionFacts
 from lam.risk import classify_request
-from lam.risk_http import READ_METHODS, url_classification
+from lam.risk_http import READ_METHODS, effective_method, url_classification
 from lam.run.context import RunState
 from lam.run.effects import Effect
 from lam.run.guard import GuardCheck
@@ -295,6 +296,9 @@ class NetworkGuard:
         route.fulfill(status=answer.status, headers=dict(answer.headers), body=answer.body)
 
 
+_MULTIPART_FIELD = re.compile(r'name="([^"]+)"\r?\n\r?\n([^\r\n]*)')
+
+
 def _headers_of(request: Request) -> Mapping[str, str]:
     return {k.lower(): v for k, v in request.headers.items()}
 
@@ -318,7 +322,11 @@ def _read(request: Request) -> _Seen:
                 body = text[:2000]
         else:
             body = text[:2000]
-    return _Seen(request.method.upper(), request.url, host, body, raw, form)
+    named: Mapping[str, Any] | None = body if form and isinstance(body, Mapping) else None
+    if media == "multipart/form-data" and raw:
+        named = dict(_MULTIPART_FIELD.findall(raw.decode("utf-8", "replace")))
+    method = effective_method(request.method, _headers_of(request), request.url, named)
+    return _Seen(method, request.url, host, body, raw, form)
 
 
 def _abort(route: Route) -> None:
