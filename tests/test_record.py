@@ -281,8 +281,8 @@ def test_lam_record_command_ends_on_ctrl_c(site: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["record", "http://127.0.0.1:1/", "-o", "x.yaml"], "cannot open http://127.0.0.1:1/"),
-        (["record", "not a url", "-o", "x.yaml"], "cannot open not a url"),
+        (["record", "http://127.0.0.1:1/", "-o", "x.yaml", "--headless"], "cannot open http"),
+        (["record", "not a url", "-o", "x.yaml", "--headless"], "cannot open not a url"),
         (["record", "http://127.0.0.1:1/", "-o", "."], "is a directory"),
         (["recording", "params", "missing.yaml"], "recording not found"),
     ],
