@@ -314,26 +314,46 @@ def classify_step(step: Step, op: Operation | None) -> Classification:
 
 
 def _facts_from_hints(step: Step) -> ElementFacts:
-    """What the plan says about its target, before the page is seen."""
+    """What the plan says about its target, before the page is seen.
+
+    A recorded target whose best locator is a CSS or XPath path says nothing in words; its
+    fingerprint (what the element looked like when recorded) still does, so it is read too.
+    """
     hints = step.target or {}
-    text = target_text(hints)
+    fingerprint = hints.get("fingerprint") if isinstance(hints.get("fingerprint"), Mapping) else {}
+    recorded_attrs = fingerprint.get("attributes") if isinstance(fingerprint, Mapping) else None
+    text = target_text(hints) or target_text(fingerprint) or _candidate_text(hints)
     attributes = {
         key: str(hints[key])
         for key in ("title", "placeholder", "alt")
         if isinstance(hints.get(key), str)
     }
+    if isinstance(recorded_attrs, Mapping):
+        for key, value in recorded_attrs.items():
+            attributes.setdefault(str(key), str(value))
     if isinstance(hints.get("testid"), str):
         attributes["data-testid"] = str(hints["testid"])
     if isinstance(hints.get("css"), str):
         attributes["css"] = str(hints["css"])
+    role = hints.get("role") or (
+        fingerprint.get("role") if isinstance(fingerprint, Mapping) else None
+    )
+    tag = fingerprint.get("tag") if isinstance(fingerprint, Mapping) else None
     return ElementFacts(
-        tag=None,
-        role=hints.get("role") if isinstance(hints.get("role"), str) else None,
+        tag=tag if isinstance(tag, str) else None,
+        role=role if isinstance(role, str) else None,
         name=text,
         text=text,
         attributes=attributes,
         typing=step.action in ("fill", "select"),
     )
+
+
+def _candidate_text(hints: Mapping[str, Any]) -> str:
+    candidates = hints.get("candidates")
+    if not isinstance(candidates, list):
+        return ""
+    return next((t for c in candidates if isinstance(c, Mapping) and (t := target_text(c))), "")
 
 
 def target_text(hints: Mapping[str, Any] | None) -> str:
