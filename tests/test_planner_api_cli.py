@@ -76,7 +76,10 @@ def test_unsure_goal_exits_1_lists_candidates_and_writes_nothing(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["list pets", "--app", "http://127.0.0.1:1/"], "UI goals need the browser planner"),
+        (
+            ["list pets", "--app", "http://127.0.0.1:1/", "--api", DEMO, "--api", PETSTORE],
+            "at most one --api",
+        ),
         (["list pets"], "give --api SPEC"),
         (["list pets", "--api", "missing.yaml"], "spec not found"),
         (["list pets", "--api", DEMO, "-o", "no/such/dir/p.yaml"], "no such directory"),
