@@ -11,15 +11,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from lam.adapters.http import ApiClient, PreparedCall, decode_body, prepare_call, response_problems
-from lam.errors import StepFailed
+from lam.errors import BlockedError, StepFailed
 from lam.plan import NO_BODY, Step
 from lam.policy import ActionFacts
 from lam.risk import classify_request
+from lam.risk_http import decode_escapes, effective_method
 from lam.run.context import RunState, StepOutcome
 from lam.run.effects import Effect
 from lam.run.guard import GuardCheck
 from lam.spec import Operation, Spec
-from lam.types import Risk
+from lam.types import Classification, Risk
 
 __all__ = ["PASSED_THROUGH", "ApiStepExecutor"]
 
@@ -126,13 +127,20 @@ class ApiStepExecutor:
 
     def _guard(self, step: Step, call: PreparedCall, api: str, state: RunState) -> Effect | None:
         """Check the call with the guard; the effect it would have, if it changes anything."""
+        _same_operation(self.specs[api], call, step.id)
+        method = effective_method(call.method, call.headers, call.url)
         classification = classify_request(call.method, call.url, operation=call.operation)
+        if method != call.method.upper():
+            by_override = classify_request(method, call.url)
+            if by_override.risk.rank > classification.risk.rank:
+                note = f"a method override makes this {call.method} a {method}"
+                classification = Classification(by_override.risk, (note, *by_override.reasons))
         facts = ActionFacts(
             kind="api",
             risk=classification.risk,
             api=api,
             operation=call.operation.operation_id,
-            method=call.method,
+            method=method,
             path=call.operation.path,
             host=urlsplit(call.url).hostname,
             ui_text=None,
@@ -154,6 +162,34 @@ class ApiStepExecutor:
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
+
+
+def _same_operation(spec: Spec, call: PreparedCall, step: str) -> None:
+    """Refuse a call whose concrete URL is not the operation the plan named: a parameter value
+    such as ``..`` or ``1%2F..%2Forders`` can move a request to another path once the client or
+    the server normalizes it, past rules written for the named operation."""
+    wire = urlsplit(str(httpx.URL(call.url))).path  # httpx removes dot segments
+    plain = decode_escapes(wire)
+    segments = plain.split("/")
+    named = f"{call.operation.method.upper()} {call.operation.path}"
+    problem = None
+    if wire != urlsplit(call.url).path or "." in segments or ".." in segments:
+        problem = "its parameters make it leave the operation's path"
+    else:
+        found = spec.match(call.method, plain)
+        other = found[0] if found is not None else None
+        if other is not None and (other.method, other.path) != (
+            call.operation.method,
+            call.operation.path,
+        ):
+            problem = f"a server reads it as {other.method.upper()} {other.path}"
+    if problem is not None:
+        raise BlockedError(
+            f"{call.method} {call.url}: denied: the step names {named} but {problem}",
+            step=step,
+            steps=[step],
+            code="denied",
+        )
 
 
 def _expect_failures(expect: Mapping[str, Any], response: Mapping[str, Any]) -> list[str]:
