@@ -60,7 +60,7 @@ PLAIN = (
 """The tasks whose goal is a plain instruction (the issue's target set and their kin)."""
 
 _ROUNDS = 4
-_SETTLE_S = 1.0
+_SETTLE_S = 0.5  # how long a reward may take to show after the last action
 _STEP_TIMEOUT_S = 2.0
 
 
@@ -167,7 +167,7 @@ def run_episode(harness: Harness, task: str, seed: int) -> Episode:
         error = err.one_line()
     except PlaywrightError as err:
         error = str(err).splitlines()[0]
-    success = _reward(page) > 0
+    success = _reward(page, wait=not refused) > 0  # nothing was done when it refused
     return Episode(task, seed, goal, success, refused, time.perf_counter() - started, error)
 
 
@@ -257,8 +257,8 @@ def _perform(page: Page, step: dict[str, Any], timeout_ms: float) -> None:
         perform(page, action, None, argument, timeout_ms=timeout_ms, step=step["id"])
 
 
-def _reward(page: Page) -> float:
-    deadline = time.monotonic() + _SETTLE_S
+def _reward(page: Page, *, wait: bool = True) -> float:
+    deadline = time.monotonic() + (_SETTLE_S if wait else 0.0)
     while True:
         try:
             done, raw = page.evaluate("() => [WOB_DONE_GLOBAL, WOB_RAW_REWARD_GLOBAL]")
@@ -321,17 +321,43 @@ def _overall(per_task: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """A --json result as a Markdown table (plain-instruction tasks marked), with totals."""
+    lines = [
+        "| task | plain | successes | refused | rate | mean s |",
+        "|---|:-:|--:|--:|--:|--:|",
+    ]
+    for name, row in result["tasks"].items():
+        lines.append(
+            f"| {name} | {'yes' if row['plain'] else ''} | {row['successes']}/{row['episodes']} "
+            f"| {row['refused']} | {row['rate']:.0%} | {row['mean_seconds']:.2f} |"
+        )
+    for key in ("plain", "overall"):
+        row = result[key]
+        lines.append(
+            f"| **{key}** ({row['tasks']} tasks) | | {row['successes']}/{row['episodes']} | "
+            f"| {row['rate']:.1%} | |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", help="comma-separated task names (default: all)")
     parser.add_argument("--plain", action="store_true", help="only the plain-instruction tasks")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--markdown", metavar="JSON", help="print the table of an earlier --json result and exit"
+    )
     parser.add_argument("--verbose", action="store_true", help="print failed episodes")
     parser.add_argument(
         "--direct", action="store_true", help="perform steps on file:// pages without the runner"
     )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text(encoding="utf-8"))))
+        return 0
     try:
         known = all_tasks()
     except ImportError:
