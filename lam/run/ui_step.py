@@ -32,7 +32,7 @@ from lam.risk import classify_ui_action
 from lam.run.context import RunState, StepOutcome
 from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
-from lam.run.screenshots import Box, take_screenshot
+from lam.run.screenshots import Box, ScreenshotWriter
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.validate import ValidationReport
 
@@ -48,6 +48,18 @@ _TYPING = frozenset({"fill", "select", "upload"})
 _APP_REF = re.compile(r"^([A-Za-z_][\w-]*):(/.*)?$")
 _DEFAULT_TIMEOUT_MS = 10_000.0
 _FORWARDED = ("authorization", "accept", "cookie")
+_BOX_JS = """(els) => {
+  if (els.length !== 1) return null;
+  const r = els[0].getBoundingClientRect();
+  let x = r.x, y = r.y, view = els[0].ownerDocument.defaultView;
+  try {  // inside frames: add each frame's place in its parent (cross-origin: not known)
+    while (view && view.frameElement) {
+      const f = view.frameElement, b = f.getBoundingClientRect();
+      x += b.x + f.clientLeft; y += b.y + f.clientTop; view = view.parent;
+    }
+  } catch (e) { return null; }
+  return r.width || r.height ? [x, y, r.width, r.height] : null;
+}"""
 
 
 def resolve_goto(target: str, app_urls: Mapping[str, str]) -> str:
@@ -63,6 +75,13 @@ def resolve_goto(target: str, app_urls: Mapping[str, str]) -> str:
         raise StepFailed(
             f"goto {target!r}: not a URL and not APP:PATH for one of the plan's apps "
             f"({', '.join(sorted(app_urls)) or 'none declared'})",
+            code="bad-url",
+        )
+    scheme = urlsplit(target).scheme.lower()
+    if scheme not in ("http", "https"):
+        # javascript: and data: pages run the plan's own script, file: reads the disk
+        raise StepFailed(
+            f"goto {target[:80]!r}: only http and https URLs can be opened, not {scheme}:",
             code="bad-url",
         )
     return target
@@ -114,6 +133,7 @@ class UiStepExecutor:
         self.options = options
         self._session: BrowserSession | None = None
         self._net: NetworkGuard | None = None
+        self._shots: ScreenshotWriter | None = None
         self._simulators = dict(simulators or {})  # shared with the dry run's API steps
         self._readers: list[LiveReader] = list(readers or [])
 
@@ -129,6 +149,7 @@ class UiStepExecutor:
         net = NetworkGuard(state, self._routes(state), dry_run=state.effects is not None)
         net.attach(context)
         self._net = net
+        self._shots = ScreenshotWriter(state.record.screenshots, state.record.directory)
         state.record.event("browser", headless=not self.options.headed, routes=[
             {"app": r.app, "api": r.api, "base_url": r.base_url, "simulated": r.simulator is not None}
             for r in net.routes
@@ -159,7 +180,10 @@ class UiStepExecutor:
         return self._session.page
 
     def close(self) -> None:
-        """Close the browser and the dry run's live readers."""
+        """Finish the screenshots; close the browser and the dry run's live readers."""
+        if self._shots is not None:
+            self._shots.close()
+            self._shots = None
         if self._session is not None:
             self._session.close()
         for reader in self._readers:
@@ -173,8 +197,8 @@ class UiStepExecutor:
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
         """Run one UI step: resolve, guard, act, let the page settle, check, screenshot."""
         net = self._start(state)
-        assert self._session is not None
-        page = self._session.page
+        assert self._session is not None and self._shots is not None
+        page, shots = self._session.page, self._shots
         net.begin(step.id)
         box: Box | None = None
         try:
@@ -197,11 +221,12 @@ class UiStepExecutor:
             summary = self._describe(step, resolved, value)
             if step.action in GUARDED_ACTIONS:
                 summary = self._guard(step, state, net, resolved, value)
+            mark = net.mark()
             result = perform(
                 page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
                 resolved=resolved,
             )  # fmt: skip
-            net.settle(page, limit_ms=min(timeout_ms, 3_000))
+            net.settle(page, limit_ms=min(timeout_ms, 3_000), since=mark)
             refused = net.take_refusal()
             if refused is not None:
                 raise refused
@@ -212,18 +237,12 @@ class UiStepExecutor:
             # an action that failed because the guard aborted its request is a refusal
             exc = net.take_refusal() or failure
             status = "blocked" if exc.exit_code == 3 else "failed"
-            shot = take_screenshot(
-                page, state.record.screenshots, state.record.directory, step.id,
-                box=box, status=status,
-            )  # fmt: skip
+            shot = shots.take(page, step.id, box=box, status=status)
             exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it
             if exc is failure:
                 raise
             raise exc from None
-        shot = take_screenshot(
-            page, state.record.screenshots, state.record.directory, step.id,
-            box=box, status="ok" if not failures else "failed",
-        )  # fmt: skip
+        shot = shots.take(page, step.id, box=box, status="ok" if not failures else "failed")
         return StepOutcome(
             summary,
             response={"body": result.extracted, "url": result.url},
@@ -240,7 +259,9 @@ class UiStepExecutor:
         assert page is not None
         el = None
         if resolved is not None:
-            el = guard_facts(page, resolved.locator, typing=step.action in _TYPING)
+            el = guard_facts(
+                page, resolved.locator, typing=step.action in _TYPING, info=resolved.element
+            )
             if el.form_has_password and el.form_action:
                 net.sign_in_forms.add(el.form_action.split("#", 1)[0])
         classification = classify_ui_action(step.action, el)
@@ -280,13 +301,13 @@ def _box_now(resolved: Resolved | None, before: Box | None) -> Box | None:
     """Where the acted-on element is now (pages re-render after actions), else where it was."""
     if resolved is None:
         return before
-    try:
-        now = resolved.locator.bounding_box(timeout=300)
+    try:  # evaluate_all does not wait: an element gone with its page is simply not there
+        now = resolved.locator.evaluate_all(_BOX_JS)
     except PlaywrightError:
         return before
-    if now is None:
+    if not now:
         return before
-    return (now["x"], now["y"], now["width"], now["height"])
+    return (now[0], now[1], now[2], now[3])
 
 
 def _element_json(resolved: Resolved | None) -> dict[str, Any] | None:
