@@ -34,6 +34,13 @@ BROWSER = [
 ]
 
 
+def browser(test: Any) -> Any:
+    """Mark a test as needing Chromium and real servers."""
+    for mark in BROWSER:
+        test = mark(test)
+    return test
+
+
 class Hostile:
     """The hostile site: pages under /pages/, and every other path answers 200 and is logged."""
 
@@ -116,31 +123,39 @@ PAGE_ATTACKS = {
     "location.html": "location = a destructive GET URL",
     "encoded.html": "location = a destructive GET URL with a percent-encoded verb",
     "exfil.html": "an image to an outside host carrying data",
+    "websocket.html": "a WebSocket to an outside host",
     "toctou.html": "the label and form action change between grounding and click",
 }
 
 
+@browser
 @pytest.mark.parametrize("page", sorted(PAGE_ATTACKS))
-@pytest.mark.parametrize("mode", ["run", "dry-run"])
-def test_page_attack_is_refused_and_nothing_reaches_the_site(
-    page: str, mode: str, site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_page_attack_is_refused_live_and_nothing_reaches_the_site(
+    page: str, site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    plan = plan_file(tmp_path, site.url, click_save(page))
-    code, result = run(capsys, mode, str(plan))
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, click_save(page))))
     assert site.changing() == [], PAGE_ATTACKS[page]
-    if mode == "run":
-        assert code == 3, result
-        assert next(s for s in result["results"] if s["id"] == "save")["status"] == "blocked"
-    else:
-        effects = result.get("effects", [])
-        refused = [d for d in _guard_events(result) if d["verdict"] != "allow"]
-        assert refused or effects, (PAGE_ATTACKS[page], result)
+    assert code == 3, (PAGE_ATTACKS[page], result)
+    assert next(s for s in result["results"] if s["id"] == "save")["status"] == "blocked"
 
 
-for _mark in BROWSER:
-    test_page_attack_is_refused_and_nothing_reaches_the_site = _mark(
-        test_page_attack_is_refused_and_nothing_reaches_the_site
-    )
+@browser
+def test_page_attacks_in_a_dry_run_are_held_or_refused_and_nothing_reaches_the_site(
+    site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a dry run goes on after each attack, so one run (one browser) tries them all
+    steps: list[dict[str, Any]] = []
+    for n, page in enumerate(sorted(PAGE_ATTACKS)):
+        steps += [{"id": f"open{n}", "goto": f"evil:/pages/{page}"},
+                  {"id": f"save{n}", "click": {"role": "button", "name": "Save"}}]  # fmt: skip
+    _, result = run(capsys, "dry-run", str(plan_file(tmp_path, site.url, steps)))
+    assert site.changing() == []
+    stopped = {e["step"] for e in _guard_events(result) if e["verdict"] != "allow"}
+    stopped |= {e["step"] for e in result.get("effects", [])}
+    missed = [
+        PAGE_ATTACKS[p] for n, p in enumerate(sorted(PAGE_ATTACKS)) if f"save{n}" not in stopped
+    ]
+    assert missed == [], result
 
 
 def _guard_events(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -277,3 +292,77 @@ def test_an_approval_covers_its_own_step_only(
     assert main(["run", plan, "--approve", "look"]) == 3
     assert main(["run", plan, "--approve", "login"]) == 3
     assert [m for m, _ in not_login(demo)] == []
+
+
+# -- more page-side attacks ---------------------------------------------------------------------
+
+
+@browser
+@pytest.mark.parametrize("mode", ["run", "dry-run"])
+def test_a_meta_refresh_to_a_destructive_url_is_stopped_at_the_goto(
+    mode: str, site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": "evil:/pages/meta_refresh.html"},
+             {"id": "pause", "wait": 1500}]  # fmt: skip
+    code, result = run(capsys, mode, str(plan_file(tmp_path, site.url, steps)))
+    assert site.changing() == []
+    if mode == "run":
+        assert code == 3, result
+    else:
+        assert any(e["url"].endswith("/pets/1/delete") for e in result["effects"]), result
+
+
+@browser
+def test_a_request_sent_between_steps_stops_the_run(
+    site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": "evil:/pages/between_steps.html"},
+             {"id": "pause", "wait": 1500},
+             {"id": "next", "click": {"role": "button", "name": "Next"}}]  # fmt: skip
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
+    assert site.changing() == []
+    assert code == 3, result
+    assert "next" not in [s["id"] for s in result["results"] if s["status"] == "ok"]
+
+
+@browser
+def test_a_confirm_dialog_is_dismissed_not_accepted(
+    site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = click_save("confirm.html")
+    steps[1]["expect"] = {"text": "declined"}
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
+    assert site.changing() == []
+    assert code == 0, result
+
+
+@browser
+@pytest.mark.parametrize(
+    "target",
+    [
+        "javascript:fetch('http://127.0.0.1/pets/1/delete',{method:'POST'})",
+        "data:text/html,<script>fetch('http://127.0.0.1/api/pets/1',{method:'DELETE'})</script>",
+        "//evil.invalid/",
+        "evil://localhost/",
+        "file:///etc/passwd",
+    ],
+    ids=["javascript", "data", "scheme-relative", "app-prefix-authority", "file"],
+)
+def test_goto_opens_only_http_urls(
+    target: str, site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = [{"id": "open", "goto": "evil:/pages/form_action.html"}, {"id": "go", "goto": target}]
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
+    assert code in (1, 3), result
+    assert site.changing() == []
+
+
+@browser
+def test_goto_to_an_undeclared_host_is_denied(
+    site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = site.url.replace("127.0.0.1", "localhost") + "/collect"
+    steps = [{"id": "go", "goto": outside}]
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
+    assert code == 3, result
+    assert site.changing() == []
