@@ -18,6 +18,7 @@ __all__ = [
     "WRITE_METHODS",
     "action_segment",
     "classify_method",
+    "decode_escapes",
     "effective_method",
     "url_classification",
 ]
@@ -84,7 +85,7 @@ def _looks_like_id(segment: str) -> bool:
     return any(c in _ID_LIKE for c in segment) or len(segment) >= 24
 
 
-def _decoded(text: str) -> str:
+def decode_escapes(text: str) -> str:
     """``text`` with percent-escapes undone until none are left (``de%256Cete`` is
     ``delete`` to a server that decodes twice), so escapes cannot hide a verb."""
     for _ in range(5):
@@ -101,7 +102,7 @@ def url_classification(method: str, url: str) -> Classification:
     if base.risk is Risk.DESTRUCTIVE:
         return base
     parts = urlsplit(url)
-    segs = [s for s in _decoded(parts.path).split("/") if s]
+    segs = [s for s in decode_escapes(parts.path).split("/") if s]
     reasons: list[str] = []
     # A GET that deletes (``GET /pets/3/delete``, ``?action=delete``) is the classic
     # unsafe link; only base-form verbs count for reads so ``/deleted-items`` stays a read.
@@ -115,7 +116,7 @@ def url_classification(method: str, url: str) -> Classification:
         if reasons:
             break
     if base.risk is Risk.READ:
-        for key, value in parse_qsl(_decoded(parts.query), keep_blank_values=True):
+        for key, value in parse_qsl(decode_escapes(parts.query), keep_blank_values=True):
             if key.lower() in {"action", "op", "do", "cmd", "command", "method"} and verb(
                 value.strip().lower()
             ):
