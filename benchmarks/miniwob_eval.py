@@ -45,6 +45,7 @@ from lam.run.kill import KillSwitch
 from lam.run.network_guard import NetworkGuard
 from lam.run.record import RunRecord
 from lam.run.runner import Runner
+from lam.run.screenshots import ScreenshotWriter
 from lam.run.session import RunOptions
 from lam.run.ui_step import UiStepExecutor
 from lam.types import Verdict
@@ -123,13 +124,19 @@ class _SharedBrowserExecutor(UiStepExecutor):
         self._shared = session
 
     def _start(self, state: RunState) -> NetworkGuard:
+        # What UiStepExecutor._start does, in the evaluation's context instead of a new browser
+        # (a public ``session=`` seam on UiStepExecutor would make this override unnecessary).
         if self._net is None:
             net = NetworkGuard(state, [], dry_run=False, settle_ms=50)  # no app requests here
             net.attach(self._shared.context)
             self._session, self._net = self._shared, net
+            self._shots = ScreenshotWriter(state.record.screenshots, state.record.directory)
         return self._net
 
     def close(self) -> None:
+        if self._shots is not None:
+            self._shots.close()
+            self._shots = None
         self._session = None  # the shared browser outlives the run
         self._net = None
 
@@ -149,7 +156,7 @@ class Harness:
 def run_episode(harness: Harness, task: str, seed: int) -> Episode:
     """Play one seeded episode of ``task`` with the embedded planner."""
     started = time.perf_counter()
-    harness.session.new_context()
+    harness.session.new_context(service_workers="block")  # as lam's runner does
     page = harness.session.page
     if harness.base_url is None:
         page.goto((task_dir() / f"{task}.html").as_uri())
