@@ -38,6 +38,7 @@ __all__ = [
     "find_project_policy",
     "load_policy",
     "policy_from_data",
+    "url_host",
 ]
 
 DEFAULT_VERDICTS: Mapping[Risk, Verdict] = {
@@ -138,7 +139,8 @@ class Policy:
 
         With ``hosts`` in the policy only those globs count; without, only the hosts of the
         plan's declared apis and apps (``declared_hosts``: host names, ``host:port`` or URLs).
-        localhost and 127.0.0.1 are not special. A pattern without a port allows any port.
+        localhost and 127.0.0.1 are not special. A pattern without a port allows any port; the
+        plan's declared hosts carry their ports (see :func:`url_host`).
         """
         name, port = _split_host(host)
         if not name:
@@ -148,6 +150,25 @@ class Policy:
         else:
             patterns = tuple(_literal_host(h) for h in declared_hosts if h)
         return any(rx.fullmatch(name) and (want is None or want == port) for rx, want in patterns)
+
+
+_DEFAULT_PORTS = {"http": "80", "ws": "80", "https": "443", "wss": "443"}
+
+
+def url_host(url: str) -> str:
+    """The ``host:port`` a URL reaches, with the scheme's default port when it names none
+    (``http://127.0.0.1/`` -> ``127.0.0.1:80``), so a declared app on one port does not open
+    every other service on the same machine. Empty when the URL has no host."""
+    parts = urlsplit(url)
+    name = parts.hostname or ""
+    if not name:
+        return ""
+    try:
+        port = str(parts.port) if parts.port is not None else _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return name  # a port that is not a number: the name alone, which no port rule allows
+    shown = f"[{name}]" if ":" in name else name
+    return f"{shown}:{port}" if port else shown
 
 
 def default_policy() -> Policy:

@@ -11,14 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from lam.adapters.http import credential_headers
 from lam.api_checks import check_call
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK, SpecError
 from lam.expressions import Expression, Template
 from lam.plan import Plan, PlanProblem, Step, plan_problems
-from lam.policy import ActionFacts, Policy, default_policy
+from lam.policy import ActionFacts, Policy, default_policy, url_host
 from lam.risk import ElementFacts, classify_operation, classify_ui_action
 from lam.spec import Operation, Spec, load_spec
 from lam.types import Classification, Decision, Risk, Verdict
@@ -224,16 +223,16 @@ def declared_hosts(
     api_overrides: Mapping[str, str],
     app_overrides: Mapping[str, str],
 ) -> frozenset[str]:
-    """The hosts a plan declares through its apis and apps (after overrides)."""
+    """The ``host:port`` pairs a plan declares through its apis and apps (after overrides)."""
     hosts = set()
     for name, app in plan.apps.items():
-        hosts.add(urlsplit(app_overrides.get(name, app.url)).hostname or "")
+        hosts.add(url_host(app_overrides.get(name, app.url)))
     for name, api in plan.apis.items():
         base = api_overrides.get(name) or api.base_url
         if base is None and name in specs and specs[name].servers:
             base = specs[name].servers[0]
         if base:
-            hosts.add(urlsplit(base).hostname or "")
+            hosts.add(url_host(base))
     hosts.discard("")
     return frozenset(hosts)
 
@@ -260,7 +259,7 @@ def _step_report(
             operation=op.operation_id if op else step.operation_ref,
             method=op.method if op else None,
             path=op.path if op else None,
-            host=urlsplit(base).hostname if base else None,
+            host=url_host(base) or None if base else None,
             ui_text=None,
         )
     else:
@@ -300,7 +299,7 @@ def _goto_host(step: Step, plan: Plan) -> str | None:
         return None
     text = str(step.argument)
     if "://" in text and not text.startswith("{"):
-        return urlsplit(text).hostname
+        return url_host(text) or None
     return None
 
 

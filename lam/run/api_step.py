@@ -13,7 +13,7 @@ import httpx
 from lam.adapters.http import ApiClient, PreparedCall, decode_body, prepare_call, response_problems
 from lam.errors import BlockedError, StepFailed
 from lam.plan import NO_BODY, Step
-from lam.policy import ActionFacts
+from lam.policy import ActionFacts, url_host
 from lam.risk import classify_request
 from lam.risk_http import decode_escapes, effective_method
 from lam.run.context import RunState, StepOutcome
@@ -142,7 +142,7 @@ class ApiStepExecutor:
             operation=call.operation.operation_id,
             method=method,
             path=call.operation.path,
-            host=urlsplit(call.url).hostname,
+            host=url_host(call.url) or None,
             ui_text=None,
         )
         check = GuardCheck(

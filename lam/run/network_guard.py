@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
 
 from lam.errors import BlockedError
-from lam.policy import ActionFacts
+from lam.policy import ActionFacts, url_host
 from lam.risk import classify_request
 from lam.risk_http import READ_METHODS, effective_method, url_classification
 from lam.run.context import RunState
@@ -43,6 +43,9 @@ from lam.types import Risk
 
 __all__ = ["ApiRoute", "NetworkGuard", "is_sign_in"]
 
+_NEXT_TASK = "() => new Promise((done) => setTimeout(done, 0))"
+_GRACE_MS = 15
+_POLL_MS = 20
 _SIGN_IN_WORDS = ("login", "log-in", "log_in", "signin", "sign-in", "sign_in", "token", "session")
 
 
@@ -86,7 +89,7 @@ class NetworkGuard:
     """Routes one browser context's requests through the guard (see the module docstring)."""
 
     def __init__(
-        self, state: RunState, routes: Sequence[ApiRoute], *, dry_run: bool, settle_ms: int = 200
+        self, state: RunState, routes: Sequence[ApiRoute], *, dry_run: bool, settle_ms: int = 60
     ) -> None:
         self.state = state
         self.routes = tuple(routes)
@@ -96,6 +99,7 @@ class NetworkGuard:
         self.sign_in_forms: set[str] = set()  # form actions whose form asks for a password
         self._refusals: list[BlockedError] = []
         self._in_flight = 0
+        self._started_count = 0  # requests seen since the guard was attached
         self._last_activity = time.monotonic()
 
     def attach(self, context: BrowserContext) -> None:
@@ -118,18 +122,37 @@ class NetworkGuard:
         self._refusals.clear()
         return first
 
-    def settle(self, page: Any, *, limit_ms: float = 3_000) -> None:
-        """Wait until the page has had no request in flight for ``settle_ms`` (at most
-        ``limit_ms``), letting the route handler see what the last action sent."""
+    def mark(self) -> int:
+        """A mark to pass to :meth:`settle`: taken just before an action."""
+        return self._started_count
+
+    def settle(self, page: Any, *, limit_ms: float = 3_000, since: int | None = None) -> None:
+        """Return once the page is quiet, letting the route handler see what the last action
+        sent (at most ``limit_ms``).
+
+        One round trip into the page first lets the tasks the action queued run (a click
+        handler's ``fetch``, a form's submit). If no request has started since ``since`` (a
+        :meth:`mark` taken before the action), none is in flight and none starts in a short
+        grace, the page is quiet at once. Otherwise wait until nothing is in flight and
+        nothing has started or ended for ``settle_ms`` (chained requests: a response whose
+        handler sends the next). Without ``since`` every wait is the full quiet period.
+        """
         deadline = time.monotonic() + limit_ms / 1000
         quiet = self.settle_ms / 1000
+        with contextlib.suppress(Exception):  # a page navigating away has no context to ask
+            page.evaluate(_NEXT_TASK)
+        if since is not None and self._started_count == since and self._in_flight <= 0:
+            page.wait_for_timeout(_GRACE_MS)  # events on their way from the browser land
+            if self._started_count == since and self._in_flight <= 0:
+                return
         while time.monotonic() < deadline:
-            page.wait_for_timeout(50)
             if self._in_flight <= 0 and time.monotonic() - self._last_activity >= quiet:
                 return
+            page.wait_for_timeout(_POLL_MS)
 
     def _started(self, _: Request) -> None:
         self._in_flight += 1
+        self._started_count += 1
         self._last_activity = time.monotonic()
 
     def _ended(self, _: Request) -> None:
@@ -158,8 +181,7 @@ class NetworkGuard:
 
     def handle_socket(self, socket: WebSocketRoute) -> None:
         """A WebSocket may open to the plan's hosts only; its messages are not classified."""
-        parts = urlsplit(socket.url)
-        host = parts.hostname or ""
+        host = url_host(socket.url)
         if self.state.guard.policy.host_allowed(host, self.state.guard.declared_hosts):
             socket.connect_to_server()
             return
@@ -304,8 +326,7 @@ def _headers_of(request: Request) -> Mapping[str, str]:
 
 
 def _read(request: Request) -> _Seen:
-    parts = urlsplit(request.url)
-    host = parts.hostname or ""
+    host = url_host(request.url)
     raw = request.post_data_buffer or b""
     media = _headers_of(request).get("content-type", "").split(";")[0].strip().lower()
     form = media in ("application/x-www-form-urlencoded", "multipart/form-data")

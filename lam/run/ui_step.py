@@ -27,7 +27,7 @@ from lam.adapters.browser import (
 )
 from lam.errors import LamError, StepFailed
 from lam.plan import Step
-from lam.policy import ActionFacts
+from lam.policy import ActionFacts, url_host
 from lam.risk import classify_ui_action
 from lam.run.context import RunState, StepOutcome
 from lam.run.guard import GuardCheck
@@ -273,7 +273,7 @@ class UiStepExecutor:
         facts = ActionFacts(
             kind="ui",
             risk=classification.risk,
-            host=urlsplit(page.url).hostname,
+            host=url_host(page.url) or None,
             ui_text=label or None,
         )
         check = GuardCheck(
