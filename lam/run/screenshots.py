@@ -1,17 +1,26 @@
 """Annotated screenshots for the run record: the page after a UI step, the acted-on element boxed
-and labelled with the step id, so a reader of the trace sees what lam touched."""
+and labelled with the step id, so a reader of the trace sees what lam touched.
+
+Capturing is the only part a step waits for. :class:`ScreenshotWriter` saves the page's PNG as
+it comes and draws the box on a worker thread (Pillow's decode and encode release the GIL), then
+replaces the file with the annotated one; :meth:`ScreenshotWriter.flush` waits for every
+annotation and runs before the run ends.
+"""
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import struct
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-__all__ = ["annotate", "take_screenshot"]
+__all__ = ["ScreenshotWriter", "annotate", "capture", "take_screenshot"]
 
 Box = tuple[float, float, float, float]  # x, y, width, height in CSS pixels
 
@@ -41,8 +50,88 @@ def annotate(
     draw.rectangle([tx, ty, tx + tab_w, ty + tab_h], fill=colour)
     draw.text((tx + 4, ty + 3 - top), label, fill=(255, 255, 255), font=font)
     out = io.BytesIO()
-    image.save(out, format="PNG")
+    image.save(out, format="PNG", compress_level=1)  # speed over size: one per step
     return out.getvalue()
+
+
+def capture(page: Page) -> tuple[bytes, float] | None:
+    """The viewport as PNG and the device scale (image pixels per CSS pixel), or None when the
+    page cannot be captured (closed, crashed)."""
+    try:
+        png = page.screenshot(timeout=5_000, caret="initial")  # "hide" costs a style round trip
+        viewport = page.viewport_size
+        if viewport and viewport["width"] and png[12:16] == b"IHDR":
+            return png, struct.unpack(">I", png[16:20])[0] / viewport["width"]
+        return png, float(page.evaluate("window.devicePixelRatio") or 1.0)
+    except PlaywrightError:
+        return None
+
+
+def _label(step: str, status: str) -> str:
+    return step if status == "ok" else f"{step} ({status})"
+
+
+class ScreenshotWriter:
+    """Writes a run's screenshots as ``directory/NN-STEP.png``, annotating on a worker thread.
+
+    :meth:`take` saves the page's PNG at once (a run cut short still has it, unboxed) and
+    queues the annotated version, which replaces it; :meth:`flush` waits for all of them.
+    """
+
+    def __init__(self, directory: Path, run_dir: Path) -> None:
+        self.directory = directory
+        self.run_dir = run_dir
+        self._number: int | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
+
+    def take(
+        self, page: Page, step: str, *, box: Box | None = None, status: str = "ok"
+    ) -> str | None:
+        """Capture the page for ``step``; the path relative to the run directory, or None when
+        the page cannot be captured (a missing screenshot must not change a step's outcome)."""
+        shot = capture(page)
+        if shot is None:
+            return None
+        png, scale = shot
+        path = self._next_path(step)
+        path.write_bytes(png)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lam-screenshots")
+        label = _label(step, status)
+        self._pending.append(
+            self._pool.submit(_annotate_file, path, png, box, label, status, scale)
+        )
+        return path.relative_to(self.run_dir).as_posix()
+
+    def flush(self) -> None:
+        """Wait until every queued annotation is written (a failed one leaves the plain PNG)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.exception()  # waits; the unannotated PNG stays on failure
+
+    def close(self) -> None:
+        """Flush and stop the worker thread."""
+        self.flush()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _next_path(self, step: str) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self._number is None:
+            self._number = len(list(self.directory.glob("*.png")))
+        self._number += 1
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", step)[:60] or "step"
+        return self.directory / f"{self._number:02d}-{safe}.png"
+
+
+def _annotate_file(
+    path: Path, png: bytes, box: Box | None, label: str, status: str, scale: float
+) -> None:
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(annotate(png, box, label, status=status, scale=scale))
+    os.replace(partial, path)
 
 
 def take_screenshot(
@@ -54,20 +143,10 @@ def take_screenshot(
     box: Box | None = None,
     status: str = "ok",
 ) -> str | None:
-    """Save the annotated page as ``directory/NN-STEP.png``; the path relative to ``run_dir``.
-
-    Returns None when the page cannot be captured (closed, crashed): a missing screenshot must
-    not change a step's outcome.
-    """
+    """Save the annotated page as ``directory/NN-STEP.png`` now; the path relative to
+    ``run_dir``, or None when the page cannot be captured."""
+    writer = ScreenshotWriter(directory, run_dir)
     try:
-        png = page.screenshot(timeout=5_000)
-        scale = float(page.evaluate("window.devicePixelRatio") or 1.0)
-    except PlaywrightError:
-        return None
-    label = step if status == "ok" else f"{step} ({status})"
-    directory.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", step)[:60] or "step"
-    number = len(list(directory.glob("*.png"))) + 1
-    path = directory / f"{number:02d}-{safe}.png"
-    path.write_bytes(annotate(png, box, label, status=status, scale=scale))
-    return path.relative_to(run_dir).as_posix()
+        return writer.take(page, step, box=box, status=status)
+    finally:
+        writer.close()

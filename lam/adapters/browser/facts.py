@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page
 
-from lam.adapters.browser.snapshot import describe_element
+from lam.adapters.browser.snapshot import ElementInfo, describe_element
 from lam.risk import ElementFacts
 
 __all__ = ["FACT_ATTRIBUTES", "element_facts", "guard_facts"]
@@ -49,25 +49,36 @@ _FACTS_JS = """
 """
 
 
-def element_facts(page: Page, locator: Locator, *, timeout_ms: float = 5_000) -> dict[str, Any]:
+def element_facts(
+    page: Page, locator: Locator, *, timeout_ms: float = 5_000, info: ElementInfo | None = None
+) -> dict[str, Any]:
     """A plain mapping describing the element for the guard, keyed like ElementFacts' fields.
 
     Keys: ``tag``, ``role``, ``name`` (accessible name), ``text``, ``attributes`` (those in
     :data:`FACT_ATTRIBUTES` that are present; a password field's value never), ``form_method``
     and ``form_action`` (absolute URL; a submit button's own formmethod/formaction win) or None
-    outside a form, ``form_has_password``, ``in_dialog`` and ``dialog_text``.
+    outside a form, ``form_has_password``, ``in_dialog`` and ``dialog_text``. ``info`` is the
+    element's snapshot entry when the caller has just read it (its role and name are used
+    instead of reading them again).
     """
     raw: dict[str, Any] = json.loads(
         locator.evaluate(_FACTS_JS, list(FACT_ATTRIBUTES), timeout=timeout_ms)
     )
-    info = describe_element(locator, timeout_ms=timeout_ms)
+    if info is None:
+        info = describe_element(locator, timeout_ms=timeout_ms)
     raw["role"] = info.role or None
     raw["name"] = info.name
     return raw
 
 
 def guard_facts(
-    page: Page, locator: Locator, *, typing: bool = False, timeout_ms: float = 5_000
+    page: Page,
+    locator: Locator,
+    *,
+    typing: bool = False,
+    timeout_ms: float = 5_000,
+    info: ElementInfo | None = None,
 ) -> ElementFacts:
     """:func:`element_facts` as the :class:`lam.risk.ElementFacts` the guard classifies."""
-    return ElementFacts(**element_facts(page, locator, timeout_ms=timeout_ms), typing=typing)
+    facts = element_facts(page, locator, timeout_ms=timeout_ms, info=info)
+    return ElementFacts(**facts, typing=typing)
