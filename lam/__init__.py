@@ -9,15 +9,15 @@ __version__ = "0.1.0"
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lam.record import record
+    from lam.recording import record
 
 __all__ = ["__version__", "record"]
 
 
 def __getattr__(name: str) -> Any:
-    # lam.record imports Playwright: load it only when asked for, not at ``import lam``.
+    # lam.recording imports Playwright: load it only when asked for, not at ``import lam``.
     if name == "record":
-        from lam.record import record
+        from lam.recording import record
 
         return record
     raise AttributeError(f"module 'lam' has no attribute {name!r}")

@@ -217,7 +217,7 @@ def _replacement(
     start, end = int(node.start_mark.index), _end(node)
     if node.flow_style:
         return start, end, json.dumps(value, ensure_ascii=False)
-    from lam.record.writer import dump_plan
+    from lam.recording.writer import dump_plan
 
     lines = dump_plan(value).rstrip("\n").split("\n")
     indent = " " * int(node.start_mark.column)

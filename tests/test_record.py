@@ -17,7 +17,7 @@ from lam.adapters.browser import BrowserSession, find_chromium, perform
 from lam.cli.main import main
 from lam.errors import UsageError
 from lam.plan import load_plan
-from lam.record import parameterize, typed_fields
+from lam.recording import parameterize, typed_fields
 
 PAGES = Path(__file__).parent / "pages" / "record"
 
@@ -226,7 +226,7 @@ def test_the_recording_replays_through_the_adapter(
 
 @pytest.mark.timeout(60)
 def test_closing_the_window_ends_the_recording(site: str, tmp_path: Path) -> None:
-    from lam.record import Recorder
+    from lam.recording import Recorder
 
     out = tmp_path / "closed.yaml"
     recorder = Recorder(site + "form.html", out=out)
@@ -320,3 +320,13 @@ def test_cross_origin_frames_are_named_from_outside(site: str, tmp_path: Path) -
     # the frame's own script cannot see its host element; the session works the path out
     assert one(steps, "fill", name="Card number")["fill"]["frame"] == "#psp"
     assert one(steps, "click", name="Apply code")["click"]["frame"] == "#psp"
+
+
+def test_lam_record_is_the_function_even_after_the_package_is_imported() -> None:
+    import inspect
+
+    import lam.recording.writer  # importing the package must not shadow lam.record
+    from lam.recording import record
+
+    assert inspect.isfunction(lam.record)
+    assert lam.record is record

@@ -55,7 +55,7 @@ def run_export(args: argparse.Namespace) -> int:
         _emit(to_pytest(plan, source=str(path)), args.out)
         return 0
     from lam.export.arazzo import to_arazzo
-    from lam.record.writer import dump_plan
+    from lam.recording.writer import dump_plan
 
     out_dir = Path(args.out).parent if args.out else Path.cwd()
     document, skipped = to_arazzo(plan, out_dir=out_dir)
@@ -75,7 +75,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from lam.export.arazzo_import import load_arazzo
     from lam.plan import parse_plan
-    from lam.record.writer import dump_plan
+    from lam.recording.writer import dump_plan
 
     path = existing_file(args.arazzo, what="Arazzo document")
     out_dir = Path(args.out).parent if args.out else Path.cwd()

@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
 
 def record(args: argparse.Namespace) -> int:
     from lam.errors import UsageError
-    from lam.record import Recorder
+    from lam.recording import Recorder
 
     if Path(args.out).is_dir():
         raise UsageError("the recording's path is a directory", file=args.out, code="not-a-file")
@@ -97,7 +97,7 @@ def _load(path: Path) -> Any:
 def recording_params(args: argparse.Namespace) -> int:
     from lam.errors import RecordingError
     from lam.plan import load_plan
-    from lam.record import dump_plan, parameterize, typed_fields
+    from lam.recording import dump_plan, parameterize, typed_fields
 
     path = existing_file(args.recording, what="recording")
     load_plan(path)  # a recording is a plan: refuse a broken one with its place

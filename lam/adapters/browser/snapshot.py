@@ -21,6 +21,7 @@ from playwright.sync_api import Frame, Locator, Page
 __all__ = [
     "ElementInfo",
     "describe_element",
+    "elements_from_json",
     "frame_path",
     "snapshot",
     "snapshot_frame",
@@ -176,8 +177,13 @@ def _element(
     )
 
 
-def _elements(text: str, start: int, frame: tuple[str, ...]) -> list[ElementInfo]:
+def elements_from_json(
+    text: str, *, start: int = 0, frame: Sequence[str] = ()
+) -> list[ElementInfo]:
+    """The elements of snapshot.js's JSON (a frame's snapshot or one described element),
+    indexed from ``start``, in the frame reached by the iframe selectors ``frame``."""
     data = json.loads(text)
+    frame = tuple(frame)
     strings = data["strings"]
     return [_element(raw, strings, start + i, frame) for i, raw in enumerate(data["items"])]
 
@@ -187,7 +193,7 @@ def snapshot_frame(
 ) -> list[ElementInfo]:
     """The interactive elements of one frame (its own DOM and open shadow roots)."""
     text = frame.evaluate(snapshot_js(), {"mode": "snapshot"})
-    return _elements(text, start, path)
+    return elements_from_json(text, start=start, frame=path)
 
 
 def describe_element(
@@ -195,7 +201,7 @@ def describe_element(
 ) -> ElementInfo:
     """The snapshot entry of the one element ``locator`` points at (which must exist)."""
     text = locator.evaluate(snapshot_js(), timeout=timeout_ms)
-    return _elements(text, 0, tuple(frame))[0]
+    return elements_from_json(text, frame=frame)[0]
 
 
 def frame_path(frame: Frame) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from playwright.sync_api import Frame, Page, Request
 from lam.adapters.browser.session import BrowserSession
 from lam.adapters.browser.snapshot import frame_path, snapshot_js
 from lam.errors import UsageError
-from lam.record.writer import write_recording
+from lam.recording.writer import write_recording
 
 __all__ = ["Recorder", "recorder_script"]
 

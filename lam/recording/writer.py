@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from lam.adapters.browser.snapshot import ElementInfo, _elements
+from lam.adapters.browser.snapshot import ElementInfo, elements_from_json
 from lam.errors import RecordingError, UsageError
 from lam.plan import parse_plan
-from lam.record.params import parameterize
+from lam.recording.params import parameterize
 
 __all__ = [
     "APP_NAME",
@@ -127,7 +127,7 @@ def _step(event: Mapping[str, Any], base: str) -> dict[str, Any] | None:
         return {"press": str(event["value"])}
     if kind not in ("click", "fill", "select", "check", "uncheck", "press", "upload"):
         return None
-    element = _elements(str(event["el"]), 0, tuple(event.get("frame") or ()))[0]
+    element = elements_from_json(str(event["el"]), frame=event.get("frame") or ())[0]
     step: dict[str, Any] = {kind: target(element, event)}
     if kind == "fill":
         step["value"] = (

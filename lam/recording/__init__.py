@@ -1,5 +1,7 @@
 """Recording workflows: a person (or a script) drives Chromium, lam writes a plan.
 
+:func:`record` is also ``lam.record`` (loaded on first use, so ``import lam`` stays light).
+
 ::
 
     import lam
@@ -9,23 +11,20 @@
         page.get_by_role("button", name="Log in").click()
 
 The recording is a plan: review it, ``lam validate`` it, ``lam run`` it, move it with
-``--app app=URL``. See :mod:`lam.record.writer` for what is written and how.
+``--app app=URL``. See :mod:`lam.recording.writer` for what is written and how.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from playwright.sync_api import Page
 
-from lam.record.params import TypedField, parameterize, typed_fields
-from lam.record.session import Recorder
-from lam.record.writer import dump_plan, events_to_plan, write_recording
+from lam.recording.params import TypedField, parameterize, typed_fields
+from lam.recording.session import Recorder
+from lam.recording.writer import dump_plan, events_to_plan, write_recording
 
 __all__ = [
     "Recorder",
@@ -65,22 +64,3 @@ def record(
         recorder.stop(write=False)
         raise
     recorder.stop()
-
-
-class _CallablePackage(types.ModuleType):
-    """``lam.record`` is both this package and the function: importing a submodule makes
-    Python set ``lam.record`` to the package, so the package answers calls as the function."""
-
-    def __call__(
-        self,
-        url: str,
-        *,
-        out: str | Path,
-        params: Mapping[str, str] | None = None,
-        name: str | None = None,
-        headed: bool = False,
-    ) -> Any:
-        return record(url, out=out, params=params, name=name, headed=headed)
-
-
-sys.modules[__name__].__class__ = _CallablePackage
