@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,31 +56,35 @@ def register(sub: Any) -> None:
 
 
 def record(args: argparse.Namespace) -> int:
+    from lam.adapters.browser.display import virtual_display
     from lam.errors import UsageError
     from lam.recording import Recorder
 
     if Path(args.out).is_dir():
         raise UsageError("the recording's path is a directory", file=args.out, code="not-a-file")
-    display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    headed = display if args.headed is None else bool(args.headed)
-    if args.headed is not False and not display:
-        print(
-            "lam: no display: recording headless. To see the window on a server, start a "
-            "virtual display first: Xvfb :99 & export DISPLAY=:99",
-            file=sys.stderr,
+    screen = virtual_display() if args.headed is not False else contextlib.nullcontext(None)
+    with screen as display:
+        headed = bool(display) if args.headed is None else bool(args.headed)
+        if headed and not display:
+            print(
+                "lam: no display and no Xvfb: recording headless (install xvfb, or run "
+                "scripts/setup.sh, to see the window)",
+                file=sys.stderr,
+            )
+        recorder = Recorder(
+            args.url,
+            out=args.out,
+            params=pairs(args.param, "--param"),
+            name=args.name,
+            headed=headed and bool(display),
         )
-    recorder = Recorder(
-        args.url,
-        out=args.out,
-        params=pairs(args.param, "--param"),
-        name=args.name,
-        headed=headed and display,
-    )
-    recorder.start()
-    print(f"recording {args.url}: close the window or press Ctrl+C to finish", file=sys.stderr)
-    with contextlib.suppress(KeyboardInterrupt):
-        recorder.wait_until_closed()
-    written = recorder.stop()
+        recorder.start()
+        where = f" on display {display}" if display and headed else ""
+        print(f"recording {args.url}{where}: close the window or press Ctrl+C to finish",
+              file=sys.stderr)  # fmt: skip
+        with contextlib.suppress(KeyboardInterrupt):
+            recorder.wait_until_closed()
+        written = recorder.stop()  # before the virtual display goes away
     steps = len(_load(written)["steps"]) if written else 0
     print(f"wrote {written} ({steps} steps)")
     return 0
