@@ -43,6 +43,7 @@ def virtual_display(*, width: int = 1280, height: int = 800) -> Iterator[str | N
         [xvfb, f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # a killed lam leaves no display server behind
     )
     try:
         if not _wait_for_socket(number, process):
@@ -59,6 +60,18 @@ def virtual_display(*, width: int = 1280, height: int = 800) -> Iterator[str | N
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when the parent dies (no-op elsewhere)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _free_display() -> int:
