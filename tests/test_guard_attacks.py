@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -51,6 +52,8 @@ class Hostile:
             routes=[
                 Route("/pages/{name}", self.page),
                 WebSocketRoute("/ws", self.socket),
+                Route("/bounce", self.bounce, methods=["POST"]),
+                Route("/hop", self.hop),
                 Route("/{path:path}", self.anything, methods=["GET", "POST", "PUT", "DELETE"]),
             ]
         )
@@ -58,6 +61,16 @@ class Hostile:
     async def page(self, request: Request) -> Response:
         self.log.append((request.method, request.url.path))
         return FileResponse(PAGES / request.path_params["name"])
+
+    async def bounce(self, request: Request) -> Response:
+        """The server side of an attack: a 307 keeps the POST, now aimed at a delete URL."""
+        self.log.append(("POST", "/bounce"))
+        return Response(status_code=307, headers={"location": "/pets/1/delete"})
+
+    async def hop(self, request: Request) -> Response:
+        """An open redirect to an outside host (``?to=URL``)."""
+        self.log.append(("GET", "/hop"))
+        return Response(status_code=302, headers={"location": request.query_params["to"]})
 
     async def anything(self, request: Request) -> Response:
         self.log.append((request.method, request.url.path))
@@ -464,3 +477,41 @@ def test_lam_replay_goes_through_the_same_guard(
     code, result = run(capsys, "replay", str(plan_file(tmp_path, site.url, steps)))
     assert code == 3, result
     assert site.changing() == []
+
+
+@browser
+@pytest.mark.parametrize("mode", ["run", "dry-run"])
+def test_a_307_redirect_cannot_turn_a_save_into_a_delete(
+    mode: str, site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Playwright routes only a chain's first URL; Chromium followed the 307 unseen (fixed)
+    code, result = run(
+        capsys, mode, str(plan_file(tmp_path, site.url, click_save("redirect.html")))
+    )
+    assert ("POST", "/pets/1/delete") not in site.log
+    if mode == "run":
+        assert code == 3, result
+        assert "(by redirect)" in next(s for s in result["results"] if s["id"] == "save")["error"]
+
+
+@browser
+def test_an_open_redirect_cannot_carry_a_request_outside_the_plan(
+    site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = site.url.replace("127.0.0.1", "localhost") + "/collect?d=secret"
+    steps = [{"id": "go", "goto": f"evil:/hop?to={quote(outside, safe='')}"}]
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
+    assert code == 3, result
+    assert ("GET", "/collect") not in site.log
+
+
+@browser
+def test_a_second_redirect_hop_is_caught_after_the_fact(
+    site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # known limit (docs/safety.md): hops after the first are seen only once the browser sent them
+    outside = site.url.replace("127.0.0.1", "localhost") + "/collect"
+    inner = "/hop?to=" + quote(outside, safe="")
+    steps = [{"id": "go", "goto": f"evil:/hop?to={quote(inner, safe='')}"}]
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
+    assert code == 3, result
