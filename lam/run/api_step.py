@@ -128,7 +128,8 @@ class ApiStepExecutor:
     def _guard(self, step: Step, call: PreparedCall, api: str, state: RunState) -> Effect | None:
         """Check the call with the guard; the effect it would have, if it changes anything."""
         _same_operation(self.specs[api], call, step.id)
-        method = effective_method(call.method, call.headers, call.url)
+        form = call.body if isinstance(call.body, Mapping) and _is_form(call.content_type) else None
+        method = effective_method(call.method, call.headers, call.url, form)
         classification = classify_request(call.method, call.url, operation=call.operation)
         if method != call.method.upper():
             by_override = classify_request(method, call.url)
@@ -162,6 +163,11 @@ class ApiStepExecutor:
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
+
+
+def _is_form(media: str | None) -> bool:
+    kind = (media or "").split(";")[0].strip().lower()
+    return kind in ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _same_operation(spec: Spec, call: PreparedCall, step: str) -> None:
