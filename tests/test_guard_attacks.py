@@ -515,3 +515,44 @@ def test_a_second_redirect_hop_is_caught_after_the_fact(
     steps = [{"id": "go", "goto": f"evil:/hop?to={quote(inner, safe='')}"}]
     code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
     assert code == 3, result
+
+
+@pytest.mark.integration
+def test_a_method_field_in_an_api_form_body_counts_as_that_method(
+    site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save: dict[str, Any] = {"id": "save", "call": "notes.updateNote", "params": {"id": 1},
+                            "body": {"text": "hi", "_method": "DELETE"}}  # fmt: skip
+    plan = {
+        "lam": 1,
+        "name": "attack",
+        "apis": {"notes": {"spec": str(PAGES / "notes_api.yaml"), "base_url": site.url + "/api"}},
+        "steps": [save],
+    }
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    assert main(["run", str(path)]) == 3
+    assert site.changing() == []
+    save["body"] = {"text": "hi"}  # the same call without the override is a write
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    assert main(["run", str(path)]) == 0
+    assert site.changing() == [("POST", "/api/notes/1")]
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "url", "form", "expected"),
+    [
+        ("POST", {"X-HTTP-Method-Override": "DELETE"}, "", None, "DELETE"),
+        ("POST", {"x-method-override": "delete"}, "", None, "DELETE"),
+        ("POST", {}, "http://h/x?_method=DELETE", None, "DELETE"),
+        ("POST", {}, "", {"_method": ["PUT", "DELETE"]}, "DELETE"),
+        ("DELETE", {"X-HTTP-Method-Override": "GET"}, "", None, "DELETE"),  # never lowers
+        ("GET", {}, "", None, "GET"),
+    ],
+)
+def test_effective_method(
+    method: str, headers: dict[str, str], url: str, form: Any, expected: str
+) -> None:
+    from lam.risk_http import effective_method
+
+    assert effective_method(method, headers, url, form) == expected
