@@ -2,7 +2,7 @@
 
 :class:`ActionModel` is the interface every planner implements; :class:`ApiGoalPlanner` is the
 embedded one for API goals (BM25 over the spec's operations, values from the goal, no model and
-no network).
+no network); :class:`UiGoalPlanner` reads imperative UI goals and grounds them on a page snapshot.
 """
 
 from lam.planner.api_goals import ApiGoalPlanner, split_clauses
@@ -15,6 +15,7 @@ from lam.planner.base import (
     Proposal,
     plan_document,
 )
+from lam.planner.ui_goals import UiGoalPlanner
 
 __all__ = [
     "ActionModel",
@@ -24,6 +25,7 @@ __all__ = [
     "HistoryItem",
     "Observation",
     "Proposal",
+    "UiGoalPlanner",
     "plan_document",
     "split_clauses",
 ]
