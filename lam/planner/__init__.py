@@ -15,7 +15,6 @@ from lam.planner.base import (
     Proposal,
     plan_document,
 )
-from lam.planner.ui_goals import UiGoalPlanner
 
 __all__ = [
     "ActionModel",
@@ -29,3 +28,12 @@ __all__ = [
     "plan_document",
     "split_clauses",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """UiGoalPlanner is imported on first use: it brings Playwright's types with it."""
+    if name == "UiGoalPlanner":
+        from lam.planner.ui_goals import UiGoalPlanner
+
+        return UiGoalPlanner
+    raise AttributeError(f"module 'lam.planner' has no attribute {name!r}")
