@@ -192,7 +192,10 @@ def test_do_delete_stops_for_approval_then_runs_when_approved(
 
 @pytest.mark.browser
 def test_plan_for_a_ui_goal_is_made_in_the_sandbox_and_validates(
-    demo: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo: DemoServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import hashlib
 
@@ -200,7 +203,10 @@ def test_plan_for_a_ui_goal_is_made_in_the_sandbox_and_validates(
     out = tmp_path / "add.yaml"
     goal = f"{LOG_IN}, then click Add a pet, type 'Waffles' into Name, then click Save"
     assert main(["plan", goal, "--app", demo.url + "/", "-o", str(out)]) == 0
-    assert "POST" in capsys.readouterr().err  # the effect the plan would have
+    err = capsys.readouterr().err
+    assert "POST" in err  # the effect the plan would have
+    assert "admin-pass" not in out.read_text() and "$secrets.PASSWORD" in out.read_text()
+    monkeypatch.setenv("PASSWORD", "admin-pass")
     assert hashlib.sha256(demo.db.read_bytes()).hexdigest() == before
     assert main(["validate", str(out), "--json"]) == 0
     assert main(["run", str(out), "--no-prompt", "--json"]) == 0

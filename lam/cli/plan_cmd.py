@@ -212,6 +212,15 @@ def _plan_ui(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     document = yaml.safe_load(result.plan_file.read_text(encoding="utf-8"))
     document["name"] = _plan_name(args.goal)
+    hidden = _secret_passwords(document["steps"])
+    for value in filter(None, hidden):
+        document["description"] = str(document.get("description", "")).replace(value, "***")
+    if hidden:
+        print(
+            "lam: the password is not written into the plan: it reads $secrets.PASSWORD, "
+            "so set PASSWORD in the environment before lam run",
+            file=sys.stderr,
+        )
     if spec is not None:
         base = Path(os.path.abspath(out.parent if out else Path.cwd()))
         rel = Path(os.path.relpath(os.path.abspath(spec), base)).as_posix()
@@ -234,3 +243,18 @@ def _plan_ui(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _secret_passwords(steps: list[dict[str, Any]]) -> list[str]:
+    """Typed passwords become ``$secrets.PASSWORD``: a plan is for review and sharing.
+    Returns the values replaced, so the caller can scrub them from the description too."""
+    replaced: list[str] = []
+    for step in steps:
+        target = step.get("fill")
+        if not isinstance(target, dict):
+            continue
+        words = " ".join(str(target.get(k, "")) for k in ("name", "label", "placeholder", "css"))
+        if "password" in words.lower() and not str(step.get("value", "")).startswith("$"):
+            replaced.append(str(step.get("value", "")))
+            step["value"] = "$secrets.PASSWORD"
+    return replaced
