@@ -14,6 +14,7 @@ site and tried first next time; what failed is remembered and handed back as his
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from lam.run.session import RunOptions, open_run
 from lam.types import Verdict
 from lam.validate import ValidationReport, validate_loaded
 
-__all__ = ["DoOptions", "DoResult", "do_goal"]
+__all__ = ["DoOptions", "DoResult", "do_goal", "secret_passwords"]
 
 APP = "app"
 API = "api"
@@ -114,6 +115,8 @@ class _Loop:
         first = self.pending[:1] or self._propose_first()
         plan, report = self._build(first)
         runner = open_run(plan, report, self.o.run, {})
+        for secret in _passwords_in(self.o.goal):
+            runner.record.add_secret(secret)  # the goal may say one; the record never does
         runner.record.event("goal", goal=self.o.goal, planner=type(self.o.planner).__name__)
         with runner.session():
             self._loop(runner)
@@ -265,12 +268,38 @@ class _Loop:
         if not self.done_steps:
             return None
         target = Path(runner.result.directory) / "plan.yaml"
-        document = self._document(self.done_steps)
+        document = self._document([dict(step) for step in self.done_steps])
+        secret_passwords(document["steps"])
+        document = runner.record.redact(document)  # no password left in the description
         target.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         return target
 
 
 _TARGETED = ("click", "fill", "select", "check", "uncheck", "press", "hover", "upload", "extract")
+
+
+_PASSWORD = re.compile(r"password\s+(?:is\s+)?(?:'([^']+)'|\"([^\"]+)\"|(\S+))", re.IGNORECASE)
+
+
+def _passwords_in(goal: str) -> list[str]:
+    """Values a goal gives as a password ("... with password 'x'")."""
+    return [next(g for g in m.groups() if g) for m in _PASSWORD.finditer(goal)]
+
+
+def secret_passwords(steps: list[dict[str, Any]]) -> list[str]:
+    """Typed passwords become ``$secrets.PASSWORD``: a plan is for review and sharing.
+
+    Returns the values replaced."""
+    replaced: list[str] = []
+    for step in steps:
+        target = step.get("fill")
+        if not isinstance(target, Mapping):
+            continue
+        words = " ".join(str(target.get(k, "")) for k in ("name", "label", "placeholder", "css"))
+        if "password" in words.lower() and not str(step.get("value", "")).startswith("$"):
+            replaced.append(str(step.get("value", "")))
+            step["value"] = "$secrets.PASSWORD"
+    return replaced
 
 
 def _unique(wanted: str, taken: set[str]) -> str:

@@ -151,6 +151,10 @@ def ui_do(
 def test_do_logs_in(demo: DemoServer, capsys: pytest.CaptureFixture[str]) -> None:
     code, result = ui_do(capsys, demo, LOG_IN)
     assert code == 0, result
+    record = Path(result["record"])
+    for name in ("trace.jsonl", "plan.yaml"):
+        assert "admin-pass" not in (record / name).read_text()  # the goal's password
+    assert "$secrets.PASSWORD" in (record / "plan.yaml").read_text()
     assert any(r["method"] == "POST" and r["path"] == "/login" and r["status"] == 303
                for r in demo.requests())  # fmt: skip
 

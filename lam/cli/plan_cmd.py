@@ -212,10 +212,7 @@ def _plan_ui(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     document = yaml.safe_load(result.plan_file.read_text(encoding="utf-8"))
     document["name"] = _plan_name(args.goal)
-    hidden = _secret_passwords(document["steps"])
-    for value in filter(None, hidden):
-        document["description"] = str(document.get("description", "")).replace(value, "***")
-    if hidden:
+    if any(step.get("value") == "$secrets.PASSWORD" for step in document["steps"]):
         print(
             "lam: the password is not written into the plan: it reads $secrets.PASSWORD, "
             "so set PASSWORD in the environment before lam run",
@@ -243,18 +240,3 @@ def _plan_ui(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
-
-
-def _secret_passwords(steps: list[dict[str, Any]]) -> list[str]:
-    """Typed passwords become ``$secrets.PASSWORD``: a plan is for review and sharing.
-    Returns the values replaced, so the caller can scrub them from the description too."""
-    replaced: list[str] = []
-    for step in steps:
-        target = step.get("fill")
-        if not isinstance(target, dict):
-            continue
-        words = " ".join(str(target.get(k, "")) for k in ("name", "label", "placeholder", "css"))
-        if "password" in words.lower() and not str(step.get("value", "")).startswith("$"):
-            replaced.append(str(step.get("value", "")))
-            step["value"] = "$secrets.PASSWORD"
-    return replaced
