@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +114,11 @@ class _Loop:
     def run(self) -> DoResult:
         first = self.pending[:1] or self._propose_first()
         plan, report = self._build(first)
-        runner = open_run(plan, report, self.o.run, {})
-        for secret in _passwords_in(self.o.goal):
-            runner.record.add_secret(secret)  # the goal may say one; the record never does
+        # the goal may say a password; the record never does
+        run_options = replace(
+            self.o.run, secrets=(*self.o.run.secrets, *_passwords_in(self.o.goal))
+        )
+        runner = open_run(plan, report, run_options, {})
         runner.record.event("goal", goal=self.o.goal, planner=type(self.o.planner).__name__)
         with runner.session():
             self._loop(runner)

@@ -45,6 +45,7 @@ class RunOptions:
     seed: int = 0
     on_step: Callable[[StepResult], None] | None = None
     on_start: Callable[[RunRecord], None] | None = None
+    secrets: tuple[str, ...] = ()  # values known up front that the record must never show
 
 
 def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, RunResult | None]:
@@ -73,7 +74,7 @@ def open_run(
 ) -> Runner:
     """A runner for a validated plan, with its record, kill switch, guard and executors."""
     root = options.runs_dir or runs_root()
-    record = RunRecord.create(root)
+    record = RunRecord.create(root, secrets=options.secrets)
     if options.on_start:
         options.on_start(record)
     kill = KillSwitch(record.directory, root.parent)
