@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
 
@@ -89,7 +89,7 @@ class NetworkGuard:
     """Routes one browser context's requests through the guard (see the module docstring)."""
 
     def __init__(
-        self, state: RunState, routes: Sequence[ApiRoute], *, dry_run: bool, settle_ms: int = 60
+        self, state: RunState, routes: Sequence[ApiRoute], *, dry_run: bool, settle_ms: int = 200
     ) -> None:
         self.state = state
         self.routes = tuple(routes)
@@ -130,48 +130,30 @@ class NetworkGuard:
         """Return once the page is quiet, letting the route handler see what the last action
         sent (at most ``limit_ms``).
 
-        One round trip into the page first lets the tasks the action queued run (a click
-        handler's ``fetch``, a form's submit). If no request has started since ``since`` (a
-        :meth:`mark` taken before the action), none is in flight and none starts in a short
-        grace, the page is quiet at once. Otherwise wait until nothing is in flight and
-        nothing has started or ended for ``settle_ms`` (chained requests: a response whose
-        handler sends the next). Without ``since`` every wait is the full quiet period.
+        Quiet means: nothing in flight, then one round trip into the page (the tasks the page
+        had queued run: a click handler's ``fetch``, a form's submit, a response handler's next
+        request) and a short grace for the browser's events to land, and still nothing new.
+        With ``since`` (a :meth:`mark` taken before the action) a page that sent nothing is
+        quiet after one such check; without it the page must also have been idle for
+        ``settle_ms``.
         """
         deadline = time.monotonic() + limit_ms / 1000
-        quiet = self.settle_ms / 1000
-        with contextlib.suppress(Exception):  # a page navigating away has no context to ask
-            page.evaluate(_NEXT_TASK)
-        if since is not None and self._started_count == since and self._in_flight <= 0:
-            page.wait_for_timeout(_GRACE_MS)  # events on their way from the browser land
-            if self._started_count == since and self._in_flight <= 0:
-                return
+        idle = self.settle_ms / 1000 if since is None else 0.0
         while time.monotonic() < deadline:
-            if self._in_flight <= 0 and time.monotonic() - self._last_activity >= quiet:
+            if self._in_flight > 0 or time.monotonic() - self._last_activity < idle:
+                page.wait_for_timeout(_POLL_MS)
+                continue
+            seen = self._started_count
+            with contextlib.suppress(Exception):  # a page navigating away has no context
+                page.evaluate(_NEXT_TASK)
+            page.wait_for_timeout(_GRACE_MS)
+            if self._started_count == seen and self._in_flight <= 0:
                 return
-            page.wait_for_timeout(_POLL_MS)
 
-    def _started(self, request: Request) -> None:
-        earlier = request.redirected_from
-        if earlier is not None and earlier.redirected_from is not None:
-            self._late_hop(request)  # the second hop on: no route saw it (see _pass)
+    def _started(self, _: Request) -> None:
         self._in_flight += 1
         self._started_count += 1
         self._last_activity = time.monotonic()
-
-    def _late_hop(self, request: Request) -> None:
-        try:
-            hop = _read(request)
-            if not self._hop_allowed(hop) and self.dry_run:
-                self._refusals.append(
-                    BlockedError(
-                        f"{hop.method} {hop.url}: a redirect chain reached it unchecked",
-                        step=self.step,
-                        steps=[self.step],
-                        code="redirect",
-                    )
-                )
-        except Exception as exc:  # an event handler must not raise into Playwright
-            self.state.record.event("warning", step=self.step, message=f"redirect: {exc}")
 
     def _ended(self, _: Request) -> None:
         self._in_flight = max(0, self._in_flight - 1)
@@ -228,53 +210,18 @@ class NetworkGuard:
                 _abort(route)
                 return
         if not self.dry_run:
-            self._pass(route, seen)
+            route.continue_()
             return
         if not changing:
             if api_route is not None and api_route.simulator is not None:
                 self._simulate(route, seen, api_route)
             else:
-                self._pass(route, seen)
+                route.continue_()
             return
         assert verdict is not None
         self._hold(route, request, seen, api_route, verdict)
 
-    def _pass(self, route: Route, seen: _Seen) -> None:
-        """Send a request on, checking where a redirect would take it before the browser goes.
-
-        Playwright routes only the first URL of a redirect chain: after ``continue_()``
-        Chromium follows the redirects unseen, so a 307 from an allowed URL could re-send a POST
-        to a delete URL, and a 302 could carry a read to a host outside the plan. The request is
-        sent here without following redirects; the next hop is checked like a request of its
-        own and, refused, the request is aborted. Hops after that one are checked when the
-        browser reports them (:meth:`_started`), which stops the run but comes too late to
-        stop that hop.
-        """
-        response = route.fetch(max_redirects=0)
-        location = response.headers.get("location")
-        if 300 <= response.status < 400 and location:
-            hop = _next_hop(seen, response.status, location)
-            if not self._hop_allowed(hop):
-                _abort(route)
-                return
-        route.fulfill(response=response)
-
-    def _hop_allowed(self, hop: _Seen) -> bool:
-        """Whether the guard lets a redirect's next hop go (in a dry run: only reads)."""
-        guard = self.state.guard
-        allowed_host = guard.policy.host_allowed(hop.host, guard.declared_hosts)
-        changing = hop.method not in READ_METHODS or (
-            url_classification(hop.method, hop.url).risk is not Risk.READ
-        )
-        if allowed_host and not changing:
-            return True
-        api_route = next((r for r in self.routes if r.covers(hop.url)), None)
-        verdict = self._check(hop, api_route, via="redirect")
-        return verdict is not None and allowed_host and not self.dry_run
-
-    def _check(
-        self, seen: _Seen, api_route: ApiRoute | None, *, via: str = ""
-    ) -> tuple[str, str] | None:
+    def _check(self, seen: _Seen, api_route: ApiRoute | None) -> tuple[str, str] | None:
         """Ask the guard: (risk, verdict), or None when it refused (kept for the step)."""
         op = self._operation(seen, api_route)
         classification = classify_request(seen.method, seen.url, body=seen.body, operation=op)
@@ -293,7 +240,7 @@ class NetworkGuard:
             origin="request",
             facts=facts,
             classification=classification,
-            summary=f"{seen.method} {seen.url}" + (f" (by {via})" if via else ""),
+            summary=f"{seen.method} {seen.url}",
             detail={"body": seen.body},
         )
         try:
@@ -325,7 +272,7 @@ class NetworkGuard:
                 "passthrough", step=self.step, method=seen.method, url=seen.url,
                 reason="sign-in: the dry run goes on as the signed-in user",
             )  # fmt: skip
-            self._pass(route, seen)
+            route.continue_()
             return
         risk, said = verdict
         simulated = api_route is not None and api_route.simulator is not None
@@ -401,16 +348,6 @@ def _read(request: Request) -> _Seen:
         named = dict(_MULTIPART_FIELD.findall(raw.decode("utf-8", "replace")))
     method = effective_method(request.method, _headers_of(request), request.url, named)
     return _Seen(method, request.url, host, body, raw, form)
-
-
-def _next_hop(seen: _Seen, status: int, location: str) -> _Seen:
-    """The request a browser sends after a redirect: 307/308 keep the method and body,
-    301/302/303 turn it into a GET (HEAD stays HEAD)."""
-    url = urljoin(seen.url, location)
-    if status in (307, 308):
-        return _Seen(seen.method, url, url_host(url), seen.body, seen.raw, seen.form)
-    method = "HEAD" if seen.method == "HEAD" else "GET"
-    return _Seen(method, url, url_host(url), None, b"", False)
 
 
 def _abort(route: Route) -> None:
