@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
 
@@ -150,10 +150,28 @@ class NetworkGuard:
             if self._started_count == seen and self._in_flight <= 0:
                 return
 
-    def _started(self, _: Request) -> None:
+    def _started(self, request: Request) -> None:
+        earlier = request.redirected_from
+        if earlier is not None and earlier.redirected_from is not None:
+            self._late_hop(request)  # the second hop on: no route saw it (see _pass)
         self._in_flight += 1
         self._started_count += 1
         self._last_activity = time.monotonic()
+
+    def _late_hop(self, request: Request) -> None:
+        try:
+            hop = _read(request)
+            if not self._hop_allowed(hop) and self.dry_run:
+                self._refusals.append(
+                    BlockedError(
+                        f"{hop.method} {hop.url}: a redirect chain reached it unchecked",
+                        step=self.step,
+                        steps=[self.step],
+                        code="redirect",
+                    )
+                )
+        except Exception as exc:  # an event handler must not raise into Playwright
+            self.state.record.event("warning", step=self.step, message=f"redirect: {exc}")
 
     def _ended(self, _: Request) -> None:
         self._in_flight = max(0, self._in_flight - 1)
@@ -210,18 +228,53 @@ class NetworkGuard:
                 _abort(route)
                 return
         if not self.dry_run:
-            route.continue_()
+            self._pass(route, seen)
             return
         if not changing:
             if api_route is not None and api_route.simulator is not None:
                 self._simulate(route, seen, api_route)
             else:
-                route.continue_()
+                self._pass(route, seen)
             return
         assert verdict is not None
         self._hold(route, request, seen, api_route, verdict)
 
-    def _check(self, seen: _Seen, api_route: ApiRoute | None) -> tuple[str, str] | None:
+    def _pass(self, route: Route, seen: _Seen) -> None:
+        """Send a request on, checking where a redirect would take it before the browser goes.
+
+        Playwright routes only the first URL of a redirect chain: after ``continue_()``
+        Chromium follows the redirects unseen, so a 307 from an allowed URL could re-send a POST
+        to a delete URL, and a 302 could carry a read to a host outside the plan. The request is
+        sent here without following redirects; the next hop is checked like a request of its
+        own and, refused, the request is aborted. Hops after that one are checked when the
+        browser reports them (:meth:`_started`), which stops the run but comes too late to
+        stop that hop.
+        """
+        response = route.fetch(max_redirects=0)
+        location = response.headers.get("location")
+        if 300 <= response.status < 400 and location:
+            hop = _next_hop(seen, response.status, location)
+            if not self._hop_allowed(hop):
+                _abort(route)
+                return
+        route.fulfill(response=response)
+
+    def _hop_allowed(self, hop: _Seen) -> bool:
+        """Whether the guard lets a redirect's next hop go (in a dry run: only reads)."""
+        guard = self.state.guard
+        allowed_host = guard.policy.host_allowed(hop.host, guard.declared_hosts)
+        changing = hop.method not in READ_METHODS or (
+            url_classification(hop.method, hop.url).risk is not Risk.READ
+        )
+        if allowed_host and not changing:
+            return True
+        api_route = next((r for r in self.routes if r.covers(hop.url)), None)
+        verdict = self._check(hop, api_route, via="redirect")
+        return verdict is not None and allowed_host and not self.dry_run
+
+    def _check(
+        self, seen: _Seen, api_route: ApiRoute | None, *, via: str = ""
+    ) -> tuple[str, str] | None:
         """Ask the guard: (risk, verdict), or None when it refused (kept for the step)."""
         op = self._operation(seen, api_route)
         classification = classify_request(seen.method, seen.url, body=seen.body, operation=op)
@@ -240,7 +293,7 @@ class NetworkGuard:
             origin="request",
             facts=facts,
             classification=classification,
-            summary=f"{seen.method} {seen.url}",
+            summary=f"{seen.method} {seen.url}" + (f" (by {via})" if via else ""),
             detail={"body": seen.body},
         )
         try:
@@ -272,7 +325,7 @@ class NetworkGuard:
                 "passthrough", step=self.step, method=seen.method, url=seen.url,
                 reason="sign-in: the dry run goes on as the signed-in user",
             )  # fmt: skip
-            route.continue_()
+            self._pass(route, seen)
             return
         risk, said = verdict
         simulated = api_route is not None and api_route.simulator is not None
@@ -348,6 +401,16 @@ def _read(request: Request) -> _Seen:
         named = dict(_MULTIPART_FIELD.findall(raw.decode("utf-8", "replace")))
     method = effective_method(request.method, _headers_of(request), request.url, named)
     return _Seen(method, request.url, host, body, raw, form)
+
+
+def _next_hop(seen: _Seen, status: int, location: str) -> _Seen:
+    """The request a browser sends after a redirect: 307/308 keep the method and body,
+    301/302/303 turn it into a GET (HEAD stays HEAD)."""
+    url = urljoin(seen.url, location)
+    if status in (307, 308):
+        return _Seen(seen.method, url, url_host(url), seen.body, seen.raw, seen.form)
+    method = "HEAD" if seen.method == "HEAD" else "GET"
+    return _Seen(method, url, url_host(url), None, b"", False)
 
 
 def _abort(route: Route) -> None:
