@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, ScreenshotWriter
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
+from lam.types import Classification, Risk
 from lam.validate import ValidationReport
 
 if TYPE_CHECKING:
@@ -265,6 +267,8 @@ class UiStepExecutor:
             if el.form_has_password and el.form_action:
                 net.sign_in_forms.add(el.form_action.split("#", 1)[0])
         classification = classify_ui_action(step.action, el)
+        if step.action == "upload":
+            classification = _upload_risk(classification, value, state.plan.path)
         label = el.label if el is not None else ""
         what = f"{el.role or el.tag or 'element'} {label!r}" if el is not None else "the page"
         summary = f"{step.action} {what}"
@@ -295,6 +299,19 @@ class UiStepExecutor:
             el = resolved.element
             return f"{step.action} {el.role or el.tag} {el.name!r}"
         return f"{step.action} {value}" if value is not None else step.action
+
+
+def _upload_risk(found: Classification, value: Any, plan: Path | None) -> Classification:
+    """An upload of a file from outside the plan's folder and the working directory sends a
+    local file outward (a key, a credentials file): destructive, so a human approves it."""
+    roots = [Path.cwd().resolve()] + ([plan.resolve().parent] if plan is not None else [])
+    files = value if isinstance(value, list | tuple) else [value]
+    for name in files:
+        path = Path(str(name)).expanduser().resolve()
+        if not any(path.is_relative_to(root) for root in roots):
+            why = f"uploads {path}, outside the plan's folder and the working directory"
+            return Classification(Risk.DESTRUCTIVE, (*found.reasons, why))
+    return found
 
 
 def _box_now(resolved: Resolved | None, before: Box | None) -> Box | None:
