@@ -140,6 +140,10 @@ class Runner:
         with self.kill.signals():
             try:
                 yield self.result
+                for executor in self.executors.values():
+                    finish = getattr(executor, "finish", None)
+                    if finish is not None:
+                        finish()  # e.g. a page's request refused after the last step
                 self.result.status = "ok"
             except LamError as exc:
                 self.result.error = exc

@@ -8,6 +8,7 @@ state-changing requests are held and answered from the sandbox instead of reachi
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -180,6 +181,17 @@ class UiStepExecutor:
         self._start(state)
         assert self._session is not None
         return self._session.page
+
+    def finish(self) -> None:
+        """At the end of a run: a request the page sent after the last step settled is
+        refused all the same, and the run does not end ``ok``."""
+        if self._net is None or self._session is None:
+            return
+        with contextlib.suppress(PlaywrightError):
+            self._net.settle(self._session.page, limit_ms=1_000)
+        refused = self._net.take_refusal()
+        if refused is not None:
+            raise refused
 
     def close(self) -> None:
         """Finish the screenshots; close the browser and the dry run's live readers."""
