@@ -1,8 +1,9 @@
-"""Real servers on 127.0.0.1 for tests: the demo app in its own process, and small ASGI apps
-served by uvicorn in a thread."""
+"""Real servers on 127.0.0.1 for tests: the demo app in its own process, small ASGI apps
+served by uvicorn in a thread, and folders of static pages."""
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import subprocess
@@ -12,16 +13,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 
-__all__ = ["DemoServer", "free_port", "serve_app", "start_demo"]
+__all__ = [
+    "DemoServer",
+    "free_port",
+    "serve_app",
+    "serve_directory",
+    "start_demo",
+    "wait_until_up",
+]
 
 
 def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -56,7 +66,7 @@ def start_demo(tmp: Path) -> Iterator[DemoServer]:
     process = subprocess.Popen([*cmd, "--access-log", str(log)], stdout=subprocess.DEVNULL)
     server = DemoServer(f"http://127.0.0.1:{port}", db, log, process)
     try:
-        _wait_until_up(server.url + "/login", process)
+        wait_until_up(server.url + "/login", process)
         deadline = time.monotonic() + 5
         while not server.requests() and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -70,11 +80,14 @@ def start_demo(tmp: Path) -> Iterator[DemoServer]:
             process.kill()
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Poll ``url`` until it answers; fail early if ``process`` exits (its stderr, if piped,
+    goes into the message)."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
+            errors = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"server exited with {process.returncode}: {errors}")
         try:
             httpx.get(url, timeout=1)
             return
@@ -99,3 +112,23 @@ def serve_app(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve_directory(directory: Path) -> Iterator[str]:
+    """Serve the files under ``directory`` on 127.0.0.1 in a thread; yields the base URL
+    (with a trailing slash)."""
+    handler = functools.partial(_QuietFiles, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
