@@ -2,7 +2,7 @@
 
     python recordings/make_recordings.py
 
-Starts the demo pet shop on a free port with a fresh database, records each workflow below,
+Starts the demo pet shop (in-process) on a port the system picks with a fresh database, records each workflow below,
 and rewrites the app's URL to the demo's default address (http://127.0.0.1:8321/) so the files
 do not carry a random port. Replay one on any instance with::
 
@@ -13,19 +13,15 @@ The password field was recorded as ``$secrets.PASSWORD``: it is read from the en
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Page
 
 import lam
-from lam.sandbox.demo import DEFAULT_PORT
+from lam.sandbox.demo import DEFAULT_PORT, running
 
 HERE = Path(__file__).resolve().parent
 PUBLISHED = f"http://127.0.0.1:{DEFAULT_PORT}/"
@@ -71,42 +67,18 @@ WORKFLOWS: dict[str, tuple[Callable[[Page], None], dict[str, str]]] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name, (workflow, params) in WORKFLOWS.items():
-            port = _free_port()
-            db = Path(tmp) / f"{name}.db"
-            cmd = [sys.executable, "-m", "lam.sandbox.demo", "--port", str(port), "--db", str(db)]
-            server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-            try:
-                url = f"http://127.0.0.1:{port}/"
-                _wait(url + "login")
+            # lam.sandbox.demo.running seeds the database and waits until the app answers
+            with running(Path(tmp) / f"{name}.db") as shop:
+                url = shop.url + "/"
                 out = HERE / f"{name}.yaml"
                 with lam.record(url + "login", out=out, params=params) as page:
                     workflow(page)
                 out.write_text(out.read_text().replace(url, PUBLISHED))
                 print(f"wrote {out.relative_to(HERE.parent)}")
-            finally:
-                server.terminate()
-                server.wait(timeout=10)
     return 0
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the demo app at {url} did not come up")
 
 
 if __name__ == "__main__":
