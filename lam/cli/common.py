@@ -13,6 +13,7 @@ from lam.errors import UsageError
 
 __all__ = [
     "add_policy_option",
+    "add_run_options",
     "add_target_options",
     "existing_file",
     "load_operator_policy",
@@ -55,6 +56,22 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", action="append", metavar="NAME=VALUE", help="set an input")
     parser.add_argument("--app", action="append", metavar="NAME=URL", help="move an app")
     parser.add_argument("--api", action="append", metavar="NAME=URL", help="move an api")
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, approvals: bool = True) -> None:
+    """The options of a run that ``lam run``, ``lam dry-run`` and ``lam replay`` share, in
+    order: ``--approve`` and ``--no-prompt`` (only with ``approvals``; a dry run asks nothing),
+    then ``--strict``, ``--headed``, ``--seed`` and ``--json``."""
+    if approvals:
+        parser.add_argument(
+            "--approve", action="append", metavar="STEP", default=[],
+            help="approve this step (repeatable); covers exactly that step",
+        )  # fmt: skip
+        parser.add_argument("--no-prompt", action="store_true", help="never ask at the terminal")
+    parser.add_argument("--strict", action="store_true", help="a response off-spec fails")
+    parser.add_argument("--headed", action="store_true", help="show the browser window")
+    parser.add_argument("--seed", type=int, default=0, help="sandbox seed (dry runs)")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
 def load_operator_policy(option: str | None, plan_path: Path | None = None) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 from lam.cli.common import (
     add_policy_option,
+    add_run_options,
     add_target_options,
     existing_file,
     load_operator_policy,
@@ -36,15 +37,7 @@ def register(sub: Any) -> None:
         "--dry-run", action="store_true", help="replay in the sandbox: no live effects"
     )
     parser.add_argument("--update", action="store_true", help="write healed locators back into REC")
-    parser.add_argument(
-        "--approve", action="append", metavar="STEP", default=[],
-        help="approve this step (repeatable); covers exactly that step",
-    )  # fmt: skip
-    parser.add_argument("--no-prompt", action="store_true", help="never ask at the terminal")
-    parser.add_argument("--strict", action="store_true", help="a response off-spec fails")
-    parser.add_argument("--headed", action="store_true", help="show the browser window")
-    parser.add_argument("--seed", type=int, default=0, help="sandbox seed (dry runs)")
-    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    add_run_options(parser)
     parser.set_defaults(func=replay)
 
 

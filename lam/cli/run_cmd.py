@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from lam.cli.common import (
     add_policy_option,
+    add_run_options,
     add_target_options,
     existing_file,
     load_operator_policy,
@@ -41,18 +42,7 @@ def register(sub: Any) -> None:
         parser.add_argument("plan", metavar="PLAN")
         add_policy_option(parser)
         add_target_options(parser)
-        if not dry:
-            parser.add_argument(
-                "--approve", action="append", metavar="STEP", default=[],
-                help="approve this step (repeatable); covers exactly that step",
-            )  # fmt: skip
-            parser.add_argument(
-                "--no-prompt", action="store_true", help="never ask at the terminal"
-            )
-        parser.add_argument("--strict", action="store_true", help="a response off-spec fails")
-        parser.add_argument("--headed", action="store_true", help="show the browser window")
-        parser.add_argument("--seed", type=int, default=0, help="sandbox seed (dry runs)")
-        parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+        add_run_options(parser, approvals=not dry)
         parser.set_defaults(func=run, dry_run=dry)
 
 
