@@ -52,8 +52,11 @@ def add_policy_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", action="append", metavar="NAME=VALUE", help="set an input")
+def add_target_options(parser: argparse.ArgumentParser, *, inputs: bool = True) -> None:
+    """``--input NAME=VALUE`` (only with ``inputs``), ``--app NAME=URL`` and ``--api NAME=URL``:
+    where a plan's apps and apis are, and its inputs."""
+    if inputs:
+        parser.add_argument("--input", action="append", metavar="NAME=VALUE", help="set an input")
     parser.add_argument("--app", action="append", metavar="NAME=URL", help="move an app")
     parser.add_argument("--api", action="append", metavar="NAME=URL", help="move an api")
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lam.cli.common import (
     add_policy_option,
+    add_target_options,
     existing_file,
     load_operator_policy,
     pairs,
@@ -31,8 +32,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("plan", metavar="PLAN")
     add_policy_option(parser)
-    parser.add_argument("--app", action="append", metavar="NAME=URL", help="move an app")
-    parser.add_argument("--api", action="append", metavar="NAME=URL", help="move an api")
+    add_target_options(parser, inputs=False)
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.set_defaults(func=run)
 
