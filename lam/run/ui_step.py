@@ -274,7 +274,11 @@ class UiStepExecutor:
         el = None
         if resolved is not None:
             el = guard_facts(
-                page, resolved.locator, typing=step.action in _TYPING, info=resolved.element
+                page,
+                resolved.locator,
+                typing=step.action in _TYPING,
+                info=resolved.element,
+                read=resolved.facts,  # read with the element, in the same round trip
             )
             if el.form_has_password and el.form_action:
                 net.sign_in_forms.add(el.form_action.split("#", 1)[0])

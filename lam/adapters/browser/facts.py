@@ -9,6 +9,7 @@ password) and the dialog around it with its text, so :mod:`lam.risk` can classif
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from playwright.sync_api import Locator, Page
@@ -16,7 +17,7 @@ from playwright.sync_api import Locator, Page
 from lam.adapters.browser.snapshot import ElementInfo, describe_element
 from lam.risk import ElementFacts
 
-__all__ = ["FACT_ATTRIBUTES", "element_facts", "guard_facts"]
+__all__ = ["FACT_ATTRIBUTES", "element_facts", "facts_js", "guard_facts"]
 
 FACT_ATTRIBUTES = (
     "id", "class", "title", "aria-label", "type", "value", "name", "href", "data-testid",
@@ -49,8 +50,19 @@ _FACTS_JS = """
 """
 
 
+def facts_js() -> str:
+    """The page-side reader, ``(el, attrs) => JSON text`` (:data:`FACT_ATTRIBUTES` as
+    ``attrs``), for callers that read the facts inside a larger evaluate."""
+    return _FACTS_JS
+
+
 def element_facts(
-    page: Page, locator: Locator, *, timeout_ms: float = 5_000, info: ElementInfo | None = None
+    page: Page,
+    locator: Locator,
+    *,
+    timeout_ms: float = 5_000,
+    info: ElementInfo | None = None,
+    read: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A plain mapping describing the element for the guard, keyed like ElementFacts' fields.
 
@@ -59,10 +71,13 @@ def element_facts(
     and ``form_action`` (absolute URL; a submit button's own formmethod/formaction win) or None
     outside a form, ``form_has_password``, ``in_dialog`` and ``dialog_text``. ``info`` is the
     element's snapshot entry when the caller has just read it (its role and name are used
-    instead of reading them again).
+    instead of reading them again); ``read`` is :func:`facts_js`'s result when the caller
+    read it in the same round trip as ``info`` (the page is then not asked again).
     """
-    raw: dict[str, Any] = json.loads(
-        locator.evaluate(_FACTS_JS, list(FACT_ATTRIBUTES), timeout=timeout_ms)
+    raw: dict[str, Any] = (
+        dict(read)
+        if read is not None
+        else json.loads(locator.evaluate(_FACTS_JS, list(FACT_ATTRIBUTES), timeout=timeout_ms))
     )
     if info is None:
         info = describe_element(locator, timeout_ms=timeout_ms)
@@ -78,7 +93,8 @@ def guard_facts(
     typing: bool = False,
     timeout_ms: float = 5_000,
     info: ElementInfo | None = None,
+    read: Mapping[str, Any] | None = None,
 ) -> ElementFacts:
     """:func:`element_facts` as the :class:`lam.risk.ElementFacts` the guard classifies."""
-    facts = element_facts(page, locator, timeout_ms=timeout_ms, info=info)
+    facts = element_facts(page, locator, timeout_ms=timeout_ms, info=info, read=read)
     return ElementFacts(**facts, typing=typing)

@@ -15,6 +15,7 @@ of an iframe, or a list for nested frames) scopes the hints to a frame.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,9 +26,16 @@ from playwright.sync_api import FrameLocator, Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from lam.adapters.browser.embeddings import Embedder
+from lam.adapters.browser.facts import FACT_ATTRIBUTES, facts_js
 from lam.adapters.browser.grounding import ground
 from lam.adapters.browser.healing import agrees, heal
-from lam.adapters.browser.snapshot import ElementInfo, describe_element, snapshot
+from lam.adapters.browser.snapshot import (
+    ElementInfo,
+    describe_element,
+    elements_from_json,
+    snapshot,
+    snapshot_js,
+)
 from lam.errors import GroundingError
 
 __all__ = ["HINT_KEYS", "Resolved", "build_locator", "frames_of", "resolve_target"]
@@ -63,7 +71,9 @@ class Resolved:
     """The one element a target resolved to: a locator for acting, what it is, and how found.
 
     A healed target has ``how="healed"``, its fingerprint ``score``, the runner-up's score and
-    the ``hints`` that now find it (what a recording would be updated with).
+    the ``hints`` that now find it (what a recording would be updated with). ``facts`` is
+    what :func:`lam.adapters.browser.facts.element_facts` reads, when it was read in the same
+    round trip as the element (the guard then need not ask the page again).
     """
 
     locator: Locator
@@ -72,6 +82,7 @@ class Resolved:
     score: float | None = None
     runner_up: float | None = None
     hints: Mapping[str, Any] | None = None
+    facts: Mapping[str, Any] | None = None
 
 
 def frames_of(hints: Mapping[str, Any]) -> tuple[str, ...]:
@@ -160,6 +171,49 @@ def _try_hints(
     return (visible if count == 1 else None), count, visible
 
 
+_PROBE_JS: str | None = None
+
+
+def _probe_js() -> str:
+    """``(els, [index, attrs]) => JSON``: how many elements matched and, when ``index`` picks
+    one of them, its snapshot entry and its guard facts, in one round trip into the page."""
+    global _PROBE_JS
+    if _PROBE_JS is None:
+        _PROBE_JS = (
+            "(els, [index, attrs]) => {\n"
+            "  const i = index === null ? (els.length === 1 ? 0 : -1) :\n"
+            "    index < 0 ? els.length + index : index;\n"
+            "  if (i < 0 || i >= els.length) return JSON.stringify([els.length]);\n"
+            f"  const describe = ({snapshot_js()}\n);\n"
+            f"  const facts = ({facts_js()}\n);\n"
+            "  return '[' + els.length + ',' + describe(els[i]) + ',' + facts(els[i], attrs) + ']';\n"
+            "}"
+        )
+    return _PROBE_JS
+
+
+def _probe(
+    page: Page, hints: Mapping[str, Any], where: Mapping[str, str | None]
+) -> tuple[tuple[Locator, ElementInfo, dict[str, Any]] | None, int, Locator]:
+    """Like :func:`_try_hints`, with the unique match described (its snapshot entry and guard
+    facts) in the same round trip: (the match, its entry and facts, or None; how many visible
+    matches; the visible locator). A page navigating meanwhile reads as no match yet."""
+    visible = build_locator(page, hints, where=where).filter(visible=True)
+    nth = hints.get("nth")
+    index = None if nth is None else int(nth)
+    try:
+        raw = json.loads(visible.evaluate_all(_probe_js(), [index, list(FACT_ATTRIBUTES)]))
+    except PlaywrightError:
+        return None, 0, visible
+    count = int(raw[0])
+    if len(raw) < 3:
+        return None, count, visible
+    found = visible if index is None else visible.nth(index if index >= 0 else count + index)
+    text = json.dumps(raw[1])
+    info = elements_from_json(text, frame=frames_of(hints))[0]
+    return (found, info, raw[2]), count, visible
+
+
 def _listing(visible: Locator, frames: Sequence[str]) -> list[str]:
     shown: list[str] = []
     count = visible.count()
@@ -208,18 +262,15 @@ def resolve_target(
         ambiguous: tuple[str, Locator, Mapping[str, Any], int] | None = None
         distrusted = False
         for how, alt in alternatives:
-            found, count, visible = _try_hints(page, alt, where)
-            if found is not None:
-                try:
-                    info = describe_element(found, frame=frames_of(alt), timeout_ms=1_000)
-                except PlaywrightError:
-                    continue  # it went away between counting and reading: look again
+            match, count, visible = _probe(page, alt, where)
+            if match is not None:
+                found, info, facts = match
                 if fingerprint is not None and not (
                     agrees(fingerprint, info) and _among(found, ambiguous)
                 ):
                     distrusted = True  # found, but not the element that was recorded
                     continue
-                return Resolved(found, info, how)
+                return Resolved(found, info, how, facts=facts)
             if count > 1 and ambiguous is None:
                 ambiguous = (how, visible, alt, count)
         if fingerprint is not None and (ambiguous is not None or distrusted):
