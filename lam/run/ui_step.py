@@ -235,7 +235,7 @@ class UiStepExecutor:
             summary = self._describe(step, resolved, value)
             if step.action in GUARDED_ACTIONS:
                 summary = self._guard(step, state, net, resolved, value)
-            mark = net.mark()
+            mark, url_before = net.mark(), page.url
             result = perform(
                 page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
                 resolved=resolved,
@@ -244,7 +244,8 @@ class UiStepExecutor:
             refused = net.take_refusal()
             if refused is not None:
                 raise refused
-            box = _box_now(resolved, box)
+            if page.url == url_before:  # after a navigation the element went with its page
+                box = _box_now(resolved, box)
             expect = state.resolve_with(step, dict(step.expect), "expect", None)
             failures = check_expect(page, expect) if expect else []
         except LamError as failure:
