@@ -343,10 +343,20 @@ class NetworkGuard:
             "the page after this point is not the one the app would show",
         )  # fmt: skip
         if seen.form or request.is_navigation_request():
-            back = request.headers.get("referer") or request.frame.url or "/"
-            route.fulfill(status=303, headers={"location": back}, body="")
+            back = urljoin(seen.url, request.headers.get("referer") or request.frame.url or "/")
+            if seen.form and self._safe_to_follow(back) and back.split("#")[0] != seen.url:
+                route.fulfill(status=303, headers={"location": back}, body="")
+            else:  # a 303 is followed unrouted, and a page that reloads may loop: stay put
+                route.fulfill(status=204, body="")
         else:
             route.fulfill(status=200, content_type="application/json", body="{}")
+
+    def _safe_to_follow(self, url: str) -> bool:
+        """Whether the browser may go to ``url`` unrouted: a read on one of the plan's hosts."""
+        guard = self.state.guard
+        return guard.policy.host_allowed(url_host(url), guard.declared_hosts) and (
+            url_classification("GET", url).risk is Risk.READ
+        )
 
     def _signs_in(self, seen: _Seen, op: Operation | None, api_route: ApiRoute | None) -> bool:
         if seen.method != "POST":
