@@ -9,9 +9,10 @@ round then times, in alternating order:
 
 * plain: launch Chromium, open /login, run the flow as hand-written Playwright calls, close;
 * lam: :func:`lam.replay.replay` of the recording (validation, guard on every step, run
-  record with a hash-chained trace, a screenshot per step, Chromium launched and closed).
+  record with a hash-chained trace, a screenshot per step, Chromium launched and closed);
+* lam-failures: the same with ``--screenshots failures`` (pictures only of failed steps).
 
-The figure is the ratio of medians, lam / plain (the aim: at most 1.15).
+The figures are ratios of medians, lam / plain (the aim: at most 1.15).
 """
 
 from __future__ import annotations
@@ -51,13 +52,16 @@ def plain(url: str) -> float:
     return time.perf_counter() - started
 
 
-def lam_replay(recording: Path, url: str, runs: Path, approvals: frozenset[str]) -> float:
+def lam_replay(
+    recording: Path, url: str, runs: Path, approvals: frozenset[str], *, all_shots: bool = True
+) -> float:
     """Seconds for ``lam replay`` of the recording (a live run), browser launch included."""
     options = RunOptions(
         policy=default_policy(),
         app_overrides={"app": url + "/"},
         approvals=approvals,
         runs_dir=runs,
+        screenshots="all" if all_shots else "failures",
     )
     started = time.perf_counter()
     result = replay(recording, options)
@@ -81,23 +85,30 @@ def main() -> int:
         print(f"recording: {len(steps)} UI steps (+ {len(document['steps']) - len(steps)} goto)")
         plain(site.url)  # warm up: page cache, Chromium's first start
         lam_replay(recording, site.url, Path(tmp) / "runs", approvals)
-        times: dict[str, list[float]] = {"plain": [], "lam": []}
+        times: dict[str, list[float]] = {"plain": [], "lam": [], "lam-failures": []}
+        runs = Path(tmp) / "runs"
         for round_ in range(args.rounds):
-            order = ("plain", "lam") if round_ % 2 == 0 else ("lam", "plain")
-            for which in order:
+            order = ["plain", "lam", "lam-failures"]
+            for which in order[round_ % 3 :] + order[: round_ % 3]:  # rotate the order
                 if which == "plain":
                     times["plain"].append(plain(site.url))
                 else:
-                    runs = Path(tmp) / "runs"
-                    times["lam"].append(lam_replay(recording, site.url, runs, approvals))
-    p, r = statistics.median(times["plain"]), statistics.median(times["lam"])
-    print(
-        f"plain Playwright script: median {p:.2f} s  ({', '.join(f'{t:.2f}' for t in times['plain'])})"
-    )
-    print(
-        f"lam replay:              median {r:.2f} s  ({', '.join(f'{t:.2f}' for t in times['lam'])})"
-    )
-    print(f"ratio lam/plain: {r / p:.2f}x (aim <= 1.15x)")
+                    every = which == "lam"
+                    seconds = lam_replay(recording, site.url, runs, approvals, all_shots=every)
+                    times[which].append(seconds)
+    p = statistics.median(times["plain"])
+    labels = {
+        "plain": "plain Playwright script",
+        "lam": "lam replay",
+        "lam-failures": "lam replay --screenshots failures",
+    }
+    for which, label in labels.items():
+        median = statistics.median(times[which])
+        runs_s = ", ".join(f"{t:.2f}" for t in times[which])
+        print(f"{label:34s} median {median:.2f} s  ({runs_s})")
+    for which in ("lam", "lam-failures"):
+        ratio = statistics.median(times[which]) / p
+        print(f"ratio {which}/plain: {ratio:.2f}x (aim <= 1.15x)")
     return 0
 
 

@@ -38,6 +38,13 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--update", action="store_true", help="write healed locators back into REC")
     add_run_options(parser)
+    parser.add_argument(
+        "--screenshots",
+        choices=("all", "failures"),
+        default="all",
+        help="which UI steps keep a boxed screenshot in the run record: all (default) or "
+        "only those that failed or were blocked (faster)",
+    )
     parser.set_defaults(func=replay)
 
 
@@ -62,6 +69,7 @@ def replay(args: argparse.Namespace) -> int:
         strict=args.strict,
         headed=args.headed,
         seed=args.seed,
+        screenshots=args.screenshots,
         prompt=_ask if interactive else None,
         on_step=None if quiet else _print_step,
         on_start=None if quiet else lambda rec: print(f"replay {rec.run_id}: {rec.directory}"),

@@ -43,6 +43,13 @@ def register(sub: Any) -> None:
         add_policy_option(parser)
         add_target_options(parser)
         add_run_options(parser, approvals=not dry)
+        parser.add_argument(
+            "--screenshots",
+            choices=("all", "failures"),
+            default="all",
+            help="which UI steps keep a boxed screenshot in the run record: all (default) or "
+            "only those that failed or were blocked (faster)",
+        )
         parser.set_defaults(func=run, dry_run=dry)
 
 
@@ -65,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         headed=args.headed,
         seed=args.seed,
+        screenshots=args.screenshots,
         prompt=_ask if interactive else None,
         on_step=None if quiet else _print_step,
         on_start=None

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -46,6 +46,7 @@ class RunOptions:
     on_step: Callable[[StepResult], None] | None = None
     on_start: Callable[[RunRecord], None] | None = None
     secrets: tuple[str, ...] = ()  # values known up front that the record must never show
+    screenshots: Literal["all", "failures"] = "all"  # "failures": only failed or blocked steps
 
 
 def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, RunResult | None]:

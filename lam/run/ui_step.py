@@ -244,10 +244,10 @@ class UiStepExecutor:
             refused = net.take_refusal()
             if refused is not None:
                 raise refused
-            if page.url == url_before:  # after a navigation the element went with its page
-                box = _box_now(resolved, box)
             expect = state.resolve_with(step, dict(step.expect), "expect", None)
             failures = check_expect(page, expect) if expect else []
+            if page.url == url_before and (failures or self.options.screenshots == "all"):
+                box = _box_now(resolved, box)  # (after a navigation it went with its page)
         except LamError as failure:
             # an action that failed because the guard aborted its request is a refusal
             exc = net.take_refusal() or failure
@@ -257,7 +257,9 @@ class UiStepExecutor:
             if exc is failure:
                 raise
             raise exc from None
-        shot = shots.take(page, step.id, box=box, status="ok" if not failures else "failed")
+        shot = None  # with --screenshots failures, a step that went well keeps no picture
+        if failures or self.options.screenshots == "all":
+            shot = shots.take(page, step.id, box=box, status="ok" if not failures else "failed")
         return StepOutcome(
             summary,
             response={"body": result.extracted, "url": result.url},
