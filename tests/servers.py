@@ -50,11 +50,21 @@ class DemoServer:
         return self.url + "/api"
 
     def requests(self) -> list[dict[str, Any]]:
-        """Every request the server has logged so far."""
+        """Every request the server has logged so far, once the log has stopped growing
+        (a line may land a moment after its response reached the client)."""
+        lines = self._lines()
+        for _ in range(20):
+            time.sleep(0.05)
+            again = self._lines()
+            if again == lines:
+                break
+            lines = again
+        return [json.loads(line) for line in lines[self.skip :]]
+
+    def _lines(self) -> list[str]:
         if not self.access_log.exists():
             return []
-        lines = [line for line in self.access_log.read_text().splitlines() if line]
-        return [json.loads(line) for line in lines[self.skip :]]
+        return [line for line in self.access_log.read_text().splitlines() if line.endswith("}")]
 
 
 @contextmanager
