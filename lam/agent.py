@@ -25,7 +25,7 @@ import yaml
 
 from lam.errors import BlockedError, GroundingError, LamError, PlanError, StepFailed
 from lam.memory import MemoryStore, site_of
-from lam.plan import Plan, parse_plan
+from lam.plan import Plan, parse_plan, step_digest
 from lam.planner.base import ActionModel, HistoryItem, Observation, Proposal, plan_document
 from lam.run.runner import Runner, RunResult
 from lam.run.session import RunOptions, open_run
@@ -192,15 +192,14 @@ class _Loop:
         plan, report = self._build([*self.done_steps, step_doc])
         verdict = report.steps[-1]
         # a dry run holds every effect in the sandbox: verdicts are recorded, not enforced
-        approved = (
-            self.o.run.dry_run
-            or verdict.id in self.o.run.approvals
-            or self.o.run.prompt is not None
-        )
+        digest = step_digest(plan, plan.steps[-1])
+        given = self.o.run.approvals
+        by_human = verdict.id in given or f"{verdict.id}@{digest}" in given
+        approved = self.o.run.dry_run or by_human or self.o.run.prompt is not None
         if verdict.verdict is Verdict.DENY or (verdict.verdict is Verdict.APPROVE and not approved):
             what = "is denied" if verdict.verdict is Verdict.DENY else "needs approval"
             hint = (
-                f"; review the plan and rerun with --approve {verdict.id}"
+                f"; review the plan and rerun with --approve {verdict.id}@{digest}"
                 if verdict.verdict is Verdict.APPROVE
                 else ""
             )
@@ -210,6 +209,9 @@ class _Loop:
                 steps=[verdict.id],
                 step=verdict.id,
             )
+        if by_human:  # the approval covers this step as it is now, and no other
+            guard = runner.state.guard
+            guard.approvals = guard.approvals | {verdict.id}
         runner.plan = plan
         runner.state.plan = plan
         outcome = runner.step(plan.steps[-1])

@@ -10,6 +10,8 @@ the first, for ``lam validate``.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,7 @@ __all__ = [
     "load_plan",
     "parse_plan",
     "plan_problems",
+    "step_digest",
 ]
 
 API_ACTION = "call"
@@ -171,6 +174,14 @@ class PlanProblem:
     code: str
     message: str
     step: str | None = None
+
+
+def step_digest(plan: Plan, step: Step) -> str:
+    """A short digest of a step as written, so an approval can name exactly what it approves
+    (``--approve remove@3f9c2a1b07``): edit the step and the approval no longer covers it."""
+    raw = plan.document.get("steps", [])[step.index] if plan.document else {}
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def _split_call(ref: str) -> tuple[str, str]:

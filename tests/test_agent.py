@@ -215,3 +215,24 @@ def test_plan_for_a_ui_goal_is_made_in_the_sandbox_and_validates(
     assert main(["validate", str(out), "--json"]) == 0
     assert main(["run", str(out), "--no-prompt", "--json"]) == 0
     assert pets(demo.db)[-1] == "Waffles"
+
+
+def test_do_approval_with_digest_covers_exactly_the_step_shown(
+    demo: DemoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    goal = "log in as admin with password 'admin-pass' then delete pet 2"
+    code, result = do_json(capsys, goal, "--api", DEMO_SPEC, "--api-url", demo.api)
+    assert code == 3
+    flag = re.search(r"--approve (deletePet@[0-9a-f]+)", result["error"])
+    assert flag is not None
+    other = "log in as admin with password 'admin-pass' then delete pet 3"
+    code, result = do_json(capsys, other, "--api", DEMO_SPEC, "--api-url", demo.api,
+                           "--approve", flag.group(1))  # fmt: skip
+    assert code == 3  # same step id, other content: not approved
+    assert "Milo" in pets(demo.db)
+    code, result = do_json(capsys, goal, "--api", DEMO_SPEC, "--api-url", demo.api,
+                           "--approve", flag.group(1))  # fmt: skip
+    assert code == 0, result
+    assert "Bella" not in pets(demo.db) and "Milo" in pets(demo.db)

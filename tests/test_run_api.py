@@ -279,3 +279,23 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k != "LAM_HOME"}
+
+
+def test_an_approval_can_bind_the_content_it_approved(
+    demo: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    steps = [{"id": "remove", "call": "shop.deletePet", "params": {**AUTH, "petId": 1}}]
+    plan = write_plan(tmp_path, demo, steps)
+    assert main(["run", str(plan)]) == 3
+    flag = re.search(r"--approve (remove@[0-9a-f]+)", capsys.readouterr().err)
+    assert flag is not None
+    # the plan is edited after the human looked at it: the approval no longer covers it
+    plan.write_text(plan.read_text().replace("petId: 1", "petId: 2"))
+    assert main(["run", str(plan), "--approve", flag.group(1)]) == 3
+    assert "is not what was approved" in capsys.readouterr().err
+    assert demo.requests() == []
+    plan.write_text(plan.read_text().replace("petId: 2", "petId: 1"))
+    assert main(["run", str(plan), "--approve", flag.group(1), "--json"]) == 0
+    assert [r["path"] for r in demo.requests() if r["method"] == "DELETE"] == ["/api/pets/1"]

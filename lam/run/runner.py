@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lam.errors import BlockedError, KilledError, LamError, StepFailed
-from lam.plan import Plan, Step
+from lam.plan import Plan, Step, step_digest
 from lam.run.context import RunState, StepExecutor, StepOutcome
 from lam.run.effects import EffectLog
 from lam.run.guard import Guard
@@ -24,7 +24,7 @@ from lam.run.record import RunRecord
 from lam.types import Verdict
 from lam.validate import ValidationReport
 
-__all__ = ["RunResult", "Runner", "StepResult", "preflight"]
+__all__ = ["RunResult", "Runner", "StepResult", "bind_approvals", "preflight"]
 
 
 @dataclass(frozen=True)
@@ -65,28 +65,57 @@ class RunResult:
         return 0 if self.error is None else self.error.exit_code
 
 
+def bind_approvals(plan: Plan, approvals: frozenset[str]) -> frozenset[str]:
+    """The step ids that ``--approve`` values cover.
+
+    ``STEP`` approves that step as the plan now says it; ``STEP@DIGEST`` approves it only while
+    its content is the one the human saw (the digest lam printed when it held the step).
+    """
+    ids = {step.id: step for step in plan.steps}
+    bound = set()
+    for approval in sorted(approvals):
+        step_id, sep, digest = approval.partition("@")
+        if step_id not in ids:
+            raise BlockedError(
+                f"--approve {approval}: the plan has no step with that id", code="usage"
+            )
+        if sep:
+            now = step_digest(plan, ids[step_id])
+            if digest != now:
+                raise BlockedError(
+                    f"--approve {approval}: step {step_id!r} is not what was approved "
+                    f"(it is now @{now}); review it and approve again",
+                    code="stale-approval",
+                    step=step_id,
+                )
+        bound.add(step_id)
+    return frozenset(bound)
+
+
 def preflight(report: ValidationReport, approvals: frozenset[str], *, interactive: bool) -> None:
     """Refuse to start a live run while a step is denied or waits for an approval.
 
-    Steps whose verdict is ``approve`` may start when approved on the command line, or when a
-    human is at a terminal to answer the prompt at that step.
+    ``approvals`` are step ids (see :func:`bind_approvals`). Steps whose verdict is
+    ``approve`` may start when approved on the command line, or when a human is at a terminal
+    to answer the prompt at that step.
     """
     denied = [s for s in report.steps if s.verdict is Verdict.DENY]
     waiting = [
         s for s in report.steps
         if s.verdict is Verdict.APPROVE and s.id not in approvals and not interactive
     ]  # fmt: skip
-    unknown = sorted(approvals - {s.id for s in report.steps})
-    if unknown:
-        raise BlockedError(
-            f"--approve {unknown[0]}: the plan has no step with that id", code="usage"
-        )
     if denied or waiting:
         parts = [f"{s.id} is denied ({'; '.join(s.verdict_reasons)})" for s in denied]
         parts += [
             f"{s.id} needs approval ({s.risk.value}: {'; '.join(s.reasons)})" for s in waiting
         ]
-        hint = " — approve with --approve STEP" if waiting else ""
+        hint = ""
+        if waiting and report.plan is not None:
+            plan = report.plan
+            flags = " ".join(
+                f"--approve {s.id}@{step_digest(plan, plan.step(s.id))}" for s in waiting
+            )
+            hint = f" — review, then approve with {flags}"
         raise BlockedError(
             "not started: " + ", ".join(parts) + hint, steps=[s.id for s in denied + waiting]
         )

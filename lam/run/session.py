@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ from lam.run.guard import DryRunGuard, LiveGuard, Prompt
 from lam.run.inputs import resolve_inputs
 from lam.run.kill import KillSwitch
 from lam.run.record import RunRecord, runs_root
-from lam.run.runner import Runner, RunResult, StepResult, preflight
+from lam.run.runner import Runner, RunResult, StepResult, bind_approvals, preflight
 from lam.validate import ValidationReport, declared_hosts, validate_plan
 
 __all__ = ["RunOptions", "execute_plan", "executors_for", "open_run"]
@@ -65,6 +65,7 @@ def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, Run
         return report, None
     plan = report.plan
     inputs = resolve_inputs(plan, options.inputs)
+    options = replace(options, approvals=bind_approvals(plan, options.approvals))
     if not options.dry_run:
         preflight(report, options.approvals, interactive=options.prompt is not None)
     return report, open_run(plan, report, options, inputs).run()
