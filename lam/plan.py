@@ -40,6 +40,7 @@ __all__ = [
     "load_plan",
     "parse_plan",
     "plan_problems",
+    "raw_expressions",
     "step_digest",
 ]
 
@@ -176,12 +177,26 @@ class PlanProblem:
     step: str | None = None
 
 
-def step_digest(plan: Plan, step: Step) -> str:
-    """A short digest of a step as written, so an approval can name exactly what it approves
-    (``--approve remove@3f9c2a1b07``): edit the step and the approval no longer covers it."""
+def step_digest(plan: Plan, step: Step, inputs: Mapping[str, Any] | None = None) -> str:
+    """A short digest of a step as written and of the inputs it reads, so an approval can name
+    exactly what it approves (``--approve remove@3f9c2a1b07``): edit the step, or give it
+    another ``--input``, and the approval no longer covers it."""
     raw = plan.document.get("steps", [])[step.index] if plan.document else {}
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    used = {
+        expr.name: (inputs or {}).get(expr.name or "")
+        for _, expr in walk_expressions(raw_expressions(raw))
+        if expr.source == "inputs"
+    }
+    text = json.dumps([raw, used], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def raw_expressions(raw: Any) -> Any:
+    """A raw step's values with expressions parsed, skipping malformed ones."""
+    try:
+        return parse_value(raw)
+    except ExpressionError:
+        return {}
 
 
 def _split_call(ref: str) -> tuple[str, str]:

@@ -299,3 +299,18 @@ def test_an_approval_can_bind_the_content_it_approved(
     plan.write_text(plan.read_text().replace("petId: 2", "petId: 1"))
     assert main(["run", str(plan), "--approve", flag.group(1), "--json"]) == 0
     assert [r["path"] for r in demo.requests() if r["method"] == "DELETE"] == ["/api/pets/1"]
+
+
+def test_an_approval_with_digest_does_not_cover_another_input(
+    demo: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    steps = [{"id": "remove", "call": "shop.deletePet", "params": {**AUTH, "petId": "$inputs.pet"}}]
+    plan = str(write_plan(tmp_path, demo, steps, inputs={"pet": {"type": "integer", "default": 1}}))
+    assert main(["run", plan]) == 3
+    flag = re.search(r"--approve (remove@[0-9a-f]+)", capsys.readouterr().err)
+    assert flag is not None
+    assert main(["run", plan, "--approve", flag.group(1), "--input", "pet=2"]) == 3
+    assert demo.requests() == []
+    assert main(["run", plan, "--approve", flag.group(1), "--json"]) == 0

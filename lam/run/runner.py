@@ -65,7 +65,9 @@ class RunResult:
         return 0 if self.error is None else self.error.exit_code
 
 
-def bind_approvals(plan: Plan, approvals: frozenset[str]) -> frozenset[str]:
+def bind_approvals(
+    plan: Plan, approvals: frozenset[str], inputs: Mapping[str, Any] | None = None
+) -> frozenset[str]:
     """The step ids that ``--approve`` values cover.
 
     ``STEP`` approves that step as the plan now says it; ``STEP@DIGEST`` approves it only while
@@ -80,7 +82,7 @@ def bind_approvals(plan: Plan, approvals: frozenset[str]) -> frozenset[str]:
                 f"--approve {approval}: the plan has no step with that id", code="usage"
             )
         if sep:
-            now = step_digest(plan, ids[step_id])
+            now = step_digest(plan, ids[step_id], inputs)
             if digest != now:
                 raise BlockedError(
                     f"--approve {approval}: step {step_id!r} is not what was approved "
@@ -92,7 +94,13 @@ def bind_approvals(plan: Plan, approvals: frozenset[str]) -> frozenset[str]:
     return frozenset(bound)
 
 
-def preflight(report: ValidationReport, approvals: frozenset[str], *, interactive: bool) -> None:
+def preflight(
+    report: ValidationReport,
+    approvals: frozenset[str],
+    *,
+    interactive: bool,
+    inputs: Mapping[str, Any] | None = None,
+) -> None:
     """Refuse to start a live run while a step is denied or waits for an approval.
 
     ``approvals`` are step ids (see :func:`bind_approvals`). Steps whose verdict is
@@ -113,7 +121,7 @@ def preflight(report: ValidationReport, approvals: frozenset[str], *, interactiv
         if waiting and report.plan is not None:
             plan = report.plan
             flags = " ".join(
-                f"--approve {s.id}@{step_digest(plan, plan.step(s.id))}" for s in waiting
+                f"--approve {s.id}@{step_digest(plan, plan.step(s.id), inputs)}" for s in waiting
             )
             hint = f" — review, then approve with {flags}"
         raise BlockedError(

@@ -65,9 +65,9 @@ def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, Run
         return report, None
     plan = report.plan
     inputs = resolve_inputs(plan, options.inputs)
-    options = replace(options, approvals=bind_approvals(plan, options.approvals))
+    options = replace(options, approvals=bind_approvals(plan, options.approvals, inputs))
     if not options.dry_run:
-        preflight(report, options.approvals, interactive=options.prompt is not None)
+        preflight(report, options.approvals, interactive=options.prompt is not None, inputs=inputs)
     return report, open_run(plan, report, options, inputs).run()
 
 
