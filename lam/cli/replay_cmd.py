@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import Any
 
 from lam.cli.common import (
@@ -12,11 +10,9 @@ from lam.cli.common import (
     add_run_options,
     add_target_options,
     existing_file,
-    load_operator_policy,
-    pairs,
     print_json,
 )
-from lam.cli.run_cmd import _ask, _json, _print_end, _print_step
+from lam.cli.run_cmd import _json, _print_end, print_invalid, run_options
 
 __all__ = ["register"]
 
@@ -51,38 +47,12 @@ def register(sub: Any) -> None:
 def replay(args: argparse.Namespace) -> int:
     from lam.replay import render_diff
     from lam.replay import replay as run_replay
-    from lam.run.session import RunOptions
 
     path = existing_file(args.recording, what="recording")
-    interactive = (
-        not args.dry_run and not args.json and not args.no_prompt
-        and sys.stdin.isatty() and not os.environ.get("CI")
-    )  # fmt: skip
-    quiet = args.json
-    options = RunOptions(
-        policy=load_operator_policy(args.policy, path),
-        inputs=pairs(args.input, "--input"),
-        app_overrides=pairs(args.app, "--app"),
-        api_overrides=pairs(args.api, "--api"),
-        approvals=frozenset(args.approve),
-        dry_run=args.dry_run,
-        strict=args.strict,
-        headed=args.headed,
-        seed=args.seed,
-        screenshots=args.screenshots,
-        prompt=_ask if interactive else None,
-        on_step=None if quiet else _print_step,
-        on_start=None if quiet else lambda rec: print(f"replay {rec.run_id}: {rec.directory}"),
-    )
+    options = run_options(args, path, label="replay")
     result = run_replay(path, options, update=args.update)
     if result.run is None:
-        from lam.cli.validate_cmd import render_report
-
-        if args.json:
-            print_json({**result.report.to_json(), "run": None, "status": "invalid"})
-        else:
-            print(render_report(result.report), file=sys.stderr)
-        return result.report.exit_code
+        return print_invalid(result.report, as_json=args.json)
     if args.json:
         print_json(
             {

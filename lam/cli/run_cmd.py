@@ -19,8 +19,11 @@ from lam.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lam.run.guard import GuardCheck
     from lam.run.runner import RunResult, StepResult
+    from lam.run.session import RunOptions
     from lam.validate import ValidationReport
 
 __all__ = ["register"]
@@ -54,15 +57,29 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lam.run.session import RunOptions, execute_plan
+    from lam.run.session import execute_plan
 
     path = existing_file(args.plan, what="plan")
+    report, result = execute_plan(path, run_options(args, path, label=args.command))
+    if result is None:
+        return print_invalid(report, as_json=args.json)
+    if args.json:
+        print_json(_json(report, result))
+    else:
+        _print_end(result)
+    return result.exit_code
+
+
+def run_options(args: argparse.Namespace, path: Path, *, label: str) -> RunOptions:
+    """The run's options from the command line (run, dry-run, replay share them)."""
+    from lam.run.session import RunOptions
+
     interactive = (
         not args.dry_run and not args.json and not getattr(args, "no_prompt", False)
         and sys.stdin.isatty() and not os.environ.get("CI")
     )  # fmt: skip
     quiet = args.json
-    options = RunOptions(
+    return RunOptions(
         policy=load_operator_policy(args.policy, path),
         inputs=pairs(args.input, "--input"),
         app_overrides=pairs(args.app, "--app"),
@@ -75,24 +92,19 @@ def run(args: argparse.Namespace) -> int:
         screenshots=args.screenshots,
         prompt=_ask if interactive else None,
         on_step=None if quiet else _print_step,
-        on_start=None
-        if quiet
-        else lambda rec: print(f"{args.command} {rec.run_id}: {rec.directory}"),
+        on_start=None if quiet else lambda rec: print(f"{label} {rec.run_id}: {rec.directory}"),
     )
-    report, result = execute_plan(path, options)
-    if result is None:
-        from lam.cli.validate_cmd import render_report
 
-        if args.json:
-            print_json({**report.to_json(), "run": None, "status": "invalid"})
-        else:
-            print(render_report(report), file=sys.stderr)
-        return report.exit_code
-    if args.json:
-        print_json(_json(report, result))
+
+def print_invalid(report: ValidationReport, *, as_json: bool) -> int:
+    """An invalid plan: nothing ran. The report on stderr (or as JSON), its exit code."""
+    from lam.cli.validate_cmd import render_report
+
+    if as_json:
+        print_json({**report.to_json(), "run": None, "status": "invalid"})
     else:
-        _print_end(result)
-    return result.exit_code
+        print(render_report(report), file=sys.stderr)
+    return report.exit_code
 
 
 def _print_step(result: StepResult) -> None:
