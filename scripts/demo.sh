@@ -52,5 +52,14 @@ step "The same plan live" \
 pets
 step "An HTML report of that run (plan, verdicts, requests, screenshots, trace integrity)" \
   $lam report last
+step "A goal in plain words: lam do observes the page, proposes steps, guards and acts" \
+  $lam do "log in as admin with password 'admin-pass', then click Add a pet, type 'Waffles' into Name, then click Save" --app $url/ --no-prompt --no-memory
+pets
+step "A destructive goal: lam do stops before the Delete click and changes nothing (exit 3)" \
+  $lam do "log in as admin with password 'admin-pass', then click Kiwi, click Delete, then click 'Yes, delete'" --app $url/ --no-prompt --no-memory
+pets
+step "A recorded workflow replayed without a model, in the sandbox, on this instance of the app" \
+  env PASSWORD=admin-pass $lam replay recordings/demo_rename_pet.yaml --app app=$url/ --dry-run
+pets
 echo
 echo "Everything above is recorded in $LAM_HOME/runs; open the report.html files in a browser."

@@ -173,3 +173,14 @@ def test_json_output_of_a_failed_run(
     assert code == 1
     assert document["status"] == "failed" and "500" in document["error"]
     assert [r["status"] for r in document["results"]] == ["ok", "failed"]
+
+
+def test_a_missing_secret_stops_the_run_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LAM_TEST_TOKEN", raising=False)
+    step = {"call": "q.ok", "params": {"Authorization": "Bearer {$secrets.LAM_TEST_TOKEN}"}}
+    code = main(["run", plan(tmp_path, server, step)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and "steps[1]" in err[0] and "LAM_TEST_TOKEN is not set" in err[0]

@@ -3,6 +3,7 @@ live and dry runs differ, by the executors they are given — never by branches 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -12,7 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from lam.errors import PlanError
+from lam.errors import PlanError, UsageError
+from lam.expressions import walk_expressions
 from lam.plan import Plan
 from lam.policy import Policy
 from lam.run.api_step import PASSED_THROUGH, ApiStepExecutor
@@ -65,10 +67,36 @@ def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, Run
         return report, None
     plan = report.plan
     inputs = resolve_inputs(plan, options.inputs)
+    _check_secrets(plan)
     options = replace(options, approvals=bind_approvals(plan, options.approvals, inputs))
     if not options.dry_run:
         preflight(report, options.approvals, interactive=options.prompt is not None, inputs=inputs)
     return report, open_run(plan, report, options, inputs).run()
+
+
+def _check_secrets(plan: Plan) -> None:
+    """Every secret the plan reads is set before anything starts (a run that stops half-way
+    for a missing variable helps nobody)."""
+    needed: list[tuple[str, str]] = [
+        (api.auth["secret"], f"apis.{name}.auth.secret")
+        for name, api in plan.apis.items()
+        if api.auth and api.auth.get("secret")
+    ]
+    for step in plan.steps:
+        fields = (step.argument, step.params, step.body, step.value, step.expect)
+        for value in fields:
+            needed += [
+                (expr.name or "", f"{step.place}") for _, expr in walk_expressions(value)
+                if expr.source == "secrets"
+            ]  # fmt: skip
+    for name, where in needed:
+        if name not in os.environ:
+            raise UsageError(
+                f"the plan reads the secret {name} but the environment variable {name} is not set",
+                file=plan.file,
+                location=where,
+                code="missing-secret",
+            )
 
 
 def open_run(
