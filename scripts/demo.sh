@@ -43,6 +43,9 @@ pets
 step "The human approves exactly the delete step" \
   $lam run examples/demo_delete_pet.yaml --api shop=$url/api --approve remove
 pets
+step "A recorded workflow replayed without a model, in the sandbox, on this instance of the app" \
+  env PASSWORD=admin-pass $lam replay recordings/demo_rename_pet.yaml --app app=$url/ --dry-run
+pets
 before=$(sha256sum "$work/shop.db" | cut -c1-16)
 step "A plan mixing UI (real Chromium) and API steps, dry-run: page writes are held and answered by the simulator" \
   $lam dry-run examples/demo_mixed.yaml --app shop=$url/ --api shop=$url/api
@@ -58,8 +61,7 @@ pets
 step "A destructive goal: lam do stops before the Delete click and changes nothing (exit 3)" \
   $lam do "log in as admin with password 'admin-pass', then click Kiwi, click Delete, then click 'Yes, delete'" --app $url/ --no-prompt --no-memory
 pets
-step "A recorded workflow replayed without a model, in the sandbox, on this instance of the app" \
+step "The same recording after the app's data changed: Rex is gone, two look-alikes remain; lam refuses to guess (exit 1)" \
   env PASSWORD=admin-pass $lam replay recordings/demo_rename_pet.yaml --app app=$url/ --dry-run
-pets
 echo
 echo "Everything above is recorded in $LAM_HOME/runs; open the report.html files in a browser."
