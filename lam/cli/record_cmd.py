@@ -80,9 +80,10 @@ def record(args: argparse.Namespace) -> int:
         )
         recorder.start()
         where = f" on display {display}" if display and headed else ""
-        print(f"recording {args.url}{where}: close the window or press Ctrl+C to finish",
-              file=sys.stderr)  # fmt: skip
+        # Ctrl+C ends a recording from the moment the person is told so
         with contextlib.suppress(KeyboardInterrupt):
+            print(f"recording {args.url}{where}: close the window or press Ctrl+C to finish",
+                  file=sys.stderr, flush=True)  # fmt: skip
             recorder.wait_until_closed()
         written = recorder.stop()  # before the virtual display goes away
     steps = len(_load(written)["steps"]) if written else 0
