@@ -1,4 +1,5 @@
-"""Shared fixtures: the demo app as a real server, and an isolated lam home per test."""
+"""Shared fixtures: the demo app as a real server, a browser per module, and an isolated lam
+home per test."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from lam.adapters.browser import BrowserSession
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -20,6 +23,13 @@ def demo(tmp_path: Path) -> Iterator[DemoServer]:
     """The demo pet shop on a free port, with its own database and access log."""
     with start_demo(tmp_path) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def session() -> Iterator[BrowserSession]:
+    """One headless Chromium per test module (browser tests that drive pages directly)."""
+    with BrowserSession(timeout_ms=5_000) as opened:
+        yield opened
 
 
 @pytest.fixture(autouse=True)

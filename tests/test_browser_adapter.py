@@ -38,12 +38,6 @@ def base_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def session() -> Iterator[BrowserSession]:
-    with BrowserSession(timeout_ms=5_000) as s:
-        yield s
-
-
 @pytest.fixture
 def page(session: BrowserSession) -> Page:
     session.new_context()

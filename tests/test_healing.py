@@ -109,12 +109,6 @@ def sites() -> Iterator[tuple[heal_site.Site, heal_site.Site]]:
         yield clean, mutated
 
 
-@pytest.fixture(scope="module")
-def session() -> Iterator[BrowserSession]:
-    with BrowserSession(timeout_ms=5_000) as s:
-        yield s
-
-
 def _act(locator: Locator, action: str, value: Any) -> None:
     if action == "click":
         locator.click()

@@ -21,12 +21,6 @@ pytestmark = pytest.mark.browser
 SHOP = (Path(__file__).parent / "pages" / "planner" / "shop.html").as_uri()
 
 
-@pytest.fixture(scope="module")
-def session() -> Iterator[BrowserSession]:
-    with BrowserSession(timeout_ms=5_000) as opened:
-        yield opened
-
-
 @pytest.fixture
 def page(session: BrowserSession) -> Page:
     session.new_context()
