@@ -29,8 +29,10 @@ if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     echo "setup: installing ${need[*]} from Debian's packages"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+    # Wait for a busy apt/dpkg lock (another install, unattended upgrades) instead of failing.
+    lock=(-o DPkg::Lock::Timeout=900 -o Acquire::Retries=3)
+    $sudo apt-get "${lock[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get "${lock[@]}" install -y -qq "${need[@]}" >/dev/null
   else
     echo "setup: please install ${need[*]} (Chromium for the browser, Xvfb for headed" \
       "recording), or point LAM_CHROMIUM at a Chromium binary" >&2
