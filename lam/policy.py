@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from lam.documents import format_path, load_document, schema_errors
 from lam.errors import PolicyError
 from lam.types import Decision, Risk, Verdict
+from lam.url_path import path_readings
 
 __all__ = [
     "DEFAULT_VERDICTS",
@@ -86,8 +87,16 @@ class Rule:
         object.__setattr__(self, "_tests", _compile_match(self.index, self.match))
 
     def matches(self, action: ActionFacts) -> bool:
-        """Whether every match key of this rule holds for ``action``."""
-        return all(_holds(key, test, action) for key, test in self._tests)
+        """Whether every match key of this rule holds for ``action``.
+
+        A ``path`` is read the ways a server may route it (:func:`lam.url_path.path_readings`:
+        decoded, dot segments resolved, slashes merged): an ``allow`` rule holds only when its
+        glob matches every reading, exactly; a ``deny`` or ``approve`` rule holds when it
+        matches any reading, ignoring case, so ``/%61dmin``, ``/Admin`` and ``//admin`` meet a
+        rule on ``/admin/**``.
+        """
+        loosens = self.verdict is Verdict.ALLOW
+        return all(_holds(key, test, action, loosens=loosens) for key, test in self._tests)
 
     def describe(self) -> str:
         """``rules[1] (method: DELETE, path: /admin/**)``."""
@@ -100,7 +109,8 @@ class Policy:
     """A loaded policy. Build it with :func:`load_policy` or :func:`default_policy`.
 
     ``defaults`` holds the operator's verdict per risk class; a class it lacks gets
-    :data:`DEFAULT_VERDICTS`. ``hosts`` None means: only the plan's declared hosts.
+    :data:`DEFAULT_VERDICTS`. ``hosts`` are allowed besides the plan's declared hosts (None or
+    empty: only those).
     """
 
     defaults: Mapping[Risk, Verdict] = field(default_factory=dict)
@@ -137,19 +147,27 @@ class Policy:
     def host_allowed(self, host: str, declared_hosts: Iterable[str]) -> bool:
         """Whether lam may reach ``host`` (``name`` or ``name:port``).
 
-        With ``hosts`` in the policy only those globs count; without, only the hosts of the
-        plan's declared apis and apps (``declared_hosts``: host names, ``host:port`` or URLs).
-        localhost and 127.0.0.1 are not special. A pattern without a port allows any port; the
-        plan's declared hosts carry their ports (see :func:`url_host`).
+        The hosts of the plan's declared apis and apps (``declared_hosts``: host names,
+        ``host:port`` or URLs) are always allowed, and the policy's ``hosts`` globs extend
+        them (a page's CDN, a sign-in provider). Restricting is a deny rule: a rule whose only
+        match key is ``host`` and whose verdict is ``deny`` shuts that host out, the plan's own
+        too. localhost and 127.0.0.1 are not special. A pattern without a port allows any port;
+        the plan's declared hosts carry their ports (see :func:`url_host`).
         """
         name, port = _split_host(host)
         if not name:
             return False
+        patterns = tuple(_literal_host(h) for h in declared_hosts if h)
         if self._host_patterns is not None:
-            patterns = self._host_patterns
-        else:
-            patterns = tuple(_literal_host(h) for h in declared_hosts if h)
-        return any(rx.fullmatch(name) and (want is None or want == port) for rx, want in patterns)
+            patterns += self._host_patterns
+        if not any(rx.fullmatch(name) and (want is None or want == port) for rx, want in patterns):
+            return False
+        return not any(
+            rule.verdict is Verdict.DENY
+            and set(rule.match) == {"host"}
+            and rule.matches(ActionFacts(kind="request", risk=Risk.READ, host=host))
+            for rule in self.rules
+        )
 
 
 _DEFAULT_PORTS = {"http": "80", "ws": "80", "https": "443", "wss": "443"}
@@ -282,7 +300,7 @@ def _compile_match(index: int, match: Mapping[str, Any]) -> tuple[tuple[str, Any
     return tuple(tests)
 
 
-def _holds(key: str, test: Any, action: ActionFacts) -> bool:
+def _holds(key: str, test: Any, action: ActionFacts, *, loosens: bool = False) -> bool:
     if key == "kind":
         return bool(action.kind == test)
     if key == "risk":
@@ -295,7 +313,11 @@ def _holds(key: str, test: Any, action: ActionFacts) -> bool:
     if key == "method":
         return fact.upper() in test
     if key == "path":
-        return bool(test.fullmatch(fact.split("?", 1)[0]))
+        exact, folded = test
+        readings = path_readings(fact)
+        if loosens:
+            return all(exact.fullmatch(r) for r in readings)
+        return any(folded.fullmatch(r) for r in readings)
     if key == "host":
         rx, want = test
         name, port = _split_host(fact)
@@ -369,7 +391,8 @@ def _glob_regex(pattern: str, one: str, place: str) -> str:
     return text
 
 
-def _path_glob(pattern: str, place: str) -> re.Pattern[str]:
+def _path_glob(pattern: str, place: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The glob as a regex, and the same regex ignoring case (for rules that restrict)."""
     if not pattern.startswith(("/", "*")):
         raise PolicyError(
             f"bad path glob {pattern!r}: a path starts with '/' (or '*')",
@@ -379,7 +402,7 @@ def _path_glob(pattern: str, place: str) -> re.Pattern[str]:
     text = _glob_regex(pattern, "[^/]", place)
     if text.endswith("/.*"):
         text = text[:-3] + "(?:/.*)?"  # "/admin/**" also covers "/admin" itself
-    return re.compile(text)
+    return re.compile(text, re.DOTALL), re.compile(text, re.DOTALL | re.IGNORECASE)
 
 
 def _split_host(host: str) -> tuple[str, str | None]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from lam.risk_http import action_segment, classify_method, url_classification
+from lam.risk_http import action_segment, body_reasons, classify_method, url_classification
 from lam.risk_ui import ElementFacts, classify_ui, classify_ui_action
 from lam.risk_words import PAYMENT_CONTEXT, SETTLING_VERBS, leading_verb, tokens, verb
 from lam.types import Classification, Risk
@@ -76,11 +76,14 @@ def classify_request(
 
     With ``operation`` (the caller matched the request to the app's spec) the operation's
     classification counts; an ``x-lam-risk`` on it is final, otherwise the URL's own words can
-    still raise it (a safety net against specs that under-describe). ``body`` is accepted for
-    callers that have it; its content does not change the class (it holds data, not intent).
+    still raise it (a safety net against specs that under-describe). ``body`` (a parsed form
+    or JSON body) raises it when a field frameworks read as the action says a destructive verb
+    (``action=delete_selected``, ``{"op": "purge"}``); other fields hold data, not intent.
     """
-    del body
     own = url_classification(method, url)
+    said = body_reasons(body) if own.risk is not Risk.DESTRUCTIVE else []
+    if said:
+        own = Classification(Risk.DESTRUCTIVE, (*own.reasons, *said))
     if operation is None:
         return own
     found = classify_operation(operation)

@@ -1,4 +1,5 @@
-"""Risk from HTTP alone: the method, and the words of a URL's path and query.
+"""Risk from HTTP alone: the method, the words of a URL's path and query, and the action
+fields of a body.
 
 Used by :mod:`lam.risk` for operations and the network guard, and by :mod:`lam.risk_ui` for
 links and form actions.
@@ -6,20 +7,26 @@ links and form actions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from lam.risk_words import money_noun, tokens, verb
 from lam.types import Classification, Risk
+from lam.url_path import decode_escapes, normalize_path
 
 __all__ = [
+    "ACTION_FIELDS",
     "READ_METHODS",
     "WRITE_METHODS",
     "action_segment",
+    "body_reasons",
     "classify_method",
     "decode_escapes",
     "effective_method",
+    "path_reasons",
+    "query_reasons",
     "url_classification",
 ]
 
@@ -79,52 +86,123 @@ def effective_method(
 
 
 _ID_LIKE = frozenset("0123456789")
+_LETTER_RUN = re.compile(r"[A-Za-z]+")
+
+ACTION_FIELDS = frozenset(
+    {
+        "action", "_action", "op", "operation", "do", "cmd", "command", "method", "_method",
+        "intent", "task", "verb", "x-http-method-override",
+    }
+)  # fmt: skip
+"""Names of query parameters and body fields that frameworks read as the action to take
+(``?action=delete``, Django admin's ``action=delete_selected``, Remix's ``intent``,
+Rails' ``_method``): a destructive verb in their value makes the request destructive."""
 
 
 def _looks_like_id(segment: str) -> bool:
     return any(c in _ID_LIKE for c in segment) or len(segment) >= 24
 
 
-def decode_escapes(text: str) -> str:
-    """``text`` with percent-escapes undone until none are left (``de%256Cete`` is
-    ``delete`` to a server that decodes twice), so escapes cannot hide a verb."""
-    for _ in range(5):
-        plain = unquote(text)
-        if plain == text:
-            break
-        text = plain
-    return text
+def _segment_verb(segment: str) -> str | None:
+    """The destructive verb a path segment (matrix parameters cut off) names, or None.
+
+    A word-like segment is cut into tokens (``deleteAll``, ``bulk-delete``). An id-like one
+    (a digit, or 24+ characters) is read by its letter runs, so ``delete2``, ``remove3`` and
+    ``delete-all-users-permanently`` still say delete; a run counts when it is a verb itself
+    or splits into words of three letters or more, so random ids (``x8PayQ3``) stay quiet.
+    """
+    if not _looks_like_id(segment):
+        return next((tok for tok in tokens(segment) if verb(tok)), None)
+    for run in _LETTER_RUN.findall(segment):
+        whole = str(run).lower()
+        if verb(whole):
+            return whole
+        words = tokens(run)
+        if len(words) > 1 and all(len(w) >= 3 for w in words):
+            hit = next((w for w in words if verb(w)), None)
+            if hit:
+                return hit
+    return None
+
+
+def _value_verb(value: object) -> str | None:
+    """The destructive verb an action field's value (or any of its values) names, or None."""
+    values = value if isinstance(value, list | tuple) else [value]
+    for one in values:
+        if isinstance(one, str):
+            hit = next((t for t in tokens(decode_escapes(one)) if verb(t)), None)
+            if hit:
+                return hit
+    return None
+
+
+def path_reasons(path: str) -> list[str]:
+    """Reasons from the words of a concrete path: every segment, in every reading a server
+    may route (decoded, dot segments resolved), matrix parameters (``;action=delete``) too."""
+    for reading in (decode_escapes(path), normalize_path(path)):
+        for seg in (s for s in reading.split("/") if s):
+            name, _, matrix = seg.partition(";")
+            hit = _segment_verb(name)
+            if hit:
+                return [f"path segment {seg!r} says {hit!r}"]
+            for key, value in parse_qsl(matrix.replace(";", "&"), keep_blank_values=True):
+                acts = key.strip().lower() in ACTION_FIELDS
+                hit = _segment_verb(key) or (_value_verb(value) if acts else None)
+                if hit:
+                    return [f"matrix parameter {key}={value} in {seg!r} says {hit!r}"]
+    return []
+
+
+def query_reasons(query: str) -> list[str]:
+    """Reasons from a query string's action parameters (``?action=delete``), on any method."""
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if decode_escapes(key).strip().lower() in ACTION_FIELDS:
+            hit = _value_verb(value)
+            if hit:
+                return [f"query {key}={value} says {hit!r}"]
+    return []
+
+
+_MUTATION = re.compile(r"^\s*mutation\b[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)", re.DOTALL)
+
+
+def body_reasons(body: object) -> list[str]:
+    """Reasons from a parsed form or JSON body: an action field whose value says a
+    destructive verb (``action=delete_selected``, ``{"op": "purge"}``), or a GraphQL mutation
+    whose first field does (``mutation { deleteUser(id: 3) }``)."""
+    if not isinstance(body, dict):
+        return []
+    for key, value in body.items():
+        if str(key).strip().lower() in ACTION_FIELDS:
+            hit = _value_verb(value)
+            if hit:
+                return [f"body field {key}={value!r} says {hit!r}"]
+    query = body.get("query")
+    if isinstance(query, str):
+        found = _MUTATION.match(query)
+        if found:
+            hit = next((t for t in tokens(found.group(1)) if verb(t)), None)
+            if hit:
+                return [f"GraphQL mutation {found.group(1)!r} says {hit!r}"]
+    return []
 
 
 def url_classification(method: str, url: str) -> Classification:
-    """The risk of a request from its method and the words of its URL (decoded first)."""
+    """The risk of a request from its method and the words of its URL (decoded first).
+
+    Any segment naming a destructive verb makes it destructive, a GET too (``GET
+    /pets/3/delete`` is the classic unsafe link); only base-form verbs count, so
+    ``/deleted-items`` stays a read. Action parameters of the query count on every method.
+    """
     base = classify_method(method)
     if base.risk is Risk.DESTRUCTIVE:
         return base
     parts = urlsplit(url)
-    segs = [s for s in decode_escapes(parts.path).split("/") if s]
-    reasons: list[str] = []
-    # A GET that deletes (``GET /pets/3/delete``, ``?action=delete``) is the classic
-    # unsafe link; only base-form verbs count for reads so ``/deleted-items`` stays a read.
-    for seg in segs:
-        if _looks_like_id(seg):
-            continue
-        for tok in tokens(seg):
-            if verb(tok):
-                reasons.append(f"path segment {seg!r} says {tok!r}")
-                break
-        if reasons:
-            break
-    if base.risk is Risk.READ:
-        for key, value in parse_qsl(decode_escapes(parts.query), keep_blank_values=True):
-            if key.lower() in {"action", "op", "do", "cmd", "command", "method"} and verb(
-                value.strip().lower()
-            ):
-                reasons.append(f"query {key}={value} says {value.strip().lower()!r}")
-                break
-    else:
+    reasons = path_reasons(parts.path) or query_reasons(parts.query)
+    if not reasons and base.risk is not Risk.READ:
+        segs = [s.split(";", 1)[0] for s in decode_escapes(parts.path).split("/") if s]
         named = [s for s in segs if not _looks_like_id(s)]
-        if not reasons and named and not _looks_like_id(segs[-1]):
+        if named and not _looks_like_id(segs[-1]):
             noun_reason = action_segment(named[-1], nouns=True)
             if noun_reason:
                 reasons.append(noun_reason)

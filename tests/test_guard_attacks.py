@@ -290,15 +290,18 @@ def test_a_host_header_cannot_redirect_a_call(
 
 
 @pytest.mark.integration
-def test_a_base_url_outside_the_policy_hosts_is_refused(
+def test_a_base_url_on_a_host_the_policy_denies_is_refused(
     demo: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # policy hosts extend the plan's own (issue 11); shutting a host out is a deny rule
     policy = tmp_path / "policy.yaml"
-    policy.write_text("hosts: [staging.example.com]\n")
+    policy.write_text(
+        "hosts: [staging.example.com]\nrules:\n  - match: {host: 127.0.0.1}\n    verdict: deny\n"
+    )
     plan = api_plan(tmp_path, demo.api, [])
     assert main(["run", str(plan), "--policy", str(policy)]) == 3
     assert demo.requests() == []
-    # moving the api with --api is the operator's choice, and still inside the policy's hosts
+    # moving the api with --api is the operator's choice, and still under the policy's rules
     assert main(["run", str(plan), "--policy", str(policy), "--api", f"shop={demo.api}"]) == 3
     assert demo.requests() == []
 

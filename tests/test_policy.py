@@ -93,6 +93,14 @@ def test_all_match_keys_must_hold() -> None:
     assert policy.decide(api(Risk.WRITE, api="bank", method="POST")).verdict is Verdict.ALLOW
 
 
+def test_an_allow_rule_holds_only_for_every_reading_of_the_path() -> None:
+    # a loosening rule must not be reached through a path a server reads differently
+    policy = policy_from_data({"rules": [{"match": {"path": "/pets/**"}, "verdict": "allow"}]})
+    assert policy.decide(api(Risk.DESTRUCTIVE, path="/pets/3")).verdict is Verdict.ALLOW
+    for sneaky in ("/pets/../admin/x", "/pets/%2E%2E/admin", "/Pets/3", "/pets/..%2F..%2Fx"):
+        assert policy.decide(api(Risk.DESTRUCTIVE, path=sneaky)).verdict is Verdict.APPROVE, sneaky
+
+
 def test_a_fact_the_action_lacks_does_not_match() -> None:
     policy = policy_from_data({"rules": [{"match": {"path": "/**"}, "verdict": "deny"}]})
     ui = ActionFacts(kind="ui", risk=Risk.WRITE, ui_text="Save")
@@ -114,6 +122,19 @@ def test_a_fact_the_action_lacks_does_not_match() -> None:
         ("/v[!1]/pets", "/v3/pets", True),
         ("**/delete", "/pets/3/delete", True),
         ("/pets/*", "/pets/7?x=1", True),
+        # issue 9: servers decode, merge slashes, resolve dots and fold case before routing
+        ("/admin/**", "/%61dmin/users/3", True),
+        ("/admin/**", "/%2561dmin/users/3", True),
+        ("/admin/**", "/Admin/users/4", True),
+        ("/admin/**", "//admin/users/5", True),
+        ("/admin/**", "/./admin/x", True),
+        ("/admin/**", "/a/../admin/x", True),
+        ("/admin/**", "/a/%2E%2E/admin/x", True),
+        ("/admin/**", "/a/..%2Fadmin/x", True),
+        ("/admin/**", "/admin;jsessionid=1/x", True),
+        ("/admin/**", "\\admin\\x", True),
+        ("/admin/**", "/admin-tools/x", False),
+        ("/pets/*", "/pets/a%2Fb", True),  # as sent it is one segment: a deny holds
     ],
 )
 def test_path_globs(glob: str, path: str, hit: bool) -> None:
@@ -197,12 +218,30 @@ def test_default_hosts_are_the_declared_ones_only() -> None:
     assert not policy.host_allowed("", declared)
 
 
-def test_listed_hosts_replace_the_declared_ones() -> None:
+def test_listed_hosts_extend_the_declared_ones() -> None:
+    # issue 11: a policy listing a page's CDN must not drop the plan's own app
     policy = policy_from_data({"hosts": ["localhost", "*.staging.example.com"]})
     assert policy.host_allowed("localhost:3000", ["api.example.com"])
     assert policy.host_allowed("shop.staging.example.com", [])
-    assert not policy.host_allowed("api.example.com", ["api.example.com"])
+    assert policy.host_allowed("api.example.com", ["api.example.com"])
     assert not policy.host_allowed("127.0.0.1", [])
+    assert not policy.host_allowed("evil.example.com", ["api.example.com"])
+
+
+def test_a_host_deny_rule_restricts_even_the_declared_hosts() -> None:
+    policy = policy_from_data(
+        {
+            "hosts": ["*.cdn.example"],
+            "rules": [
+                {"match": {"host": "api.example.com"}, "verdict": "deny"},
+                {"match": {"host": "img.cdn.example", "method": "POST"}, "verdict": "deny"},
+            ],
+        }
+    )
+    assert not policy.host_allowed("api.example.com:443", ["api.example.com:443"])
+    assert policy.host_allowed("shop.example.com:443", ["shop.example.com:443"])
+    # a rule with more keys than host restricts those actions only, not the host
+    assert policy.host_allowed("img.cdn.example", [])
 
 
 def test_policy_built_directly_compiles_its_rules_and_hosts() -> None:

@@ -58,8 +58,9 @@ def check_shape(document: dict[str, Any]) -> None:
     for step in document["steps"]:
         assert set(step) >= STEP_KEYS, step
         assert step["kind"] in ("api", "ui")
-        assert step["risk"] in [r.value for r in Risk]
-        assert step["verdict"] in [v.value for v in Verdict]
+        # an invalid step (its operation unknown) claims no risk class and gets no verdict
+        assert step["risk"] in [r.value for r in Risk] or step["risk"] is step["verdict"] is None
+        assert step["verdict"] in [v.value for v in Verdict] or step["verdict"] is None
         assert step["reasons"] and all(isinstance(r, str) for r in step["reasons"])
 
 
@@ -191,8 +192,14 @@ def test_library_policies() -> None:
 
 
 def test_api_override_moves_the_host() -> None:
-    """An --api override to a host outside a policy's hosts makes the call denied."""
-    policy = policy_from_data({"hosts": ["127.0.0.1"]})
+    """An --api override to a host the policy denies makes the call denied (policy hosts
+    extend the plan's; restricting is a deny rule)."""
+    policy = policy_from_data(
+        {
+            "hosts": ["127.0.0.1"],
+            "rules": [{"match": {"host": "prod.example.com"}, "verdict": "deny"}],
+        }
+    )
     assert validate_plan(READ, policy=policy).exit_code == EXIT_OK
     moved = validate_plan(
         READ, policy=policy, api_overrides={"petstore": "http://prod.example.com/api/v3"}
@@ -232,3 +239,97 @@ def test_schema_rejects_unknown_name(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["schema", "plans"]) == 2
     _, err = capsys.readouterr()
     assert "invalid choice: 'plans'" in err
+
+
+# Answers a user can trust.
+
+PETSTORE = ROOT / "specs" / "petstore.yaml"
+
+
+def test_a_step_calling_an_unknown_operation_claims_no_risk(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Nothing is known of what an unknown operation does: it is not shown as read/allow."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        f"lam: 1\nname: unknown-op\napis:\n  petstore: {{spec: {PETSTORE}}}\nsteps:\n"
+        "  - {id: gone, call: petstore.deleteEverything}\n"
+    )
+    report = validate_plan(plan)
+    (step,) = report.steps
+    assert (step.risk, step.verdict) == (None, None)
+    assert step.to_json()["risk"] is None and step.to_json()["verdict"] is None
+    assert main(["validate", str(plan)]) == EXIT_FAILED
+    out, err = capsys.readouterr()
+    row = next(line for line in out.splitlines() if line.startswith("gone "))
+    assert row.split()[3:5] == ["unknown", "invalid"], row
+    assert " read " not in row and "allow" not in row
+    assert "no operation 'deleteEverything'" in err
+    code, document = validate_json(capsys, str(plan))
+    assert code == EXIT_FAILED and verdicts(document) == {"gone": (None, None)}
+
+
+@pytest.mark.parametrize("option", ["--api", "--app"])
+@pytest.mark.parametrize("url", ["notaurl", "ftp://host/x", "http://", "/relative/path", "http://h:port/"])
+def test_a_bad_override_url_is_a_usage_error_naming_the_option(
+    capsys: pytest.CaptureFixture[str], option: str, url: str
+) -> None:
+    code = main(["validate", str(READ), option, f"petstore={url}"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"lam: {option} petstore={url}: not an http(s) URL with a host "
+        "(write NAME=http://HOST[:PORT][/PATH])"
+    ]
+
+
+def test_a_good_override_url_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(READ), "--api", "petstore=http://127.0.0.1:8/api/v3"]) == EXIT_OK
+
+
+def test_every_problem_of_a_plan_in_one_round(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A schema error, an unknown operation, a bad reference and a parameter error, each in its
+    own step: one run of `lam validate` names all four, each on one line with file and place."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        f"lam: 1\nname: four-problems\ninputs:\n  name: {{type: string}}\n"
+        f"apis:\n  petstore: {{spec: {PETSTORE}}}\nsteps:\n"
+        "  - {id: find, call: petstore.findPetsByStatus, params: {status: sold}, bogus: 1,\n"
+        "     outputs: {id: $response.body#/0/id}}\n"
+        "  - {id: add, call: petstore.addPett, body: {name: x, photoUrls: []}}\n"
+        "  - {id: show, call: petstore.getPetById, params: {petId: $inputs.nmae}}\n"
+        "  - {id: tag, call: petstore.getPetById, params: {petId: abc}}\n"
+        "  - {id: again, call: petstore.getPetById, params: {petId: $steps.find.outputs.id}}\n"
+    )
+    assert main(["validate", str(plan)]) == EXIT_FAILED
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert [line.split(": ")[1:3] for line in lines] == [
+        [str(plan), "steps[0]"],
+        [str(plan), "steps[1].call"],
+        [str(plan), "steps[2].params.petId"],
+        [str(plan), "steps[3].params.petId"],
+    ], err
+    assert "unknown key 'bogus'" in lines[0]
+    assert "no operation 'addPett'" in lines[1]
+    assert "no input named 'nmae'" in lines[2]
+    assert 'expected integer, got "abc"' in lines[3]
+    # the broken step is not blamed twice: the step that uses its output is not reported
+    assert "again" not in err and "no step named" not in err
+    assert out.rstrip().endswith("invalid: 4 error(s), each on stderr")
+
+
+def test_a_broken_api_declaration_does_not_hide_the_steps_problems(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        f"lam: 1\nname: broken-decl\napis:\n  petstore: {{spec: {PETSTORE}}}\n"
+        "  other: {base_url: http://x/}\nsteps:\n"
+        "  - {id: a, call: other.anything}\n"
+        "  - {id: b, call: petstore.getPetById, params: {petId: abc}}\n"
+    )
+    report = validate_plan(plan)
+    assert [e.location for e in report.errors] == ["apis.other", "steps[1].params.petId"]
+    assert report.errors[0].message == "'spec' is required"
+    assert [(s.id, s.risk) for s in report.steps] == [("a", None), ("b", Risk.READ)]
