@@ -2,7 +2,9 @@
 
 It shows the plan, each step with its verdict, resolved action or request, result, timing and
 screenshot (embedded, so the file can be mailed or attached to a ticket), the effects a dry run
-held, the guard's decisions, and whether the trace's hash chain is intact.
+held, the guard's decisions, and the verdict of ``lam verify`` on the record (signatures, files,
+ledger). A screenshot is embedded only from inside the run folder: a record naming any other
+path (``..``, absolute, a symbolic link) gets a refusal in its place, never the file.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lam.errors import UsageError
-from lam.run.record import read_trace, runs_root, verify_trace
+from lam.evidence.paths import UnsafePath, resolve_in
+from lam.evidence.verify import verify_here
+from lam.run.record import read_trace, runs_root
 
 __all__ = ["find_run", "render_report"]
 
@@ -29,7 +33,7 @@ th{background:#f3f5f7} code,pre{font:12px/1.4 ui-monospace,monospace}
 pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:16rem;margin:.3rem 0}
 .badge{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:12px;font-weight:600}
 .ok,.allow,.read,.intact{background:#dff3e4;color:#14532d}
-.write,.approve{background:#fff3cd;color:#7a5200}
+.write,.approve,.in-progress{background:#fff3cd;color:#7a5200}
 .failed,.blocked,.killed,.deny,.destructive,.broken{background:#fde2e1;color:#8a1c1c}
 .step{border:1px solid #dde3e9;border-radius:6px;padding:.6rem .9rem;margin:.8rem 0}
 .step img{max-width:100%;border:1px solid #dde3e9;margin-top:.4rem}
@@ -55,7 +59,7 @@ def find_run(run: str, root: Path | None = None) -> Path:
 def render_report(run_dir: Path) -> str:
     """The HTML report of one run directory."""
     trace = run_dir / "trace.jsonl"
-    integrity = verify_trace(trace)
+    integrity = verify_here(run_dir)
     events = list(read_trace(trace))
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_step: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -73,7 +77,7 @@ def render_report(run_dir: Path) -> str:
         f"<h1>{_e(plan.get('name', 'run'))} <span class='badge {_e(status)}'>{_e(status)}</span></h1>",
         f"<p class=meta>{_e(plan.get('mode', ''))} run <code>{_e(run_dir.name)}</code> of "
         f"<code>{_e(plan.get('file', ''))}</code></p>",
-        _integrity(integrity.ok, integrity.describe()),
+        _integrity(integrity.status, integrity.describe()),
     ]
     if end.get("error"):
         parts.append(f"<p><b>Stopped:</b> {_e(end['error'])}</p>")
@@ -98,9 +102,8 @@ def _badge(value: str | None) -> str:
     return f"<span class='badge {_e(value or '')}'>{_e(value or '—')}</span>"
 
 
-def _integrity(ok: bool, text: str) -> str:
-    state = "intact" if ok else "broken"
-    return f"<p>Trace integrity: {_badge(state)} {_e(text)}</p>"
+def _integrity(status: str, text: str) -> str:
+    return f"<p>Record: {_badge(status)} {_e(text)}</p>"
 
 
 def _steps_table(verdicts: Mapping[str, Any], by_step: Mapping[str, list[dict[str, Any]]]) -> str:
@@ -163,16 +166,19 @@ def _step_section(
             for warning in event.get("warnings") or []:
                 out.append(f"<div class=warn>warning: {_e(warning)}</div>")
             if event.get("screenshot"):
-                out.append(_image(run_dir / str(event["screenshot"]), step_id))
+                out.append(_image(run_dir, event["screenshot"], step_id))
     out.append("</div>")
     return "".join(out)
 
 
-def _image(path: Path, step_id: str) -> str:
+def _image(run_dir: Path, name: object, step_id: str) -> str:
     try:
+        path = resolve_in(run_dir, name)
         data = base64.b64encode(path.read_bytes()).decode()
+    except UnsafePath as exc:
+        return f"<div class=warn>screenshot refused: {_e(exc.message)}</div>"
     except OSError:
-        return f"<div class=warn>screenshot missing: {_e(path.name)}</div>"
+        return f"<div class=warn>screenshot missing: {_e(name)}</div>"
     return f"<img alt='screenshot after step {_e(step_id)}' src='data:image/png;base64,{data}'>"
 
 

@@ -20,6 +20,7 @@ def make_run(root: Path) -> Path:
     record = RunRecord.create(root)
     shot = record.screenshots / "001-open.png"
     Image.new("RGB", (120, 80), (200, 30, 30)).save(shot)
+    record.attach(shot)  # a file the record names is hashed into it
     record.event("plan", name="demo <plan>", file="plan.yaml", mode="dry-run", document={"lam": 1})
     record.event(
         "verdicts",
@@ -64,7 +65,7 @@ def test_report_renders_with_its_screenshots(
     assert page.title() == f"lam run {run_dir.name}"  # type: ignore[attr-defined]
     text = page.locator("body").inner_text()  # type: ignore[attr-defined]
     assert "demo <plan>" in text  # escaped, shown as text
-    assert "intact: 6 events" in text
+    assert "intact: 7 events" in text
     assert "Effects held in the sandbox (1)" in text
     widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")  # type: ignore[attr-defined]
     assert widths == [120]

@@ -15,19 +15,21 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("run", metavar="RUN", help="run id, run directory, or 'last'")
     parser.add_argument("-o", "--output", metavar="FILE", help="default: RUN_DIR/report.html")
-    parser.add_argument("--verify", action="store_true", help="only check the trace's hash chain")
+    parser.add_argument(
+        "--verify", action="store_true", help="only check the record (as 'lam verify RUN' does)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from lam.evidence.verify import verify_here
     from lam.report import find_run, render_report
-    from lam.run.record import verify_trace
 
     run_dir = find_run(args.run)
     if args.verify:
-        check = verify_trace(run_dir / "trace.jsonl")
-        print(f"{run_dir / 'trace.jsonl'}: {check.describe()}")
-        return 0 if check.ok else 1
+        verdict = verify_here(run_dir)
+        print(f"{run_dir.name}: {verdict.describe()}")
+        return 0 if verdict.ok else 1
     target = Path(args.output) if args.output else run_dir / "report.html"
     target.write_text(render_report(run_dir), encoding="utf-8")
     print(target)

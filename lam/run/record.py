@@ -1,10 +1,19 @@
-"""Run records: ``.lam/runs/<run-id>/`` with a hash-chained ``trace.jsonl``.
+"""Run records: ``.lam/runs/<run-id>/`` with a hash-chained, signed ``trace.jsonl``.
 
-Each event is one JSON line holding the hash of the event before it (``prev``) and its own
-``hash`` (SHA-256 over the canonical JSON of the event without ``hash``). Editing, removing or
-reordering a line breaks the chain, and :func:`verify_trace` says where. Lines are written and
-flushed one at a time, so a run that dies half-way leaves every event before the death intact.
-Secret values and credential headers are redacted before an event is hashed or written.
+Each event is one JSON line holding the hash of the event before it (``prev``), its own
+``hash`` (SHA-256 over the canonical JSON of the event without ``hash`` and ``sig``) and
+``sig``, the operator key's signature over the run id and that hash (see
+:mod:`lam.evidence.chain`). Editing, removing or reordering a line breaks the chain; recomputing
+the chain needs the operator key, which lives outside every run folder. The final event
+(``end``, or ``seal`` for a record closed without one) carries ``count`` and ``key`` (the key
+id); the ledger (:mod:`lam.evidence.ledger`) gets an entry when the record opens and one with
+the final hash and count when it ends. Files the record keeps (screenshots, ``effects.json``)
+are hashed into a ``file`` event once their bytes are final.
+
+Lines are written and flushed one at a time, so a run that dies half-way leaves every event
+before the death intact. Secret values and credential headers are redacted before an event is
+hashed or written. :func:`verify_trace` checks the chain alone; ``lam verify``
+(:mod:`lam.evidence.verify`) checks signatures, files and the ledger too.
 """
 
 from __future__ import annotations
@@ -14,13 +23,21 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+from lam.evidence.chain import GENESIS, digest, event_message
+from lam.evidence.keys import PublicKey
+
+if TYPE_CHECKING:
+    from lam.evidence.notary import Notary
 
 __all__ = [
+    "FINAL_TYPES",
     "GENESIS",
     "REDACTED",
     "RunRecord",
@@ -31,7 +48,6 @@ __all__ = [
     "verify_trace",
 ]
 
-GENESIS = "0" * 64
 REDACTED = "***"
 _SENSITIVE_KEY = re.compile(
     r"(^|[-_])(authorization|cookie|set-cookie|password|passwd|passphrase|secret|token|"
@@ -51,16 +67,16 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def _canonical(event: Mapping[str, Any]) -> bytes:
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
-def _digest(event: Mapping[str, Any]) -> str:
-    return hashlib.sha256(_canonical({k: v for k, v in event.items() if k != "hash"})).hexdigest()
+FINAL_TYPES = ("end", "seal")
+"""Event types that close a record: they carry ``count`` and ``key``, and nothing follows."""
 
 
 class RunRecord:
-    """One run's directory. Use as a context manager, or call :meth:`close`."""
+    """One run's directory. Use as a context manager, or call :meth:`close`.
+
+    ``notary`` signs the events and anchors the run in the ledger; by default the user's
+    operator key and ledger (:meth:`lam.evidence.notary.Notary.default`).
+    """
 
     def __init__(
         self,
@@ -68,21 +84,34 @@ class RunRecord:
         *,
         run_id: str,
         secrets: Iterable[str] = (),
+        notary: Notary | None = None,
     ) -> None:
+        from lam.evidence.notary import Notary
+
         self.run_id = run_id
         self.directory = directory
+        self._notary = notary or Notary.default()
         self.screenshots = directory / "screenshots"
         self.screenshots.mkdir(parents=True, exist_ok=True)
         self.trace_path = directory / "trace.jsonl"
+        self._notary.started(run_id, directory)
         self._file: IO[str] = self.trace_path.open("a", encoding="utf-8")
         self._prev = GENESIS
         self._seq = 0
+        self._sealed = False
+        self._lock = threading.Lock()  # a kill or a screenshot may be recorded from a thread
         self._secrets = {s for s in secrets if s and len(s) >= 3}
 
     @classmethod
-    def create(cls, root: Path | None = None, *, secrets: Iterable[str] = ()) -> RunRecord:
+    def create(
+        cls, root: Path | None = None, *, secrets: Iterable[str] = (), notary: Notary | None = None
+    ) -> RunRecord:
         run_id = new_run_id()
-        return cls((root or runs_root()) / run_id, run_id=run_id, secrets=secrets)
+        return cls((root or runs_root()) / run_id, run_id=run_id, secrets=secrets, notary=notary)
+
+    @property
+    def key_id(self) -> str:
+        return self._notary.key_id
 
     def add_secret(self, value: str) -> None:
         """A value learnt at run time (a token) that must never be written down."""
@@ -90,27 +119,53 @@ class RunRecord:
             self._secrets.add(value)
 
     def event(self, event_type: str, /, **data: Any) -> dict[str, Any]:
-        """Append one event; returns it as written (redacted, with seq, prev and hash)."""
-        event: dict[str, Any] = {
-            "seq": self._seq,
-            "time": round(time.time(), 6),
-            "type": event_type,
-            **self.redact(data),
-            "prev": self._prev,
-        }
-        event["hash"] = _digest(event)
-        self._file.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
-        self._file.flush()
-        self._prev = event["hash"]
-        self._seq += 1
-        return event
+        """Append one event; returns it as written (redacted, with seq, prev, hash and sig).
+
+        An ``end`` event seals the record: it carries the event count and the key id, the
+        ledger gets the final hash, and no event may follow it.
+        """
+        with self._lock:
+            if self._sealed:
+                raise RuntimeError(f"run record {self.run_id} is sealed; no {event_type!r} event")
+            event: dict[str, Any] = {
+                "seq": self._seq,
+                "time": round(time.time(), 6),
+                "type": event_type,
+                **self.redact(data),
+            }
+            if event_type in FINAL_TYPES:
+                event.update(run=self.run_id, count=self._seq + 1, key=self.key_id)
+            event["prev"] = self._prev
+            event["hash"] = digest(event)
+            event["sig"] = self._notary.sign_event(self.run_id, event["hash"])
+            self._file.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
+            self._file.flush()
+            self._prev = event["hash"]
+            self._seq += 1
+            if event_type in FINAL_TYPES:
+                self._sealed = True
+                os.fsync(self._file.fileno())
+                self._notary.ended(
+                    self.run_id, head=event["hash"], events=self._seq, status=event.get("status")
+                )
+            return event
+
+    def attach(self, path: Path) -> dict[str, Any]:
+        """Hash a file the record keeps (its bytes are final) into a ``file`` event."""
+        relative = path.relative_to(self.directory).as_posix()
+        data = path.read_bytes()
+        return self.event(
+            "file", path=relative, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data)
+        )
 
     def write_json(self, name: str, document: Any) -> Path:
-        """A side file (effects.json, summary.json), written atomically."""
+        """A side file (effects.json, summary.json), written atomically and hashed into the
+        record."""
         target = self.directory / name
         tmp = target.with_suffix(target.suffix + ".tmp")
         tmp.write_text(json.dumps(self.redact(document), indent=2, default=str), "utf-8")
         os.replace(tmp, target)
+        self.attach(target)
         return target
 
     def redact(self, value: Any) -> Any:
@@ -132,8 +187,12 @@ class RunRecord:
         return self.redact(value)
 
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        """Seal the record (a ``seal`` event, when no ``end`` did) and close the trace."""
+        if self._file.closed:
+            return
+        if not self._sealed:
+            self.event("seal")
+        self._file.close()
 
     def __enter__(self) -> RunRecord:
         return self
@@ -153,11 +212,18 @@ def read_trace(path: Path) -> Iterator[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class TraceCheck:
-    """The outcome of checking a trace's hash chain."""
+    """The outcome of checking a trace's hash chain (and, given a key, its signatures).
+
+    ``head`` is the hash of the last good event, ``final`` the closing event (``end`` or
+    ``seal``) when the trace has one, ``line`` the line a problem is on.
+    """
 
     ok: bool
     events: int
     problem: str | None = None
+    head: str = GENESIS
+    final: Mapping[str, Any] | None = None
+    line: int | None = None
 
     def describe(self) -> str:
         if self.ok:
@@ -165,29 +231,54 @@ class TraceCheck:
         return f"broken: {self.problem}"
 
 
-def verify_trace(path: Path) -> TraceCheck:
-    """Check every event's hash and its link to the one before."""
+def verify_trace(
+    path: Path, *, key: PublicKey | None = None, run_id: str | None = None
+) -> TraceCheck:
+    """Check every event's hash and its link to the one before; with ``key``, also that each
+    event is signed by it for ``run_id`` (default: the name of the trace's folder)."""
     prev = GENESIS
     count = 0
+    final: Mapping[str, Any] | None = None
+    run = run_id or path.parent.name
+
+    def broken(number: int, problem: str) -> TraceCheck:
+        return TraceCheck(False, count, f"line {number} {problem}", prev, final, number)
+
     try:
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.endswith("\n"):
-                    return TraceCheck(False, count, f"line {number} is torn (no newline)")
+                    return broken(number, "is torn (no newline)")
                 try:
                     event = json.loads(line)
                 except json.JSONDecodeError:
-                    return TraceCheck(False, count, f"line {number} is not JSON")
+                    return broken(number, "is not JSON")
+                if final is not None:
+                    return broken(number, f"follows the {final.get('type')} of the record")
                 if not isinstance(event, dict) or event.get("prev") != prev:
-                    return TraceCheck(
-                        False, count, f"line {number} does not follow line {number - 1}"
+                    return broken(
+                        number,
+                        f"does not follow line {number - 1} (a line was removed, added or moved)",
                     )
-                if event.get("hash") != _digest(event):
-                    return TraceCheck(
-                        False, count, f"line {number} was changed after it was written"
-                    )
+                if event.get("hash") != digest(event):
+                    return broken(number, "was changed after it was written")
+                if key is not None:
+                    if not isinstance(event.get("sig"), str):
+                        return broken(
+                            number,
+                            "is not signed (a record from before signing, or re-chained with "
+                            "the old unkeyed scheme)",
+                        )
+                    if not key.verify(event["sig"], event_message(run, event["hash"])):
+                        return broken(
+                            number,
+                            "has a signature that does not match it (re-chained or re-signed "
+                            f"without the trusted key {key.key_id})",
+                        )
                 prev = event["hash"]
                 count += 1
+                if event.get("type") in FINAL_TYPES:
+                    final = event
     except OSError as exc:
-        return TraceCheck(False, count, f"cannot read {path}: {exc.strerror}")
-    return TraceCheck(True, count)
+        return TraceCheck(False, count, f"cannot read {path}: {exc.strerror}", prev, final)
+    return TraceCheck(True, count, None, prev, final)

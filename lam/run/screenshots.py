@@ -4,7 +4,9 @@ and labelled with the step id, so a reader of the trace sees what lam touched.
 Capturing is the only part a step waits for. :class:`ScreenshotWriter` saves the page's PNG as
 it comes and draws the box on a worker thread (Pillow's decode and encode release the GIL), then
 replaces the file with the annotated one; :meth:`ScreenshotWriter.flush` waits for every
-annotation and runs before the run ends.
+annotation and runs before the run ends. Once a file's bytes are final (annotated, or left
+plain when annotating failed) the writer hands its path to ``on_saved``, which hashes it into
+the run record (:meth:`lam.run.record.RunRecord.attach`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import io
 import os
 import re
 import struct
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -94,12 +97,19 @@ class ScreenshotWriter:
     queues the annotated version, which replaces it; :meth:`flush` waits for all of them.
     """
 
-    def __init__(self, directory: Path, run_dir: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        run_dir: Path,
+        *,
+        on_saved: Callable[[Path], object] | None = None,
+    ) -> None:
         self.directory = directory
         self.run_dir = run_dir
+        self._on_saved = on_saved
         self._number: int | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: list[Future[None]] = []
+        self._pending: list[tuple[Path, Future[None]]] = []
         self._cdp: tuple[Page, CDPSession | None] | None = None
 
     def take(
@@ -117,8 +127,9 @@ class ScreenshotWriter:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lam-screenshots")
         label = _label(step, status)
         self._pending.append(
-            self._pool.submit(_annotate_file, path, png, box, label, status, scale)
+            (path, self._pool.submit(_annotate_file, path, png, box, label, status, scale))
         )
+        self._saved(wait=False)
         return path.relative_to(self.run_dir).as_posix()
 
     def _session(self, page: Page) -> CDPSession | None:
@@ -133,9 +144,19 @@ class ScreenshotWriter:
 
     def flush(self) -> None:
         """Wait until every queued annotation is written (a failed one leaves the plain PNG)."""
-        pending, self._pending = self._pending, []
-        for future in pending:
+        self._saved(wait=True)
+
+    def _saved(self, *, wait: bool) -> None:
+        """Hand the files whose bytes are final to ``on_saved``, in the order they were taken
+        (all of them when ``wait``; otherwise those done so far)."""
+        while self._pending:
+            path, future = self._pending[0]
+            if not wait and not future.done():
+                return
             future.exception()  # waits; the unannotated PNG stays on failure
+            self._pending.pop(0)
+            if self._on_saved is not None:
+                self._on_saved(path)
 
     def close(self) -> None:
         """Flush and stop the worker thread."""
@@ -169,10 +190,11 @@ def take_screenshot(
     *,
     box: Box | None = None,
     status: str = "ok",
+    on_saved: Callable[[Path], object] | None = None,
 ) -> str | None:
     """Save the annotated page as ``directory/NN-STEP.png`` now; the path relative to
     ``run_dir``, or None when the page cannot be captured."""
-    writer = ScreenshotWriter(directory, run_dir)
+    writer = ScreenshotWriter(directory, run_dir, on_saved=on_saved)
     try:
         return writer.take(page, step, box=box, status=status)
     finally:
