@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from lam.evidence.chain import GENESIS, digest, event_message
 from lam.evidence.keys import PublicKey
+from lam.evidence.paths import UnsafePath, resolve_in
 
 if TYPE_CHECKING:
     from lam.evidence.notary import Notary
@@ -99,6 +100,8 @@ class RunRecord:
         self._prev = GENESIS
         self._seq = 0
         self._sealed = False
+        self._named: dict[str, None] = {}  # files events named, in order (screenshots)
+        self._hashed: set[str] = set()  # files a ``file`` event covers
         self._lock = threading.Lock()  # a kill or a screenshot may be recorded from a thread
         self._secrets = {s for s in secrets if s and len(s) >= 3}
 
@@ -121,42 +124,66 @@ class RunRecord:
     def event(self, event_type: str, /, **data: Any) -> dict[str, Any]:
         """Append one event; returns it as written (redacted, with seq, prev, hash and sig).
 
-        An ``end`` event seals the record: it carries the event count and the key id, the
-        ledger gets the final hash, and no event may follow it.
+        An ``end`` event seals the record: files events named and no ``file`` event covers
+        yet are hashed first, then the end carries the event count and the key id, the ledger
+        gets the final hash, and no event may follow it.
         """
         with self._lock:
-            if self._sealed:
-                raise RuntimeError(f"run record {self.run_id} is sealed; no {event_type!r} event")
-            event: dict[str, Any] = {
-                "seq": self._seq,
-                "time": round(time.time(), 6),
-                "type": event_type,
-                **self.redact(data),
-            }
-            if event_type in FINAL_TYPES:
-                event.update(run=self.run_id, count=self._seq + 1, key=self.key_id)
-            event["prev"] = self._prev
-            event["hash"] = digest(event)
-            event["sig"] = self._notary.sign_event(self.run_id, event["hash"])
-            self._file.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
-            self._file.flush()
-            self._prev = event["hash"]
-            self._seq += 1
-            if event_type in FINAL_TYPES:
-                self._sealed = True
-                os.fsync(self._file.fileno())
-                self._notary.ended(
-                    self.run_id, head=event["hash"], events=self._seq, status=event.get("status")
-                )
-            return event
+            if event_type in FINAL_TYPES and not self._sealed:
+                self._hash_named_files()
+            return self._write(event_type, data)
+
+    def _write(self, event_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        if self._sealed:
+            raise RuntimeError(f"run record {self.run_id} is sealed; no {event_type!r} event")
+        event: dict[str, Any] = {
+            "seq": self._seq,
+            "time": round(time.time(), 6),
+            "type": event_type,
+            **self.redact(data),
+        }
+        if event_type in FINAL_TYPES:
+            event.update(run=self.run_id, count=self._seq + 1, key=self.key_id)
+        event["prev"] = self._prev
+        event["hash"] = digest(event)
+        event["sig"] = self._notary.sign_event(self.run_id, event["hash"])
+        self._file.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
+        self._file.flush()
+        self._prev = event["hash"]
+        self._seq += 1
+        if isinstance(event.get("screenshot"), str):
+            self._named.setdefault(event["screenshot"], None)
+        if event_type == "file":
+            self._hashed.add(str(event.get("path")))
+        if event_type in FINAL_TYPES:
+            self._sealed = True
+            os.fsync(self._file.fileno())
+            self._notary.ended(
+                self.run_id, head=event["hash"], events=self._seq, status=event.get("status")
+            )
+        return event
+
+    def _hash_named_files(self) -> None:
+        """Before the seal: every file an event named that no ``file`` event covers yet (a
+        screenshot taken by code that did not hand it to :meth:`attach`) is hashed now."""
+        for name in [n for n in self._named if n not in self._hashed]:
+            try:
+                path = resolve_in(self.directory, name)
+            except UnsafePath:
+                continue  # never read; lam verify names it
+            if path.is_file():
+                self._write_file_event(path, name)
 
     def attach(self, path: Path) -> dict[str, Any]:
         """Hash a file the record keeps (its bytes are final) into a ``file`` event."""
         relative = path.relative_to(self.directory).as_posix()
+        with self._lock:
+            return self._write_file_event(path, relative)
+
+    def _write_file_event(self, path: Path, relative: str) -> dict[str, Any]:
         data = path.read_bytes()
-        return self.event(
-            "file", path=relative, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data)
-        )
+        digest_hex = hashlib.sha256(data).hexdigest()
+        return self._write("file", {"path": relative, "sha256": digest_hex, "bytes": len(data)})
 
     def write_json(self, name: str, document: Any) -> Path:
         """A side file (effects.json, summary.json), written atomically and hashed into the
