@@ -38,4 +38,5 @@ def lam_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "lam-home"
     monkeypatch.setenv("LAM_HOME", str(home))
     monkeypatch.setenv("LAM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAM_CONFIG_DIR", str(tmp_path / "lam-config"))  # operator key, ledger
     return home
