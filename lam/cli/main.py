@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "lam.cli.replay_cmd",
     "lam.cli.export_cmd",
     "lam.cli.memory_cmd",
+    "lam.cli.verify_cmd",
+    "lam.cli.key_cmd",
 )
 
 
