@@ -5,11 +5,15 @@
 //   {type, el (snapshot.js JSON of the element), counts, extra, value, secret, frame, url}
 // Typing is sent once per field with its final value (on change, blur, or before Enter/Tab),
 // never per keystroke; the value of a password field never leaves the page.
+// The page is read through `dom` (safe_dom.js), never through properties it can clobber.
 (snap) => {
+  const dom = /*@safe-dom*/;
   // Marked on the document, not the window: a popup's first about:blank window object is
   // kept when it navigates to a same-origin page, but its document is new.
-  if (document.__lamRecorderInstalled) return;
-  document.__lamRecorderInstalled = true;
+  // (A symbol, which no element's name can shadow.)
+  const INSTALLED = Symbol.for("lam.recorder");
+  if (document[INSTALLED]) return;
+  document[INSTALLED] = true;
   const norm = (s) => (s || "").replace(/\s+/g, " ").trim();
   const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
   const NOT_TEXT = new Set(["checkbox", "radio", "file", "submit", "button", "reset", "image",
@@ -22,15 +26,16 @@
   const ATTRS = ["id", "class", "name", "type", "href", "aria-label", "title", "placeholder",
     "data-testid"];
 
-  const isInput = (el) => el && el.localName === "input";
-  const inputType = (el) => (el.getAttribute("type") || "text").toLowerCase();
+  const isElement = (el) => el instanceof Element;
+  const isInput = (el) => isElement(el) && dom.tag(el) === "input";
+  const inputType = (el) => (dom.attr(el, "type") || "text").toLowerCase();
   function textLike(el) {
-    if (!el || el.nodeType !== 1) return false;
-    if (el.localName === "textarea") return true;
+    if (!isElement(el)) return false;
+    if (dom.tag(el) === "textarea") return true;
     if (isInput(el)) return !NOT_TEXT.has(inputType(el));
-    return el.isContentEditable;
+    return dom.editable(el);
   }
-  const valueOf = (el) => (el.isContentEditable ? el.innerText : el.value);
+  const valueOf = (el) => (dom.editable(el) ? dom.innerText(el) : el.value);
   const isSecret = (el) => isInput(el) && inputType(el) === "password";
 
   function frameChain() {
@@ -73,23 +78,23 @@
     return out;
   }
   function siblingText(el, dir) {
-    let cur = dir < 0 ? el.previousElementSibling : el.nextElementSibling;
-    while (cur && !norm(cur.textContent)) {
-      cur = dir < 0 ? cur.previousElementSibling : cur.nextElementSibling;
+    let cur = dir < 0 ? dom.previous(el) : dom.next(el);
+    while (cur && !norm(dom.text(cur))) {
+      cur = dir < 0 ? dom.previous(cur) : dom.next(cur);
     }
-    return cur ? clip(norm(cur.textContent), 80) : "";
+    return cur ? clip(norm(dom.text(cur)), 80) : "";
   }
   function extra(el) {
     const attrs = {};
-    for (const a of ATTRS) if (el.hasAttribute(a)) attrs[a] = el.getAttribute(a);
-    const parent = el.parentElement;
-    const index = parent ? [...parent.children].indexOf(el) : 0;
-    const fieldset = el.closest("fieldset");
-    const legend = fieldset ? fieldset.querySelector("legend") : null;
+    for (const a of ATTRS) if (dom.has(el, a)) attrs[a] = dom.attr(el, a);
+    const parent = dom.parentElement(el);
+    const index = parent ? [...dom.children(parent)].indexOf(el) : 0;
+    const fieldset = dom.closest(el, "fieldset");
+    const legend = fieldset ? dom.one(fieldset, "legend") : null;
     return {
       attrs, index,
       prev: siblingText(el, -1), next: siblingText(el, 1),
-      fieldset: legend ? clip(norm(legend.textContent), 80) : "",
+      fieldset: legend ? clip(norm(dom.text(legend)), 80) : "",
     };
   }
 
@@ -170,7 +175,7 @@
   document.addEventListener("change", (e) => {
     const el = target(e);
     if (textLike(el)) { dirty.add(el); flushFill(el); return; }
-    if (el.localName === "select") {
+    if (dom.tag(el) === "select") {
       const values = [...el.selectedOptions].map((o) => o.value);
       send("select", el, {value: el.multiple ? values : values[0] || ""});
     } else if (isInput(el) && inputType(el) === "checkbox") {
@@ -193,7 +198,7 @@
     const matters = ALWAYS_KEYS.has(e.key) ||
       (!inText && (NAV_KEYS.has(e.key) || (modified && e.key.length === 1)));
     if (!matters || ["Control", "Shift", "Alt", "Meta"].includes(e.key)) return;
-    if (e.key === " " && el && ["button", "a", "input"].includes(el.localName)) return;
+    if (e.key === " " && isElement(el) && ["button", "a", "input"].includes(dom.tag(el))) return;
     const parts = [];
     if (e.ctrlKey) parts.push("Control");
     if (e.altKey) parts.push("Alt");
@@ -201,7 +206,7 @@
     if (e.shiftKey && e.key.length > 1) parts.push("Shift");
     parts.push(e.key === " " ? "Space" : e.key);
     const key = parts.join("+");
-    if (!el || el === document.body || el === document.documentElement) {
+    if (!isElement(el) || ["body", "html"].includes(dom.tag(el))) {
       sendPlain("press", {value: key});
     } else {
       send("press", el, {value: key});
@@ -210,14 +215,14 @@
 
   document.addEventListener("click", (e) => {
     const raw = target(e);
-    if (!raw || raw.nodeType !== 1) return;
+    if (!isElement(raw)) return;
     // Enter in a field submits through a synthetic click on the form's button: the key press
     // is already recorded, and replaying both would submit twice.
     if (e.detail === 0 && lastKey === "Enter" && Date.now() - lastKeyAt < 1000) return;
-    const el = raw.closest(CLICKABLE) || raw;
-    if (textLike(el) || el.localName === "select" || el.localName === "option") return;
+    const el = dom.closest(raw, CLICKABLE) || raw;
+    if (textLike(el) || dom.tag(el) === "select" || dom.tag(el) === "option") return;
     if (isInput(el) && ["checkbox", "radio", "file"].includes(inputType(el))) return;
-    if (el.localName === "label") {
+    if (dom.tag(el) === "label") {
       const control = el.control;
       if (control) return;  // the control's own change (or focus) is what matters
     }

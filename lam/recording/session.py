@@ -26,7 +26,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page, Request
 
 from lam.adapters.browser.session import BrowserSession
-from lam.adapters.browser.snapshot import frame_path, snapshot_js
+from lam.adapters.browser.snapshot import frame_path, snapshot_js, with_safe_dom
 from lam.errors import UsageError
 from lam.recording.writer import write_recording
 
@@ -39,6 +39,7 @@ _BINDING = "__lamRecord"
 def recorder_script() -> str:
     """The init script: recorder.js called with snapshot.js (one accessible-name logic)."""
     recorder = (resources.files(__package__) / "recorder.js").read_text(encoding="utf-8")
+    recorder = with_safe_dom(recorder)
     return f"({recorder.strip().rstrip(';')})({snapshot_js().strip().rstrip(';')});"
 
 

@@ -8,7 +8,9 @@ Alégroth, Feldt et al., "Similarity-based web element localization for robust t
 automation", TOSEM 2023), which compares many properties at once instead of trusting one.
 
 The best element is only taken when its score reaches ``threshold`` *and* beats the runner-up
-by ``margin``. Otherwise :func:`choose` raises a :class:`GroundingError` listing the top
+by ``margin``, or, when the close ones are within the margin, it is the only one whose
+accessible name, label or placeholder is exactly the recorded one (a decoy whose placeholder
+merely contains the recorded text does not tie with the field that still says it). Otherwise :func:`choose` raises a :class:`GroundingError` listing the top
 candidates with their scores: lam never clicks a guess.
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from lam.adapters.browser.snapshot import ElementInfo, snapshot
+from lam.adapters.browser.snapshot import ElementInfo, snapshot, with_safe_dom
 from lam.errors import GroundingError
 
 __all__ = [
@@ -84,27 +86,29 @@ _NAMED = ("name", "text", "label", "aria-label")
 _NEAR_PX = 400.0
 
 # Attributes, sibling text, position among siblings and fieldset legend of elements given by
-# css path (the same facts the recorder keeps in a fingerprint). Run once per frame.
+# css path (the same facts the recorder keeps in a fingerprint). Run once per frame; the page is
+# read through safe_dom.js (a form's controls cannot stand in for its attributes).
 _EXTRAS_JS = """(paths) => {
+  const dom = /*@safe-dom*/;
   const ATTRS = ["id", "class", "name", "type", "href", "aria-label", "title", "placeholder",
     "data-testid"];
   const norm = (s) => (s || "").replace(/\\s+/g, " ").trim();
   const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "\\u2026" : s);
   function sibling(el, dir) {
-    let cur = dir < 0 ? el.previousElementSibling : el.nextElementSibling;
-    while (cur && !norm(cur.textContent)) {
-      cur = dir < 0 ? cur.previousElementSibling : cur.nextElementSibling;
+    let cur = dir < 0 ? dom.previous(el) : dom.next(el);
+    while (cur && !norm(dom.text(cur))) {
+      cur = dir < 0 ? dom.previous(cur) : dom.next(cur);
     }
-    return cur ? clip(norm(cur.textContent), 80) : "";
+    return cur ? clip(norm(dom.text(cur)), 80) : "";
   }
   return JSON.stringify(paths.map((css) => {
     let el = null;
-    try { el = document.querySelector(css); } catch (e) { el = null; }
+    try { el = dom.one(document, css); } catch (e) { el = null; }
     if (!el) return null;
     const attrs = {};
-    for (const a of ATTRS) if (el.hasAttribute(a)) attrs[a] = el.getAttribute(a);
-    const parent = el.parentElement;
-    return {attrs, index: parent ? [...parent.children].indexOf(el) : 0,
+    for (const a of ATTRS) if (dom.has(el, a)) attrs[a] = dom.attr(el, a);
+    const parent = dom.parentElement(el);
+    return {attrs, index: parent ? [...dom.children(parent)].indexOf(el) : 0,
       prev: sibling(el, -1), next: sibling(el, 1)};
   }));
 }"""
@@ -301,7 +305,9 @@ def choose(
 
     Refuses (code ``heal-refused``) when the best score is under ``threshold``, when its
     name, text and label are all unlike the recorded ones (under ``NAME_GATE``), or when it
-    is within ``margin`` of the runner-up; the error lists the top candidates with scores.
+    is within ``margin`` of the runner-up, unless exactly one element on the page reaching
+    ``threshold`` has the recorded name, label or placeholder and it is among those close ones
+    (it is then chosen); the error lists the top candidates with scores.
     """
     ranked = rank(fingerprint, elements, extras)
     described = _describe(fingerprint)
@@ -327,12 +333,34 @@ def choose(
             step=step, location=location, candidates=listing, code="heal-refused",
         )  # fmt: skip
     if runner_up is not None and best.score - runner_up.score < margin:
+        close = [s for s in ranked if best.score - s.score < margin]
+        exact = [s for s in ranked if s.score >= threshold and _says(fingerprint, s.element)]
+        if len(exact) == 1 and exact[0] in close and _named(exact[0]):
+            chosen = exact[0]
+            others = [s for s in ranked if s is not chosen]
+            return Healing(chosen, others[0] if others else None)
         raise GroundingError(
             f"cannot heal {described}: two elements score too close ({best.score:.2f} and "
             f"{runner_up.score:.2f}, margin {margin:.2f})",
             step=step, location=location, candidates=listing, code="heal-refused",
         )  # fmt: skip
     return Healing(best, runner_up)
+
+
+def _says(fingerprint: Mapping[str, Any], element: ElementInfo) -> bool:
+    """Whether the element's name, label or placeholder is exactly the recorded one."""
+    attrs: Mapping[str, Any] = fingerprint.get("attributes") or {}
+    recorded = {
+        _norm(v)
+        for v in (fingerprint.get("name"), fingerprint.get("label"), attrs.get("placeholder"))
+        if _norm(v)
+    }
+    return bool(recorded & {_norm(element.name), _norm(element.label), _norm(element.placeholder)})
+
+
+def _named(scored: Scored) -> bool:
+    named = [scored.parts[k] for k in _NAMED if k in scored.parts]
+    return not named or max(named) >= NAME_GATE
 
 
 def _describe(fingerprint: Mapping[str, Any]) -> str:
@@ -349,7 +377,7 @@ def extras_of(page: Page, elements: Sequence[ElementInfo]) -> dict[int, Extras]:
     """
     wanted = [el for el in elements if el.visible and not el.frame and not el.shadow]
     try:
-        raw = json.loads(page.evaluate(_EXTRAS_JS, [el.css for el in wanted]))
+        raw = json.loads(page.evaluate(with_safe_dom(_EXTRAS_JS), [el.css for el in wanted]))
     except PlaywrightError:
         return {}
     found: dict[int, Extras] = {}

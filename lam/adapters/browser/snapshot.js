@@ -2,7 +2,9 @@
 // Evaluated by lam.adapters.browser.snapshot as `(arg) => string` (JSON text, which is much
 // cheaper to move out of the page than a structured value). arg.mode is "snapshot" or
 // "csspath" (arg.el: an element whose css path is wanted, used to name iframes).
+// The page is read through `dom` (safe_dom.js), never through properties a page can clobber.
 (arg) => {
+  const dom = /*@safe-dom*/;
   const INTERACTIVE = "a[href],button,input,select,textarea,summary,[role],[onclick]," +
     "[tabindex],[contenteditable=''],[contenteditable=true],area[href],label,details";
   const WIDGET_ROLES = new Set(["button", "link", "checkbox", "radio", "textbox", "searchbox",
@@ -12,7 +14,9 @@
     reset: "button", image: "button", range: "slider", number: "spinbutton",
     search: "searchbox", email: "textbox", tel: "textbox", text: "textbox", url: "textbox",
     password: "textbox", file: "button"};
-  const HEADING = /^H[1-6]$/;
+  const HEADING = /^h[1-6]$/;
+  const CONTROLS = new Set(["button", "input", "select", "textarea", "option", "optgroup",
+    "fieldset"]);
   const norm = (s) => (s || "").replace(/\s+/g, " ").trim();
   const round = (x) => Math.round(x * 10) / 10;
   const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
@@ -22,19 +26,20 @@
   const position = new Map();
   function indexChildren(parent) {
     const counts = new Map();
-    for (const c of parent.children) {
-      const n = (counts.get(c.tagName) || 0) + 1;
-      counts.set(c.tagName, n);
+    const children = dom.children(parent);
+    for (const c of children) {
+      const n = (counts.get(dom.tag(c)) || 0) + 1;
+      counts.set(dom.tag(c), n);
       position.set(c, n);
     }
-    for (const c of parent.children) {
-      if (counts.get(c.tagName) === 1) position.set(c, 0);
+    for (const c of children) {
+      if (counts.get(dom.tag(c)) === 1) position.set(c, 0);
     }
   }
   function pos(el) {
     if (!position.has(el)) {
-      const p = el.parentNode;
-      if (p && p.children) indexChildren(p); else position.set(el, 0);
+      const p = dom.parent(el);
+      if (p && [1, 9, 11].includes(dom.kind(p))) indexChildren(p); else position.set(el, 0);
     }
     return position.get(el);
   }
@@ -42,86 +47,89 @@
   function cssPath(el) {
     const parts = [];
     let cur = el;
-    while (cur && cur.nodeType === 1) {
-      if (cur.id && CSS_ID.test(cur.id)) { parts.unshift("#" + cur.id); break; }
-      const tag = cur.localName;
+    while (cur && dom.kind(cur) === 1) {
+      const id = dom.id(cur);
+      if (id && CSS_ID.test(id)) { parts.unshift("#" + id); break; }
+      const tag = dom.tag(cur);
       const n = pos(cur);
       parts.unshift(n ? `${tag}:nth-of-type(${n})` : tag);
       if (tag === "html") break;
-      cur = cur.parentNode && cur.parentNode.nodeType === 1 ? cur.parentNode : null;
+      const up = dom.parent(cur);
+      cur = up && dom.kind(up) === 1 ? up : null;
     }
     return parts.join(" > ");
   }
   if (arg && arg.mode === "csspath") return JSON.stringify(cssPath(arg.el));
   // Called through locator.evaluate the argument is the element itself: describe just it.
-  const single = arg && arg.nodeType === 1 ? arg : null;
+  const single = arg instanceof Element ? arg : null;
 
   const labelsFor = new Map();
   function indexLabels(root) {
-    for (const l of root.querySelectorAll("label[for]")) {
-      const id = l.getAttribute("for");
-      labelsFor.set(id, norm((labelsFor.get(id) || "") + " " + l.textContent));
+    for (const l of dom.all(root, "label[for]")) {
+      const id = dom.attr(l, "for");
+      labelsFor.set(id, norm((labelsFor.get(id) || "") + " " + dom.text(l)));
     }
   }
   function role(el) {
-    const r = el.getAttribute("role");
+    const r = dom.attr(el, "role");
     if (r) return r.split(" ")[0];
-    const tag = el.localName;
-    if (tag === "a" || tag === "area") return el.hasAttribute("href") ? "link" : "";
+    const tag = dom.tag(el);
+    if (tag === "a" || tag === "area") return dom.has(el, "href") ? "link" : "";
     if (tag === "button") return "button";
     if (tag === "textarea") return "textbox";
     if (tag === "select") return el.multiple || el.size > 1 ? "listbox" : "combobox";
     if (tag === "input") {
-      const t = (el.getAttribute("type") || "text").toLowerCase();
+      const t = (dom.attr(el, "type") || "text").toLowerCase();
       if (t === "hidden") return "";
       if (t === "text" || t === "search" || t === "email" || t === "tel" || t === "url") {
-        if (el.hasAttribute("list")) return "combobox";
+        if (dom.has(el, "list")) return "combobox";
       }
       return INPUT_ROLES[t] || "textbox";
     }
     if (tag === "summary") return "button";
-    if (el.isContentEditable) return "textbox";
+    if (dom.editable(el)) return "textbox";
     return "";
   }
   function idText(root, ids) {
     return norm(ids.split(/\s+/).map((id) => {
-      const t = root.getElementById ? root.getElementById(id) : null;
-      return t ? t.textContent : "";
+      const t = dom.byId(root, id);
+      return t ? dom.text(t) : "";
     }).join(" "));
   }
   function labelOf(el, root) {
-    if (el.id && labelsFor.has(el.id)) return labelsFor.get(el.id);
-    const wrap = el.closest("label");
-    return wrap && wrap !== el ? norm(wrap.textContent) : "";
+    const id = dom.id(el);
+    if (id && labelsFor.has(id)) return labelsFor.get(id);
+    const wrap = dom.closest(el, "label");
+    return wrap && wrap !== el ? norm(dom.text(wrap)) : "";
   }
   function nameOf(el, r, root, label) {
-    const lb = el.getAttribute("aria-labelledby");
+    const lb = dom.attr(el, "aria-labelledby");
     if (lb) { const t = idText(root, lb); if (t) return t; }
-    const al = norm(el.getAttribute("aria-label"));
+    const al = norm(dom.attr(el, "aria-label"));
     if (al) return al;
-    const tag = el.localName;
+    const tag = dom.tag(el);
     if (tag === "input" || tag === "select" || tag === "textarea") {
       if (label) return label;
-      const t = (el.getAttribute("type") || "").toLowerCase();
+      const t = (dom.attr(el, "type") || "").toLowerCase();
       if (t === "submit" || t === "button" || t === "reset") {
         return norm(el.value) || (t === "submit" ? "Submit" : t === "reset" ? "Reset" : "");
       }
-      if (t === "image") return norm(el.getAttribute("alt"));
-      return norm(el.getAttribute("title")) || norm(el.getAttribute("placeholder"));
+      if (t === "image") return norm(dom.attr(el, "alt"));
+      return norm(dom.attr(el, "title")) || norm(dom.attr(el, "placeholder"));
     }
-    if (tag === "img" || tag === "area") return norm(el.getAttribute("alt") || el.title);
-    let text = norm(el.textContent);
+    if (tag === "img" || tag === "area") return norm(dom.attr(el, "alt") || dom.attr(el, "title"));
+    let text = norm(dom.text(el));
     if (!text) {
-      const img = el.querySelector("img[alt],svg title,[aria-label]");
-      if (img) text = norm(img.getAttribute("alt") || img.getAttribute("aria-label") ||
-        img.textContent);
+      const img = dom.one(el, "img[alt],svg title,[aria-label]");
+      if (img) text = norm(dom.attr(img, "alt") || dom.attr(img, "aria-label") ||
+        dom.text(img));
     }
-    return clip(text || norm(el.getAttribute("title")), 200);
+    return clip(text || norm(dom.attr(el, "title")), 200);
   }
 
   // textContent runs table cells together ("BobEdit"); joining text nodes keeps words apart.
   function spacedText(el) {
-    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const walker = dom.walker(el, NodeFilter.SHOW_TEXT);
     const parts = [];
     let length = 0;
     for (let n = walker.nextNode(); n && length < 400; n = walker.nextNode()) {
@@ -145,50 +153,55 @@
   }
   let heading = "";
   function context(el) {
-    const row = el.closest("tr,[role=row],li");
+    const row = dom.closest(el, "tr,[role=row],li");
     const rowText = row ? clip(spacedText(row), 160) : "";
-    const group = el.closest("fieldset,form,section,dialog,[role=dialog]");
+    const group = dom.closest(el, "fieldset,form,section,dialog,[role=dialog]");
     let groupText = "";
     if (group) {
-      const legend = group.querySelector("legend,h1,h2,h3,h4,h5,h6,[aria-label]");
-      groupText = norm(group.getAttribute("aria-label")) ||
-        (legend ? clip(norm(legend.textContent), 80) : "");
+      const legend = dom.one(group, "legend,h1,h2,h3,h4,h5,h6,[aria-label]");
+      groupText = norm(dom.attr(group, "aria-label")) ||
+        (legend ? clip(norm(dom.text(legend)), 80) : "");
     }
     return [intern(rowText), intern(groupText), intern(heading)];
   }
 
   function visit(el, root, hosts, force) {
-    if (HEADING.test(el.tagName)) heading = clip(norm(el.textContent), 80);
+    const tag = dom.tag(el);
+    if (HEADING.test(tag)) heading = clip(norm(dom.text(el)), 80);
     const r = role(el);
-    const tag = el.localName;
-    let keep = force || r !== "" || el.hasAttribute("onclick") || el.isContentEditable ||
-      (el.hasAttribute("tabindex") && el.getAttribute("tabindex") !== "-1");
+    const editable = dom.editable(el);
+    let keep = force || r !== "" || dom.has(el, "onclick") || editable ||
+      (dom.has(el, "tabindex") && dom.attr(el, "tabindex") !== "-1");
     if (!force && (tag === "label" || tag === "details")) keep = false;
-    if (!force && r && !WIDGET_ROLES.has(r) && !el.hasAttribute("onclick") &&
-        !el.hasAttribute("tabindex") && !el.isContentEditable) keep = false;
+    if (!force && r && !WIDGET_ROLES.has(r) && !dom.has(el, "onclick") &&
+        !dom.has(el, "tabindex") && !editable) keep = false;
     if (!keep) return;
-    const rect = el.getBoundingClientRect();
+    const rect = dom.rect(el);
     const visible = rect.width > 0 && rect.height > 0 &&
-      el.checkVisibility({visibilityProperty: true});
+      dom.shown(el, {visibilityProperty: true});
     const label = labelOf(el, root);
     const name = nameOf(el, r, root, label);
-    const type = tag === "input" ? (el.getAttribute("type") || "text").toLowerCase() : "";
-    const text = tag === "input" || tag === "select" ? "" : clip(norm(el.textContent), 200);
+    const type = tag === "input" ? (dom.attr(el, "type") || "text").toLowerCase() : "";
+    const text = tag === "input" || tag === "select" ? "" : clip(norm(dom.text(el)), 200);
     let value = null;
     if ((tag === "input" && type !== "password" && type !== "checkbox" && type !== "radio") ||
         tag === "textarea") value = el.value;
     else if (tag === "select") value = el.selectedOptions.length ? el.selectedOptions[0].label : "";
-    else if (el.isContentEditable) value = clip(norm(el.textContent), 200);
+    else if (editable) value = clip(norm(dom.text(el)), 200);
+    // (value, checked, disabled and the like are read from controls only: a form's would be
+    // its controls of that name.)
     const checked = type === "checkbox" || type === "radio" ? el.checked :
-      el.hasAttribute("aria-checked") ? el.getAttribute("aria-checked") === "true" : null;
-    const expanded = el.hasAttribute("aria-expanded") ?
-      el.getAttribute("aria-expanded") === "true" :
-      tag === "summary" && el.parentElement ? !!el.parentElement.open : null;
-    const selected = el.hasAttribute("aria-selected") ?
-      el.getAttribute("aria-selected") === "true" : null;
-    const disabled = !!el.disabled || el.getAttribute("aria-disabled") === "true";
-    const placeholder = norm(el.getAttribute("placeholder"));
-    const testid = el.getAttribute("data-testid");
+      dom.has(el, "aria-checked") ? dom.attr(el, "aria-checked") === "true" : null;
+    const details = tag === "summary" ? dom.parentElement(el) : null;
+    const expanded = dom.has(el, "aria-expanded") ?
+      dom.attr(el, "aria-expanded") === "true" :
+      details ? dom.tag(details) === "details" && dom.has(details, "open") : null;
+    const selected = dom.has(el, "aria-selected") ?
+      dom.attr(el, "aria-selected") === "true" : null;
+    const disabled = (CONTROLS.has(tag) && !!el.disabled) ||
+      dom.attr(el, "aria-disabled") === "true";
+    const placeholder = norm(dom.attr(el, "placeholder"));
+    const testid = dom.attr(el, "data-testid");
     const css = cssPath(el);
     // Which locator hints apply, as letters (d: testid, r: role+name, l: label,
     // p: placeholder, t: text); Python builds the mappings from fields it already has.
@@ -206,8 +219,9 @@
     if (label) item.label = label;
     if (placeholder) item.placeholder = placeholder;
     if (testid !== null) item.testid = testid;
-    if (el.id) item.id = el.id;
-    if (el.hasAttribute("href")) item.href = el.getAttribute("href");
+    const id = dom.id(el);
+    if (id) item.id = id;
+    if (dom.has(el, "href")) item.href = dom.attr(el, "href");
     if (checked !== null) item.checked = checked;
     if (disabled) item.disabled = true;
     if (expanded !== null) item.expanded = expanded;
@@ -218,23 +232,24 @@
   }
   function walk(root, hosts) {
     indexLabels(root);
-    for (const el of root.querySelectorAll("*")) {
+    for (const el of dom.all(root, "*")) {
       visit(el, root, hosts);
-      if (el.shadowRoot) walk(el.shadowRoot, hosts.concat([cssPath(el)]));
+      const shadow = dom.shadowRoot(el);
+      if (shadow) walk(shadow, hosts.concat([cssPath(el)]));
     }
   }
   if (single) {
     const hosts = [];
-    let root = single.getRootNode();
-    while (root && root.host) {
-      hosts.unshift(cssPath(root.host));
-      root = root.host.getRootNode();
+    let root = dom.root(single);
+    while (root && dom.host(root)) {
+      hosts.unshift(cssPath(dom.host(root)));
+      root = dom.root(dom.host(root));
     }
-    const own = single.getRootNode();
+    const own = dom.root(single);
     indexLabels(own);
-    const head = [...document.querySelectorAll("h1,h2,h3,h4,h5,h6")].filter(
-      (h) => h.compareDocumentPosition(single) & Node.DOCUMENT_POSITION_FOLLOWING).pop();
-    heading = head ? clip(norm(head.textContent), 80) : "";
+    const head = [...dom.all(document, "h1,h2,h3,h4,h5,h6")].filter(
+      (h) => dom.follows(h, single) & Node.DOCUMENT_POSITION_FOLLOWING).pop();
+    heading = head ? clip(norm(dom.text(head)), 80) : "";
     visit(single, own, hosts, true);
     return JSON.stringify({strings, items: out});
   }

@@ -26,6 +26,7 @@ __all__ = [
     "snapshot",
     "snapshot_frame",
     "snapshot_js",
+    "with_safe_dom",
     "xpath_of",
 ]
 
@@ -121,10 +122,27 @@ class ElementInfo:
         }
 
 
+_SAFE_DOM = "/*@safe-dom*/"
+
+
+@cache
+def _safe_dom() -> str:
+    return (resources.files(__package__) / "safe_dom.js").read_text(encoding="utf-8").strip()
+
+
+def with_safe_dom(js: str) -> str:
+    """A page script with its ``/*@safe-dom*/`` marker replaced by safe_dom.js: the helpers
+    through which lam reads the page, which a page cannot clobber (a form control named
+    ``action`` shadows ``form.action``; an image named ``querySelectorAll`` shadows
+    ``document.querySelectorAll``)."""
+    return js.replace(_SAFE_DOM, _safe_dom())
+
+
 @cache
 def snapshot_js() -> str:
-    """The source of snapshot.js, read once from the package."""
-    return (resources.files(__package__) / "snapshot.js").read_text(encoding="utf-8")
+    """The source of snapshot.js (with its safe DOM helpers), read once from the package."""
+    source = (resources.files(__package__) / "snapshot.js").read_text(encoding="utf-8")
+    return with_safe_dom(source)
 
 
 def xpath_of(css: str, *, in_shadow: bool = False) -> str | None:
