@@ -205,7 +205,7 @@ class _Loop:
             )
             raise BlockedError(
                 f"{verdict.operation or verdict.action} {what}: "
-                f"{verdict.risk.value}: {'; '.join(verdict.reasons)}{hint}",
+                f"{verdict.risk}: {'; '.join(verdict.reasons)}{hint}",
                 steps=[verdict.id],
                 step=verdict.id,
             )

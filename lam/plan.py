@@ -12,12 +12,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lam.documents import load_document, parse_text, schema_errors
+from lam.documents import load_document, parse_text, schema, schema_errors
 from lam.errors import PlanError
 from lam.expressions import (
     Expression,
@@ -255,14 +256,23 @@ def _build(document: Any, path: Path) -> tuple[Plan | None, list[PlanProblem]]:
             PlanProblem("(top level)", "not-a-mapping", f"a plan is a mapping, not {kind}")
         ]
     problems = [PlanProblem(loc, "schema", msg) for loc, msg in schema_errors(document, "plan")]
+    set_aside = _SetAside()
     if problems:
-        return None, problems
+        # Check the rest too, so one round of `lam validate` shows every problem it can.
+        usable = _set_aside(document, [p.location for p in problems], set_aside)
+        if usable is None:
+            return None, problems
+        document = usable
     steps: list[Step] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(document["steps"]):
+        if index in set_aside.steps:
+            continue
         step, step_problems = _build_step(index, raw)
         problems.extend(step_problems)
         if step is None:
+            if isinstance(raw.get("id"), str):
+                set_aside.step_ids.add(raw["id"])
             continue
         if step.id in seen:
             problems.append(
@@ -301,9 +311,53 @@ def _build(document: Any, path: Path) -> tuple[Plan | None, list[PlanProblem]]:
         path=path,
         document=document,
     )
-    problems.extend(_declaration_problems(plan))
-    problems.extend(_reference_problems(plan))
+    problems.extend(_declaration_problems(plan, set_aside))
+    problems.extend(_reference_problems(plan, set_aside))
     return plan, problems
+
+
+@dataclass
+class _SetAside:
+    """Parts of a plan left out of further checks because they are broken already (their own
+    problem is reported), so that what refers to them is not reported a second time."""
+
+    steps: set[int] = field(default_factory=set)
+    step_ids: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)  # apis and apps
+
+
+_PLACE = re.compile(r"^(?:steps\[(\d+)\]|(apis|apps|inputs)\.([A-Za-z][A-Za-z0-9_\-]*))")
+
+
+def _set_aside(
+    document: Mapping[str, Any], locations: Sequence[str], aside: _SetAside
+) -> dict[str, Any] | None:
+    """The document less the steps, apis, apps and unknown top-level keys that break the
+    schema, or None when what is left still breaks it (no name, no list of steps...)."""
+    usable = {k: v for k, v in document.items() if k in schema("plan")["properties"]}
+    for key in ("inputs", "apis", "apps"):
+        if isinstance(usable.get(key), Mapping):
+            usable[key] = dict(usable[key])
+    steps = document.get("steps")
+    for location in locations:
+        found = _PLACE.match(location)
+        if found is None:
+            continue
+        if found.group(1) is not None:
+            index = int(found.group(1))
+            aside.steps.add(index)
+            raw = steps[index] if isinstance(steps, list) and index < len(steps) else None
+            if isinstance(raw, Mapping) and isinstance(raw.get("id"), str):
+                aside.step_ids.add(raw["id"])
+        elif found.group(2) == "inputs":
+            usable["inputs"][found.group(3)] = {}  # known by name, its schema set aside
+        else:
+            usable[found.group(2)].pop(found.group(3), None)
+            aside.names.add(found.group(3))
+    if isinstance(steps, list):
+        # a stand-in keeps the indices of the other steps; it is skipped when steps are built
+        usable["steps"] = [{"id": "x"} if i in aside.steps else s for i, s in enumerate(steps)]
+    return usable if not schema_errors(usable, "plan") else None
 
 
 _KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
@@ -405,10 +459,10 @@ def _strings(value: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
-def _declaration_problems(plan: Plan) -> list[PlanProblem]:
+def _declaration_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
     problems = []
     for name, app in plan.apps.items():
-        if app.api and app.api not in plan.apis:
+        if app.api and app.api not in plan.apis and app.api not in aside.names:
             problems.append(
                 PlanProblem(
                     f"apps.{name}.api",
@@ -417,7 +471,11 @@ def _declaration_problems(plan: Plan) -> list[PlanProblem]:
                 )
             )
     for step in plan.steps:
-        if step.kind == "api" and step.api_name not in plan.apis:
+        if (
+            step.kind == "api"
+            and step.api_name not in plan.apis
+            and step.api_name not in aside.names
+        ):
             problems.append(
                 PlanProblem(
                     f"{step.place}.call",
@@ -435,6 +493,7 @@ def _declaration_problems(plan: Plan) -> list[PlanProblem]:
                 and "://" not in text
                 and not text.startswith("{")
                 and app_name not in plan.apps
+                and app_name not in aside.names
             ):
                 problems.append(
                     PlanProblem(
@@ -447,7 +506,7 @@ def _declaration_problems(plan: Plan) -> list[PlanProblem]:
     return problems
 
 
-def _reference_problems(plan: Plan) -> list[PlanProblem]:
+def _reference_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
     problems: list[PlanProblem] = []
     earlier: dict[str, Step] = {}
     all_ids = {s.id: s for s in plan.steps}
@@ -459,6 +518,8 @@ def _reference_problems(plan: Plan) -> list[PlanProblem]:
         for field_name, value in fields:
             prefix = step.action if field_name == "argument" else field_name
             for where, expr in walk_expressions(value, prefix):
+                if expr.source == "steps" and expr.step in aside.step_ids:
+                    continue  # the step it names is broken, and reported as such
                 message = _reference_message(expr, plan, earlier, all_ids, field_name)
                 if message:
                     problems.append(

@@ -41,9 +41,9 @@ class StepReport:
     operation: str | None  # "petstore.findPetsByStatus" or a UI target in words
     method: str | None
     path: str | None
-    risk: Risk
+    risk: Risk | None  # None: not classified, the step is invalid (its operation is unknown)
     reasons: tuple[str, ...]
-    verdict: Verdict
+    verdict: Verdict | None  # None with risk: no verdict is given on an invalid step
     verdict_reasons: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -54,9 +54,9 @@ class StepReport:
             "operation": self.operation,
             "method": self.method,
             "path": self.path,
-            "risk": self.risk.value,
+            "risk": self.risk.value if self.risk else None,
             "reasons": list(self.reasons),
-            "verdict": self.verdict.value,
+            "verdict": self.verdict.value if self.verdict else None,
             "verdict_reasons": list(self.verdict_reasons),
         }
 
@@ -246,6 +246,19 @@ def _step_report(
     declared: frozenset[str],
     api_overrides: Mapping[str, str],
 ) -> StepReport:
+    if step.kind == "api" and op is None:
+        # Nothing is known of what the call would do: claim no risk class and no verdict.
+        return StepReport(
+            id=step.id,
+            kind=step.kind,
+            action=step.action,
+            operation=_operation_label(step, op),
+            method=None,
+            path=None,
+            risk=None,
+            reasons=("operation unknown",),
+            verdict=None,
+        )
     classification = classify_step(step, op)
     if step.kind == "api":
         name = step.api_name or ""
@@ -306,8 +319,8 @@ def _goto_host(step: Step, plan: Plan) -> str | None:
 def classify_step(step: Step, op: Operation | None) -> Classification:
     """The static risk of a step: from its operation, or from its UI action and target."""
     if step.kind == "api":
-        if op is None:
-            return Classification(Risk.READ, ("operation unknown",))
+        if op is None:  # callers report the step as invalid; the guard treats it as the worst
+            return Classification(Risk.DESTRUCTIVE, ("operation unknown",))
         return classify_operation(op)
     return classify_ui_action(step.action, _facts_from_hints(step) if step.target else None)
 

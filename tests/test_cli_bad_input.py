@@ -254,3 +254,49 @@ def test_data_files_stay_small() -> None:
     assert sizes and max(sizes.values()) < 4096, sizes
     assert os.path.isdir(DATA / "spec_is_a_directory.yaml")
     assert PETSTORE.is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["validate", "--json", "x.yaml", "--bogus"], "unrecognized arguments: --bogus"),
+        (["validate", "--json"], "the following arguments are required: PLAN"),
+        (["run", "--json", "--seed", "many", "x.yaml"], "invalid int value: 'many'"),
+        (["validate", "--json", "no/such/plan.yaml"], "plan not found"),
+        (["validate", "--json", str(EXAMPLES / "petstore_read.yaml"), "--api", "petstore"],
+         "--api takes NAME=VALUE"),
+        (["validate", "--json", str(EXAMPLES / "petstore_read.yaml"), "--api", "petstore=x"],
+         "not an http(s) URL"),
+    ],
+)  # fmt: skip
+def test_usage_errors_with_json_are_a_json_document_too(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """A machine that asked for JSON gets a document on stdout even when the command line is
+    wrong; the one line on stderr stays."""
+    exit_code, out, err = run_lam(capsys, *argv)
+    assert exit_code == 2
+    document = json.loads(out)
+    assert document["ok"] is False and document["exit"] == 2
+    assert document["error"]["type"] == "UsageError"
+    assert message in document["error"]["message"]
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_a_usage_error_without_json_prints_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    exit_code, out, _ = run_lam(capsys, "validate", "x.yaml", "--bogus")
+    assert (exit_code, out) == (2, "")
+
+
+@pytest.mark.parametrize("command", ["run --no-prompt", "dry-run"])
+def test_run_of_an_invalid_plan_prints_each_error_line(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """`lam run` refuses an invalid plan with the same error lines `lam validate` prints (it
+    used to say "each on stderr" and print none)."""
+    plan = str(DATA / "wrong_type.yaml")
+    exit_code, _out, err = run_lam(capsys, *command.split(), plan)
+    assert exit_code == 1
+    assert err.splitlines()[0] == f'lam: {plan}: steps[1].params.petId: expected integer, got "abc"'

@@ -47,6 +47,10 @@ async def boom(request: Request) -> Response:
     return JSONResponse({"error": "database on fire"}, status_code=500)
 
 
+async def gone(request: Request) -> Response:
+    return JSONResponse({"error": "no such pet"}, status_code=404)
+
+
 async def flaky(request: Request) -> Response:
     FLAKY["calls"] += 1
     if FLAKY["calls"] % 2:
@@ -62,6 +66,7 @@ APP = Starlette(
         Route("/api/notjson", notjson),
         Route("/api/boom", boom),
         Route("/api/flaky", flaky),
+        Route("/api/gone", gone),
     ]
 )
 
@@ -87,7 +92,9 @@ def plan(tmp: Path, base_url: str, step: dict[str, Any]) -> str:
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], dict[str, Any]]:
     code = main(["run", *argv])
     captured = capsys.readouterr()
-    err = [line for line in captured.err.splitlines() if line.strip()]
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert lines[0].startswith("policy: ")  # the policy in force comes first
+    err = lines[1:]
     record = next(
         line.split(": ", 1)[1] for line in captured.out.splitlines() if line.startswith("run ")
     )
@@ -152,7 +159,7 @@ def test_response_that_breaks_the_spec(
 def test_server_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str) -> None:
     code, err, found = run(capsys, plan(tmp_path, server, {"call": "q.boom"}))
     assert code == 1
-    assert len(err) == 1 and "status 500 (database on fire)" in err[0]
+    assert len(err) == 1 and "-> 500 Internal Server Error (database on fire)" in err[0]
     assert probe_events(found, "response")[0]["body"] == {"error": "database on fire"}
 
 
@@ -184,3 +191,32 @@ def test_a_missing_secret_stops_the_run_before_it_starts(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1 and "steps[1]" in err[0] and "LAM_TEST_TOKEN is not set" in err[0]
+
+
+def test_a_404_is_reported_by_its_status_not_by_the_outputs_it_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str
+) -> None:
+    """The step reads an output from the body; the server says 404. The line leads with the
+    status, and does not blame the output the error body lacks."""
+    step = {"call": "q.gone", "outputs": {"name": "$response.body#/name"}}
+    code, err, found = run(capsys, plan(tmp_path, server, step))
+    assert code == 1 and len(err) == 1
+    message = err[0].split("step 'probe': ", 1)[1]
+    assert message.startswith(f"GET {server}/gone -> 404 Not Found (no such pet), expected 2xx")
+    assert "no key" not in err[0] and "outputs" not in err[0]
+    assert probe_events(found, "step")[0]["status"] == "failed"
+
+
+def test_an_expected_error_status_that_lacks_an_output_says_the_status_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str
+) -> None:
+    step = {
+        "call": "q.gone",
+        "expect": {"status": 404},
+        "outputs": {"name": "$response.body#/name"},
+    }
+    code, err, _ = run(capsys, plan(tmp_path, server, step))
+    assert code == 1 and len(err) == 1
+    message = err[0].split("step 'probe': ", 1)[1]
+    assert message.startswith(f"GET {server}/gone -> 404 Not Found (no such pet): outputs: ")
+    assert "no key 'name'" in message

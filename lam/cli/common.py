@@ -20,6 +20,7 @@ __all__ = [
     "pairs",
     "print_json",
     "table",
+    "url_pairs",
 ]
 
 
@@ -41,6 +42,26 @@ def pairs(values: Iterable[str] | None, option: str) -> dict[str, str]:
         if not sep or not name.strip():
             raise UsageError(f"{option} takes NAME=VALUE, got {item!r}", code="usage")
         out[name.strip()] = value
+    return out
+
+
+def url_pairs(values: Iterable[str] | None, option: str) -> dict[str, str]:
+    """``--app``/``--api`` pairs whose values must be absolute http(s) URLs with a host."""
+    from urllib.parse import urlsplit
+
+    out = pairs(values, option)
+    for name, value in out.items():
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(
+                f"{option} {name}={value}: not an http(s) URL with a host "
+                "(write NAME=http://HOST[:PORT][/PATH])",
+                code="usage",
+            )
     return out
 
 

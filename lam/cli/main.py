@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
 
-from lam.errors import EXIT_USAGE, LamError
+from lam.errors import EXIT_USAGE, LamError, UsageError
 
 __all__ = ["main"]
 
@@ -36,10 +37,18 @@ COMMAND_MODULES = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits with lam's usage code and one line, not a usage dump."""
+    """argparse that fails with lam's usage error (one line, exit 2), not a usage dump."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+        raise _ParseError(f"{message} (see '{self.prog} --help')", prog=self.prog)
+
+
+class _ParseError(UsageError):
+    """A command line argparse could not parse; printed as ``PROG: MESSAGE``."""
+
+    def __init__(self, message: str, *, prog: str) -> None:
+        super().__init__(message, code="usage")
+        self.prog = prog
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,19 +74,25 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run lam with ``argv`` (default: the process's arguments) and return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Known before parsing, so that a command line that does not parse still answers in JSON.
+    as_json = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a usage error already printed
+    except SystemExit as exc:  # --help or --version
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except _ParseError as exc:
+        print(f"{exc.prog}: {exc.one_line()}", file=sys.stderr)
+        return _json_error(exc) if as_json else exc.exit_code
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        return _json_error(UsageError("no command given", code="usage")) if as_json else EXIT_USAGE
     try:
         code: int = args.func(args)
     except LamError as exc:
         print(f"lam: {exc.one_line()}", file=sys.stderr)
-        return exc.exit_code
+        return _json_error(exc) if getattr(args, "json", False) else exc.exit_code
     except KeyboardInterrupt:
         print("lam: interrupted", file=sys.stderr)
         return 130
@@ -92,6 +107,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return code
+
+
+def _json_error(exc: LamError) -> int:
+    """An error that ended the command, as the one JSON document on stdout ``--json`` asks for."""
+    error = {
+        "code": exc.code,
+        "message": exc.message,
+        "file": exc.file,
+        "location": exc.location,
+        "step": exc.step,
+        "type": "UsageError" if isinstance(exc, _ParseError) else type(exc).__name__,
+    }
+    json.dump({"ok": False, "error": error, "exit": exc.exit_code}, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from lam.cli.common import (
     pairs,
     print_json,
     table,
+    url_pairs,
 )
 
 if TYPE_CHECKING:
@@ -82,8 +83,8 @@ def run_options(args: argparse.Namespace, path: Path, *, label: str) -> RunOptio
     return RunOptions(
         policy=load_operator_policy(args.policy, path),
         inputs=pairs(args.input, "--input"),
-        app_overrides=pairs(args.app, "--app"),
-        api_overrides=pairs(args.api, "--api"),
+        app_overrides=url_pairs(args.app, "--app"),
+        api_overrides=url_pairs(args.api, "--api"),
         approvals=frozenset(getattr(args, "approve", ())),
         dry_run=args.dry_run,
         strict=args.strict,
@@ -98,8 +99,10 @@ def run_options(args: argparse.Namespace, path: Path, *, label: str) -> RunOptio
 
 def print_invalid(report: ValidationReport, *, as_json: bool) -> int:
     """An invalid plan: nothing ran. The report on stderr (or as JSON), its exit code."""
-    from lam.cli.validate_cmd import render_report
+    from lam.cli.validate_cmd import error_lines, render_report
 
+    for line in error_lines(report):  # each error one line, as `lam validate` prints them
+        print(f"lam: {line}", file=sys.stderr)
     if as_json:
         print_json({**report.to_json(), "run": None, "status": "invalid"})
     else:

@@ -11,9 +11,9 @@ from lam.cli.common import (
     add_target_options,
     existing_file,
     load_operator_policy,
-    pairs,
     print_json,
     table,
+    url_pairs,
 )
 from lam.errors import PlanError
 
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
         report = validate_plan(
             path,
             policy=policy,
-            api_overrides=pairs(args.api, "--api"),
-            app_overrides=pairs(args.app, "--app"),
+            api_overrides=url_pairs(args.api, "--api"),
+            app_overrides=url_pairs(args.app, "--app"),
         )
     except PlanError as exc:
         if not args.json:
@@ -86,8 +86,8 @@ def render_report(report: ValidationReport) -> str:
                 s.id,
                 s.kind,
                 s.operation or "",
-                s.risk.value,
-                s.verdict.value,
+                s.risk.value if s.risk else "unknown",
+                s.verdict.value if s.verdict else "invalid",
                 "; ".join(s.reasons),
             )
             for s in report.steps
@@ -99,7 +99,7 @@ def render_report(report: ValidationReport) -> str:
     if not report.ok:
         out.append(f"invalid: {len(report.errors)} error(s), each on stderr")
     elif report.held:
-        parts = [f"{s.id} ({s.verdict.value}: {'; '.join(s.verdict_reasons)})" for s in report.held]
+        parts = [f"{s.id} ({s.verdict}: {'; '.join(s.verdict_reasons)})" for s in report.held]
         out.append("valid, but held: " + ", ".join(parts))
     else:
         out.append("valid: every step is allowed")

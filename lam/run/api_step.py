@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -122,7 +123,22 @@ class ApiStepExecutor:
             warnings=warnings,
         )
         expect = state.resolve_with(step, step.expect, "expect", outcome.response)
-        outcome.expect_failures = _expect_failures(expect, outcome.response)
+        status_line = f"{call.describe()} -> {_status_text(response)}"
+        outcome.expect_failures = _expect_failures(expect, outcome.response, status_line)
+        if outcome.expect_failures and outcome.expect_failures[0].startswith(status_line):
+            # The status says what went wrong; outputs read from an error body would only hide it.
+            raise StepFailed(
+                "; ".join(outcome.expect_failures),
+                step=step.id,
+                location=f"{step.place}.expect",
+                code="expect",
+            )
+        if response.is_error and step.outputs:
+            try:
+                state.resolve_with(step, dict(step.outputs), "outputs", outcome.response)
+            except StepFailed as exc:
+                exc.message = f"{status_line}{_error_text(outcome.response)}: {exc.message}"
+                raise
         return outcome
 
     def _guard(self, step: Step, call: PreparedCall, api: str, state: RunState) -> Effect | None:
@@ -198,15 +214,29 @@ def _same_operation(spec: Spec, call: PreparedCall, step: str) -> None:
         )
 
 
-def _expect_failures(expect: Mapping[str, Any], response: Mapping[str, Any]) -> list[str]:
+def _status_text(response: httpx.Response) -> str:
+    """``404 Not Found``: the status code with its reason (the standard one if none was sent)."""
+    reason = response.reason_phrase
+    if not reason:
+        try:
+            reason = HTTPStatus(response.status_code).phrase
+        except ValueError:
+            reason = ""
+    return f"{response.status_code} {reason}".rstrip()
+
+
+def _expect_failures(
+    expect: Mapping[str, Any], response: Mapping[str, Any], status_line: str
+) -> list[str]:
+    """What did not hold; a status that did not is first, led by ``status_line``."""
     status = response["status"]
     failures = []
     wanted = expect.get("status")
     if wanted is None:
         if not 200 <= status < 300:
-            failures.append(f"status {status}{_error_text(response)}, expected 2xx")
+            failures.append(f"{status_line}{_error_text(response)}, expected 2xx")
     elif status not in (wanted if isinstance(wanted, list) else [wanted]):
-        failures.append(f"status {status}{_error_text(response)}, expected {wanted}")
+        failures.append(f"{status_line}{_error_text(response)}, expected {wanted}")
     if "body" in expect and not _contains(response["body"], expect["body"]):
         failures.append(f"body does not contain {expect['body']!r}")
     headers = {k.lower(): v for k, v in response["headers"].items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,12 +40,13 @@ class RunState:
     app_urls: Mapping[str, str]
     api_urls: Mapping[str, str]
     strict: bool = False
+    secrets: Callable[[str], str] = read_secret  # a dry run may stand placeholders in
 
     def context(self, response: Mapping[str, Any] | None = None) -> Context:
         return Context(self.inputs, self.outputs, self._secret, response)
 
     def _secret(self, name: str) -> str:
-        value = read_secret(name)
+        value = self.secrets(name)
         self.record.add_secret(value)
         return value
 

@@ -9,14 +9,14 @@ when a run dies half-way. Live runs and dry runs are the same loop with other ex
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from lam.errors import BlockedError, KilledError, LamError, StepFailed
 from lam.plan import Plan, Step, step_digest
-from lam.run.context import RunState, StepExecutor, StepOutcome
+from lam.run.context import RunState, StepExecutor, StepOutcome, read_secret
 from lam.run.effects import EffectLog
 from lam.run.guard import Guard
 from lam.run.kill import KillSwitch
@@ -115,7 +115,7 @@ def preflight(
     if denied or waiting:
         parts = [f"{s.id} is denied ({'; '.join(s.verdict_reasons)})" for s in denied]
         parts += [
-            f"{s.id} needs approval ({s.risk.value}: {'; '.join(s.reasons)})" for s in waiting
+            f"{s.id} needs approval ({s.risk}: {'; '.join(s.reasons)})" for s in waiting
         ]
         hint = ""
         if waiting and report.plan is not None:
@@ -146,6 +146,7 @@ class Runner:
         effects: EffectLog | None = None,
         strict: bool = False,
         on_step: Any = None,
+        secrets: Callable[[str], str] = read_secret,
     ) -> None:
         self.plan = plan
         self.executors = executors
@@ -156,6 +157,7 @@ class Runner:
         self.state = RunState(
             plan=plan, inputs=inputs, outputs={}, guard=guard, record=record, kill=kill,
             effects=effects, app_urls=app_urls, api_urls=api_urls, strict=strict,
+            secrets=secrets,
         )  # fmt: skip
         self.result = RunResult(
             record.run_id, str(record.directory), effects=effects, dry_run=effects is not None

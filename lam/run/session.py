@@ -18,7 +18,7 @@ from lam.expressions import walk_expressions
 from lam.plan import Plan
 from lam.policy import Policy
 from lam.run.api_step import PASSED_THROUGH, ApiStepExecutor
-from lam.run.context import StepExecutor
+from lam.run.context import StepExecutor, read_secret
 from lam.run.effects import EffectLog
 from lam.run.guard import DryRunGuard, LiveGuard, Prompt
 from lam.run.inputs import resolve_inputs
@@ -67,16 +67,22 @@ def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, Run
         return report, None
     plan = report.plan
     inputs = resolve_inputs(plan, options.inputs)
-    _check_secrets(plan)
+    placeholders = _check_secrets(plan, dry_run=options.dry_run)
     options = replace(options, approvals=bind_approvals(plan, options.approvals, inputs))
     if not options.dry_run:
         preflight(report, options.approvals, interactive=options.prompt is not None, inputs=inputs)
-    return report, open_run(plan, report, options, inputs).run()
+    runner = open_run(plan, report, options, inputs, secrets=_with_placeholders(placeholders))
+    if placeholders:
+        names = ", ".join(sorted(placeholders))
+        print(f"lam: dry run: placeholders stand in for unset secrets: {names}", file=sys.stderr)
+        runner.record.event("secret-placeholders", names=sorted(placeholders))
+    return report, runner.run()
 
 
-def _check_secrets(plan: Plan) -> None:
+def _check_secrets(plan: Plan, *, dry_run: bool = False) -> dict[str, str]:
     """Every secret the plan reads is set before anything starts (a run that stops half-way
-    for a missing variable helps nobody)."""
+    for a missing variable helps nobody). A dry run sends no secret anywhere, so there an unset
+    one gets a placeholder instead: returned by name, for the run to use and say so."""
     needed: list[tuple[str, str]] = [
         (api.auth["secret"], f"apis.{name}.auth.secret")
         for name, api in plan.apis.items()
@@ -89,18 +95,38 @@ def _check_secrets(plan: Plan) -> None:
                 (expr.name or "", f"{step.place}") for _, expr in walk_expressions(value)
                 if expr.source == "secrets"
             ]  # fmt: skip
+    placeholders: dict[str, str] = {}
     for name, where in needed:
-        if name not in os.environ:
-            raise UsageError(
-                f"the plan reads the secret {name} but the environment variable {name} is not set",
-                file=plan.file,
-                location=where,
-                code="missing-secret",
-            )
+        if name in os.environ:
+            continue
+        if dry_run:
+            placeholders[name] = f"lam-dry-run-placeholder-{name}"
+            continue
+        raise UsageError(
+            f"the plan reads the secret {name} but the environment variable {name} is not set",
+            file=plan.file,
+            location=where,
+            code="missing-secret",
+        )
+    return placeholders
+
+
+def _with_placeholders(placeholders: Mapping[str, str]) -> Callable[[str], str]:
+    """Secrets from the environment, else from ``placeholders``."""
+
+    def secret(name: str) -> str:
+        return placeholders[name] if name in placeholders else read_secret(name)
+
+    return secret
 
 
 def open_run(
-    plan: Plan, report: ValidationReport, options: RunOptions, inputs: Mapping[str, Any]
+    plan: Plan,
+    report: ValidationReport,
+    options: RunOptions,
+    inputs: Mapping[str, Any],
+    *,
+    secrets: Callable[[str], str] = read_secret,
 ) -> Runner:
     """A runner for a validated plan, with its record, kill switch, guard and executors."""
     root = options.runs_dir or runs_root()
@@ -144,6 +170,7 @@ def open_run(
         effects=effects,
         strict=options.strict,
         on_step=options.on_step,
+        secrets=secrets,
     )
 
 

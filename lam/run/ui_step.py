@@ -27,6 +27,7 @@ from lam.adapters.browser import (
     perform,
     resolve_target,
 )
+from lam.adapters.browser.actions import cannot_connect
 from lam.errors import LamError, StepFailed
 from lam.plan import Step
 from lam.policy import ActionFacts, url_host
@@ -249,8 +250,11 @@ class UiStepExecutor:
             if page.url == url_before and (failures or self.options.screenshots == "all"):
                 box = _box_now(resolved, box)  # (after a navigation it went with its page)
         except LamError as failure:
-            # an action that failed because the guard aborted its request is a refusal
+            # an action that failed because the guard aborted its request is a refusal; one
+            # the guard could not send on because nothing answered there is not
             exc = net.take_refusal() or failure
+            if exc.code == "network-guard":
+                exc = cannot_connect(exc) or exc
             status = "blocked" if exc.exit_code == 3 else "failed"
             shot = shots.take(page, step.id, box=box, status=status)
             exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it

@@ -8,6 +8,7 @@ auto-wait for the element to be attached, visible, stable, enabled and receiving
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,31 @@ from lam.adapters.browser.locators import Resolved, resolve_target
 from lam.adapters.browser.snapshot import ElementInfo
 from lam.errors import StepFailed
 
-__all__ = ["ACTIONS", "ActionResult", "check_expect", "perform"]
+__all__ = ["ACTIONS", "ActionResult", "cannot_connect", "check_expect", "perform"]
+
+# What Chromium (net::ERR_...) and Playwright's own fetch (Node's E... codes) say when nothing
+# answered at the address: the server is not there, not a guard refusing the request. Playwright
+# errors carry only text, so this adapter reads it here, once, and hands on a structured error.
+_NO_CONNECTION = re.compile(
+    r"net::ERR_(?:CONNECTION_(?:REFUSED|RESET|CLOSED|FAILED|TIMED_OUT)|NAME_NOT_RESOLVED"
+    r"|ADDRESS_UNREACHABLE|INTERNET_DISCONNECTED|EMPTY_RESPONSE|TUNNEL_CONNECTION_FAILED)"
+    r"|\b(?:ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b"
+)
+_REQUEST_URL = re.compile(r"^[A-Z]+ (\S+?):? ")
+
+
+def cannot_connect(error: BaseException, url: str | None = None) -> StepFailed | None:
+    """``cannot connect to URL`` (exit 1) when ``error`` says the address did not answer, else
+    None. ``url`` is what was being opened; without it, the URL the error's text starts with
+    (``GET http://...: ...``, as the network guard writes its failures)."""
+    found = _NO_CONNECTION.search(str(error))
+    if found is None:
+        return None
+    if url is None:
+        lead = _REQUEST_URL.match(getattr(error, "message", None) or str(error))
+        url = lead.group(1) if lead else "the address"
+    why = found.group(0).removeprefix("net::")
+    return StepFailed(f"cannot connect to {url} ({why})", code="cannot-connect")
 
 
 @dataclass(frozen=True)
@@ -42,7 +67,25 @@ def _need(locator: Locator | None, action: str) -> Locator:
 
 
 def _goto(page: Page, _: Locator | None, value: Any, timeout: float) -> None:
-    page.goto(str(value), timeout=timeout, wait_until="load")
+    response = page.goto(str(value), timeout=timeout, wait_until="load")
+    if response is not None and _from_the_proxy(response.status, response.headers):
+        raise StepFailed(
+            f"cannot connect to {value} ({_proxy_reason(response.text())})", code="cannot-connect"
+        )
+
+
+def _from_the_proxy(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether an answer is the run's egress proxy (mitmproxy) saying it could not reach the
+    server, rather than the server's own: a 502 with the proxy's ``Server`` header. A server
+    that fakes it only makes its own step fail."""
+    return status == 502 and headers.get("server", "").lower().startswith("mitmproxy")
+
+
+def _proxy_reason(page_text: str) -> str:
+    """The reason on the proxy's error page (``[Errno 111] Connect call failed ...``)."""
+    words = [w.strip() for w in re.sub(r"<[^>]*>", "\n", page_text).splitlines() if w.strip()]
+    reason = words[-1] if words else "no answer"
+    return reason if len(reason) <= 120 else reason[:119] + "…"
 
 
 def _click(page: Page, loc: Locator | None, _: Any, timeout: float) -> None:
@@ -112,7 +155,10 @@ def _assert(page: Page, loc: Locator | None, value: Any, timeout: float) -> None
 
 
 def _read(loc: Locator) -> str:
-    tag = loc.evaluate("e => e.localName")
+    # (The prototype's getter: a form's control named "localName" would stand in for it.)
+    tag = loc.evaluate(
+        "e => Object.getOwnPropertyDescriptor(Element.prototype, 'localName').get.call(e)"
+    )
     if tag in ("input", "textarea", "select"):
         return loc.input_value()
     return " ".join(loc.inner_text().split())
@@ -166,6 +212,10 @@ def perform(
         err.step = err.step or step
         raise
     except PlaywrightError as err:
+        unreachable = cannot_connect(err, str(value) if action == "goto" else None)
+        if unreachable is not None:  # one line, not Playwright's call log
+            unreachable.step = step
+            raise unreachable from None
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise StepFailed(f"{action} failed: {first}", step=step, code="action-failed") from err
     element = resolved.element if resolved else None
