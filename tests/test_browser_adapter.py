@@ -339,3 +339,33 @@ def test_fingerprint_alone_waits_for_a_late_element(page: Page, base_url: str) -
     hints = {"fingerprint": {"role": "button", "name": "Load more"}}
     resolved = resolve_target(page, hints, timeout_ms=3_000)
     assert resolved.element.name == "Load more"
+
+
+# -- exact names win over longer ones ----------------------------------------------------------
+
+
+def test_an_exact_name_wins_over_longer_ones(page: Page, base_url: str) -> None:
+    # Django admin's change form: "Save", "Save and add another", "Save and continue editing".
+    open_page(page, base_url, "exact_names.html")
+    save = resolve_target(page, {"role": "button", "name": "Save"}, timeout_ms=1_000)
+    assert save.element.name == "Save" and save.locator.get_attribute("name") == "_save"
+    spaced = resolve_target(page, {"role": "button", "name": " save  "}, timeout_ms=1_000)
+    assert spaced.locator.get_attribute("name") == "_save"  # case and spacing ignored
+    first = resolve_target(page, {"label": "First name:"}, timeout_ms=1_000)
+    assert first.locator.get_attribute("name") == "first_name"
+    search = resolve_target(page, {"placeholder": "Search"}, timeout_ms=1_000)
+    assert search.locator.get_attribute("name") == "q"
+    longer = resolve_target(page, {"role": "button", "name": "Save and add"}, timeout_ms=1_000)
+    assert longer.locator.get_attribute("name") == "_addanother"  # a unique substring still
+
+
+def test_two_exact_names_are_still_refused(page: Page, base_url: str) -> None:
+    open_page(page, base_url, "exact_names.html")
+    with pytest.raises(GroundingError) as caught:  # two links say just "Delete"
+        resolve_target(page, {"role": "link", "name": "Delete"}, timeout_ms=1_000)
+    assert caught.value.code == "ambiguous" and len(caught.value.candidates) == 3
+    with pytest.raises(GroundingError) as caught:  # "Export" and "export": both exact
+        resolve_target(page, {"role": "button", "name": "Export"}, timeout_ms=1_000)
+    assert caught.value.code == "ambiguous"
+    with pytest.raises(GroundingError):  # asked for exactly: Playwright's exact rules hold
+        resolve_target(page, {"role": "link", "name": "Delete", "exact": True}, timeout_ms=500)

@@ -125,3 +125,33 @@ def test_semantic_grounding_with_the_embedding_model() -> None:
     page = [el(0, "button", "Delete"), el(1, "button", "Download"), el(2, "link", "Home")]
     chosen = ground("remove this item", page, embedder=embedder)
     assert chosen.element.name == "Delete"
+
+
+CHANGE_FORM = [
+    el(0, "button", "Save", tag="input"),
+    el(1, "button", "Save and add another", tag="input"),
+    el(2, "button", "Save and continue editing", tag="input"),
+    el(3, "textbox", "Email", tag="input", label="Email"),
+    el(4, "textbox", "Email (work)", tag="input", label="Email (work)"),
+    el(5, "link", "Delete"),
+    el(6, "link", "Delete"),
+    el(7, "link", "Delete all"),
+]
+
+
+def test_an_exact_name_wins_over_longer_ones() -> None:
+    # "Save" scores 1.0 and "Save and add another" 0.87: too close on scores alone.
+    assert ground("Save", CHANGE_FORM).element.index == 0
+    assert ground("the Save button", CHANGE_FORM).element.index == 0
+    assert ground("email field", CHANGE_FORM).element.index == 3
+    assert ground("save and add another", CHANGE_FORM).element.index == 1
+
+
+def test_two_exact_names_are_still_refused() -> None:
+    with pytest.raises(GroundingError) as caught:
+        ground("Delete link", CHANGE_FORM)
+    assert caught.value.code == "ambiguous" and len(caught.value.candidates) >= 2
+    with pytest.raises(GroundingError):  # an exact name of another role does not count
+        ground(
+            "Save link", [*CHANGE_FORM[:1], el(8, "link", "Save draft"), el(9, "link", "Save copy")]
+        )

@@ -213,3 +213,37 @@ def test_a_removed_element_is_refused_not_guessed(
     # healing may take it only on the whole page's evidence, and says so
     assert why == "name", found
     assert found.how == "healed" and found.score is not None
+
+
+SEARCH = {
+    "tag": "input",
+    "role": "textbox",
+    "name": "Search",
+    "attributes": {"placeholder": "Search", "id": "q", "type": "text"},
+    "near": {"heading": "Orders"},
+    "position": {"box": [16, 60, 200, 20]},
+}
+
+
+def field(index: int, placeholder: str, y: float, **kw: Any) -> ElementInfo:
+    return element(
+        index, placeholder, role="textbox", tag="input", type="text", text="",
+        placeholder=placeholder, box=(16, y, 200, 20), context=("", "", "Orders"), **kw,
+    )  # fmt: skip
+
+
+def test_a_decoy_containing_the_placeholder_does_not_tie_with_the_exact_one() -> None:
+    # The decoy kept the id and the place; the field that still says "Search" moved. On
+    # scores alone they are within the margin (0.85 and 0.84): the exact placeholder decides.
+    page = [field(0, "Search orders", 60, id="q"), field(1, "Search", 200)]
+    ranked = rank(SEARCH, page)
+    assert ranked[0].score - ranked[1].score < 0.08
+    healed = choose(SEARCH, page)
+    assert healed.best.element.index == 1
+
+
+def test_two_exact_placeholders_are_still_refused() -> None:
+    page = [field(0, "Search orders", 60, id="q"), field(1, "Search", 200), field(2, "Search", 90)]
+    with pytest.raises(GroundingError) as caught:
+        choose(SEARCH, page)
+    assert caught.value.code == "heal-refused"

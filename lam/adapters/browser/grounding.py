@@ -8,8 +8,10 @@ matches in document order. With an :class:`~lam.adapters.browser.embeddings.Embe
 semantic similarity joins the lexical score.
 
 The best element is returned only when it is clearly ahead: a score of at least
-:data:`THRESHOLD` and :data:`MARGIN` over the runner-up. Otherwise :func:`ground` raises a
-GroundingError listing the top candidates with their scores. It never guesses.
+:data:`THRESHOLD` and :data:`MARGIN` over the runner-up, or, among candidates too close to
+call, the only one whose name, label or placeholder is exactly the description's words ("Save"
+against "Save and add another"). Otherwise :func:`ground` raises a GroundingError listing the
+top candidates with their scores. It never guesses: two exact matches are still refused.
 """
 
 from __future__ import annotations
@@ -117,15 +119,22 @@ def _tokens(text: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
 
 
+def _phrase(text: str) -> tuple[str, ...]:
+    """The content words of a text in order (stemmed, stop words left out)."""
+    return tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP)
+
+
 @dataclass(frozen=True)
 class Query:
-    """A parsed description: content words, wanted roles, context words and an ordinal."""
+    """A parsed description: content words, wanted roles, context words and an ordinal
+    (``phrase``: the content words in order, for telling an exact name apart)."""
 
     text: str
     words: frozenset[str]
     roles: frozenset[str]
     context: frozenset[str]
     ordinal: int | None
+    phrase: tuple[str, ...] = ()
 
 
 def parse_query(description: str) -> Query:
@@ -137,17 +146,30 @@ def parse_query(description: str) -> Query:
     raw = re.findall(r"[a-z0-9]+", main.lower())
     roles: set[str] = set()
     ordinal = None
-    words: set[str] = set()
+    phrase: list[str] = []
     for word in raw:
         if word in _ORDINALS:
             ordinal = _ORDINALS[word]
         elif word in _ROLE_WORDS:
             roles |= _ROLE_WORDS[word]
         elif word not in _STOP:
-            words.add(_stem(word))
+            phrase.append(_stem(word))
     return Query(
-        description, frozenset(words), frozenset(roles), frozenset(_tokens(context)), ordinal
+        description,
+        frozenset(phrase),
+        frozenset(roles),
+        frozenset(_tokens(context)),
+        ordinal,
+        tuple(phrase),
     )
+
+
+def _exact(query: Query, el: ElementInfo) -> bool:
+    """Whether the element's name, label or placeholder says just the description's words
+    (and its role is one the description asks for, if it asks)."""
+    if not query.phrase or (query.roles and el.role not in query.roles):
+        return False
+    return any(_phrase(text) == query.phrase for text in (el.name, el.label, el.placeholder))
 
 
 def _own_text(el: ElementInfo) -> str:
@@ -227,6 +249,12 @@ def ground(
             code="not-found",
         )
     best = ranked[0][1]
+    close = [p for p in ranked if best - p[1] < MARGIN]
+    exact = [p for p in ranked if p[1] >= THRESHOLD and _exact(query, p[0])]
+    if len(close) > 1 and len(exact) == 1 and exact[0] in close and query.ordinal is None:
+        # "Save" among "Save and add another", "Save and continue editing": the one element
+        # named exactly so is meant (two named exactly so would still be refused below).
+        return Grounding(exact[0][0], exact[0][1], tuple(ranked[:10]))
     tied = [p for p in ranked if best - p[1] <= _TIE]
     rest = ranked[len(tied)] if len(ranked) > len(tied) else None
     if rest is not None and best - rest[1] < MARGIN:

@@ -2,7 +2,10 @@
 
 A target is a mapping of locator hints (``role``+``name``, ``text``, ``label``, ``placeholder``,
 ``testid``, ``css``, ``xpath``, ``frame``, ``nth``, ``exact``) or ``describe:`` free text.
-Several hints in one mapping must all hold (they are intersected). Recordings add
+Several hints in one mapping must all hold (they are intersected). A name, text, label or
+placeholder hint matches as a substring (Playwright's default), but when that finds several
+elements and exactly one of them says just the hint (case and spacing ignored), that one is
+the target: ``name: Save`` means "Save", not "Save and add another". Recordings add
 ``candidates`` (alternative hint mappings, best first) tried in order when the main hints find
 nothing unique, and a ``fingerprint`` (what the element looked like): a locator's match that
 looks nothing like it is not trusted, and when no locator finds the element uniquely it is
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -115,7 +119,7 @@ def build_locator(
     if "role" in hints:
         name = hints.get("name")
         parts.append(
-            scope.get_by_role(hints["role"], name=str(name), exact=exact)
+            scope.get_by_role(hints["role"], name=_text_of(name), exact=exact)
             if name is not None
             else scope.get_by_role(hints["role"])
         )
@@ -130,7 +134,7 @@ def build_locator(
     }
     for key, getter in getters.items():
         if key in hints:
-            parts.append(getter(str(hints[key]), exact=exact))
+            parts.append(getter(_text_of(hints[key]), exact=exact))
     if "testid" in hints:
         parts.append(scope.get_by_test_id(str(hints["testid"])))
     if "css" in hints:
@@ -143,6 +147,33 @@ def build_locator(
     for other in parts[1:]:
         locator = locator.and_(other)
     return locator
+
+
+def _text_of(value: Any) -> str | re.Pattern[str]:
+    return value if isinstance(value, re.Pattern) else str(value)
+
+
+_WORDED = ("name", "text", "label", "placeholder")
+
+
+def _exactly(hints: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The hints with each name, text, label and placeholder matched whole (case and spacing
+    ignored) instead of as a substring; None when that changes nothing.
+
+    Playwright matches these hints as case-insensitive substrings, so ``name: Save`` also
+    finds "Save and add another": when that makes a target ambiguous, the one element whose
+    words are exactly the hint's is what was meant.
+    """
+    if hints.get("exact") is not None or "nth" in hints:
+        return None
+    worded = {k: hints[k] for k in _WORDED if isinstance(hints.get(k), str) and hints[k].split()}
+    if not worded or ("name" in worded and "role" not in hints):
+        return None
+    whole = {
+        key: re.compile(r"^\s*" + r"\s+".join(map(re.escape, text.split())) + r"\s*$", re.I)
+        for key, text in worded.items()
+    }
+    return {**hints, **whole}
 
 
 def _describe_hints(hints: Mapping[str, Any]) -> str:
@@ -263,6 +294,11 @@ def resolve_target(
         distrusted = False
         for how, alt in alternatives:
             match, count, visible = _probe(page, alt, where)
+            whole = _exactly(alt) if count > 1 else None
+            if whole is not None:
+                exact_match, _, _ = _probe(page, whole, where)
+                if exact_match is not None:  # exactly one element is named just so
+                    match = exact_match
             if match is not None:
                 found, info, facts = match
                 if fingerprint is not None and not (
