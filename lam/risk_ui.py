@@ -6,8 +6,8 @@ The rules, in the order they are tried (first that applies gives the class):
 2. a label that declines ("No, take me back", "Keep my account", "Don't delete") is read;
 3. a plain dismiss ("Cancel", "Close", "Dismiss", "×") inside a dialog, or marked as a dismiss
    control, is read; outside a dialog it is write, since what it cancels is unclear;
-4. markers on the element (``data-method="delete"``, id/class/test id saying danger/destroy/
-   delete) make it destructive;
+4. markers on the element (``data-method="delete"``, id/class/test id/icon saying danger/
+   destroy/delete/remove/trash) make it destructive;
 5. a label whose words say delete/remove/pay/send... is destructive; "Cancel X" and
    "Close account" are, "Close issue" is write; "Undo delete" is write;
 6. a confirming control ("Yes", "Confirm", "OK") in a dialog whose text is about destroying,
@@ -17,12 +17,19 @@ The rules, in the order they are tried (first that applies gives the class):
 8. a link whose URL looks destructive (``/pets/3/delete``) is destructive, other links read;
 9. a label saying save/create/update/submit... is write; checkboxes, radios, tabs, options are
    read; anything else is write (lam does not assume an unknown control is harmless).
+
+Before the page is seen (``lam validate``) a target given as a CSS or Playwright selector is
+read for the same words (:func:`selector_facts`): its class names, ids, test ids, aria-label
+and title attributes, and its ``:has-text()``/``text=`` parts, so ``button.destroy`` and
+``button:has-text('Delete Project')`` are destructive before the run starts. On the page, an
+icon-only control is read by its icons (``<i class="fa fa-trash">``, ``<use href="#icon-delete">``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lam.risk_http import url_classification
 from lam.risk_words import (
@@ -37,7 +44,14 @@ from lam.risk_words import (
 )
 from lam.types import Classification, Risk
 
-__all__ = ["READ_ACTIONS", "TYPING_ACTIONS", "ElementFacts", "classify_ui", "classify_ui_action"]
+__all__ = [
+    "READ_ACTIONS",
+    "TYPING_ACTIONS",
+    "ElementFacts",
+    "classify_ui",
+    "classify_ui_action",
+    "selector_facts",
+]
 
 READ_ACTIONS = frozenset({"goto", "hover", "scroll", "wait", "assert", "extract"})
 """UI actions that only look."""
@@ -63,7 +77,10 @@ class ElementFacts:
 
     ``name`` is the accessible name, ``text`` the visible text; ``attributes`` holds the
     telling HTML attributes (id, class, title, aria-label, type, value, name, href,
-    data-testid, data-method...). ``form_*`` describe the enclosing form, if any;
+    data-testid, data-method...), ``icon`` the icons of an icon-only control, and ``css`` a
+    selector the plan targets it by (before the page is seen). ``form_*`` describe the
+    enclosing form, if any (``form_credentials``: it is a sign-in form, see
+    :mod:`lam.run.sign_in`);
     ``dialog_text`` is the text of the enclosing dialog when ``in_dialog``; ``typing`` is true
     for fill/select.
     """
@@ -76,6 +93,7 @@ class ElementFacts:
     form_method: str | None = None
     form_action: str | None = None
     form_has_password: bool = False
+    form_credentials: bool = False
     in_dialog: bool = False
     dialog_text: str = ""
     typing: bool = False
@@ -122,6 +140,8 @@ def classify_ui(el: ElementFacts) -> Classification:
         return Classification(
             Risk.READ, ("typing into a field; nothing is sent until a form is submitted",)
         )
+    if el.attributes.get("css"):
+        el = selector_facts(el)
     label = el.label
     words = tokens(label)
     shown = repr(label)
@@ -183,7 +203,7 @@ def _danger_marker(el: ElementFacts) -> str | None:
     method = attrs.get("data-method", "").strip().lower()
     if method == "delete":
         return "data-method=delete"
-    for key in ("id", "class", "data-testid", "data-action", "name"):
+    for key in ("id", "class", "data-testid", "data-action", "name", "icon", "aria-label", "title"):
         value = attrs.get(key, "")
         hit = DANGER_MARKERS & set(tokens(value))
         if hit:
@@ -276,3 +296,88 @@ def _submit(el: ElementFacts, what: str) -> Classification | None:
     if el.form_has_password:
         return Classification(Risk.WRITE, (f"{what}: signs in (the form has a password)",))
     return Classification(Risk.WRITE, (f"{what} ({method})",))
+
+
+# -- selectors, read before the page is seen ------------------------------------------------------
+
+_QUOTED = r"""(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\]\s)"']+))"""
+_SEL_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+_SEL_ID = re.compile(r"#(-?[_a-zA-Z][\w-]*)")
+_SEL_ATTR = re.compile(r"\[\s*([\w:-]+)\s*[~|^$*]?=\s*" + _QUOTED + r"\s*(?:[iIsS]\s*)?\]")
+_SEL_TEXT = re.compile(
+    r":(?:has-text|text|text-is|text-matches|contains)\(\s*"
+    + _QUOTED.replace("\\]\\s)", ")")
+    + r"\s*\)"
+)
+_SEL_ENGINE_TEXT = re.compile(r"^\s*(?:text|internal:text)\s*=\s*(.+?)\s*$", re.DOTALL)
+_TEST_IDS = frozenset(
+    {"data-testid", "data-test-id", "data-test", "data-qa", "data-cy", "data-e2e"}
+)
+_ATTR_KEYS = frozenset({"id", "class", "title", "aria-label", "name", "data-action", "data-method",
+                        "href", "value", "formaction"})  # fmt: skip
+
+
+def _split_top(selector: str, separators: str) -> list[str]:
+    """``selector`` cut at the separators that stand outside quotes, brackets and parentheses."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, c in enumerate(selector):
+        if quote:
+            quote = "" if c == quote and selector[i - 1] != "\\" else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "([":
+            depth += 1
+        elif c in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and c in separators:
+            parts.append(selector[start:i])
+            start = i + 1
+    parts.append(selector[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _subject(selector: str) -> str:
+    """The part of a selector that names the element itself: the last compound of the last
+    ``>>`` link (its ``:has(...)`` descendants included, for icon-only controls)."""
+    link = selector.split(">>")[-1].strip()
+    compounds = _split_top(link, " >+~\t\n")
+    return compounds[-1] if compounds else link
+
+
+def selector_facts(el: ElementFacts) -> ElementFacts:
+    """``el`` with the words of its ``css`` selector added: class names as ``class``, ids as
+    ``id``, test ids as ``data-testid``, other telling attributes by name, and the text of
+    ``:has-text()``/``text=`` parts as its name when it has none."""
+    selector = el.attributes.get("css", "")
+    found: dict[str, list[str]] = {}
+    texts: list[str] = []
+    for alternative in _split_top(selector, ","):
+        engine = _SEL_ENGINE_TEXT.match(alternative.split(">>")[-1])
+        if engine:
+            texts.append(engine.group(1).strip("\"'"))
+            continue
+        part = _subject(alternative)
+        found.setdefault("class", []).extend(_SEL_CLASS.findall(part))
+        found.setdefault("id", []).extend(_SEL_ID.findall(part))
+        for name, *quoted in _SEL_ATTR.findall(part):
+            value = next((q for q in quoted if q), "")
+            key = name.lower()
+            if key in _TEST_IDS:
+                key = "data-testid"
+            if key == "name" and alternative.lstrip().startswith("role="):
+                texts.append(value)
+            elif key in _ATTR_KEYS or key == "data-testid":
+                found.setdefault(key, []).append(value)
+        texts += [next((q for q in quoted if q), "") for quoted in _SEL_TEXT.findall(part)]
+    attributes = dict(el.attributes)
+    for key, values in found.items():
+        words = " ".join(v for v in values if v)
+        if words and key not in attributes:
+            attributes[key] = words
+    text = " ".join(t for t in texts if t)
+    return replace(
+        el,
+        attributes=attributes,
+        name=el.name or text,
+        text=el.text or text,
+    )

@@ -111,8 +111,11 @@ CONFIRM_PHRASES: tuple[tuple[str, ...], ...] = (
 )
 """Token sequences of a confirming control; destructive when the dialog is about destroying."""
 
-DANGER_MARKERS: frozenset[str] = frozenset({"danger", "destroy", "destructive", "delete"})
-"""Tokens of an element's id, class or test id that mark it as a destroying control."""
+DANGER_MARKERS: frozenset[str] = frozenset(
+    {"danger", "destroy", "destructive", "delete", "remove", "trash", "erase", "purge", "wipe"}
+)
+"""Tokens of an element's id, class, test id or icon (``fa-trash``, ``#icon-delete``) that mark
+it as a destroying control."""
 
 _SPLIT = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|×")
 _APOSTROPHES = re.compile(r"['’]")

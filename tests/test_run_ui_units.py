@@ -1,5 +1,5 @@
-"""The UI runner's pure parts, without a browser: app:PATH URLs, sign-in detection, API routes
-and screenshot annotation."""
+"""The UI runner's pure parts, without a browser: app:PATH URLs, API routes and screenshot
+annotation (what signs in is tested in test_dry_run_holds.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from lam.errors import StepFailed
-from lam.run.network_guard import ApiRoute, is_sign_in
+from lam.run.network_guard import ApiRoute
 from lam.run.screenshots import annotate
 from lam.run.ui_step import resolve_goto
 from lam.spec import load_spec
@@ -39,17 +39,6 @@ def test_a_bare_path_needs_exactly_one_app() -> None:
         resolve_goto("/pets", APPS)
     with pytest.raises(StepFailed, match="admin, shop"):
         resolve_goto("nowhere:/x", APPS)
-
-
-def test_sign_in_requests_are_told_by_their_operation_or_url() -> None:
-    spec = load_spec(str(ROOT / "specs" / "demo.yaml"))
-    login = spec.match("POST", "/api/login")
-    create = spec.match("POST", "/api/pets")
-    assert login is not None and create is not None
-    assert is_sign_in(login[0], "http://h/api/login")
-    assert not is_sign_in(create[0], "http://h/api/pets")
-    assert is_sign_in(None, "http://h/oauth/token")
-    assert not is_sign_in(None, "http://h/pets/1/edit")
 
 
 def test_an_api_route_covers_urls_under_its_base_only() -> None:

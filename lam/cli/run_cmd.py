@@ -119,10 +119,19 @@ def _print_step(result: StepResult) -> None:
 
 def _print_end(result: RunResult) -> None:
     if result.effects_json is not None:
+        from lam.run.sign_in import PASSED_LIVE
+
         effects = result.effects_json
-        print(
-            f"\n{len(effects)} effect(s) held in the sandbox (no state-changing request reached a live system):"
-        )
+        live = [e for e in effects if e.get("answered_by") == PASSED_LIVE]
+        if live:  # a sign-in the dry run let through (lam.run.sign_in) is said, never hidden
+            print(
+                f"\n{len(effects) - len(live)} effect(s) held in the sandbox; {len(live)} "
+                f"sign-in request(s) passed through to the live app (answered by {PASSED_LIVE}):"
+            )
+        else:
+            print(
+                f"\n{len(effects)} effect(s) held in the sandbox (no state-changing request reached a live system):"
+            )
         if effects:
             keys = ("step", "method", "url", "risk", "verdict", "answered_by")
             rows = [tuple(str(e[k]) for k in keys) for e in effects]

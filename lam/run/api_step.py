@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from lam.risk_http import decode_escapes, effective_method
 from lam.run.context import RunState, StepOutcome
 from lam.run.effects import Effect
 from lam.run.guard import GuardCheck
+from lam.run.sign_in import PASSED_LIVE
 from lam.spec import Operation, Spec
 from lam.types import Classification, Risk
 
@@ -91,10 +93,14 @@ class ApiStepExecutor:
         response, attempts = self._client(api, state).send(call, step=step.id, timeout=step.timeout)
         elapsed = time.perf_counter() - started
         if state.effects is not None and effect is not None:
-            if response.extensions.get(PASSED_THROUGH):
-                state.record.event("passed-through", step=step.id, url=call.url, why="signing in")
-            else:
-                state.effects.add(effect)
+            why = response.extensions.get(PASSED_THROUGH)
+            if why:  # a sign-in sent live (lam.run.sign_in): listed as such, never hidden
+                state.record.event(
+                    "passthrough", step=step.id, method=call.method, url=call.url,
+                    reason=f"sign-in ({why}): the dry run goes on as the signed-in user",
+                )  # fmt: skip
+                effect = replace(effect, body="(credentials not recorded)", answered_by=PASSED_LIVE)
+            state.effects.add(effect)
         body_value, decode_problem = decode_body(response)
         media = response.headers.get("content-type", "")
         warnings = [decode_problem] if decode_problem else []
@@ -146,7 +152,9 @@ class ApiStepExecutor:
         _same_operation(self.specs[api], call, step.id)
         form = call.body if isinstance(call.body, Mapping) and _is_form(call.content_type) else None
         method = effective_method(call.method, call.headers, call.url, form)
-        classification = classify_request(call.method, call.url, operation=call.operation)
+        classification = classify_request(
+            call.method, call.url, body=call.body, operation=call.operation
+        )
         if method != call.method.upper():
             by_override = classify_request(method, call.url)
             if by_override.risk.rank > classification.risk.rank:

@@ -37,16 +37,16 @@ from lam.risk_http import READ_METHODS, effective_method, url_classification
 from lam.run.context import RunState
 from lam.run.effects import Effect
 from lam.run.guard import GuardCheck
+from lam.run.sign_in import PASSED_LIVE, spec_sign_in
 from lam.sandbox.simulator import SimRequest, Simulator
 from lam.spec import Operation, Spec
 from lam.types import Risk
 
-__all__ = ["ApiRoute", "NetworkGuard", "is_sign_in"]
+__all__ = ["ApiRoute", "NetworkGuard"]
 
 _NEXT_TASK = "() => new Promise((done) => setTimeout(done, 0))"
 _GRACE_MS = 15
 _POLL_MS = 20
-_SIGN_IN_WORDS = ("login", "log-in", "log_in", "signin", "sign-in", "sign_in", "token", "session")
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,6 @@ class ApiRoute:
         """Whether ``url`` lies under this API's base URL."""
         bare = url.split("?", 1)[0].split("#", 1)[0]
         return bare == self.base_url or bare.startswith(self.base_url + "/")
-
-
-def is_sign_in(op: Operation | None, url: str) -> bool:
-    """Whether a request signs in: its operation's id or path (else the URL) says so."""
-    words = [urlsplit(url).path.lower()]
-    if op is not None:
-        words = [(op.operation_id or "").lower(), op.path.lower()]
-    return any(w in text for text in words for w in _SIGN_IN_WORDS)
 
 
 @dataclass(frozen=True)
@@ -96,7 +88,8 @@ class NetworkGuard:
         self.dry_run = dry_run
         self.settle_ms = settle_ms
         self.step = ""
-        self.sign_in_forms: set[str] = set()  # form actions whose form asks for a password
+        # (step, action URL) of credentials forms a step's click submits (lam.run.sign_in)
+        self.sign_in_forms: set[tuple[str, str]] = set()
         self._refusals: list[BlockedError] = []
         self._in_flight = 0
         self._started_count = 0  # requests seen since the guard was attached
@@ -320,17 +313,22 @@ class NetworkGuard:
         verdict: tuple[str, str],
     ) -> None:
         op = self._operation(seen, api_route)
-        if self._signs_in(seen, op, api_route):
+        risk, said = verdict
+        why = self._signs_in(seen, op, api_route, Risk(risk))
+        assert self.state.effects is not None
+        if why is not None:  # listed in the effects and the record as sent live
             self.state.record.event(
                 "passthrough", step=self.step, method=seen.method, url=seen.url,
-                reason="sign-in: the dry run goes on as the signed-in user",
+                reason=f"sign-in ({why}): the dry run goes on as the signed-in user",
             )  # fmt: skip
+            self.state.effects.add(Effect(
+                self.step, seen.method, seen.url, "(credentials not recorded)", risk, said,
+                PASSED_LIVE,
+            ))  # fmt: skip
             self._pass(route, seen)
             return
-        risk, said = verdict
         simulated = api_route is not None and api_route.simulator is not None
         answered_by = "simulator" if simulated else "synthetic"
-        assert self.state.effects is not None
         self.state.effects.add(
             Effect(self.step, seen.method, seen.url, seen.body, risk, said, answered_by)
         )
@@ -358,13 +356,20 @@ class NetworkGuard:
             url_classification("GET", url).risk is Risk.READ
         )
 
-    def _signs_in(self, seen: _Seen, op: Operation | None, api_route: ApiRoute | None) -> bool:
-        if seen.method != "POST":
-            return False
+    def _signs_in(
+        self, seen: _Seen, op: Operation | None, api_route: ApiRoute | None, risk: Risk
+    ) -> str | None:
+        """Why a held request may go live as a sign-in (:mod:`lam.run.sign_in`), or None: never
+        a destructive one, never for a word in its path."""
+        if seen.method != "POST" or risk.rank > Risk.WRITE.rank:
+            return None
         if api_route is not None:
-            return op is not None and is_sign_in(op, seen.url)
-        bare = seen.url.split("#", 1)[0]
-        return bare in self.sign_in_forms
+            return spec_sign_in(api_route.spec, op, seen.url, risk)
+        form = (self.step, seen.url.split("#", 1)[0])
+        if form in self.sign_in_forms:
+            self.sign_in_forms.discard(form)  # once: the form's own submission
+            return "the credentials form this step submitted"
+        return None
 
     def _simulate(self, route: Route, seen: _Seen, api_route: ApiRoute) -> None:
         assert api_route.simulator is not None

@@ -25,6 +25,7 @@ from lam.run.inputs import resolve_inputs
 from lam.run.kill import KillSwitch
 from lam.run.record import RunRecord, runs_root
 from lam.run.runner import Runner, RunResult, StepResult, bind_approvals, preflight
+from lam.run.sign_in import api_sign_in
 from lam.validate import ValidationReport, declared_hosts, validate_plan
 
 __all__ = ["RunOptions", "execute_plan", "executors_for", "open_run"]
@@ -208,7 +209,7 @@ def executors_for(
             sim = Simulator(spec, seed=options.seed, base_path=urlsplit(base).path, fallback=reader)
             simulators[name] = sim
             transports[name] = (
-                SignInPassThrough(SimulatorTransport(sim), spec)
+                SignInPassThrough(SimulatorTransport(sim), spec, base_path=urlsplit(base).path)
                 if reader is not None
                 else SimulatorTransport(sim)
             )
@@ -223,21 +224,21 @@ def executors_for(
 class SignInPassThrough(httpx.BaseTransport):
     """A dry run's transport for an API behind an app: signing in reaches the live API (it
     changes no business data, and the pages of the same run sign in for real too); every
-    other request goes to the simulator."""
+    other request goes to the simulator. What signs in is :func:`lam.run.sign_in.api_sign_in`:
+    a token operation of the spec, no worse than write; the API step lists it as passed
+    through."""
 
-    def __init__(self, simulated: httpx.BaseTransport, spec: Any) -> None:
+    def __init__(self, simulated: httpx.BaseTransport, spec: Any, *, base_path: str = "") -> None:
         self._simulated = simulated
         self._live = httpx.HTTPTransport()
         self._spec = spec
+        self._base_path = base_path
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        from lam.run.network_guard import is_sign_in
-
-        found = self._spec.match(request.method, request.url.path)
-        op = found[0] if found else None
-        if request.method.upper() == "POST" and is_sign_in(op, str(request.url)):
+        why = api_sign_in(self._spec, request, base_path=self._base_path)  # a token operation
+        if why is not None:
             response = self._live.handle_request(request)
-            response.extensions[PASSED_THROUGH] = True
+            response.extensions[PASSED_THROUGH] = why
             return response
         return self._simulated.handle_request(request)
 

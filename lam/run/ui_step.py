@@ -36,6 +36,7 @@ from lam.run.context import RunState, StepOutcome
 from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, ScreenshotWriter
+from lam.run.sign_in import credentials_form
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.types import Classification, Risk
 from lam.validate import ValidationReport
@@ -287,11 +288,13 @@ class UiStepExecutor:
                 info=resolved.element,
                 read=resolved.facts,  # read with the element, in the same round trip
             )
-            if el.form_has_password and el.form_action:
-                net.sign_in_forms.add(el.form_action.split("#", 1)[0])
         classification = classify_ui_action(step.action, el)
         if step.action == "upload":
             classification = _upload_risk(classification, value, state.plan.path)
+        submits = step.action in ("click", "press") and el is not None and el.form_action
+        if submits and credentials_form(el, classification.risk, state.app_urls.values()):
+            assert el is not None and el.form_action is not None
+            net.sign_in_forms.add((step.id, el.form_action.split("#", 1)[0]))
         label = el.label if el is not None else ""
         what = f"{el.role or el.tag or 'element'} {label!r}" if el is not None else "the page"
         summary = f"{step.action} {what}"

@@ -35,6 +35,29 @@ _FACTS_JS = """
   }
   const form = el.form || el.closest("form");
   const dialog = el.closest("dialog,[role=dialog],[role=alertdialog],[aria-modal=true]");
+  if (!norm(el.innerText || el.textContent)) {  // an icon-only control is read by its icons
+    const icons = [];
+    for (const d of [...el.querySelectorAll("i,svg,use,span,img,[data-icon]")].slice(0, 12))
+      for (const a of ["class", "data-icon", "href", "xlink:href", "alt"])
+        if (d.getAttribute(a)) icons.push(d.getAttribute(a));
+    if (icons.length) attributes.icon = icons.join(" ").slice(0, 300);
+  }
+  // A credentials form (lam.run.sign_in): one password field, visible and not a new one, and
+  // one visible user field; nothing else a person fills in but checkboxes.
+  const credentials = (f) => {
+    const type = (c) => (c.getAttribute("type") || "text").toLowerCase();
+    const shown = (c) => c.checkVisibility({visibilityProperty: true, opacityProperty: true});
+    const fields = [...f.querySelectorAll("input,select,textarea")];
+    const pw = fields.filter((c) => c.localName === "input" && type(c) === "password");
+    if (pw.length !== 1 || !shown(pw[0])) return false;
+    if ((pw[0].getAttribute("autocomplete") || "").toLowerCase().includes("new-password")) return false;
+    const quiet = ["hidden", "password", "checkbox", "submit", "button", "image", "reset"];
+    const filled = fields.filter((c) => shown(c) && !(c.localName === "input" && quiet.includes(type(c))));
+    if (filled.length !== 1 || filled[0].localName !== "input") return false;
+    if (!["text", "email", "tel"].includes(type(filled[0]))) return false;
+    const says = ["name", "id", "autocomplete", "type"].map((a) => filled[0].getAttribute(a) || "");
+    return /user|e-?mail|login|identifier|account|phone/i.test(says.join(" "));
+  };
   return JSON.stringify({
     tag: el.localName,
     text: norm(el.innerText || el.textContent).slice(0, 300),
@@ -43,6 +66,7 @@ _FACTS_JS = """
       .toLowerCase() : null,
     form_action: form ? (el.hasAttribute("formaction") ? el.formAction : form.action) : null,
     form_has_password: !!(form && form.querySelector("input[type=password]")),
+    form_credentials: !!form && credentials(form),
     in_dialog: !!dialog,
     dialog_text: dialog ? norm(dialog.innerText || dialog.textContent).slice(0, 500) : "",
   });
@@ -69,7 +93,9 @@ def element_facts(
     Keys: ``tag``, ``role``, ``name`` (accessible name), ``text``, ``attributes`` (those in
     :data:`FACT_ATTRIBUTES` that are present; a password field's value never), ``form_method``
     and ``form_action`` (absolute URL; a submit button's own formmethod/formaction win) or None
-    outside a form, ``form_has_password``, ``in_dialog`` and ``dialog_text``. ``info`` is the
+    outside a form, ``form_has_password``, ``form_credentials`` (a sign-in form, see
+    :mod:`lam.run.sign_in`), ``in_dialog`` and ``dialog_text``; an icon-only control's icons
+    come as the attribute ``icon``. ``info`` is the
     element's snapshot entry when the caller has just read it (its role and name are used
     instead of reading them again); ``read`` is :func:`facts_js`'s result when the caller
     read it in the same round trip as ``info`` (the page is then not asked again).
