@@ -1,7 +1,8 @@
 """Classify every operation of real OpenAPI specs and check the classes that must hold.
 
-Reads GitHub's, Stripe's and RestBench Spotify's specs from ../shared/specs/ (a spec whose file
-is absent is skipped), prints counts per risk class per spec and per method, the words that
+Reads GitHub's, Stripe's and RestBench Spotify's specs from tests/data/specs/real/ (shipped,
+xz-compressed; see the NOTICE.md there), or plain or compressed from SPECS_DIR (a spec whose
+file is absent there is skipped), prints counts per risk class per spec and per method, the words that
 raised operations to destructive, and the time per operation as a ratio against a baseline
 (classifying by method alone) measured in the same run. Exits 1 if a check fails.
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import json
+import lzma
 import re
 import sys
 import time
@@ -23,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from lam.risk import classify_method, classify_operation
+from lam.risk import classify_method, classify_operation, classify_request
 from lam.types import Classification, Risk
 
 SPECS = {
@@ -60,11 +62,22 @@ class Op:
 
 
 def default_specs_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "specs"
+    return Path(__file__).resolve().parents[1] / "tests" / "data" / "specs" / "real"
+
+
+def spec_file(specs_dir: Path, name: str) -> Path:
+    """``name`` in ``specs_dir``, or its ``.xz`` copy when only that is there."""
+    plain = specs_dir / name
+    packed = specs_dir / f"{name}.xz"
+    return packed if not plain.is_file() and packed.is_file() else plain
 
 
 def read_spec(path: Path) -> Mapping[str, Any]:
-    text = path.read_text("utf-8")
+    if path.suffix == ".xz":
+        text = lzma.decompress(path.read_bytes()).decode("utf-8")
+        path = path.with_suffix("")
+    else:
+        text = path.read_text("utf-8")
     if path.suffix == ".json":
         return json.loads(text)  # type: ignore[no-any-return]
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -128,6 +141,7 @@ def _best_of(work: Callable[[], object], rounds: int = 5) -> float:
     return best
 
 
+_TEMPLATE = re.compile(r"\{[^}]+\}")
 _WORD = re.compile(r"says '([^']+)'|starts with '([^']+)'|creating an? (\w+)|: to (\w+) a")
 
 
@@ -142,7 +156,7 @@ def main(argv: list[str]) -> int:
     failures: list[str] = []
     seen = 0
     for name, file_name in SPECS.items():
-        path = specs_dir / file_name
+        path = spec_file(specs_dir, file_name)
         if not path.is_file():
             print(f"{name}: {path} absent, skipped")
             continue
@@ -169,6 +183,19 @@ def main(argv: list[str]) -> int:
             print(f"  {method:<7}" + "  ".join(f"{r.value} {counts[r.value]}" for r in Risk))
         print(
             "  raised to destructive by: " + ", ".join(f"{w} {n}" for w, n in raised.most_common())
+        )
+        # the network guard's URL rule on concrete URLs (templates filled with an id-like
+        # value): what a page's request to each operation would be called without the spec
+        urls = collections.Counter(
+            op.method
+            for op in ops
+            if classify_request(op.method, "http://h" + _TEMPLATE.sub("abc123XyZ9", op.path)).risk
+            is Risk.DESTRUCTIVE
+        )
+        print(
+            f"  url rule: {sum(urls.values())} concrete URLs destructive ("
+            + ", ".join(f"{m} {n}" for m, n in sorted(urls.items()))
+            + ")"
         )
         ratio = elapsed / baseline if baseline else float("inf")
         print(f"  time: {elapsed * 1e6 / max(len(ops), 1):.1f} µs/op, {ratio:.1f}x method-only")
