@@ -1,7 +1,9 @@
 """Reading the documents users and models write: YAML or JSON, checked against a JSON Schema.
 
 Every failure becomes a :class:`~lam.errors.DocumentError` (or the subclass the caller names)
-carrying the file and the place in it, so the command line can print one line.
+carrying the file and the place in it, so the command line can print one line. Parsing goes
+through :mod:`lam.limits`, so no document can nest, alias or number its way past a few hundred
+megabytes or seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from lam.errors import DocumentError
+from lam.limits import DOCUMENT_LIMITS, Limits, OverLimit, load_json, load_yaml
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -31,50 +34,6 @@ __all__ = [
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 """Larger files are refused before they are read: a plan, policy or spec is never this big."""
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses duplicate keys and keeps timestamps as strings."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value", key_node.start_mark
-            ) from None
-        if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        mapping[key] = loader.construct_object(value_node)  # type: ignore[no-untyped-call]
-    return mapping
-
-
-def _construct_str(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
-    return str(loader.construct_scalar(node))
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
-)
-_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_str)
-
-
-_FastLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _FastStringTimestampLoader(_FastLoader):  # type: ignore[misc, valid-type]
-    """libyaml's loader, for big specs; timestamps stay strings as JSON would have them."""
-
-
-_FastStringTimestampLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_str)
 
 
 def read_text(
@@ -91,6 +50,10 @@ def read_text(
         raise error("file not found", file=name, code="not-found") from None
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror}", file=name, code="unreadable") from None
+    except ValueError:  # a NUL in the name: no such file can exist
+        raise error(
+            "not a file name (it holds a NUL character)", file=name, code="not-found"
+        ) from None
     if path.is_dir():
         raise error("is a directory, not a file", file=name, code="unreadable")
     if size > max_bytes:
@@ -122,32 +85,44 @@ def parse_text(
     name: str,
     error: type[DocumentError] = DocumentError,
     fast: bool = False,
+    limits: Limits = DOCUMENT_LIMITS,
 ) -> Any:
-    """Parse JSON or YAML text. ``fast`` uses libyaml and allows duplicate keys (big specs)."""
+    """Parse JSON or YAML text within ``limits`` (see :mod:`lam.limits`).
+
+    ``fast`` (big specs) tries JSON whatever the name and lets a later duplicate key win.
+    """
     stripped = text.lstrip()
-    if stripped.startswith(("{", "[")) and (fast or name.endswith(".json")):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            if name.endswith(".json"):
-                raise error(
-                    f"invalid JSON: {exc.msg}",
-                    file=name,
-                    location=f"line {exc.lineno}, column {exc.colno}",
-                    code="syntax",
-                ) from None
-    loader = _FastStringTimestampLoader if fast else _UniqueKeyLoader
     try:
-        return yaml.load(text, Loader=loader)
+        if stripped.startswith(("{", "[")) and (fast or name.endswith(".json")):
+            try:
+                return load_json(text, limits)
+            except json.JSONDecodeError as exc:
+                if name.endswith(".json"):
+                    raise error(
+                        f"invalid JSON: {exc.msg}",
+                        file=name,
+                        location=f"line {exc.lineno}, column {exc.colno}",
+                        code="syntax",
+                    ) from None
+        return load_yaml(text, limits, unique_keys=not fast)
+    except OverLimit as exc:
+        where = exc.location if isinstance(exc.location, str | None) else format_path(exc.location)
+        raise error(exc.message, file=name, location=where, code=exc.code) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise error(f"invalid YAML: {problem}", file=name, location=where, code="syntax") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise error(
+            f"invalid YAML: character {exc.character!r} is not allowed",
+            file=name,
+            location=f"line {line}",
+            code="syntax",
+        ) from None
     except yaml.YAMLError as exc:
         raise error(f"invalid YAML: {exc}", file=name, code="syntax") from None
-    except RecursionError:
-        raise error("document is nested too deeply", file=name, code="syntax") from None
 
 
 def load_document(
@@ -155,17 +130,28 @@ def load_document(
     *,
     error: type[DocumentError] = DocumentError,
     max_bytes: int = MAX_DOCUMENT_BYTES,
+    limits: Limits = DOCUMENT_LIMITS,
 ) -> Any:
     """Read and parse one YAML or JSON file; files over ``max_bytes`` are refused unread."""
     return parse_text(
-        read_text(path, error=error, max_bytes=max_bytes), name=str(path), error=error
+        read_text(path, error=error, max_bytes=max_bytes),
+        name=str(path),
+        error=error,
+        limits=limits,
     )
 
 
 def format_path(parts: Iterable[str | int]) -> str:
-    """``["steps", 3, "params", "petId"]`` -> ``steps[3].params.petId``."""
+    """``["steps", 3, "params", "petId"]`` -> ``steps[3].params.petId``.
+
+    A key longer than 80 characters is shortened: the path is for a person to find the place.
+    """
     out = ""
     for part in parts:
+        if isinstance(part, str) and len(part) > 80:
+            part = part[:77] + "..."
+        if isinstance(part, str) and not part.isprintable():
+            part = repr(part)[1:-1]  # a key holding ESC must not drive the terminal
         if isinstance(part, int):
             out += f"[{part}]"
         elif out:
@@ -195,8 +181,14 @@ def schema_errors(instance: Any, schema_name: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for err in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path))):
         err = _most_specific(err)
-        found.append((format_path(err.absolute_path), _message(err)))
+        message = _message(err)
+        if len(message) > _MAX_MESSAGE:  # jsonschema quotes the whole value, however big
+            message = f"{message[:_MAX_MESSAGE]}... ({len(message):,} characters)"
+        found.append((format_path(err.absolute_path), message))
     return found
+
+
+_MAX_MESSAGE = 300
 
 
 def _most_specific(err: ValidationError) -> ValidationError:
@@ -222,7 +214,9 @@ def _message(err: ValidationError) -> str:
         )
         if close:
             return f"unknown key {extra[0]!r} (did you mean {close[0]!r}?)"
-        return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
+        shown = ", ".join(repr(key)[:60] for key in extra[:5])
+        more = f" and {len(extra) - 5:,} more" if len(extra) > 5 else ""
+        return f"unknown key {shown}{more} (allowed: {allowed})"
     if err.validator == "type":
         return f"expected {err.validator_value}, got {_kind(err.instance)}"
     if err.validator == "required":

@@ -28,6 +28,7 @@ from lam.spec_ops import (
     url_path,
 )
 from lam.spec_refs import (
+    MAX_REF_CHAIN,
     Bundle,
     SourceText,
     bundle_document,
@@ -159,7 +160,7 @@ class Spec:
                 self._targets[ref] = target
             node = target
             seen += 1
-            if seen > 64:
+            if seen > MAX_REF_CHAIN:
                 raise SpecError(f"$ref {ref!r} loops", file=self.source, code="bad-ref")
         return node
 

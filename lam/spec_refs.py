@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,12 @@ from urllib.parse import unquote, urljoin
 
 from lam.documents import parse_text, read_text
 from lam.errors import SpecError
+from lam.limits import SPEC_LIMITS
 
 __all__ = [
     "BUNDLE_KEY",
     "FAST_PARSE_BYTES",
+    "MAX_REF_CHAIN",
     "MAX_SPEC_BYTES",
     "Bundle",
     "SourceText",
@@ -84,26 +87,54 @@ def read_source(name: str) -> SourceText:
     return SourceText(name, text.encode("utf-8"), text)
 
 
+FETCH_SECONDS = 60.0
+"""A spec given by URL must arrive within this long, however slowly its server sends it."""
+
+
 def _fetch(url: str) -> SourceText:
     import httpx  # only when a spec is given by URL
 
+    too_big = f"more than the {MAX_SPEC_BYTES / 1e6:.0f} MB allowed"
+    deadline = time.monotonic() + FETCH_SECONDS
     try:
-        response = httpx.get(url, follow_redirects=True, timeout=30.0)
+        with httpx.stream("GET", url, follow_redirects=True, timeout=30.0) as response:
+            if response.status_code != 200:
+                raise SpecError(
+                    f"cannot fetch: HTTP {response.status_code}", file=url, code="unreadable"
+                )
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_SPEC_BYTES:
+                raise SpecError(
+                    f"{int(declared) / 1e6:.1f} MB, {too_big}", file=url, code="too-large"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            # Read in pieces so a server that never stops (or drips) is cut off, not buffered.
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_SPEC_BYTES:
+                    raise SpecError(f"the response is {too_big}", file=url, code="too-large")
+                if time.monotonic() > deadline:
+                    raise SpecError(
+                        f"cannot fetch: not complete after {FETCH_SECONDS:.0f} s",
+                        file=url,
+                        code="unreadable",
+                    )
+                chunks.append(chunk)
     except httpx.HTTPError as exc:
         raise SpecError(f"cannot fetch: {exc}", file=url, code="unreadable") from None
-    if response.status_code != 200:
-        raise SpecError(f"cannot fetch: HTTP {response.status_code}", file=url, code="unreadable")
+    content = b"".join(chunks)
     try:
-        text = response.content.decode("utf-8").removeprefix("\ufeff")
+        text = content.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise SpecError("not UTF-8 text", file=url, code="encoding") from None
-    return SourceText(url, response.content, text)
+    return SourceText(url, content, text)
 
 
 def parse_source(source: SourceText) -> Any:
     """Parse a file's text as JSON or YAML."""
     fast = len(source.text) > FAST_PARSE_BYTES
-    return parse_text(source.text, name=source.name, error=SpecError, fast=fast)
+    return parse_text(source.text, name=source.name, error=SpecError, fast=fast, limits=SPEC_LIMITS)
 
 
 def escape_token(token: str) -> str:
@@ -251,8 +282,12 @@ def check_refs(bundle: Bundle) -> None:
     """Every ``$ref`` in the bundle must point at something, and no ref chain may loop."""
     document = bundle.document
     bad = {}
+    # What is known of refs already followed: a chain stops at the first it meets, so a spec
+    # of many long chains costs each ref once.
+    settled: set[str] = set()
+    broken: dict[str, str] = {}
     for ref in _all_refs(document):
-        problem = _ref_problem(document, ref)
+        problem = _ref_problem(document, ref, settled, broken)
         if problem:
             bad[ref] = problem
     if not bad:
@@ -270,10 +305,26 @@ def check_refs(bundle: Bundle) -> None:
             )
 
 
-def _ref_problem(document: Any, ref: str) -> str | None:
+MAX_REF_CHAIN = 64
+"""A ``$ref`` may lead to another at most this many times (as :meth:`Spec.resolve` follows)."""
+
+
+def _ref_problem(document: Any, ref: str, settled: set[str], broken: dict[str, str]) -> str | None:
+    problem = _follow(document, ref, settled, broken)
+    if problem is not None:
+        broken[ref] = problem
+    return problem
+
+
+def _follow(document: Any, ref: str, settled: set[str], broken: dict[str, str]) -> str | None:
     chain = [ref]
     current = ref
     while True:
+        if current in settled:
+            settled.update(chain)
+            return None
+        if current in broken:
+            return broken[current]
         if not current.startswith("#"):
             return f"$ref {current!r} is not a local or relative-file reference"
         target = lookup_pointer(document, current[1:])
@@ -281,9 +332,12 @@ def _ref_problem(document: Any, ref: str) -> str | None:
             shown = ref if current == ref else f"{current} (via {ref})"
             return f"$ref target {shown} does not exist"
         if not (isinstance(target, dict) and isinstance(target.get("$ref"), str)):
+            settled.update(chain)
             return None
         current = target["$ref"]
         if current in chain:
             loop = " -> ".join([*chain, current])
             return f"$ref cycle that never resolves: {loop}"
+        if len(chain) >= MAX_REF_CHAIN:
+            return f"$ref {ref!r} leads through more than {MAX_REF_CHAIN} other refs"
         chain.append(current)

@@ -9,6 +9,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from lam.errors import UsageError
+from lam.limits import DOCUMENT_LIMITS, OverLimit, load_json
 from lam.plan import Plan
 
 __all__ = ["resolve_inputs"]
@@ -27,7 +28,7 @@ def resolve_inputs(plan: Plan, given: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, schema in plan.inputs.items():
         if name in given:
-            value = _coerce(given[name], schema)
+            value = _coerce(name, given[name], schema)
         elif "default" in schema:
             value = schema["default"]
         else:
@@ -36,18 +37,35 @@ def resolve_inputs(plan: Plan, given: Mapping[str, Any]) -> dict[str, Any]:
             )
         errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
         if errors:
-            raise UsageError(f"--input {name}={value!r}: {errors[0].message}", code="bad-input")
+            raise UsageError(
+                f"--input {name}={_short(repr(value))}: {_short(errors[0].message)}",
+                code="bad-input",
+            )
         values[name] = value
     return values
 
 
-def _coerce(value: Any, schema: Mapping[str, Any]) -> Any:
+def _coerce(name: str, value: Any, schema: Mapping[str, Any]) -> Any:
     if not isinstance(value, str):
         return value
+    if len(value) > DOCUMENT_LIMITS.max_string:
+        raise UsageError(
+            f"--input {name}: {len(value):,} characters, more than the "
+            f"{DOCUMENT_LIMITS.max_string:,} allowed",
+            code="too-large",
+        )
     kind = schema.get("type")
     if kind in ("integer", "number", "boolean", "array", "object", "null"):
         try:
-            return json.loads(value)
+            # The same limits as a plan's own values: depth, numbers, strings.
+            return load_json(value, DOCUMENT_LIMITS)
         except json.JSONDecodeError:
             return value  # the schema check reports it
+        except OverLimit as exc:
+            raise UsageError(f"--input {name}: {exc.message}", code=exc.code) from None
     return value
+
+
+def _short(text: str, limit: int = 120) -> str:
+    # A value can be a megabyte long; the error line quotes only its start.
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
