@@ -19,8 +19,8 @@ from typing import Any
 
 from lam.errors import UsageError
 from lam.evidence.paths import UnsafePath, resolve_in
-from lam.evidence.verify import verify_here
-from lam.run.record import read_trace, runs_root
+from lam.evidence.verify import trace_events, verify_here
+from lam.run.record import runs_root
 
 __all__ = ["find_run", "render_report"]
 
@@ -60,13 +60,14 @@ def render_report(run_dir: Path) -> str:
     """The HTML report of one run directory."""
     trace = run_dir / "trace.jsonl"
     integrity = verify_here(run_dir)
-    events = list(read_trace(trace))
+    # what parses: a damaged line is named by the verdict, and the rest still shows
+    events = [event for _, event in trace_events(trace)]
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_step: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in events:
-        by_type[event["type"]].append(event)
+        by_type[str(event.get("type"))].append(event)
         if event.get("step"):
-            by_step[event["step"]].append(event)
+            by_step[str(event["step"])].append(event)
     plan = (by_type.get("plan") or [{}])[0]
     end = (by_type.get("end") or [{}])[-1]
     verdicts = {s["id"]: s for s in (by_type.get("verdicts") or [{"steps": []}])[0]["steps"]}
@@ -137,7 +138,7 @@ def _step_section(
     if reasons:
         out.append(f"<div class=meta>why: {_e(reasons)}</div>")
     for event in events:
-        kind = event["type"]
+        kind = event.get("type")
         if kind == "request":
             out.append(
                 f"<div><b>request</b> <code>{_e(event['method'])} {_e(event['url'])}</code></div>"

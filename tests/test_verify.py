@@ -485,3 +485,19 @@ def test_no_event_follows_the_seal(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="sealed"):
         record.event("step", step="late")
     record.close()
+
+
+def test_report_shows_a_record_with_a_garbled_line_as_broken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = RunRecord.create(tmp_path / "lam-home" / "runs")
+    record.event("plan", name="garbled")
+    record.event("step", step="open", status="ok", summary="goto")
+    record.event("end", status="ok", error=None, exit_code=0)
+    lines = record.trace_path.read_text().splitlines()
+    lines[1] = '{"type": "step", "step": ["not", "a", "string"'
+    record.trace_path.write_text("\n".join(lines) + "\n")
+    html = render_report(record.directory)  # no traceback: the rest of the record still shows
+    assert "garbled" in html and "trace.jsonl line 2 is not JSON" in html
+    assert main(["report", str(record.directory), "--verify"]) == 1
+    assert "broken: trace.jsonl line 2 is not JSON" in capsys.readouterr().out
