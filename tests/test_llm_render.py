@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
+from real_specs import real_spec
 
 from lam.adapters.llm.render import MAX_OPERATIONS, relevant_operations, render_apis
 from lam.planner.base import Observation
 from lam.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-GITHUB = ROOT.parent / "shared" / "specs" / "github_api.github.com.json"
 
 
 def _big_spec(tmp_path: Path, count: int) -> Path:
@@ -53,9 +52,8 @@ def test_a_big_api_is_cut_to_the_operations_closest_to_the_goal(tmp_path: Path) 
     assert "(101 operations less related to the goal left out)" in text
 
 
-@pytest.mark.skipif(not GITHUB.exists(), reason="needs ../shared/specs (GitHub's REST spec)")
 def test_githubs_spec_keeps_the_operation_the_goal_names() -> None:
-    spec = load_spec(GITHUB)
+    spec = load_spec(real_spec("github_api.github.com.json"))
     goal = "list the open issues of the repository octocat/hello-world"
     text = render_apis(Observation(goal=goal, apis={"github": spec}))
     assert "github.issues/list-for-repo = GET /repos/{owner}/{repo}/issues" in text

@@ -1,4 +1,5 @@
-"""The real-spec checks of benchmarks/risk_real_specs.py, when ../shared/specs is present."""
+"""The real-spec checks of benchmarks/risk_real_specs.py, over the specs shipped in
+tests/data/specs/real (GitHub's, Stripe's and RestBench's Spotify)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from real_specs import real_spec
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "risk_real_specs.py"
-
-pytestmark = pytest.mark.skipif(not SPECS.is_dir(), reason=f"{SPECS} is absent")
 
 
 def _benchmark() -> ModuleType:
@@ -27,9 +26,7 @@ def _benchmark() -> ModuleType:
 @pytest.mark.parametrize("name", ["github", "stripe", "spotify"])
 def test_real_spec_checks_hold(name: str) -> None:
     bench = _benchmark()
-    path = SPECS / bench.SPECS[name]
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
+    path = real_spec(bench.SPECS[name])
     ops = list(bench.operations(bench.read_spec(path)))
     assert ops
     classified = {op.key: (op, bench.classify_operation(op)) for op in ops}

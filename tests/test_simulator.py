@@ -14,14 +14,10 @@ from lam.sandbox.transport import AsyncSimulatorTransport, SimulatorTransport
 from lam.spec import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "specs"
 
 
 def _petstore_path() -> Path:
-    for candidate in (ROOT / "specs" / "petstore.yaml", SHARED / "petstore_v3.openapi.yaml"):
-        if candidate.is_file():
-            return candidate
-    pytest.skip("no petstore spec")
+    return ROOT / "specs" / "petstore.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -1,28 +1,24 @@
 """Every GET operation of GitHub's REST spec answers with a body valid against its schema.
 
-Needs ../shared/specs (the 13 MB spec is not shipped with lam); skips cleanly without it.
+The 13 MB spec is shipped compressed in tests/data/specs/real (see tests/real_specs.py).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+from real_specs import real_spec
 
 from lam.sandbox.examples import ExampleGenerator
 from lam.sandbox.simulator import SimRequest, Simulator
 from lam.spec import Operation, Spec, load_spec
 
-GITHUB = Path(__file__).resolve().parents[2] / "shared" / "specs" / "github_api.github.com.json"
-
-pytestmark = pytest.mark.skipif(not GITHUB.is_file(), reason="../shared/specs is not here")
-
 
 @pytest.fixture(scope="module")
 def github() -> Spec:
-    return load_spec(GITHUB)
+    return load_spec(real_spec("github_api.github.com.json"))
 
 
 def _wire(value: Any) -> list[str]:

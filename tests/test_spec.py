@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from real_specs import real_spec
 
 import lam.spec
 from lam.errors import SpecError
@@ -14,7 +15,6 @@ from lam.spec import Operation, Spec, load_spec
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "specs"
 PETSTORE = ROOT / "specs" / "petstore.yaml"
-GITHUB = ROOT.parent / "shared" / "specs" / "github_api.github.com.json"
 
 
 @pytest.fixture(autouse=True)
@@ -331,9 +331,8 @@ def test_validator_is_cached_per_schema_identity() -> None:
 # ------------------------------------------------------------------------ big real spec
 
 
-@pytest.mark.skipif(not GITHUB.exists(), reason="needs ../shared/specs (GitHub's REST spec)")
 def test_github_spec_loads_and_validates() -> None:
-    spec = load_spec(GITHUB)
+    spec = load_spec(real_spec("github_api.github.com.json"))
     assert len(spec.operations) == 1223
     op = spec.operation("issues/create")
     found = spec.match("POST", "/repos/octo/hello/issues")

@@ -41,14 +41,10 @@ def run(args: argparse.Namespace) -> int:
     from lam.validate import validate_plan
 
     path = existing_file(args.plan, what="plan")
+    apis, apps = url_pairs(args.api, "--api"), url_pairs(args.app, "--app")  # usage first
     policy = load_operator_policy(args.policy, path)
     try:
-        report = validate_plan(
-            path,
-            policy=policy,
-            api_overrides=url_pairs(args.api, "--api"),
-            app_overrides=url_pairs(args.app, "--app"),
-        )
+        report = validate_plan(path, policy=policy, api_overrides=apis, app_overrides=apps)
     except PlanError as exc:
         if not args.json:
             raise
