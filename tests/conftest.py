@@ -37,6 +37,8 @@ def lam_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run records and kill switches go to the test's own directory."""
     home = tmp_path / "lam-home"
     monkeypatch.setenv("LAM_HOME", str(home))
+    # running runs register here: a test's `lam kill` must never reach another test's runs
+    monkeypatch.setenv("LAM_RUNTIME_DIR", str(tmp_path / "lam-runtime"))
     monkeypatch.setenv("LAM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("LAM_CONFIG_DIR", str(tmp_path / "lam-config"))  # operator key, ledger
     return home

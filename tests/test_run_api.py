@@ -237,7 +237,7 @@ def test_inputs_override_defaults_and_are_type_checked(
     assert any(r["path"] == "/api/pets/2" for r in demo.requests())
 
 
-def test_kill_stops_a_long_plan_at_the_next_step_boundary(demo: DemoServer, tmp_path: Path) -> None:
+def test_kill_stops_a_long_plan_within_a_second(demo: DemoServer, tmp_path: Path) -> None:
     steps = [
         {"id": f"wait{i}", "call": "shop.listPets", "params": AUTH, "timeout": 5}
         for i in range(1000)
@@ -268,9 +268,9 @@ def test_kill_stops_a_long_plan_at_the_next_step_boundary(demo: DemoServer, tmp_
     trace = Path(result["record"]) / "trace.jsonl"
     events = list(read_trace(trace))
     assert events[-1]["type"] == "end" and events[-1]["status"] == "killed"
-    pulled_at = (env_home / "KILL").stat().st_mtime
+    pulled_at = (Path(result["record"]) / "KILL").stat().st_mtime  # lam kill's, then SIGTERM
     last_step = max(e["time"] for e in events if e["type"] == "step")
-    assert last_step - pulled_at < 1.0  # the step boundary after the pull is the last one
+    assert last_step - pulled_at < 1.0  # the step in flight at the pull is the last one
     assert events[-1]["time"] - pulled_at < 1.0
     assert verify_trace(trace).ok
 

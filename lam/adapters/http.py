@@ -19,7 +19,8 @@ from urllib.parse import quote
 
 import httpx
 
-from lam.errors import StepFailed
+from lam.adapters.http_cancel import CancellableTransport, Interrupt, exchange
+from lam.errors import KilledError, StepFailed
 from lam.plan import NO_BODY
 from lam.spec import Operation, Spec
 
@@ -176,7 +177,11 @@ def _encode_body(body: Any, media: str) -> bytes:
 
 
 class ApiClient:
-    """Sends prepared calls with a timeout, retrying only what is safe to retry."""
+    """Sends prepared calls with a timeout, retrying only what is safe to retry.
+
+    With an ``interrupt`` (the run's kill switch) a request in flight is cut the moment the
+    switch is pulled: its sockets are shut down and :class:`KilledError` is raised.
+    """
 
     def __init__(
         self,
@@ -186,11 +191,16 @@ class ApiClient:
         attempts: int = 3,
         backoff: float = 0.2,
         sleep: Callable[[float], bool] | None = None,
+        interrupt: Interrupt | None = None,
     ) -> None:
+        if transport is None and interrupt is not None:
+            transport = CancellableTransport()
+        self._cut = transport.cut if isinstance(transport, CancellableTransport) else _no_cut
         self._client = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
         self.attempts = attempts
         self.backoff = backoff
         self._sleep = sleep or _plain_sleep
+        self._interrupt = interrupt
 
     def send(
         self, call: PreparedCall, *, step: str, timeout: float | None = None
@@ -204,8 +214,7 @@ class ApiClient:
                 request = call.to_request()
                 if timeout is not None:
                     request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
-                response = self._client.send(request)
-                response.read()
+                response = self._exchange(request, call)
             except httpx.TimeoutException:
                 if retry and attempt < self.attempts:
                     self._pause(attempt, None)
@@ -229,6 +238,19 @@ class ApiClient:
                 continue
             return response, attempt
 
+    def _exchange(self, request: httpx.Request, call: PreparedCall) -> httpx.Response:
+        def work() -> httpx.Response:
+            response = self._client.send(request)
+            response.read()
+            return response
+
+        if self._interrupt is None:
+            return work()
+        response = exchange(work, self._interrupt, self._cut)
+        if response is None:
+            raise KilledError(f"{call.describe()}: cancelled in flight by the kill switch")
+        return response
+
     def _pause(self, attempt: int, retry_after: str | None) -> None:
         delay = self.backoff * (2 ** (attempt - 1))
         if retry_after:
@@ -239,6 +261,10 @@ class ApiClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _no_cut() -> None:
+    """A transport without sockets of its own (the sandbox's) has nothing to cut."""
 
 
 def _plain_sleep(seconds: float) -> bool:

@@ -51,7 +51,10 @@ class ApiStepExecutor:
     def _client(self, api: str, state: RunState) -> ApiClient:
         if api not in self._clients:
             self._clients[api] = ApiClient(
-                transport=self._transports.get(api), timeout=self._timeout, sleep=state.kill.sleep
+                transport=self._transports.get(api),
+                timeout=self._timeout,
+                sleep=state.kill.sleep,
+                interrupt=state.kill,  # a kill cuts the request in flight
             )
         return self._clients[api]
 

@@ -1,9 +1,10 @@
 """The runner: a validated plan's steps in order, through adapters, under the guard.
 
 It refuses to start while a step is denied or lacks its approval, checks the kill switch before
-every step, resolves expressions, records outputs, checks ``expect`` and stops at the first
-failed step. Every event goes to the run record as it happens, so a record is readable even
-when a run dies half-way. Live runs and dry runs are the same loop with other executors.
+every step (a pull during a step aborts it: see :mod:`lam.run.kill`), resolves expressions,
+records outputs, checks ``expect`` and stops at the first failed step. Every event goes to the
+run record as it happens, so a record is readable even when a run dies half-way. Live runs and
+dry runs are the same loop with other executors.
 """
 
 from __future__ import annotations
@@ -172,11 +173,12 @@ class Runner:
 
     @contextmanager
     def session(self) -> Iterator[RunResult]:
-        """Signals routed to the kill switch, the outcome captured, the record finished.
+        """Registered for ``lam kill``, signals routed to the kill switch, the outcome
+        captured, the record finished (a killed run too: a ``killed`` event, then ``end``).
 
         Callers that grow a plan while it runs (``lam do``) call :meth:`step` inside it.
         """
-        with self.kill.signals():
+        with self.kill.watch(self.record.run_id, self.record.directory):
             try:
                 yield self.result
                 for executor in self.executors.values():
@@ -192,8 +194,7 @@ class Runner:
 
     def step(self, step: Step) -> StepOutcome:
         """Run one step: kill switch first, then the step through its executor."""
-        if self.kill.pulled():
-            raise KilledError(f"stopped before step {step.id!r}: {self.kill.reason}", step=step.id)
+        self.kill.check(f"before step {step.id!r}", step=step.id)
         return self._run_step(step)
 
     def _run_step(self, step: Step) -> StepOutcome:
@@ -209,7 +210,11 @@ class Runner:
                     location=f"{step.place}.expect",
                     code="expect",
                 )
-        except LamError as exc:
+        except LamError as failure:
+            exc = failure
+            if self.kill.pulled() and not isinstance(exc, KilledError):
+                # the kill aborted the step (a request cut, a browser closed): say so
+                exc = KilledError(f"stopped during step {step.id!r}: {self.kill.reason}")
             exc.step = exc.step or step.id
             exc.file = exc.file or self.plan.file
             exc.location = exc.location or step.place
@@ -219,7 +224,9 @@ class Runner:
                 screenshot=getattr(exc, "screenshot", None),
             )  # fmt: skip
             self._step_done(result, kind=step.kind, code=exc.code)
-            raise
+            if exc is failure:
+                raise
+            raise exc from None
         seconds = time.perf_counter() - started
         result = StepResult(
             step.id, "ok", outcome.summary, seconds, tuple(outcome.warnings),
@@ -261,6 +268,10 @@ class Runner:
             self.result.effects_json = self.record.redact(self.effects.to_json())
             self.record.write_json("effects.json", self.result.effects_json)
         error = self.result.error
+        if isinstance(error, KilledError):
+            self.record.event(
+                "killed", step=error.step, reason=self.kill.reason, pulled_at=self.kill.pulled_at
+            )
         self.record.event(
             "end",
             status=self.result.status,

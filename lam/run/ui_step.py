@@ -28,7 +28,7 @@ from lam.adapters.browser import (
     resolve_target,
 )
 from lam.adapters.browser.actions import cannot_connect
-from lam.errors import LamError, StepFailed
+from lam.errors import KilledError, LamError, StepFailed
 from lam.plan import Step
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_ui_action
@@ -37,6 +37,7 @@ from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, ScreenshotWriter
 from lam.run.sign_in import credentials_form
+from lam.run.ui_wait import wait_on_page
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.types import Classification, Risk
 from lam.validate import ValidationReport
@@ -44,10 +45,13 @@ from lam.validate import ValidationReport
 if TYPE_CHECKING:
     from lam.run.session import RunOptions
 
-__all__ = ["GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
+__all__ = ["ABORT_GRACE_S", "GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
 
 GUARDED_ACTIONS = frozenset({"click", "check", "uncheck", "select", "press", "fill", "upload"})
 """Actions that may change something: the guard sees the element before each one."""
+
+ABORT_GRACE_S = 0.15
+"""How long a killed run lets a UI step end on its own before its browser is killed."""
 
 _TYPING = frozenset({"fill", "select", "upload"})
 _APP_REF = re.compile(r"^([A-Za-z_][\w-]*):(/.*)?$")
@@ -211,11 +215,31 @@ class UiStepExecutor:
     # -- one step ----------------------------------------------------------------------------
 
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
-        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot."""
+        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot.
+
+        A kill during the step: a wait ends within 50 ms; anything else still blocked in
+        the browser after :data:`ABORT_GRACE_S` has its browser killed under it.
+        """
+        with state.kill.abortable(self._abort, grace=ABORT_GRACE_S):
+            try:
+                return self._run_step(step, state)
+            except PlaywrightError:
+                if not state.kill.pulled():
+                    raise
+                # the kill closed the browser under a call that was still waiting
+                raise KilledError(f"browser stopped: {state.kill.reason}", step=step.id) from None
+
+    def _abort(self) -> None:
+        """The kill switch's last resort, called from its watcher thread."""
+        session = self._session
+        if session is not None:
+            session.abort()
+
+    def _run_step(self, step: Step, state: RunState) -> StepOutcome:
         net = self._start(state)
         assert self._session is not None and self._shots is not None
         page, shots = self._session.page, self._shots
-        net.begin(step.id)
+        net.begin(step.id, acting=step.action in GUARDED_ACTIONS)
         box: Box | None = None
         try:
             pending = net.take_refusal()  # sent by the page between steps
@@ -238,10 +262,13 @@ class UiStepExecutor:
             if step.action in GUARDED_ACTIONS:
                 summary = self._guard(step, state, net, resolved, value)
             mark, url_before = net.mark(), page.url
-            result = perform(
-                page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
-                resolved=resolved,
-            )  # fmt: skip
+            if step.action == "wait" and resolved is None:
+                result = wait_on_page(page, value, timeout_ms, state.kill, step=step.id)
+            else:
+                result = perform(
+                    page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
+                    resolved=resolved,
+                )  # fmt: skip
             net.settle(page, limit_ms=min(timeout_ms, 3_000), since=mark)
             refused = net.take_refusal()
             if refused is not None:
@@ -257,7 +284,8 @@ class UiStepExecutor:
             if exc.code == "network-guard":
                 exc = cannot_connect(exc) or exc
             status = "blocked" if exc.exit_code == 3 else "failed"
-            shot = shots.take(page, step.id, box=box, status=status)
+            # no picture of a killed step: its browser may be gone, and the kill must not wait
+            shot = None if state.kill.pulled() else shots.take(page, step.id, box=box, status=status)
             exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it
             if exc is failure:
                 raise
