@@ -1,5 +1,6 @@
-"""A UI step whose app is not there: one line saying so, exit 1, not a guard refusal (exit 3)
-with Playwright's call log. The API step's answer for the same fault is the model."""
+"""UI steps that answer truly: an app that is not there is one line saying so, exit 1, not a
+guard refusal (exit 3) with Playwright's call log (the API step's answer for the same fault is
+the model); every expectation and scroll word the plan schema accepts does what it says."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ import pytest
 import yaml
 from servers import free_port
 
-from lam.adapters.browser import find_chromium
-from lam.adapters.browser.actions import _from_the_proxy, _proxy_reason, cannot_connect
+from lam.adapters.browser import BrowserSession, find_chromium
+from lam.adapters.browser.actions import (
+    _from_the_proxy,
+    _proxy_reason,
+    cannot_connect,
+    check_expect,
+    perform,
+)
 from lam.cli.main import main
+from lam.documents import schema
 from lam.errors import BlockedError, StepFailed
 
 
@@ -64,3 +72,37 @@ def test_the_egress_proxys_own_502_is_told_from_the_servers() -> None:
     assert _from_the_proxy(502, {"server": "mitmproxy 11.0.2"})
     assert not _from_the_proxy(502, {"server": "nginx"})  # the app's own gateway error
     assert not _from_the_proxy(200, {"server": "mitmproxy 11.0.2"})
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_every_expectation_the_plan_schema_allows_is_checked(session: BrowserSession) -> None:
+    """`title` and `no_text` are in the plan schema: a plan using them is valid, so a run must
+    check them, not fail with "unknown expectation"."""
+    page = session.page
+    page.set_content("<title>Pets - admin</title><p>Saved</p><p hidden>Error</p>")
+    assert check_expect(page, {"title": "Pets", "no_text": "Error"}, timeout_ms=200) == []
+    assert check_expect(page, {"title": "*admin"}, timeout_ms=200) == []
+    failures = check_expect(page, {"title": "Orders", "no_text": "Saved"}, timeout_ms=200)
+    assert failures == [
+        "title: expected 'Orders', the page's title is 'Pets - admin'",
+        "no_text: 'Saved' is still visible",
+    ]
+    schema_keys = set(schema("plan")["$defs"]["expect"]["properties"])
+    api_only = {"status", "body", "headers"}
+    ui_keys = {"url", "title", "text", "no_text", "visible", "hidden", "enabled", "checked"}
+    assert schema_keys - api_only == ui_keys | {"value"}
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+@pytest.mark.parametrize("where", ["down", "up", "top", "bottom"])
+def test_scroll_words_of_the_schema_all_scroll(session: BrowserSession, where: str) -> None:
+    page = session.page
+    page.set_content("<div style='height: 5000px'>tall</div>")
+    page.evaluate("window.scrollTo(0, 2000)")
+    perform(page, "scroll", None, where, timeout_ms=1_000)
+    page.wait_for_timeout(100)
+    after = page.evaluate("window.scrollY")
+    moved = {"down": after > 2000, "up": after < 2000, "top": after == 0, "bottom": after > 2000}
+    assert moved[where], (where, after)

@@ -128,8 +128,8 @@ def _scroll(page: Page, loc: Locator | None, value: Any, timeout: float) -> None
     if loc is not None:
         loc.scroll_into_view_if_needed(timeout=timeout)
     else:
-        dy = {"bottom": 10**6, "top": -(10**6)}.get(str(value), value or 600)
-        page.mouse.wheel(0, float(dy))
+        steps = {"bottom": 10**6, "top": -(10**6), "down": 600, "up": -600}
+        page.mouse.wheel(0, float(steps.get(str(value), 600)))
 
 
 def _wait(page: Page, loc: Locator | None, value: Any, timeout: float) -> None:
@@ -231,7 +231,8 @@ def _url_matches(url: str, pattern: str) -> bool:
 def check_expect(page: Page, expect: Mapping[str, Any], *, timeout_ms: float = 3_000) -> list[str]:
     """Check ``expect`` postconditions; returns the failures (an empty list means all held).
 
-    Keys: ``url`` (glob or substring), ``text`` (visible text), ``visible``/``hidden``/
+    Keys: ``url`` and ``title`` (glob or substring), ``text`` (visible text) and ``no_text``
+    (no such visible text), ``visible``/``hidden``/
     ``enabled``/``checked`` (a target), ``value`` (``{target: ..., equals: ...}`` or a
     mapping of hints plus ``value``). Each waits up to ``timeout_ms`` for its condition.
     """
@@ -265,10 +266,20 @@ def _check_one(page: Page, key: str, want: Any, timeout_ms: float) -> str | None
                 return None
             deadline(100)
         return f"url: expected {want!r}, page is at {page.url}"
+    if key == "title":
+        for _ in range(max(1, int(timeout_ms // 100))):
+            if _url_matches(page.title(), str(want)):
+                return None
+            page.wait_for_timeout(100)
+        return f"title: expected {want!r}, the page's title is {page.title()!r}"
     if key == "text":
         loc = page.get_by_text(str(want)).filter(visible=True).first
         ok = held(lambda: pw_expect(loc).to_be_visible(timeout=timeout_ms))
         return None if ok else f"text: {want!r} is not visible"
+    if key == "no_text":
+        shown = page.get_by_text(str(want)).filter(visible=True)
+        ok = held(lambda: pw_expect(shown).to_have_count(0, timeout=timeout_ms))
+        return None if ok else f"no_text: {want!r} is still visible"
     if key in ("visible", "hidden", "enabled", "checked"):
         target = build_locator(page, want)
         loc = target.first if key == "hidden" else target.filter(visible=True).first
