@@ -117,6 +117,7 @@ class Policy:
     hosts: tuple[str, ...] | None = None
     rules: tuple[Rule, ...] = ()
     source: str | None = None
+    sha256: str | None = None  # of the file's text, when loaded from one (lam.policy_source)
     _host_patterns: tuple[tuple[re.Pattern[str], str | None], ...] | None = field(
         init=False, repr=False, compare=False
     )
@@ -238,20 +239,15 @@ def policy_from_data(data: object, *, file: str | None = None) -> Policy:
 
 
 def find_project_policy(start: Path) -> Path | None:
-    """The project's ``.lam/policy.yaml``, looked for from ``start`` up to the project root.
+    """The project's ``.lam/policy.yaml`` for a command run in ``start``, or None.
 
-    The project root is the first directory that holds ``.git`` (or the filesystem root).
+    Looked for up to the first project root (``.git`` or ``pyproject.toml``) or the home
+    directory; files others could have planted are skipped. The rule and its warnings:
+    :func:`lam.policy_source.discover_policy`.
     """
-    here = Path(start).resolve()
-    if here.is_file():
-        here = here.parent
-    for folder in (here, *here.parents):
-        candidate = folder / POLICY_FILE
-        if candidate.is_file():
-            return candidate
-        if (folder / ".git").exists():
-            return None
-    return None
+    from lam.policy_source import discover_policy
+
+    return discover_policy(start).path
 
 
 def _refuse_odd_keys(node: object, where: list[str | int], file: str | None) -> None:

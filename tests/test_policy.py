@@ -275,7 +275,8 @@ def test_find_project_policy_stops_at_the_project_root(tmp_path: Path) -> None:
     inner = tmp_path / "inner"
     (inner / ".git").mkdir(parents=True)
     assert find_project_policy(inner) is None
-    assert find_project_policy(tmp_path / "elsewhere") == tmp_path / ".lam" / "policy.yaml"
+    # a parent that is no project root is not searched (tests/test_policy_discovery.py)
+    assert find_project_policy(tmp_path / "elsewhere") is None
 
 
 # --- bad input ---

@@ -219,8 +219,9 @@ def test_an_expression_that_resolves_to_nothing_fails_clearly(
     ]  # fmt: skip
     code = main(["run", str(write_plan(tmp_path, demo, steps))])
     assert code == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 2 and err[0].startswith("policy: ")  # the policy in force, the error
+    err = err[1:]
     assert "outputs" in err[0] and "no item 999" in err[0]
 
 

@@ -41,14 +41,14 @@ def validate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, 
     document = json.loads(out)
     check_shape(document)
     if document["ok"]:
-        assert err == ""
+        assert err.startswith("policy: ") and len(err.splitlines()) == 1  # the policy in force
     return code, document
 
 
 def check_shape(document: dict[str, Any]) -> None:
     """The documented shape of ``lam validate --json``."""
     assert {"ok", "errors", "steps"} <= set(document)
-    assert set(document) - {"ok", "errors", "steps"} <= {"file"}
+    assert set(document) - {"ok", "errors", "steps"} <= {"file", "policy"}
     assert isinstance(document["ok"], bool)
     assert document["ok"] == (document["errors"] == [])
     for error in document["errors"]:
@@ -135,7 +135,7 @@ def test_project_policy_is_found_from_the_working_directory(
 def test_human_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(DELETE)]) == EXIT_BLOCKED
     out, err = capsys.readouterr()
-    assert err == ""
+    assert err == "policy: built-in defaults (read and write allowed, destructive approve)\n"
     assert "petstore.deletePet" in out
     assert out.rstrip().splitlines()[-1].startswith("valid, but held: remove (approve")
     assert main(["validate", str(READ)]) == EXIT_OK

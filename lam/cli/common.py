@@ -15,6 +15,7 @@ __all__ = [
     "add_policy_option",
     "add_run_options",
     "add_target_options",
+    "announce_policy",
     "existing_file",
     "load_operator_policy",
     "pairs",
@@ -69,7 +70,8 @@ def add_policy_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy",
         metavar="FILE",
-        help="the operator's policy (default: the project's .lam/policy.yaml, else built-in)",
+        help="the operator's policy (default: .lam/policy.yaml of the project, found up to "
+        "the project root or home; else built-in)",
     )
 
 
@@ -99,13 +101,26 @@ def add_run_options(parser: argparse.ArgumentParser, *, approvals: bool = True) 
 
 
 def load_operator_policy(option: str | None, plan_path: Path | None = None) -> Any:
-    """The policy from --policy, else the project's config, else lam's default."""
-    from lam.policy import default_policy, find_project_policy, load_policy
+    """The policy from --policy, else the project's (found from the working directory, see
+    :mod:`lam.policy_source`), else lam's defaults. A policy file it ignored (planted: another
+    user's, or writable by others) is a warning on stderr."""
+    from lam.policy_source import operator_policy
 
-    if option:
-        return load_policy(existing_file(option, what="policy"))
-    found = find_project_policy(Path.cwd())
-    return load_policy(found) if found else default_policy()
+    policy, source = operator_policy(
+        existing_file(option, what="policy") if option else None, Path.cwd()
+    )
+    for warning in source.warnings:
+        print(f"lam: warning: {warning}", file=sys.stderr)
+    return policy
+
+
+def announce_policy(policy: Any) -> Any:
+    """Say on stderr which policy is in force (``policy: FILE (sha256 …)`` or ``policy:
+    built-in defaults``): once a plan is valid, before its verdicts count. Returns it."""
+    from lam.policy_source import policy_line
+
+    print(policy_line(policy), file=sys.stderr)
+    return policy
 
 
 def print_json(document: Any) -> None:

@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lam.cli.common import add_policy_option, existing_file, load_operator_policy, print_json
+from lam.cli.common import (
+    add_policy_option,
+    announce_policy,
+    existing_file,
+    load_operator_policy,
+    print_json,
+)
 from lam.errors import UsageError
 
 if TYPE_CHECKING:
@@ -46,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from lam.agent import DoOptions, do_goal
     from lam.cli.run_cmd import _ask, _print_end, _print_step
     from lam.memory import MemoryStore
+    from lam.policy_source import policy_identity
     from lam.run.session import RunOptions
 
     if not args.app and not args.api:
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         api_spec=Path(spec) if spec else None,
         api_base_url=args.api_url,
         run=RunOptions(
-            policy=load_operator_policy(args.policy),
+            policy=announce_policy(load_operator_policy(args.policy)),
             approvals=frozenset(args.approve),
             dry_run=args.dry_run,
             headed=args.headed,
@@ -89,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 "plan": str(result.plan_file) if result.plan_file else None,
                 "results": [s.to_json() for s in result.run.steps],
                 "effects": result.run.effects_json,
+                "policy": policy_identity(options.run.policy),
             }
         )
     else:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "lam.cli.sandbox_cmd",
     "lam.cli.run_cmd",
     "lam.cli.kill_cmd",
+    "lam.cli.policy_cmd",
     "lam.cli.plan_cmd",
     "lam.cli.report_cmd",
     "lam.cli.do_cmd",

@@ -52,11 +52,11 @@ def replay(args: argparse.Namespace) -> int:
     options = run_options(args, path, label="replay")
     result = run_replay(path, options, update=args.update)
     if result.run is None:
-        return print_invalid(result.report, as_json=args.json)
+        return print_invalid(result.report, as_json=args.json, policy=options.policy)
     if args.json:
         print_json(
             {
-                **_json(result.report, result.run),
+                **_json(result.report, result.run, policy=options.policy),
                 "healed": [h.to_json() for h in result.healed],
                 "updated": str(result.updated) if result.updated else None,
             }

@@ -11,6 +11,7 @@ from lam.cli.common import (
     add_policy_option,
     add_run_options,
     add_target_options,
+    announce_policy,
     existing_file,
     load_operator_policy,
     pairs,
@@ -61,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
     from lam.run.session import execute_plan
 
     path = existing_file(args.plan, what="plan")
-    report, result = execute_plan(path, run_options(args, path, label=args.command))
+    options = run_options(args, path, label=args.command)
+    report, result = execute_plan(path, options)
     if result is None:
-        return print_invalid(report, as_json=args.json)
+        return print_invalid(report, as_json=args.json, policy=options.policy)
     if args.json:
-        print_json(_json(report, result))
+        print_json(_json(report, result, policy=options.policy))
     else:
         _print_end(result)
     return result.exit_code
@@ -80,8 +82,10 @@ def run_options(args: argparse.Namespace, path: Path, *, label: str) -> RunOptio
         and sys.stdin.isatty() and not os.environ.get("CI")
     )  # fmt: skip
     quiet = args.json
+    policy = load_operator_policy(args.policy, path)
     return RunOptions(
-        policy=load_operator_policy(args.policy, path),
+        policy=policy,
+        on_policy=announce_policy,
         inputs=pairs(args.input, "--input"),
         app_overrides=url_pairs(args.app, "--app"),
         api_overrides=url_pairs(args.api, "--api"),
@@ -97,14 +101,16 @@ def run_options(args: argparse.Namespace, path: Path, *, label: str) -> RunOptio
     )
 
 
-def print_invalid(report: ValidationReport, *, as_json: bool) -> int:
+def print_invalid(report: ValidationReport, *, as_json: bool, policy: Any = None) -> int:
     """An invalid plan: nothing ran. The report on stderr (or as JSON), its exit code."""
     from lam.cli.validate_cmd import error_lines, render_report
+    from lam.policy_source import policy_identity
 
     for line in error_lines(report):  # each error one line, as `lam validate` prints them
         print(f"lam: {line}", file=sys.stderr)
     if as_json:
-        print_json({**report.to_json(), "run": None, "status": "invalid"})
+        identity = policy_identity(policy) if policy is not None else None
+        print_json({**report.to_json(), "run": None, "status": "invalid", "policy": identity})
     else:
         print(render_report(report), file=sys.stderr)
     return report.exit_code
@@ -144,8 +150,11 @@ def _print_end(result: RunResult) -> None:
         print(f"\n{result.status}: {len(result.steps)} steps, record in {result.directory}")
 
 
-def _json(report: ValidationReport, result: RunResult) -> dict[str, Any]:
+def _json(report: ValidationReport, result: RunResult, *, policy: Any = None) -> dict[str, Any]:
+    from lam.policy_source import policy_identity
+
     return {
+        "policy": policy_identity(policy) if policy is not None else None,
         "ok": result.error is None,
         "run": result.run_id,
         "record": result.directory,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from lam.cli.common import (
     add_policy_option,
     add_target_options,
+    announce_policy,
     existing_file,
     load_operator_policy,
     print_json,
@@ -38,6 +39,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lam.policy_source import policy_identity
     from lam.validate import validate_plan
 
     path = existing_file(args.plan, what="plan")
@@ -50,14 +52,19 @@ def run(args: argparse.Namespace) -> int:
             raise
         # A machine asked for JSON: it gets a document even when the plan cannot be read.
         error = {"step": exc.step, "path": exc.location, "code": exc.code, "message": exc.message}
-        print_json({"ok": False, "file": str(path), "errors": [error], "steps": []})
+        print_json(
+            {"ok": False, "file": str(path), "errors": [error], "steps": [],
+             "policy": policy_identity(policy)}
+        )  # fmt: skip
         print(f"lam: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+    if report.ok:
+        announce_policy(policy)  # (an invalid plan met no policy: its errors stay alone)
     # Each error is also one line on stderr, in the same form as any other lam error.
     for error_line in error_lines(report):
         print(f"lam: {error_line}", file=sys.stderr)
     if args.json:
-        print_json(report.to_json())
+        print_json({**report.to_json(), "policy": policy_identity(policy)})
     else:
         print(render_report(report))
     return report.exit_code

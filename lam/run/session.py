@@ -17,6 +17,7 @@ from lam.errors import PlanError, UsageError
 from lam.expressions import walk_expressions
 from lam.plan import Plan
 from lam.policy import Policy
+from lam.policy_source import policy_identity
 from lam.run.api_step import PASSED_THROUGH, ApiStepExecutor
 from lam.run.context import StepExecutor, read_secret
 from lam.run.effects import EffectLog
@@ -48,6 +49,7 @@ class RunOptions:
     seed: int = 0
     on_step: Callable[[StepResult], None] | None = None
     on_start: Callable[[RunRecord], None] | None = None
+    on_policy: Callable[[Policy], None] | None = None  # the plan is valid: policy applies now
     secrets: tuple[str, ...] = ()  # values known up front that the record must never show
     screenshots: Literal["all", "failures"] = "all"  # "failures": only failed or blocked steps
 
@@ -70,6 +72,8 @@ def execute_plan(path: Path, options: RunOptions) -> tuple[ValidationReport, Run
     inputs = resolve_inputs(plan, options.inputs)
     placeholders = _check_secrets(plan, dry_run=options.dry_run)
     options = replace(options, approvals=bind_approvals(plan, options.approvals, inputs))
+    if options.on_policy is not None:
+        options.on_policy(options.policy)
     if not options.dry_run:
         preflight(report, options.approvals, interactive=options.prompt is not None, inputs=inputs)
     runner = open_run(plan, report, options, inputs, secrets=_with_placeholders(placeholders))
@@ -157,6 +161,7 @@ def open_run(
         apps=app_urls,
         apis=api_urls,
         argv=sys.argv[1:],
+        policy=policy_identity(options.policy),  # the policy in force: its file and sha256
     )
     record.event("verdicts", steps=[s.to_json() for s in report.steps])
     return Runner(
