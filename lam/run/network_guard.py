@@ -15,32 +15,42 @@ In a dry run (``dry_run=True``) nothing state-changing reaches the app: each suc
 held, logged as an :class:`~lam.run.effects.Effect` and answered by the sandbox simulator of the
 app's API (for URLs under that API), or by a synthetic response otherwise. Sign-in requests
 pass through so the dry run goes on as the signed-in user.
+
+With a :class:`~lam.egress.containment.Containment` (every run lam starts has one) the routes
+are where requests are attributed to steps, and the run's guard proxy is where they leave: each
+request the handler lets go carries a grant the proxy checks, and whatever reaches the proxy
+without one (a channel the routes never saw) is judged there on its own. The proxy's refusals
+come back to the step through :meth:`NetworkGuard.take_refusal`.
+
+What decides a step is what the step does: a request the page sends on its own (a tracking
+pixel, a font or script from another host, while a page loads or between steps) that is refused
+for its host alone is recorded and the run goes on; a navigation outside the plan, any request
+while the step acts on the page (a click, a fill...), and anything destructive or
+state-changing that is refused stop the step.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
 
+from lam.egress.containment import Containment, Unattended
+from lam.egress.decide import ApiRoute, Outgoing, assess, changes_state, read_outgoing
 from lam.errors import BlockedError
 from lam.policy import ActionFacts, url_host
-from lam.risk import classify_request
-from lam.risk_http import READ_METHODS, effective_method, url_classification
+from lam.risk_http import url_classification
 from lam.run.context import RunState
 from lam.run.effects import Effect
 from lam.run.guard import GuardCheck
 from lam.run.sign_in import PASSED_LIVE, spec_sign_in
-from lam.sandbox.simulator import SimRequest, Simulator
-from lam.spec import Operation, Spec
-from lam.types import Risk
+from lam.sandbox.simulator import SimRequest
+from lam.spec import Operation
+from lam.types import Classification, Decision, Risk, Verdict
 
 __all__ = ["ApiRoute", "NetworkGuard"]
 
@@ -49,41 +59,24 @@ _GRACE_MS = 15
 _POLL_MS = 20
 
 
-@dataclass(frozen=True)
-class ApiRoute:
-    """An app's declared backend API: requests under ``base_url`` are matched to ``spec``."""
-
-    app: str
-    api: str
-    spec: Spec
-    base_url: str  # absolute, no trailing slash
-    simulator: Simulator | None = None  # dry runs only
-
-    def covers(self, url: str) -> bool:
-        """Whether ``url`` lies under this API's base URL."""
-        bare = url.split("?", 1)[0].split("#", 1)[0]
-        return bare == self.base_url or bare.startswith(self.base_url + "/")
-
-
-@dataclass(frozen=True)
-class _Seen:
-    """A request as the guard reads it."""
-
-    method: str
-    url: str
-    host: str
-    body: Any
-    raw: bytes
-    form: bool
+_Seen = Outgoing  # a request as the guard reads it (lam.egress.decide)
 
 
 class NetworkGuard:
     """Routes one browser context's requests through the guard (see the module docstring)."""
 
     def __init__(
-        self, state: RunState, routes: Sequence[ApiRoute], *, dry_run: bool, settle_ms: int = 200
+        self,
+        state: RunState,
+        routes: Sequence[ApiRoute],
+        *,
+        dry_run: bool,
+        settle_ms: int = 200,
+        containment: Containment | None = None,
     ) -> None:
         self.state = state
+        self.containment = containment
+        self.acting = False  # the running step acts on the page (see begin())
         self.routes = tuple(routes)
         self.dry_run = dry_run
         self.settle_ms = settle_ms
@@ -103,17 +96,80 @@ class NetworkGuard:
         context.route("**/*", self.handle)
         context.route_web_socket("**/*", self.handle_socket)
 
-    def begin(self, step: str) -> None:
-        """Requests from now on belong to ``step``."""
+    def begin(self, step: str, *, acting: bool = False) -> None:
+        """Requests from now on belong to ``step``; ``acting``: it acts on the page (a click, a
+        fill...), so whatever the page sends from now on is its doing."""
         self.step = step
+        self.acting = acting
+
+    def where(self) -> tuple[str, bool]:
+        """The running step and whether it acts on the page (asked from the proxy's thread)."""
+        return self.step, self.acting
 
     def take_refusal(self) -> BlockedError | None:
-        """The first refusal since the last call, if any (later ones are in the trace)."""
+        """The first refusal since the last call, if any (later ones are in the trace),
+        including the guard proxy's refusals of requests no route saw."""
+        if self.containment is not None:
+            for unattended in self.containment.take():
+                self._proxy_refused(unattended)
         if not self._refusals:
             return None
         first = self._refusals[0]
         self._refusals.clear()
         return first
+
+    def _proxy_refused(self, found: Unattended) -> None:
+        """A request the proxy refused (it never left): unless only its host was wrong (see
+        below), log it with the guard's decisions and stop the step (a live run)."""
+        refusal = found.refusal
+        # No route saw it, so no step is known to have sent it: Chromium's own traffic and a
+        # page's side channels look alike here. A request refused for its host alone left
+        # nothing behind: a note. Anything destructive, a navigation, or a state change to one
+        # of the plan's own hosts stops the step.
+        incidental = not (
+            refusal.destructive or refusal.navigation or (refusal.changing and not refusal.off_plan)
+        )
+        if incidental:
+            return  # the proxy's own "egress" event is its record
+        summary = f"{refusal.method} {refusal.url} (by a channel no route saw)"
+        risk = (
+            Risk.DESTRUCTIVE
+            if refusal.destructive
+            else Risk.WRITE
+            if refusal.changing
+            else Risk.READ
+        )
+        check = GuardCheck(
+            step=found.step,
+            origin="request",
+            facts=ActionFacts(
+                kind="request",
+                risk=risk,
+                method=refusal.method,
+                host=url_host(refusal.url) or None,
+                ui_text=None,
+            ),
+            classification=Classification(risk, ()),
+            summary=summary,
+            detail={"by": "proxy"},
+        )
+        decision = Decision(Verdict.DENY, refusal.reasons)
+        self.state.guard.decisions.append((check, decision))
+        self.state.record.event(
+            "guard", step=found.step, origin="request", action=summary, risk=risk.value,
+            reasons=[], verdict="deny", verdict_reasons=list(refusal.reasons),
+            detail={"by": "proxy"},
+        )  # fmt: skip
+        if self.dry_run:
+            return
+        self._refusals.append(
+            BlockedError(
+                f"{summary}: denied: {'; '.join(refusal.reasons)}",
+                step=found.step or self.step,
+                steps=[found.step or self.step],
+                code="denied",
+            )
+        )
 
     def mark(self) -> int:
         """A mark to pass to :meth:`settle`: taken just before an action."""
@@ -208,15 +264,16 @@ class NetworkGuard:
             return
         seen = _read(request)
         api_route = next((r for r in self.routes if r.covers(seen.url)), None)
-        changing = seen.method not in READ_METHODS or (
-            url_classification(seen.method, seen.url).risk is not Risk.READ
-        )
+        changing = changes_state(seen.method, seen.url)
         allowed_host = self.state.guard.policy.host_allowed(
             seen.host, self.state.guard.declared_hosts
         )
         verdict: tuple[str, str] | None = None
         if not allowed_host or changing:
-            verdict = self._check(seen, api_route)
+            # what the page sends on its own (not a navigation, not while the step acts on the
+            # page) to a host outside the plan: refused, recorded, and the run goes on
+            incidental = not (self.acting or request.is_navigation_request())
+            verdict = self._check(seen, api_route, incidental=incidental)
             if verdict is None or not allowed_host:  # a dry run lets it pass; it never leaves
                 _abort(route)
                 return
@@ -243,7 +300,13 @@ class NetworkGuard:
         browser reports them (:meth:`_started`), which stops the run but comes too late to
         stop that hop.
         """
-        response = route.fetch(max_redirects=0)
+        headers = None
+        if self.containment is not None:  # the proxy lets it out on this grant alone
+            sent = route.request
+            headers = self.containment.grant_headers(
+                dict(sent.headers), sent.method, sent.url, sent.post_data_buffer
+            )
+        response = route.fetch(max_redirects=0, headers=headers)
         location = response.headers.get("location")
         if 300 <= response.status < 400 and location:
             hop = _next_hop(seen, response.status, location)
@@ -256,9 +319,7 @@ class NetworkGuard:
         """Whether the guard lets a redirect's next hop go (in a dry run: only reads)."""
         guard = self.state.guard
         allowed_host = guard.policy.host_allowed(hop.host, guard.declared_hosts)
-        changing = hop.method not in READ_METHODS or (
-            url_classification(hop.method, hop.url).risk is not Risk.READ
-        )
+        changing = changes_state(hop.method, hop.url)
         if allowed_host and not changing:
             return True
         api_route = next((r for r in self.routes if r.covers(hop.url)), None)
@@ -266,32 +327,40 @@ class NetworkGuard:
         return verdict is not None and allowed_host and not self.dry_run
 
     def _check(
-        self, seen: _Seen, api_route: ApiRoute | None, *, via: str = ""
+        self,
+        seen: _Seen,
+        api_route: ApiRoute | None,
+        *,
+        via: str = "",
+        incidental: bool = False,
     ) -> tuple[str, str] | None:
-        """Ask the guard: (risk, verdict), or None when it refused (kept for the step)."""
-        op = self._operation(seen, api_route)
-        classification = classify_request(seen.method, seen.url, body=seen.body, operation=op)
-        facts = ActionFacts(
-            kind="request",
-            risk=classification.risk,
-            api=api_route.api if api_route and op else None,
-            operation=op.operation_id if op else None,
-            method=seen.method,
-            path=op.path if op else urlsplit(seen.url).path,
-            host=seen.host,
-            ui_text=None,
-        )
+        """Ask the guard: (risk, verdict), or None when it refused (kept for the step, unless
+        ``incidental``, not destructive and refused for its host: then only recorded)."""
+        guard = self.state.guard
+        found = assess(seen, self.routes, guard.policy, guard.declared_hosts)
+        classification = found.classification
         check = GuardCheck(
             step=self.step,
             origin="request",
-            facts=facts,
+            facts=found.facts,
             classification=classification,
             summary=f"{seen.method} {seen.url}" + (f" (by {via})" if via else ""),
             detail={"body": seen.body},
         )
         try:
-            decision = self.state.guard.check(check)
+            decision = guard.check(check)
         except BlockedError as refusal:
+            if (
+                incidental
+                and not found.allowed_host
+                and classification.risk is not Risk.DESTRUCTIVE
+            ):
+                self.state.record.event(
+                    "note", step=self.step,
+                    message=f"{check.summary} was refused (host outside the plan); the page "
+                    "sent it on its own, so the run goes on",
+                )  # fmt: skip
+                return None
             self._refusals.append(refusal)
             return None
         return classification.risk.value, decision.verdict.value
@@ -386,36 +455,13 @@ class NetworkGuard:
         route.fulfill(status=answer.status, headers=dict(answer.headers), body=answer.body)
 
 
-_MULTIPART_FIELD = re.compile(r'name="([^"]+)"\r?\n\r?\n([^\r\n]*)')
-
-
 def _headers_of(request: Request) -> Mapping[str, str]:
     return {k.lower(): v for k, v in request.headers.items()}
 
 
 def _read(request: Request) -> _Seen:
-    host = url_host(request.url)
     raw = request.post_data_buffer or b""
-    media = _headers_of(request).get("content-type", "").split(";")[0].strip().lower()
-    form = media in ("application/x-www-form-urlencoded", "multipart/form-data")
-    body: Any = None
-    if raw:
-        text = raw.decode("utf-8", "replace")
-        if media == "application/x-www-form-urlencoded":
-            fields = parse_qs(text, keep_blank_values=True)
-            body = {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
-        elif media.endswith("json"):
-            try:
-                body = json.loads(text)
-            except ValueError:
-                body = text[:2000]
-        else:
-            body = text[:2000]
-    named: Mapping[str, Any] | None = body if form and isinstance(body, Mapping) else None
-    if media == "multipart/form-data" and raw:
-        named = dict(_MULTIPART_FIELD.findall(raw.decode("utf-8", "replace")))
-    method = effective_method(request.method, _headers_of(request), request.url, named)
-    return _Seen(method, request.url, host, body, raw, form)
+    return read_outgoing(request.method, request.url, request.headers, raw)
 
 
 def _next_hop(seen: _Seen, status: int, location: str) -> _Seen:

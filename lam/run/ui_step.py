@@ -28,7 +28,8 @@ from lam.adapters.browser import (
     resolve_target,
 )
 from lam.adapters.browser.actions import cannot_connect
-from lam.errors import KilledError, LamError, StepFailed
+from lam.egress.containment import Containment
+from lam.errors import LamError, StepFailed
 from lam.plan import Step
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_ui_action
@@ -37,7 +38,6 @@ from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, ScreenshotWriter
 from lam.run.sign_in import credentials_form
-from lam.run.ui_wait import wait_on_page
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.types import Classification, Risk
 from lam.validate import ValidationReport
@@ -45,13 +45,10 @@ from lam.validate import ValidationReport
 if TYPE_CHECKING:
     from lam.run.session import RunOptions
 
-__all__ = ["ABORT_GRACE_S", "GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
+__all__ = ["GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
 
 GUARDED_ACTIONS = frozenset({"click", "check", "uncheck", "select", "press", "fill", "upload"})
 """Actions that may change something: the guard sees the element before each one."""
-
-ABORT_GRACE_S = 0.15
-"""How long a killed run lets a UI step end on its own before its browser is killed."""
 
 _TYPING = frozenset({"fill", "select", "upload"})
 _APP_REF = re.compile(r"^([A-Za-z_][\w-]*):(/.*)?$")
@@ -142,6 +139,7 @@ class UiStepExecutor:
         self.options = options
         self._session: BrowserSession | None = None
         self._net: NetworkGuard | None = None
+        self._containment: Containment | None = None
         self._shots: ScreenshotWriter | None = None
         self._simulators = dict(simulators or {})  # shared with the dry run's API steps
         self._readers: list[LiveReader] = list(readers or [])
@@ -151,15 +149,30 @@ class UiStepExecutor:
     def _start(self, state: RunState) -> NetworkGuard:
         if self._net is not None:
             return self._net
-        session = BrowserSession(headed=self.options.headed)
+        routes, dry = self._routes(state), state.effects is not None
+        # the run's egress chokepoint: everything the browser sends leaves through its proxy
+        contained = Containment(
+            policy=state.guard.policy, declared_hosts=state.guard.declared_hosts,
+            routes=routes, dry_run=dry, record=state.record,
+        )  # fmt: skip
+        contained.start()
+        self._containment = contained
+        assert contained.ca is not None
+        launch = contained.launch_options()
+        session = BrowserSession(
+            headed=self.options.headed, proxy=launch["proxy"], browser_args=launch["args"],
+            trust_ca=contained.ca.cert_pem,
+        )  # fmt: skip
         session.start()
         self._session = session
         context = session.new_context(service_workers="block")  # their requests dodge routes
-        net = NetworkGuard(state, self._routes(state), dry_run=state.effects is not None)
+        net = NetworkGuard(state, routes, dry_run=dry, containment=contained)
+        contained.where = net.where
         net.attach(context)
         self._net = net
         self._shots = ScreenshotWriter(state.record.screenshots, state.record.directory)
-        state.record.event("browser", headless=not self.options.headed, routes=[
+        state.record.event("browser", headless=not self.options.headed,
+                           containment=contained.describe(), routes=[
             {"app": r.app, "api": r.api, "base_url": r.base_url, "simulated": r.simulator is not None}
             for r in net.routes
         ])  # fmt: skip
@@ -206,6 +219,9 @@ class UiStepExecutor:
             self._shots = None
         if self._session is not None:
             self._session.close()
+        if self._containment is not None:
+            self._containment.close()
+            self._containment = None
         for reader in self._readers:
             reader.close()
         self._readers.clear()
@@ -215,27 +231,7 @@ class UiStepExecutor:
     # -- one step ----------------------------------------------------------------------------
 
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
-        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot.
-
-        A kill during the step: a wait ends within 50 ms; anything else still blocked in
-        the browser after :data:`ABORT_GRACE_S` has its browser killed under it.
-        """
-        with state.kill.abortable(self._abort, grace=ABORT_GRACE_S):
-            try:
-                return self._run_step(step, state)
-            except PlaywrightError:
-                if not state.kill.pulled():
-                    raise
-                # the kill closed the browser under a call that was still waiting
-                raise KilledError(f"browser stopped: {state.kill.reason}", step=step.id) from None
-
-    def _abort(self) -> None:
-        """The kill switch's last resort, called from its watcher thread."""
-        session = self._session
-        if session is not None:
-            session.abort()
-
-    def _run_step(self, step: Step, state: RunState) -> StepOutcome:
+        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot."""
         net = self._start(state)
         assert self._session is not None and self._shots is not None
         page, shots = self._session.page, self._shots
@@ -262,13 +258,10 @@ class UiStepExecutor:
             if step.action in GUARDED_ACTIONS:
                 summary = self._guard(step, state, net, resolved, value)
             mark, url_before = net.mark(), page.url
-            if step.action == "wait" and resolved is None:
-                result = wait_on_page(page, value, timeout_ms, state.kill, step=step.id)
-            else:
-                result = perform(
-                    page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
-                    resolved=resolved,
-                )  # fmt: skip
+            result = perform(
+                page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
+                resolved=resolved,
+            )  # fmt: skip
             net.settle(page, limit_ms=min(timeout_ms, 3_000), since=mark)
             refused = net.take_refusal()
             if refused is not None:
@@ -284,8 +277,7 @@ class UiStepExecutor:
             if exc.code == "network-guard":
                 exc = cannot_connect(exc) or exc
             status = "blocked" if exc.exit_code == 3 else "failed"
-            # no picture of a killed step: its browser may be gone, and the kill must not wait
-            shot = None if state.kill.pulled() else shots.take(page, step.id, box=box, status=status)
+            shot = shots.take(page, step.id, box=box, status=status)
             exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it
             if exc is failure:
                 raise

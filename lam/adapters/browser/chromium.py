@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, Playwright
 
@@ -30,6 +31,39 @@ _BASE_ARGS = (
     "--no-first-run",
     "--disable-quic",
     "--disable-dev-shm-usage",
+)
+
+# Channels around the guard proxy, switched off when the browser is contained (see
+# docs/safety.md). The proxy would still judge what they send through it; these switches keep
+# the browser from sending it at all, or from sending it past the proxy:
+# - speculation rules, <link rel=prefetch/prerender>, the navigation and loading predictors
+#   (prefetch, prerender, preconnect) fetch pages no step asked for;
+# - WebRTC may send UDP straight to a peer; with only proxied UDP allowed, and an HTTP proxy
+#   that carries none, it sends nothing;
+# - host names resolve to nothing in the browser itself (the proxy resolves them), so DNS
+#   prefetch and any channel that dials a name directly reach nobody;
+# - hyperlink-auditing pings and domain-reliability reports are not the page's to send.
+# Chromium keeps only the last --disable-features, so Playwright's own list is repeated here.
+_PLAYWRIGHT_DISABLED = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
+)  # fmt: skip
+_CHANNELS_OFF = (
+    "Prerender2", "PrerenderUntilScript", "NoStatePrefetch", "SpeculationRulesPrefetchFuture",
+    "NavigationPredictor", "NavigationPredictorPreconnectHoldback", "LoadingPredictorPrefetch",
+    "LoadingPredictorUseLocalPredictions", "LoadingPredictorUseOptimizationGuide",
+    "LinkPreview", "DnsOverHttps", "AsyncDns",
+)  # fmt: skip
+_CONTAINED_ARGS = (
+    "--disable-features=" + ",".join((*_PLAYWRIGHT_DISABLED, *_CHANNELS_OFF)),
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--enforce-webrtc-ip-permission-check",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--no-pings",
+    "--disable-domain-reliability",
 )
 
 
@@ -75,17 +109,31 @@ def _playwright_managed(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def launch_args(*, root: bool | None = None) -> list[str]:
-    """Command-line switches lam passes to Chromium (``--no-sandbox`` only as root)."""
+def launch_args(*, root: bool | None = None, contained: bool = False) -> list[str]:
+    """Command-line switches lam passes to Chromium (``--no-sandbox`` only as root; with
+    ``contained``, the switches that close the channels around a guard proxy)."""
     if root is None:
         root = hasattr(os, "geteuid") and os.geteuid() == 0
-    return [*(["--no-sandbox"] if root else []), *_BASE_ARGS]
+    return [
+        *(["--no-sandbox"] if root else []),
+        *_BASE_ARGS,
+        *(_CONTAINED_ARGS if contained else ()),
+    ]
 
 
 def launch(
-    playwright: Playwright, *, headed: bool = False, executable: str | None = None
+    playwright: Playwright,
+    *,
+    headed: bool = False,
+    executable: str | None = None,
+    proxy: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Browser:
-    """Launch Chromium: headless unless ``headed`` is asked for and a display exists."""
+    """Launch Chromium: headless unless ``headed`` is asked for and a display exists.
+
+    With ``proxy`` (Playwright's ``{"server": ...}``) every request the browser sends goes to
+    it, loopback included, and the channels around it are switched off (:func:`launch_args`).
+    """
     path = executable or find_chromium()
     if path is None:
         raise BrowserNotFound(
@@ -94,6 +142,13 @@ def launch(
             code="no-browser",
         )
     show = headed and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    options: dict[str, Any] = {}
+    if proxy is not None:
+        options["proxy"] = dict(proxy)
     return playwright.chromium.launch(
-        executable_path=path, headless=not show, args=launch_args(), timeout=30_000
+        executable_path=path,
+        headless=not show,
+        args=[*launch_args(contained=proxy is not None), *args],
+        timeout=30_000,
+        **options,
     )

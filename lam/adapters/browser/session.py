@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,6 +28,10 @@ class BrowserSession:
         with BrowserSession() as session:
             session.page.goto("http://127.0.0.1:8000/")
 
+    With ``proxy`` every request the browser sends goes to that proxy (see
+    :func:`~lam.adapters.browser.chromium.launch`); ``trust_ca`` is a CA certificate (PEM) that
+    Playwright's own HTTP client (``route.fetch``) trusts, for a proxy that reads HTTPS.
+
     Closing first asks Chromium politely; if it has not gone after a grace period, a watchdog
     kills the browser processes this session started, so a wedged page cannot hang lam.
     """
@@ -38,7 +43,13 @@ class BrowserSession:
         executable: str | None = None,
         timeout_ms: float = 10_000,
         context_options: dict[str, Any] | None = None,
+        proxy: Mapping[str, str] | None = None,
+        browser_args: Sequence[str] = (),
+        trust_ca: Path | None = None,
     ) -> None:
+        self._proxy = dict(proxy) if proxy is not None else None
+        self._browser_args = tuple(browser_args)
+        self._trust_ca = trust_ca
         self._headed = headed
         self._executable = executable
         self._timeout_ms = timeout_ms
@@ -64,10 +75,15 @@ class BrowserSession:
         """Start Playwright and launch Chromium (done by ``with``)."""
         if self._browser is not None:
             return
-        self._playwright = sync_playwright().start()
+        with _node_trusts(self._trust_ca):
+            self._playwright = sync_playwright().start()
         try:
             self._browser = launch(
-                self._playwright, headed=self._headed, executable=self._executable
+                self._playwright,
+                headed=self._headed,
+                executable=self._executable,
+                proxy=self._proxy,
+                args=self._browser_args,
             )
         except BaseException:
             self._playwright.stop()
@@ -107,11 +123,6 @@ class BrowserSession:
         self._page = None
         return self._context
 
-    def abort(self) -> None:
-        """Kill the browser at once, from any thread (lam's kill switch): every pending
-        Playwright call then fails instead of waiting out its timeout. :meth:`close` after."""
-        _kill_descendants(os.getpid())
-
     def close(self) -> None:
         """Close everything; kill the browser if it does not go within a grace period."""
         watchdog = threading.Timer(_CLOSE_GRACE_S, _kill_descendants, args=(os.getpid(),))
@@ -132,6 +143,24 @@ class BrowserSession:
             self._context = self._page = None
             self._browser = None
             self._playwright = None
+
+
+@contextlib.contextmanager
+def _node_trusts(ca: Path | None) -> Iterator[None]:
+    """Start Playwright's driver (a Node process) trusting ``ca`` as well as the usual roots:
+    Node reads ``NODE_EXTRA_CA_CERTS`` once, when it starts, from its environment."""
+    if ca is None:
+        yield
+        return
+    before = os.environ.get("NODE_EXTRA_CA_CERTS")
+    os.environ["NODE_EXTRA_CA_CERTS"] = str(ca)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("NODE_EXTRA_CA_CERTS", None)
+        else:
+            os.environ["NODE_EXTRA_CA_CERTS"] = before
 
 
 def _kill_descendants(root: int) -> None:

@@ -1,0 +1,181 @@
+"""One run's containment: its CA, its grants and its guard proxy, wired to the run's policy and
+record.
+
+:class:`Containment` is what the UI step executor starts before the browser: it makes a CA in a
+temporary folder, starts the :class:`~lam.egress.proxy.GuardProxy` with a judge that applies the
+run's policy and declared hosts (:func:`~lam.egress.decide.judge_unattended`), writes each
+request the proxy refused (and each one it let through unattributed) to the run record, and
+keeps the refusals until the network guard collects them for the step that is running.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lam.egress.ca import RunCA, make_run_ca
+from lam.egress.decide import ApiRoute, assess, judge_unattended, read_outgoing
+from lam.egress.grants import GRANT_HEADER, Grants
+from lam.egress.proxy import GuardProxy, Judged, ProxyRefusal
+from lam.policy import Policy
+from lam.run.record import RunRecord
+from lam.types import Decision, Risk
+
+__all__ = ["Containment", "Unattended"]
+
+MODE_PROXY = "proxy"
+
+
+@dataclass(frozen=True)
+class Unattended:
+    """A refusal by the proxy, with the step that was running when it came."""
+
+    refusal: ProxyRefusal
+    step: str
+    acting: bool  # the step was acting on the page (a click, a fill...), not just loading it
+
+
+class Containment:
+    """The run's egress chokepoint (see the module docstring). ``where`` tells, when asked
+    from the proxy's thread, which step is running and whether it is acting on the page."""
+
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        declared_hosts: Iterable[str],
+        routes: Sequence[ApiRoute],
+        dry_run: bool,
+        record: RunRecord | None,
+        where: Callable[[], tuple[str, bool]] = lambda: ("", False),
+        upstream_ca: Path | None = None,
+    ) -> None:
+        self.upstream_ca = upstream_ca
+        self.policy = policy
+        self.declared_hosts = frozenset(declared_hosts)
+        self.routes = tuple(routes)
+        self.dry_run = dry_run
+        self.record = record
+        self.where = where
+        self.grants = Grants()
+        self.mode = MODE_PROXY
+        self.ca: RunCA | None = None
+        self._proxy: GuardProxy | None = None
+        self._folder: Path | None = None
+        self._refused: list[Unattended] = []
+        self._lock = threading.Lock()
+
+    # -- life --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Make the CA and start the proxy (raises EgressError if it cannot)."""
+        self._folder = Path(tempfile.mkdtemp(prefix="lam-egress-"))
+        self.ca = make_run_ca(self._folder)
+        self._proxy = GuardProxy(
+            confdir=self._folder,
+            grants=self.grants,
+            judge=self._judge,
+            host_allowed=self._host_allowed,
+            on_refusal=self._on_refusal,
+            on_allowed=self._on_allowed,
+            upstream_ca=self.upstream_ca,
+        )
+        try:
+            self._proxy.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the proxy and delete the CA's folder (its key goes with it)."""
+        if self._proxy is not None:
+            self._proxy.stop()
+            self._proxy = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    # -- what the browser is given ---------------------------------------------------------
+
+    @property
+    def proxy_url(self) -> str:
+        """The proxy Chromium and ``route.fetch`` send through."""
+        assert self._proxy is not None, "Containment.start() first"
+        return self._proxy.url
+
+    def launch_options(self) -> dict[str, Any]:
+        """Playwright launch options: every request through the proxy, loopback included
+        (Playwright adds ``<-loopback>`` to the bypass list when it names no loopback host),
+        and the run's CA pinned for this browser only."""
+        assert self.ca is not None
+        return {
+            "proxy": {"server": self.proxy_url},
+            "args": [f"--ignore-certificate-errors-spki-list={self.ca.spki_sha256}"],
+        }
+
+    def grant_headers(
+        self, headers: dict[str, str], method: str, url: str, body: bytes | None
+    ) -> dict[str, str]:
+        """``headers`` plus a grant for exactly this request."""
+        return {**headers, GRANT_HEADER: self.grants.issue(method, url, body)}
+
+    def take(self) -> list[Unattended]:
+        """The proxy's refusals since the last call."""
+        with self._lock:
+            taken, self._refused = self._refused, []
+        return taken
+
+    def describe(self) -> dict[str, Any]:
+        """What the run record keeps about the containment a run used."""
+        return {
+            "mode": self.mode,
+            "proxy": self.proxy_url,
+            "ca_spki_sha256": self.ca.spki_sha256 if self.ca else None,
+        }
+
+    # -- called on the proxy's thread --------------------------------------------------------
+
+    def _host_allowed(self, host: str) -> bool:
+        return self.policy.host_allowed(host, self.declared_hosts)
+
+    def _judge(self, method: str, url: str, headers: dict[str, str], raw: bytes) -> Judged:
+        out = read_outgoing(method, url, headers, raw)
+        found = assess(out, self.routes, self.policy, self.declared_hosts)
+        return Judged(
+            judge_unattended(found, self.policy, dry_run=self.dry_run),
+            destructive=found.classification.risk is Risk.DESTRUCTIVE,
+            changing=found.changing,
+            navigation=headers.get("sec-fetch-mode") == "navigate",
+            off_plan=not found.allowed_host,
+        )
+
+    def _on_refusal(self, refusal: ProxyRefusal) -> None:
+        step, acting = self.where()
+        with self._lock:
+            self._refused.append(Unattended(refusal, step, acting))
+        if self.record is not None:
+            self.record.event(
+                "egress",
+                step=step,
+                verdict="deny",
+                action=f"{refusal.method} {refusal.url}",
+                reasons=list(refusal.reasons),
+                by="proxy",
+            )
+
+    def _on_allowed(self, method: str, url: str, decision: Decision) -> None:
+        if self.record is not None:
+            step, _ = self.where()
+            self.record.event(
+                "egress",
+                step=step,
+                verdict="allow",
+                action=f"{method} {url}",
+                reasons=list(decision.reasons),
+                by="proxy",
+            )
