@@ -170,7 +170,9 @@ class UiStepExecutor:
         contained.where = net.where
         net.attach(context)
         self._net = net
-        self._shots = ScreenshotWriter(state.record.screenshots, state.record.directory)
+        self._shots = ScreenshotWriter(
+            state.record.screenshots, state.record.directory, on_saved=state.record.attach
+        )
         state.record.event("browser", headless=not self.options.headed,
                            containment=contained.describe(), routes=[
             {"app": r.app, "api": r.api, "base_url": r.base_url, "simulated": r.simulator is not None}
