@@ -1,12 +1,12 @@
 """How often the embedded API planner picks the right operations and values.
 
-    .venv/bin/python benchmarks/plan_api_bench.py [-v]
+    .venv/bin/python benchmarks/plan_api_bench.py [-v] [--restbench RESTGPT_CHECKOUT]
 
 1. The goal sets in tests/data/goals/ (petstore and demo specs; ``*_heldout`` were written after
    tuning): per goal outcome (-v), then operation accuracy, parameter accuracy, refusals and
    wrong plans per set. Baseline, same run: BM25 alone (top text score per clause, no value fit,
    never refusing), as a ratio.
-2. When ../shared/specs/restbench/ is present: RestBench (RestGPT's tmdb and spotify queries
+2. With ``--restbench DIR`` (a checkout of github.com/Yifan-Song793/RestGPT, MIT): RestBench (RestGPT's tmdb and spotify queries
    with gold call chains). Scored on the *first* gold call only, since the embedded planner
    plans a clause per action and RestBench queries hide their chains ("the lead actor of The
    Dark Knight" needs a search first). Figures: ranker top-1 and top-5 over the whole query;
@@ -28,8 +28,6 @@ from lam.planner import ApiGoalPlanner, Observation  # noqa: E402
 from lam.planner.api_goals import split_clauses  # noqa: E402
 from lam.planner.evaluate import GoalSet, load_goal_set, score_goal_set  # noqa: E402
 from lam.spec import load_spec  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "specs"
 
 
 def _baseline(planner: ApiGoalPlanner, goal_set: GoalSet) -> float:
@@ -75,10 +73,10 @@ def goal_sets(verbose: bool) -> None:
     print(f"{'all':24} {n:5}  {ops / n:6.2f}  {allv / n:9.2f}  {refused:7}  {wrong:5}")
 
 
-def restbench() -> None:
+def restbench(checkout: Path) -> None:
     for name in ("tmdb", "spotify"):
-        queries_file = SHARED / "restbench" / f"{name}.json"
-        spec_file = SHARED / f"restbench_{name}_oas.json"
+        queries_file = checkout / "datasets" / f"{name}.json"
+        spec_file = checkout / "specs" / f"{name}_oas.json"
         if not queries_file.exists() or not spec_file.exists():
             print(f"restbench {name}: skipped ({queries_file} not present)")
             continue
@@ -112,4 +110,7 @@ def restbench() -> None:
 
 if __name__ == "__main__":
     goal_sets("-v" in sys.argv)
-    restbench()
+    if "--restbench" in sys.argv:
+        restbench(Path(sys.argv[sys.argv.index("--restbench") + 1]))
+    else:
+        print("restbench: skipped (give --restbench RESTGPT_CHECKOUT)")
