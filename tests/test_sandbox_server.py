@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -86,3 +87,49 @@ def test_bad_spec_and_seed_files_give_one_line(tmp_path: Path) -> None:
         assert bad_seed.stderr.strip().endswith(
             "pets: expected a collection path starting with '/'"
         )
+
+
+@pytest.mark.integration
+def test_each_request_is_logged_like_prism_does(tmp_path: Path) -> None:
+    """One line per request on stdout: time, method, path and query, status and reason, the
+    operation, why an error answer was given, and how long it took; --quiet logs nothing."""
+    proc = subprocess.Popen(
+        _lam("sandbox", "serve", str(PETSTORE), "--port", "0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(" at ", 1)[1].strip()
+        with httpx.Client(base_url=url, timeout=5) as client:
+            client.get("/pet/findByStatus", params={"status": "sold"})
+            client.post("/pet", json={"photoUrls": []})
+            client.get("/nothing/here")
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(3)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    shape = r"^\d\d:\d\d:\d\d {} -> {} \(\d+\.\d ms\)$"
+    assert re.match(
+        shape.format(r"GET /api/v3/pet/findByStatus\?status=sold", "200 OK findPetsByStatus"),
+        lines[0],
+    ), lines[0]
+    assert re.match(shape.format("POST /api/v3/pet", "400 Bad Request addPet: .*name.*"), lines[1])
+    assert re.match(shape.format("GET /api/v3/nothing/here", "404 Not Found: .*"), lines[2])
+    quiet = subprocess.Popen(
+        _lam("sandbox", "serve", str(PETSTORE), "--port", "0", "--quiet"),
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert quiet.stdout is not None
+        url = quiet.stdout.readline().split(" at ", 1)[1].strip()
+        assert httpx.get(url + "/pet/findByStatus?status=sold", timeout=5).status_code == 200
+    finally:
+        quiet.terminate()
+        quiet.wait(timeout=10)
+        assert quiet.stdout is not None
+        assert quiet.stdout.read() == ""

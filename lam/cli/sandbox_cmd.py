@@ -25,6 +25,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--no-validate", action="store_true", help="skip request validation (speed only)"
     )
+    serve.add_argument("--quiet", action="store_true", help="do not log each request")
     serve.set_defaults(func=_serve)
     parser.set_defaults(func=lambda args: _missing(parser))
 
@@ -51,8 +52,17 @@ def _serve(args: argparse.Namespace) -> int:
     def announce(url: str) -> None:
         print(f"lam sandbox: serving {spec.title} at {url}", flush=True)
 
+    def log(line: str) -> None:
+        print(line, flush=True)
+
     try:
-        serve(simulator, host=args.host, port=args.port, announce=announce)
+        serve(
+            simulator,
+            host=args.host,
+            port=args.port,
+            announce=announce,
+            log=None if args.quiet else log,
+        )
     except KeyboardInterrupt:
         print("lam sandbox: stopped", file=sys.stderr)
     return EXIT_OK
