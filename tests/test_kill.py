@@ -370,3 +370,24 @@ def test_a_step_timeout_over_ten_minutes_is_refused_naming_its_place(
     steps[0]["timeout"] = 600
     plan = write_plan(tmp_path, {"steps": steps})
     assert main(["validate", str(plan)]) == 0
+
+
+def test_a_run_whose_registry_is_unsafe_still_runs_and_says_so(
+    tmp_path: Path, hanging: HangingServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = Path(os.environ["LAM_RUNTIME_DIR"])
+    folder.mkdir(mode=0o700)
+    folder.chmod(0o777)  # e.g. planted in /tmp by someone else: never trusted, never fatal
+    plan = write_plan(
+        tmp_path,
+        {
+            "apis": {"q": {"spec": SPEC, "base_url": hanging.url + "/api"}},
+            "steps": [{"id": "ok", "call": "q.ok"}],
+        },
+    )
+    assert main(["run", str(plan), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "lam: warning: not registered for lam kill" in captured.err
+    events = list(read_trace(Path(json.loads(captured.out)["record"]) / "trace.jsonl"))
+    assert any(e["type"] == "warning" and "lam kill" in e["message"] for e in events)
+    assert list(folder.iterdir()) == []

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from lam.errors import EXIT_KILLED, KilledError
+from lam.errors import EXIT_KILLED, KilledError, LamError
 from lam.run.registry import RunEntry, registered
 
 __all__ = ["KILL_FILE", "KillSwitch", "stop_run"]
@@ -139,13 +139,27 @@ class KillSwitch:
     # -- for the life of a run -------------------------------------------------------------------
 
     @contextmanager
-    def watch(self, run_id: str, run_dir: Path) -> Iterator[None]:
+    def watch(
+        self, run_id: str, run_dir: Path, *, warn: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
         """For the life of a run: registered for ``lam kill``, SIGINT and SIGTERM routed to
-        the switch, and a watcher thread that aborts blocking work once it is pulled."""
+        the switch, and a watcher thread that aborts blocking work once it is pulled.
+
+        A registry that cannot be used (another user's folder) does not stop the run: it is
+        said on stderr and to ``warn``; signals and ``KILL`` files still stop it.
+        """
         done = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(done,), name="lam-kill", daemon=True)
-        with registered(run_id, run_dir) as entry, self._signals():
-            self._emergency.append(lambda: _unlink(entry))
+        with contextlib.ExitStack() as stack:
+            try:
+                entry = stack.enter_context(registered(run_id, run_dir))
+                self._emergency.append(lambda: _unlink(entry))
+            except (LamError, OSError) as exc:
+                message = f"not registered for lam kill: {exc}"
+                print(f"lam: warning: {message}", file=sys.stderr)
+                if warn is not None:
+                    warn(message)
+            stack.enter_context(self._signals())
             watcher.start()
             try:
                 yield

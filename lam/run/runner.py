@@ -178,7 +178,8 @@ class Runner:
 
         Callers that grow a plan while it runs (``lam do``) call :meth:`step` inside it.
         """
-        with self.kill.watch(self.record.run_id, self.record.directory):
+        warn = self._warn
+        with self.kill.watch(self.record.run_id, self.record.directory, warn=warn):
             try:
                 yield self.result
                 for executor in self.executors.values():
@@ -191,6 +192,9 @@ class Runner:
                 self.result.status = _status_of(exc)
             finally:
                 self._finish()
+
+    def _warn(self, message: str) -> None:
+        self.record.event("warning", message=message)
 
     def step(self, step: Step) -> StepOutcome:
         """Run one step: kill switch first, then the step through its executor."""
