@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "MAX_RESOLVED_CHARS",
     "Context",
     "Expression",
     "ExpressionError",
@@ -145,19 +146,37 @@ def parse_value(value: Any) -> Any:
 
 
 def walk_expressions(value: Any, path: str = "") -> list[tuple[str, Expression]]:
-    """Every expression inside a parsed value, with its dotted location under ``path``."""
+    """Every expression inside a parsed value, with its dotted location under ``path``.
+
+    Locations are written only for the expressions found, from the keys on the way, each cut
+    to 80 characters: a megabyte-long key over a list of 50,000 items costs one short string
+    per expression, not a copy of the key per item.
+    """
     found: list[tuple[str, Expression]] = []
-    if isinstance(value, Expression):
-        found.append((path, value))
-    elif isinstance(value, Template):
-        found.extend((path, e) for e in value.expressions)
-    elif isinstance(value, Mapping):
-        for k, v in value.items():
-            found.extend(walk_expressions(v, f"{path}.{k}" if path else str(k)))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found.extend(walk_expressions(v, f"{path}[{i}]"))
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        current, parts = stack.pop()
+        if isinstance(current, Expression):
+            found.append((_location(path, parts), current))
+        elif isinstance(current, Template):
+            where = _location(path, parts)
+            found.extend((where, e) for e in current.expressions)
+        elif isinstance(current, Mapping):
+            stack.extend((v, (*parts, str(k))) for k, v in reversed(list(current.items())))
+        elif isinstance(current, list):
+            stack.extend((v, (*parts, i)) for i, v in reversed(list(enumerate(current))))
     return found
+
+
+def _location(path: str, parts: tuple[str | int, ...]) -> str:
+    out = path
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            shown = part if len(part) <= 80 else part[:77] + "..."
+            out = f"{out}.{shown}" if out else shown
+    return out
 
 
 _MISSING = object()
@@ -243,23 +262,85 @@ def _pointer_of(expr: Expression, document: Any) -> Any:
         raise ExpressionError(f"{expr.text}: {exc}") from None
 
 
+MAX_RESOLVED_CHARS = 16_000_000
+"""A value with its expressions filled in (a request body, a URL) may be at most this big.
+
+One input of a megabyte named 100,000 times in a body is a 100 GB request: expressions can
+multiply what they point at the way YAML aliases do, so their result is counted the same way.
+"""
+
+
 def resolve_value(value: Any, ctx: Context) -> Any:
-    """Resolve every Expression and Template inside a parsed value."""
+    """Resolve every Expression and Template inside a parsed value.
+
+    ExpressionError when the result would be bigger than :data:`MAX_RESOLVED_CHARS`.
+    """
+    return _resolve(value, ctx, _Budget())
+
+
+class _Budget:
+    """Characters spent so far on one resolved value (a JSON-ish size, not an exact one)."""
+
+    def __init__(self) -> None:
+        self.spent = 0
+        self.sizes: dict[int, int] = {}  # id of a resolved container -> its size, counted once
+
+    def charge(self, chars: int) -> None:
+        self.spent += chars
+        if self.spent > MAX_RESOLVED_CHARS:
+            raise ExpressionError(
+                f"the value would be more than {MAX_RESOLVED_CHARS:,} characters once its "
+                "expressions are filled in"
+            )
+
+    def charge_value(self, value: Any) -> None:
+        """Charge what a resolved value will cost to send: each container's size once per
+        resolution is remembered, so naming it again costs a lookup, not a walk."""
+        known = self.sizes.get(id(value))
+        if known is not None:
+            self.charge(known)
+            return
+        before = self.spent
+        stack = [value]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, str):
+                self.charge(len(current) + 2)
+            elif isinstance(current, Mapping):
+                self.charge(2 + sum(len(str(k)) + 4 for k in current))
+                stack.extend(current.values())
+            elif isinstance(current, list | tuple):
+                self.charge(2 + len(current))
+                stack.extend(current)
+            else:
+                self.charge(8)
+        if isinstance(value, Mapping | list):
+            self.sizes[id(value)] = self.spent - before
+
+
+def _resolve(value: Any, ctx: Context, budget: _Budget) -> Any:
     if isinstance(value, Expression):
-        return ctx.resolve(value)
+        resolved = ctx.resolve(value)
+        budget.charge_value(resolved)
+        return resolved
     if isinstance(value, Template):
         out = []
         for part in value.parts:
             if isinstance(part, Expression):
                 resolved = ctx.resolve(part)
-                out.append(resolved if isinstance(resolved, str) else _as_text(resolved))
+                text = resolved if isinstance(resolved, str) else _as_text(resolved)
             else:
-                out.append(part)
+                text = part
+            budget.charge(len(text))
+            out.append(text)
         return "".join(out)
     if isinstance(value, Mapping):
-        return {k: resolve_value(v, ctx) for k, v in value.items()}
+        budget.charge(2 + sum(len(str(k)) + 4 for k in value))
+        return {k: _resolve(v, ctx, budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve_value(v, ctx) for v in value]
+        budget.charge(2 + len(value))
+        return [_resolve(v, ctx, budget) for v in value]
+    budget.charge(len(value) + 2 if isinstance(value, str) else 8)
     return value
 
 

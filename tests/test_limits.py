@@ -23,6 +23,13 @@ import pytest
 from bounded import CPU_SECONDS, PEAK_MB, Outcome, assert_bounded, run_bounded
 
 from lam.errors import UsageError
+from lam.expressions import (
+    Context,
+    ExpressionError,
+    parse_value,
+    resolve_value,
+    walk_expressions,
+)
 from lam.limits import DOCUMENT_LIMITS, SPEC_LIMITS
 from lam.plan import load_plan
 from lam.run.inputs import resolve_inputs
@@ -213,6 +220,47 @@ def test_a_plan_just_under_the_limits_still_loads(tmp_path: Path) -> None:
     )
     plan = load_plan(write(tmp_path / "plan.yaml", _plan_with_body(body)))
     assert plan.steps[0].body["more"] == [["a", "b", "c"]] * 3
+
+
+# ---------------------------------------------------------------------------- expressions
+
+
+def test_expressions_under_a_megabyte_key_are_walked_once(tmp_path: Path) -> None:
+    """20,000 expressions under a 999,999-character key: their locations were built by copying
+    the key once per item (2 GB for 2,000 items); now one short location per expression."""
+    key = "k" * 999_999
+    found = walk_expressions(parse_value({key: ["$inputs.n"] * 20_000}), "steps[0].body")
+    assert len(found) == 20_000
+    assert found[0][0] == "steps[0].body." + key[:77] + "...[0]"
+    items = ", ".join(["$inputs.n"] * 20_000)
+    text = PLAN_HEAD.replace("steps:", "inputs:\n  n: {type: string, default: x}\nsteps:")
+    plan = write(tmp_path / "plan.yaml", text + f"    body: {{{key}: [{items}]}}\n")
+    outcome = run_bounded(["validate", str(plan)])
+    assert_bounded(outcome, codes=(0, 1, 3), one_line=False)
+
+
+def _context(**inputs: object) -> Context:
+    return Context(inputs=inputs, outputs={}, secret=lambda name: "")
+
+
+def test_an_input_named_many_times_cannot_make_a_huge_body() -> None:
+    """1 MB named 100 times is 100 MB to send: refused before it is built."""
+    big = "x" * 1_000_000
+    body = parse_value({"a": ["$inputs.big"] * 100})
+    with pytest.raises(ExpressionError, match="more than 16,000,000 characters"):
+        resolve_value(body, _context(big=big))
+    template = parse_value("{$inputs.big}" * 100)
+    with pytest.raises(ExpressionError, match="more than 16,000,000 characters"):
+        resolve_value(template, _context(big=big))
+    nested = {"k": [big] * 4}  # one object, named 10 times: its size is counted each time
+    with pytest.raises(ExpressionError):
+        resolve_value(parse_value(["$inputs.o"] * 10), _context(o=nested))
+
+
+def test_a_big_value_named_a_few_times_is_fine() -> None:
+    big = "x" * 1_000_000
+    body = resolve_value(parse_value({"a": ["$inputs.big"] * 10}), _context(big=big))
+    assert body == {"a": [big] * 10}
 
 
 # ------------------------------------------------------------------------------- policies
