@@ -140,7 +140,7 @@ def classify_ui(el: ElementFacts) -> Classification:
         return Classification(
             Risk.READ, ("typing into a field; nothing is sent until a form is submitted",)
         )
-    if el.attributes.get("css"):
+    if el.attributes.get("css") or el.attributes.get("xpath"):
         el = selector_facts(el)
     label = el.label
     words = tokens(label)
@@ -344,13 +344,36 @@ def _subject(selector: str) -> str:
     return compounds[-1] if compounds else link
 
 
+_XP_ATTR = re.compile(
+    r"(?:contains\(\s*)?@([\w:-]+)\s*(?:=|,)\s*(?:\"([^\"]*)\"|'([^']*)')", re.IGNORECASE
+)
+_XP_TEXT = re.compile(
+    r"(?:contains\(\s*)?(?:text\(\)|\.|normalize-space\((?:\.|text\(\))?\))\s*(?:=|,)\s*"
+    r"(?:\"([^\"]*)\"|'([^']*)')"
+)
+
+
+def _xpath_words(xpath: str, found: dict[str, list[str]], texts: list[str]) -> None:
+    """The words of an XPath's last step (``//li[2]//button[contains(@class,'destroy')]``)."""
+    steps = _split_top(xpath, "/")
+    last = steps[-1] if steps else xpath
+    for name, *quoted in _XP_ATTR.findall(last):
+        value = next((q for q in quoted if q), "")
+        key = "data-testid" if name.lower() in _TEST_IDS else name.lower()
+        if key in _ATTR_KEYS or key == "data-testid":
+            found.setdefault(key, []).append(value)
+    texts += [next((q for q in quoted if q), "") for quoted in _XP_TEXT.findall(last)]
+
+
 def selector_facts(el: ElementFacts) -> ElementFacts:
-    """``el`` with the words of its ``css`` selector added: class names as ``class``, ids as
-    ``id``, test ids as ``data-testid``, other telling attributes by name, and the text of
-    ``:has-text()``/``text=`` parts as its name when it has none."""
+    """``el`` with the words of its ``css`` selector (or ``xpath``) added: class names as
+    ``class``, ids as ``id``, test ids as ``data-testid``, other telling attributes by name,
+    and the text of ``:has-text()``/``text=`` parts as its name when it has none."""
     selector = el.attributes.get("css", "")
     found: dict[str, list[str]] = {}
     texts: list[str] = []
+    if el.attributes.get("xpath"):
+        _xpath_words(el.attributes["xpath"], found, texts)
     for alternative in _split_top(selector, ","):
         engine = _SEL_ENGINE_TEXT.match(alternative.split(">>")[-1])
         if engine:

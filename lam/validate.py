@@ -345,8 +345,9 @@ def _facts_from_hints(step: Step) -> ElementFacts:
             attributes.setdefault(str(key), str(value))
     if isinstance(hints.get("testid"), str):
         attributes["data-testid"] = str(hints["testid"])
-    if isinstance(hints.get("css"), str):
-        attributes["css"] = str(hints["css"])
+    for key in ("css", "xpath"):  # read for risk words by lam.risk_ui.selector_facts
+        if isinstance(hints.get(key), str):
+            attributes[key] = str(hints[key])
     role = hints.get("role") or (
         fingerprint.get("role") if isinstance(fingerprint, Mapping) else None
     )

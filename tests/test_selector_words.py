@@ -66,6 +66,21 @@ def test_a_selector_without_risk_words_on_its_element_stays_a_write(css: str) ->
     assert found.risk is Risk.WRITE, found.reasons
 
 
+@pytest.mark.parametrize(
+    ("xpath", "risk"),
+    [
+        ("//li[1]//button[contains(@class,'destroy')]", Risk.DESTRUCTIVE),
+        ("//button[text()='Delete']", Risk.DESTRUCTIVE),
+        ("//button[contains(., 'Remove member')]", Risk.DESTRUCTIVE),
+        ("//button[@data-testid='trash']", Risk.DESTRUCTIVE),
+        ("//div[@id='delete-zone']//button[@class='save']", Risk.WRITE),
+    ],
+)
+def test_words_in_an_xpath_count_too(xpath: str, risk: Risk) -> None:
+    found = classify_ui(ElementFacts(attributes={"xpath": xpath}))
+    assert found.risk is risk, found.reasons
+
+
 def test_selector_facts_name_the_parts() -> None:
     facts = selector_facts(ElementFacts(attributes={"css": "button#go.btn.primary[title='Go']"}))
     assert facts.attributes["id"] == "go"
@@ -98,6 +113,7 @@ def test_lam_validate_reads_selector_words(
             {"id": "destroy", "click": {"css": "li:nth-child(1) button.destroy"}},
             {"id": "drop", "click": {"css": "button:has-text('Delete Project')"}},
             {"id": "toggle", "click": {"css": "li:nth-child(1) input.toggle"}},
+            {"id": "trash", "click": {"xpath": "//li[2]//button[contains(@class, 'trash')]"}},
         ],
     }
     path = tmp_path / "plan.yaml"
@@ -106,7 +122,7 @@ def test_lam_validate_reads_selector_words(
     report = json.loads(capsys.readouterr().out)
     risks = {s["id"]: s["risk"] for s in report["steps"]}
     assert risks == {"open": "read", "destroy": "destructive", "drop": "destructive",
-                     "toggle": "write"}, report  # fmt: skip
+                     "toggle": "write", "trash": "destructive"}, report  # fmt: skip
 
 
 # -- at run time, against a server that logs ---------------------------------------------------
