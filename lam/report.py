@@ -1,9 +1,10 @@
 """``lam report RUN``: one self-contained HTML page for a run or a dry run.
 
-It shows the plan, each step with its verdict, resolved action or request, result, timing and
-screenshot (embedded, so the file can be mailed or attached to a ticket), the effects a dry run
-held, the guard's decisions, and the verdict of ``lam verify`` on the record (signatures, files,
-ledger). A screenshot is embedded only from inside the run folder: a record naming any other
+It shows when the run started and how long it took, each step with its risk and verdict (as the
+guard decided them when it acted), resolved action or request, result, timing and screenshot
+(embedded, so the file can be mailed or attached to a ticket; folded until opened), the plan as
+YAML, the effects a dry run held, the guard's decisions, and the verdict of ``lam verify`` on
+the record (signatures, files, ledger). A screenshot is embedded only from inside the run folder: a record naming any other
 path (``..``, absolute, a symbolic link) gets a refusal in its place, never the file.
 """
 
@@ -12,10 +13,13 @@ from __future__ import annotations
 import base64
 import html
 import json
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from lam.errors import UsageError
 from lam.evidence.paths import UnsafePath, resolve_in
@@ -37,7 +41,7 @@ pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:16rem;margin:.3rem
 .failed,.blocked,.killed,.deny,.destructive,.broken{background:#fde2e1;color:#8a1c1c}
 .step{border:1px solid #dde3e9;border-radius:6px;padding:.6rem .9rem;margin:.8rem 0}
 .step img{max-width:100%;border:1px solid #dde3e9;margin-top:.4rem}
-.warn{color:#7a5200}
+.warn{color:#7a5200} details.shot summary{cursor:pointer;color:#59636e;margin-top:.3rem}
 """
 
 
@@ -72,12 +76,15 @@ def render_report(run_dir: Path) -> str:
     end = (by_type.get("end") or [{}])[-1]
     verdicts = {s["id"]: s for s in (by_type.get("verdicts") or [{"steps": []}])[0]["steps"]}
     status = end.get("status", "unfinished")
+    # a step's risk and verdict as the guard decided them when it acted, else as validated:
+    # the summary, the step's section and "Guard decisions" then say the same
+    verdicts = {k: _as_decided(v, by_step.get(k, [])) for k, v in verdicts.items()}
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>lam run {_e(run_dir.name)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{_e(plan.get('name', 'run'))} <span class='badge {_e(status)}'>{_e(status)}</span></h1>",
         f"<p class=meta>{_e(plan.get('mode', ''))} run <code>{_e(run_dir.name)}</code> of "
-        f"<code>{_e(plan.get('file', ''))}</code></p>",
+        f"<code>{_e(plan.get('file', ''))}</code>{_e(_when(plan, end))}</p>",
         _integrity(integrity.status, integrity.describe()),
     ]
     if end.get("error"):
@@ -93,6 +100,42 @@ def render_report(run_dir: Path) -> str:
     parts.append(_plan_source(plan))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _when(plan: Mapping[str, Any], end: Mapping[str, Any]) -> str:
+    """``, started 2026-11-29 10:15:01 UTC, took 4.2 s`` from the record's first and last events."""
+    started = plan.get("time")
+    if not isinstance(started, int | float):
+        return ""
+    text = f", started {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(started))}"
+    ended = end.get("time")
+    if isinstance(ended, int | float):
+        return f"{text}, took {_duration(ended - started)}"
+    return f"{text}, unfinished"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def _as_decided(verdict: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The validation's view of a step, with the risk and verdict of the guard's last decision
+    on the step's own action (not on requests its page sent) when there is one."""
+    own = [e for e in events if e.get("type") == "guard" and e.get("origin") in ("api", "ui")]
+    if not own or not own[-1].get("risk"):
+        return dict(verdict)
+    decided = own[-1]
+    shown = {**verdict, "risk": decided["risk"], "verdict": decided.get("verdict")}
+    if decided["risk"] != verdict.get("risk"):
+        shown["reasons"] = [
+            *decided.get("reasons", []),
+            f"validated as {verdict.get('risk') or 'unknown'} before the page was seen",
+        ]
+    return shown
 
 
 def _e(value: Any) -> str:
@@ -180,7 +223,8 @@ def _image(run_dir: Path, name: object, step_id: str) -> str:
         return f"<div class=warn>screenshot refused: {_e(exc.message)}</div>"
     except OSError:
         return f"<div class=warn>screenshot missing: {_e(name)}</div>"
-    return f"<img alt='screenshot after step {_e(step_id)}' src='data:image/png;base64,{data}'>"
+    image = f"<img alt='screenshot after step {_e(step_id)}' src='data:image/png;base64,{data}'>"
+    return f"<details class=shot><summary>screenshot</summary>{image}</details>"  # closed
 
 
 def _effects(effects: Sequence[Mapping[str, Any]]) -> str:
@@ -218,5 +262,8 @@ def _guard(events: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _plan_source(plan: Mapping[str, Any]) -> str:
-    document = json.dumps(plan.get("document", {}), indent=2, default=str)
-    return f"<h2>Plan</h2><pre>{_e(document)}</pre>"
+    """The plan as its author wrote it: YAML, keys in their order."""
+    document = yaml.safe_dump(
+        plan.get("document", {}), sort_keys=False, allow_unicode=True, width=100
+    )
+    return f"<h2>Plan</h2><pre class=plan>{_e(document)}</pre>"
