@@ -179,7 +179,8 @@ def test_a_disguised_target_is_judged_by_the_element_it_resolves_to(
     steps: list[dict[str, Any]] = [
         *SIGN_IN_PAGES,
         {"id": "open", "goto": f"shop:/pets/{victim}"},
-        {"id": "proceed", "click": {"css": "button.danger"}},
+        # a selector without a risk word (button.danger is destructive at validate time)
+        {"id": "proceed", "click": {"css": "form[method=get] button[type=submit]"}},
     ]
     seen = len(shop.requests())
     code, result = run_json(capsys, "run", str(write_plan(tmp_path, steps)), *targets(shop))
@@ -250,7 +251,7 @@ def test_page_text_cannot_make_anything_happen_that_the_plan_does_not_say(
     code, result = run_json(capsys, "run", str(write_plan(tmp_path, steps)), *targets(shop))
     assert code == 0, result
     # a plan that clicks the page's own suggestion, by position, is still refused at the element
-    steps[-2:] = [{"id": "obey", "click": {"css": "button.danger"}}]
+    steps[-2:] = [{"id": "obey", "click": {"css": "p > button:first-child"}}]
     code, result = run_json(capsys, "run", str(write_plan(tmp_path, steps)), *targets(shop))
     assert code == 3, result
     assert "Delete all" in step_of(result, "obey")["error"]
@@ -274,7 +275,9 @@ def test_a_dry_run_answers_a_form_post_synthetically_and_says_so(
     assert digest(shop.db) == before
     assert changing(shop.requests()[seen:]) == []
     assert ("POST", "/login") in [(r["method"], r["path"]) for r in shop.requests()[seen:]]
-    (effect,) = result["effects"]
+    live = [e for e in result["effects"] if e["answered_by"] == "live (sign-in)"]
+    assert [e["step"] for e in live] == ["login"]  # the sign-in went live, and says so
+    (effect,) = [e for e in result["effects"] if e not in live]
     assert effect["answered_by"] == "synthetic" and effect["body"]["name"] == "Nobody"
     assert effect["url"] == f"{shop.url}/pets/{pet}/edit"
     notes = [e for e in trace(result) if e["type"] == "note"]
@@ -293,7 +296,9 @@ def test_a_dry_run_shows_the_trap_delete_as_a_held_destructive_effect(
     before, seen = digest(shop.db), len(shop.requests())
     code, result = run_json(capsys, "dry-run", str(write_plan(tmp_path, steps)), *targets(shop))
     assert code == 0, result
-    (effect,) = result["effects"]
+    live = [e for e in result["effects"] if e["answered_by"] == "live (sign-in)"]
+    assert [(e["step"], e["url"]) for e in live] == [("app_login", shop.api + "/login")]
+    (effect,) = [e for e in result["effects"] if e not in live]
     assert (effect["step"], effect["method"], effect["risk"]) == ("save", "DELETE", "destructive")
     assert effect["verdict"] == "approve" and effect["answered_by"] == "simulator"
     assert digest(shop.db) == before
