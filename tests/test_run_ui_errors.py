@@ -1,25 +1,19 @@
 """UI steps that answer truly: an app that is not there is one line saying so, exit 1, not a
 guard refusal (exit 3) with Playwright's call log (the API step's answer for the same fault is
-the model); every expectation and scroll word the plan schema accepts does what it says."""
+the model); starting Chromium is said, and each UI step reports its time as API steps do."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
-from servers import free_port
+from servers import free_port, serve_directory
 
-from lam.adapters.browser import BrowserSession, find_chromium
-from lam.adapters.browser.actions import (
-    _from_the_proxy,
-    _proxy_reason,
-    cannot_connect,
-    check_expect,
-    perform,
-)
+from lam.adapters.browser import find_chromium
+from lam.adapters.browser.actions import _from_the_proxy, _proxy_reason, cannot_connect
 from lam.cli.main import main
-from lam.documents import schema
 from lam.errors import BlockedError, StepFailed
 
 
@@ -41,7 +35,8 @@ def test_a_refused_connection_on_a_ui_step_is_one_line_and_exit_1(
     code = main([command, str(plan), *(["--no-prompt"] if command == "run" else [])])
     out, err = capsys.readouterr()
     assert code == 1, err
-    (line,) = [line for line in err.splitlines() if line.strip()]
+    # (the policy in force may be said too: one line, not about the step)
+    (line,) = [line for line in err.splitlines() if line.strip() and not line.startswith("policy:")]
     # the reason in brackets is what reported it: Chromium, Playwright's fetch, or lam's proxy
     assert line.startswith(f"failed: {plan}: steps[0]: step 'open': cannot connect to {url} (")
     assert "Call log" not in out + err and "blocked" not in out + err
@@ -67,42 +62,47 @@ def test_cannot_connect_reads_chromium_and_node_codes() -> None:
 
 
 def test_the_egress_proxys_own_502_is_told_from_the_servers() -> None:
-    page = "<html><body><h1>502 Bad Gateway</h1><p>[Errno 111] Connect call failed</p></body>"
-    assert _proxy_reason(page) == "[Errno 111] Connect call failed"
+    page = (
+        "<h1>502 Bad Gateway</h1><p>[Errno 111] Connect call failed (&#x27;127.0.0.1&#x27;, 9)</p>"
+    )
+    assert _proxy_reason(page) == "[Errno 111] Connect call failed ('127.0.0.1', 9)"
     assert _from_the_proxy(502, {"server": "mitmproxy 11.0.2"})
     assert not _from_the_proxy(502, {"server": "nginx"})  # the app's own gateway error
     assert not _from_the_proxy(200, {"server": "mitmproxy 11.0.2"})
 
 
+@pytest.mark.integration
 @pytest.mark.browser
 @pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
-def test_every_expectation_the_plan_schema_allows_is_checked(session: BrowserSession) -> None:
-    """`title` and `no_text` are in the plan schema: a plan using them is valid, so a run must
-    check them, not fail with "unknown expectation"."""
-    page = session.page
-    page.set_content("<title>Pets - admin</title><p>Saved</p><p hidden>Error</p>")
-    assert check_expect(page, {"title": "Pets", "no_text": "Error"}, timeout_ms=200) == []
-    assert check_expect(page, {"title": "*admin"}, timeout_ms=200) == []
-    failures = check_expect(page, {"title": "Orders", "no_text": "Saved"}, timeout_ms=200)
-    assert failures == [
-        "title: expected 'Orders', the page's title is 'Pets - admin'",
-        "no_text: 'Saved' is still visible",
-    ]
-    schema_keys = set(schema("plan")["$defs"]["expect"]["properties"])
-    api_only = {"status", "body", "headers"}
-    ui_keys = {"url", "title", "text", "no_text", "visible", "hidden", "enabled", "checked"}
-    assert schema_keys - api_only == ui_keys | {"value"}
-
-
-@pytest.mark.browser
-@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
-@pytest.mark.parametrize("where", ["down", "up", "top", "bottom"])
-def test_scroll_words_of_the_schema_all_scroll(session: BrowserSession, where: str) -> None:
-    page = session.page
-    page.set_content("<div style='height: 5000px'>tall</div>")
-    page.evaluate("window.scrollTo(0, 2000)")
-    perform(page, "scroll", None, where, timeout_ms=1_000)
-    page.wait_for_timeout(100)
-    after = page.evaluate("window.scrollY")
-    moved = {"down": after > 2000, "up": after < 2000, "top": after == 0, "bottom": after > 2000}
-    assert moved[where], (where, after)
+def test_chromium_starting_is_said_and_ui_steps_report_their_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<title>t</title><p>hello</p>", encoding="utf-8")
+    with serve_directory(site) as url:
+        plan = tmp_path / "plan.yaml"
+        steps = [
+            {"id": "open", "goto": "web:/index.html"},
+            {"id": "look", "assert": {"text": "hello"}},
+        ]
+        plan.write_text(
+            yaml.safe_dump({"lam": 1, "name": "t", "apps": {"web": {"url": url}}, "steps": steps})
+        )
+        code = main(["run", "--no-prompt", str(plan)])
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert code == 0, captured
+    progress = [line for line in out if line.startswith("  ...  ")]
+    assert progress[0] == "  ...  starting Chromium"
+    assert re.fullmatch(r"  \.\.\.  Chromium started in \d+\.\d s", progress[1])
+    assert (
+        out.index(progress[0])
+        < out.index(progress[1])
+        < min(i for i, line in enumerate(out) if line.startswith("  ok "))
+    )
+    ok = [line for line in out if line.startswith("  ok ")]
+    assert len(ok) == 2 and all(re.search(r" \(\d+ ms\)$", line) for line in ok), ok
+    assert main(["run", "--json", "--no-prompt", str(plan)]) in (0, 1)  # no server now
+    assert "starting Chromium" not in capsys.readouterr().out  # --json: one document only

@@ -98,6 +98,7 @@ def run_options(args: argparse.Namespace, path: Path, *, label: str) -> RunOptio
         prompt=_ask if interactive else None,
         on_step=None if quiet else _print_step,
         on_start=None if quiet else lambda rec: print(f"{label} {rec.run_id}: {rec.directory}"),
+        on_progress=None if quiet else _print_progress,
     )
 
 
@@ -114,6 +115,10 @@ def print_invalid(report: ValidationReport, *, as_json: bool, policy: Any = None
     else:
         print(render_report(report), file=sys.stderr)
     return report.exit_code
+
+
+def _print_progress(message: str) -> None:
+    print(f"  ...  {message}", flush=True)
 
 
 def _print_step(result: StepResult) -> None:

@@ -49,6 +49,7 @@ class RunOptions:
     seed: int = 0
     on_step: Callable[[StepResult], None] | None = None
     on_start: Callable[[RunRecord], None] | None = None
+    on_progress: Callable[[str], None] | None = None  # slow set-up (Chromium starting), said
     on_policy: Callable[[Policy], None] | None = None  # the plan is valid: policy applies now
     secrets: tuple[str, ...] = ()  # values known up front that the record must never show
     screenshots: Literal["all", "failures"] = "all"  # "failures": only failed or blocked steps

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,7 +164,13 @@ class UiStepExecutor:
             headed=self.options.headed, proxy=launch["proxy"], browser_args=launch["args"],
             trust_ca=contained.ca.cert_pem,
         )  # fmt: skip
+        progress = self.options.on_progress
+        if progress is not None:  # Chromium takes seconds to start: say so, then how long
+            progress("starting Chromium")
+        started = time.perf_counter()
         session.start()
+        if progress is not None:
+            progress(f"Chromium started in {time.perf_counter() - started:.1f} s")
         self._session = session
         context = session.new_context(service_workers="block")  # their requests dodge routes
         net = NetworkGuard(state, routes, dry_run=dry, containment=contained)
@@ -235,6 +242,7 @@ class UiStepExecutor:
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
         """Run one UI step: resolve, guard, act, let the page settle, check, screenshot."""
         net = self._start(state)
+        started = time.perf_counter()  # the step's own time, as an API step reports its own
         assert self._session is not None and self._shots is not None
         page, shots = self._session.page, self._shots
         net.begin(step.id, acting=step.action in GUARDED_ACTIONS)
@@ -288,7 +296,7 @@ class UiStepExecutor:
         if failures or self.options.screenshots == "all":
             shot = shots.take(page, step.id, box=box, status="ok" if not failures else "failed")
         return StepOutcome(
-            summary,
+            f"{summary} ({(time.perf_counter() - started) * 1000:.0f} ms)",
             response={"body": result.extracted, "url": result.url},
             detail={"url": result.url, "element": _element_json(resolved)},
             warnings=_warnings(resolved),
@@ -313,7 +321,6 @@ class UiStepExecutor:
         classification = classify_ui_action(step.action, el)
         if step.action == "upload":
             classification = _upload_risk(classification, value, state.plan.path)
-        net.sign_in_forms.clear()  # an allowance lives for the one action that submits its form
         submits = step.action in ("click", "press") and el is not None and el.form_action
         if submits and credentials_form(el, classification.risk, state.app_urls.values()):
             assert el is not None and el.form_action is not None

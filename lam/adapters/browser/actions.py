@@ -8,6 +8,7 @@ auto-wait for the element to be attached, visible, stable, enabled and receiving
 from __future__ import annotations
 
 import fnmatch
+import html
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -83,7 +84,8 @@ def _from_the_proxy(status: int, headers: Mapping[str, str]) -> bool:
 
 def _proxy_reason(page_text: str) -> str:
     """The reason on the proxy's error page (``[Errno 111] Connect call failed ...``)."""
-    words = [w.strip() for w in re.sub(r"<[^>]*>", "\n", page_text).splitlines() if w.strip()]
+    text = html.unescape(re.sub(r"<[^>]*>", "\n", page_text))
+    words = [w.strip() for w in text.splitlines() if w.strip()]
     reason = words[-1] if words else "no answer"
     return reason if len(reason) <= 120 else reason[:119] + "…"
 
