@@ -153,14 +153,63 @@ def path_reasons(path: str) -> list[str]:
     return []
 
 
+_BRACKETS = re.compile(r"[^\[\]]+")
+_DESTROY_FLAGS = frozenset({"_destroy", "_delete", "_remove"})
+_TRUE = frozenset({"1", "true", "on", "yes"})
+
+
+def _field_name(key: object) -> str:
+    """A form field's own name: ``item[op]`` and ``op[]`` are ``op`` (PHP, Rails, Qs)."""
+    parts = _BRACKETS.findall(decode_escapes(str(key)).strip().lower())
+    return parts[-1].strip() if parts else ""
+
+
+def _field_reason(where: str, key: object, value: object) -> str | None:
+    """A reason when one field says a destructive action: an action field naming a verb, or a
+    destroy flag set (Rails' nested ``items_attributes[0][_destroy]=1``)."""
+    name = _field_name(key)
+    if name in ACTION_FIELDS:
+        hit = _value_verb(value)
+        if hit:
+            return f"{where} {key}={value!r} says {hit!r}"
+    if name in _DESTROY_FLAGS and str(value).strip().lower() in _TRUE:
+        return f"{where} {key}={value!r} marks a record for destruction"
+    return None
+
+
 def query_reasons(query: str) -> list[str]:
     """Reasons from a query string's action parameters (``?action=delete``), on any method."""
     for key, value in parse_qsl(query, keep_blank_values=True):
-        if decode_escapes(key).strip().lower() in ACTION_FIELDS:
-            hit = _value_verb(value)
-            if hit:
-                return [f"query {key}={value} says {hit!r}"]
+        reason = _field_reason("query", key, value)
+        if reason:
+            return [reason]
     return []
+
+
+def _destroy_flag(node: object, depth: int = 0) -> str | None:
+    """A destroy flag set anywhere in a JSON body (nested attributes), looked for a few levels
+    deep."""
+    if depth > 6:
+        return None
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, value in list(items)[:200]:
+        if (
+            isinstance(key, str)
+            and _field_name(key) in _DESTROY_FLAGS
+            and value in (True, 1, "1", "true")
+        ):
+            return f"body field {key}={value!r} marks a record for destruction"
+        if isinstance(value, dict | list):
+            found = _destroy_flag(value, depth + 1)
+            if found:
+                return found
+    return None
 
 
 _MUTATION = re.compile(r"^\s*mutation\b[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)", re.DOTALL)
@@ -168,15 +217,18 @@ _MUTATION = re.compile(r"^\s*mutation\b[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)", re.DOTAL
 
 def body_reasons(body: object) -> list[str]:
     """Reasons from a parsed form or JSON body: an action field whose value says a
-    destructive verb (``action=delete_selected``, ``{"op": "purge"}``), or a GraphQL mutation
-    whose first field does (``mutation { deleteUser(id: 3) }``)."""
+    destructive verb (``action=delete_selected``, ``{"op": "purge"}``, ``item[op]=purge``), a
+    destroy flag set (``items_attributes[0][_destroy]=1``, nested in JSON too), or a GraphQL
+    mutation whose first field says one (``mutation { deleteUser(id: 3) }``)."""
     if not isinstance(body, dict):
         return []
     for key, value in body.items():
-        if str(key).strip().lower() in ACTION_FIELDS:
-            hit = _value_verb(value)
-            if hit:
-                return [f"body field {key}={value!r} says {hit!r}"]
+        reason = _field_reason("body field", key, value)
+        if reason:
+            return [reason]
+    flag = _destroy_flag(body)
+    if flag:
+        return [flag]
     query = body.get("query")
     if isinstance(query, str):
         found = _MUTATION.match(query)

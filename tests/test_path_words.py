@@ -82,6 +82,8 @@ HIDDEN = [
     ("POST", "/items/4?action=delete"),  # the query was read on GETs only
     ("PUT", "/items/4?op=purge_all"),
     ("POST", "/items/4?_method=delete"),
+    ("POST", "/items/4?item%5Bop%5D=delete"),
+    ("PATCH", "/pets/4?pet[toys_attributes][0][_destroy]=1"),
 ]
 
 
@@ -117,6 +119,10 @@ def test_ids_data_and_searches_stay_quiet(method: str, path: str) -> None:
         {"intent": "cancel-subscription"},
         {"query": "mutation { deleteUser(id: 3) { id } }"},
         {"query": "mutation Wipe { wipe: removeAll { ok } }"},
+        {"item[op]": "delete"},  # bracketed names (PHP, Rails, qs)
+        {"op[]": ["purge"]},
+        {"pet[items_attributes][0][_destroy]": "1"},  # Rails nested attributes
+        {"pet": {"items_attributes": [{"id": 3, "_destroy": True}]}},
     ],
 )
 def test_action_fields_of_a_body_are_read(body: dict[str, Any]) -> None:
@@ -130,6 +136,8 @@ def test_action_fields_of_a_body_are_read(body: dict[str, Any]) -> None:
         {"name": "Delete me", "notes": "remove later"},  # data, not intent
         {"action": "save"},
         {"query": "query { deletedItems { id } }"},
+        {"pet": {"items_attributes": [{"id": 3, "_destroy": False}]}},
+        {"history": [{"action": "delete"}]},  # nested data, not this request's action
         ["delete"],
         "action=delete",
     ],
