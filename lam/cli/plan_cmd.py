@@ -233,9 +233,12 @@ def _plan_ui(args: argparse.Namespace) -> int:
         print(text, end="")
     else:
         print(f"wrote {out} ({len(document['steps'])} steps; dry run in {result.run.directory})")
+    from lam.run.sign_in import PASSED_LIVE
+
     for effect in effects:
+        did = "the dry run signed in live:" if effect.get("answered_by") == PASSED_LIVE else None
         print(
-            f"lam: the plan would {effect['method']} {effect['url']} "
+            f"lam: {did or 'the plan would'} {effect['method']} {effect['url']} "
             f"({effect['risk']}, {effect['verdict']})",
             file=sys.stderr,
         )
