@@ -47,6 +47,12 @@ def runs(home: Path) -> list[Path]:
     return sorted((home / "runs").glob("*"))
 
 
+def new_run(home: Path, before: list[Path]) -> Path:
+    """The one run folder that appeared (ids made in the same second do not sort by time)."""
+    (made,) = set(runs(home)) - set(before)
+    return made
+
+
 def api_run(demo: DemoServer, tmp: Path, *, mode: str = "run") -> Path:
     """A live (or dry) run of login, list, add: exit 0."""
     steps = [
@@ -59,8 +65,9 @@ def api_run(demo: DemoServer, tmp: Path, *, mode: str = "run") -> Path:
             "steps": steps}  # fmt: skip
     path = tmp / "plan.yaml"
     path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    before = runs(tmp / "lam-home")
     assert main([mode, str(path)]) == 0
-    return runs(tmp / "lam-home")[-1]
+    return new_run(tmp / "lam-home", before)
 
 
 def blocked_run(demo: DemoServer, tmp: Path) -> Path:
@@ -186,7 +193,7 @@ def test_a_live_run_and_a_dry_run_verify_intact(
     assert all(isinstance(e["sig"], str) for e in events)
     code, result = verify(capsys, "--all")
     assert code == 0 and [r["status"] for r in result["runs"]] == ["intact", "intact"]
-    assert main(["verify", "last"]) == 0
+    assert main(["verify", dry.name]) == 0
     assert capsys.readouterr().out.startswith(f"{dry.name}: intact: {len(events)} events")
 
 
