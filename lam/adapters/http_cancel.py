@@ -159,6 +159,8 @@ def exchange(work: Callable[[], T], interrupt: Interrupt, cut: Callable[[], None
         finally:
             done.set()
 
+    if interrupt.pulled():
+        return None  # killed before it was sent (while a human was asked, say): never sent
     thread = threading.Thread(target=worker, name="lam-http", daemon=True)
     with interrupt.abortable(cut):
         thread.start()

@@ -9,7 +9,9 @@ there, drops a ``KILL`` file into its record directory and sends its process SIG
 - work that registered an *aborter* (:meth:`KillSwitch.abortable`) is aborted from the
   watcher thread: an HTTP request's sockets are shut down (the server sees the connection
   drop), a browser that does not give the step back within its grace period is killed;
-- waits sleep in slices of at most 50 ms and look at the switch between slices.
+- waits sleep in slices of at most 50 ms and look at the switch between slices;
+- the approval prompt (:meth:`KillSwitch.interrupting`) is left at once: the signal handler
+  raises :class:`KilledError` there, and nothing of the step is sent.
 
 The step then ends as killed, the runner writes a ``killed`` event and closes the record the
 normal way (exit 4). A second SIGINT does not wait: it kills the browser, removes the run's
@@ -30,6 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import ParamSpec, TypeVar
 
 from lam.errors import EXIT_KILLED, KilledError, LamError
 from lam.run.registry import RunEntry, registered
@@ -37,6 +40,8 @@ from lam.run.registry import RunEntry, registered
 __all__ = ["KILL_FILE", "KillSwitch", "stop_run"]
 
 KILL_FILE = "KILL"
+P = ParamSpec("P")
+T = TypeVar("T")
 _TICK = 0.05  # how often the watcher looks: a kill is noticed within this
 _FILE_EVERY = 0.1  # KILL files are looked at no more often than this
 
@@ -54,6 +59,8 @@ class KillSwitch:
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._emergency: list[Callable[[], None]] = []
+        self._interruptible = 0  # >0 while the main thread waits where a raise is harmless
+        self._handling = False  # our signal handlers are installed
         self.reason: str | None = None
         self.pulled_at: float | None = None  # time.time() when the switch tripped
 
@@ -120,6 +127,27 @@ class KillSwitch:
             with self._lock:
                 self._aborters.pop(key, None)
 
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """While inside (main thread), a pull raises :class:`KilledError` right where the
+        thread waits, out of a blocking call (the approval prompt reading the terminal). Only
+        around code that a half-finished call cannot leave in a bad state."""
+        self.check("at the approval prompt")
+        self._interruptible += 1
+        try:
+            yield
+        finally:
+            self._interruptible -= 1
+
+    def interrupting(self, call: Callable[P, T]) -> Callable[P, T]:
+        """``call`` run inside :meth:`interruptible` (for the approval prompt)."""
+
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
+            with self.interruptible():
+                return call(*args, **kwargs)
+
+        return wrapped
+
     def on_emergency(self, callback: Callable[[], None]) -> None:
         """Something to do before a second SIGINT ends the process at once (must not block)."""
         self._emergency.append(callback)
@@ -168,9 +196,18 @@ class KillSwitch:
                 watcher.join(timeout=1.0)
 
     def _watch(self, done: threading.Event) -> None:
+        nudged = False
         while not done.is_set():
             if self.pulled():
                 self._run_aborters()  # again each tick: a block may start after the pull
+                if self._interruptible and self._handling and not nudged and self._signal is None:
+                    # pulled by a KILL file while the main thread waits at the prompt: the
+                    # handler, run in the main thread, raises there
+                    nudged = True
+                    with contextlib.suppress(OSError, ValueError):
+                        ident = threading.main_thread().ident
+                        if ident is not None:
+                            signal.pthread_kill(ident, signal.SIGTERM)
             done.wait(_TICK)
 
     @contextmanager
@@ -188,11 +225,18 @@ class KillSwitch:
                 self._die()
             if self._signal is None:
                 self._signal = signum
+            if self._interruptible:
+                raise KilledError(
+                    f"stopped at the approval prompt: signal {signal.Signals(signum).name}",
+                    code="killed",
+                )
 
         old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self._handling = True
         try:
             yield
         finally:
+            self._handling = False
             for sig, previous in old.items():
                 signal.signal(sig, previous)
 

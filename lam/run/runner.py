@@ -178,8 +178,7 @@ class Runner:
 
         Callers that grow a plan while it runs (``lam do``) call :meth:`step` inside it.
         """
-        warn = self._warn
-        with self.kill.watch(self.record.run_id, self.record.directory, warn=warn):
+        with self.kill.watch(self.record.run_id, self.record.directory, warn=self._warn):
             try:
                 yield self.result
                 for executor in self.executors.values():

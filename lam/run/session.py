@@ -147,7 +147,8 @@ def open_run(
         declared_hosts=hosts,
         record=record,
         approvals=options.approvals,
-        prompt=None if options.dry_run else options.prompt,
+        # a kill stops the prompt where it waits for the human's answer
+        prompt=None if options.dry_run or not options.prompt else kill.interrupting(options.prompt),
     )
     effects = EffectLog() if options.dry_run else None
     api_urls = _api_urls(plan, report, options.api_overrides)

@@ -30,7 +30,7 @@ from lam.adapters.browser import (
 )
 from lam.adapters.browser.actions import cannot_connect
 from lam.egress.containment import Containment
-from lam.errors import LamError, StepFailed
+from lam.errors import KilledError, LamError, StepFailed
 from lam.plan import Step
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_ui_action
@@ -38,7 +38,8 @@ from lam.run.context import RunState, StepOutcome
 from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, ScreenshotWriter
-from lam.run.sign_in import credentials_form
+from lam.run.sign_in import credentials_form, read_stays_read
+from lam.run.ui_wait import wait_on_page
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.types import Classification, Risk
 from lam.validate import ValidationReport
@@ -46,10 +47,13 @@ from lam.validate import ValidationReport
 if TYPE_CHECKING:
     from lam.run.session import RunOptions
 
-__all__ = ["GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
+__all__ = ["ABORT_GRACE_S", "GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
 
 GUARDED_ACTIONS = frozenset({"click", "check", "uncheck", "select", "press", "fill", "upload"})
 """Actions that may change something: the guard sees the element before each one."""
+
+ABORT_GRACE_S = 0.15
+"""How long a killed run lets a UI step end on its own before its browser is killed."""
 
 _TYPING = frozenset({"fill", "select", "upload"})
 _APP_REF = re.compile(r"^([A-Za-z_][\w-]*):(/.*)?$")
@@ -96,11 +100,14 @@ def resolve_goto(target: str, app_urls: Mapping[str, str]) -> str:
 
 class LiveReader:
     """A simulator fallback that performs the same GET against the live API (reads are safe),
-    so a dry run's lists and items merge live data with the simulated changes."""
+    so a dry run's lists and items merge live data with the simulated changes. A GET that
+    ``spec`` or its words call destructive is never read live (:func:`read_stays_read`)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, spec: Any = None) -> None:
         parts = urlsplit(base_url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        self._base_path = parts.path
+        self._spec = spec
         self._client = httpx.Client(timeout=timeout)
 
     def __call__(self, request: SimRequest) -> SimResponse | None:
@@ -108,6 +115,9 @@ class LiveReader:
             return None
         headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
         params = httpx.QueryParams([(k, v) for k, vs in request.query.items() for v in vs])
+        url = str(httpx.URL(self.origin + request.path, params=params))
+        if not read_stays_read(self._spec, self._base_path, request.method, url):
+            return None
         try:
             answer = self._client.get(self.origin + request.path, params=params, headers=headers)
         except httpx.HTTPError:
@@ -196,7 +206,7 @@ class UiStepExecutor:
                 continue
             simulator = self._simulators.get(app.api)
             if state.effects is not None and simulator is None:
-                reader = LiveReader(base)
+                reader = LiveReader(base, spec=spec)
                 self._readers.append(reader)
                 simulator = Simulator(
                     spec, seed=self.options.seed, base_path=urlsplit(base).path, fallback=reader

@@ -123,6 +123,11 @@ class BrowserSession:
         self._page = None
         return self._context
 
+    def abort(self) -> None:
+        """Kill the browser at once, from any thread (lam's kill switch): every pending
+        Playwright call then fails instead of waiting out its timeout. :meth:`close` after."""
+        _kill_descendants(os.getpid())
+
     def close(self) -> None:
         """Close everything; kill the browser if it does not go within a grace period."""
         watchdog = threading.Timer(_CLOSE_GRACE_S, _kill_descendants, args=(os.getpid(),))
