@@ -109,14 +109,23 @@ def stopped(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in read_trace(trace) if e.get("type") == "guard" and e["verdict"] != "allow"]
 
 
-def check_live(channel: str, servers: Servers, code: int, result: dict[str, Any]) -> None:
-    """The servers' logs first, then lam's exit code and record."""
+def check_live(
+    channel: str, servers: Servers, code: int, result: dict[str, Any], note: Any
+) -> None:
+    """The servers' logs first, then lam's exit code and record (``note``: pytest's
+    record_property, so the junit report says how each cell ended)."""
     app, other, udp = servers
     found = leaks(channel, app, other, udp)
+    refusals = stopped(result) if result.get("record") else []
+    note("exit", code)
+    note(
+        "refused",
+        "; ".join(sorted({f"{e.get('origin')}: {e.get('action')}"[:140] for e in refusals})),
+    )
     assert not found.any(dry=False), f"{channel}: {found}"
     assert any(h.path == f"/{channel}/ran" for h in app.log(channel)), "the attack never ran"
     assert code in (0, 3), (code, result.get("error"))
-    refusals = stopped(result)
+    assert result.get("record"), "no run record"
     if channel in REFUSED or refusals:
         assert code == 3, (code, result.get("error"), refusals)
         assert result["status"] == "blocked", result
@@ -127,11 +136,15 @@ def check_live(channel: str, servers: Servers, code: int, result: dict[str, Any]
 
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
 def test_run_contains(
-    channel: str, hostile: Servers, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    channel: str,
+    hostile: Servers,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    record_property: Any,
 ) -> None:
     plan = write_plan(tmp_path, hostile[0].url, steps(channel))
     code, result = lam(capsys, "run", str(plan), "--approve", "save", "--no-prompt")
-    check_live(channel, hostile, code, result)
+    check_live(channel, hostile, code, result, record_property)
 
 
 # -- lam replay --------------------------------------------------------------------------------
@@ -139,11 +152,15 @@ def test_run_contains(
 
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
 def test_replay_contains(
-    channel: str, hostile: Servers, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    channel: str,
+    hostile: Servers,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    record_property: Any,
 ) -> None:
     recording = write_plan(tmp_path, hostile[0].url, steps(channel, recorded=True), "recording")
     code, result = lam(capsys, "replay", str(recording), "--approve", "save", "--no-prompt")
-    check_live(channel, hostile, code, result)
+    check_live(channel, hostile, code, result, record_property)
 
 
 # -- lam do (the embedded planner) -------------------------------------------------------------
@@ -151,12 +168,16 @@ def test_replay_contains(
 
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
 def test_do_contains(
-    channel: str, hostile: Servers, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    channel: str,
+    hostile: Servers,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    record_property: Any,
 ) -> None:
     app = f"{hostile[0].url}/{channel}/"
     goal = 'click "Save", then click "Done"'
     code, result = lam(capsys, "do", goal, "--app", app, "--no-memory", "--no-prompt")
-    check_live(channel, hostile, code, result)
+    check_live(channel, hostile, code, result, record_property)
 
 
 # -- lam dry-run: a dry run goes on after what it holds, so one run tries channel after channel -----
