@@ -150,7 +150,8 @@ class Containment:
             judge_unattended(found, self.policy, dry_run=self.dry_run),
             destructive=found.classification.risk is Risk.DESTRUCTIVE,
             changing=found.changing,
-            navigation=headers.get("sec-fetch-mode") == "navigate",
+            # a prefetch or prerender says "navigate" too, but no step went anywhere
+            navigation=headers.get("sec-fetch-mode") == "navigate" and "sec-purpose" not in headers,
             off_plan=not found.allowed_host,
         )
 

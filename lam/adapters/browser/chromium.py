@@ -34,15 +34,17 @@ _BASE_ARGS = (
 )
 
 # Channels around the guard proxy, switched off when the browser is contained (see
-# docs/safety.md). The proxy would still judge what they send through it; these switches keep
-# the browser from sending it at all, or from sending it past the proxy:
-# - speculation rules, <link rel=prefetch/prerender>, the navigation and loading predictors
-#   (prefetch, prerender, preconnect) fetch pages no step asked for;
+# docs/safety.md and tests/test_egress_channels.py). The proxy judges whatever reaches it; these
+# switches keep the browser from sending past it:
 # - WebRTC may send UDP straight to a peer; with only proxied UDP allowed, and an HTTP proxy
-#   that carries none, it sends nothing;
+#   that carries none, it sends nothing (without the switch Chromium 156 sent STUN to a port
+#   on 127.0.0.1; --force-webrtc-ip-handling-policy did not stop it);
 # - host names resolve to nothing in the browser itself (the proxy resolves them), so DNS
-#   prefetch and any channel that dials a name directly reach nobody;
+#   prefetch and any channel that dials a name directly reach nobody; 127.0.0.1 (the proxy)
+#   stays reachable;
 # - hyperlink-auditing pings and domain-reliability reports are not the page's to send.
+# Speculation rules and <link rel=prefetch/prerender> are not among them: Chromium 156 sends
+# them with Prerender2 and the prefetch features disabled, so the proxy is what stops them.
 # Chromium keeps only the last --disable-features, so Playwright's own list is repeated here.
 _PLAYWRIGHT_DISABLED = (
     "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
@@ -50,17 +52,10 @@ _PLAYWRIGHT_DISABLED = (
     "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "OptimizationHints",
     "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
 )  # fmt: skip
-_CHANNELS_OFF = (
-    "Prerender2", "PrerenderUntilScript", "NoStatePrefetch", "SpeculationRulesPrefetchFuture",
-    "NavigationPredictor", "NavigationPredictorPreconnectHoldback", "LoadingPredictorPrefetch",
-    "LoadingPredictorUseLocalPredictions", "LoadingPredictorUseOptimizationGuide",
-    "LinkPreview", "DnsOverHttps", "AsyncDns",
-)  # fmt: skip
+_CHANNELS_OFF = ("DnsOverHttps", "AsyncDns")  # no resolver of the browser's own, over HTTPS or not
 _CONTAINED_ARGS = (
     "--disable-features=" + ",".join((*_PLAYWRIGHT_DISABLED, *_CHANNELS_OFF)),
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--enforce-webrtc-ip-permission-check",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--no-pings",
     "--disable-domain-reliability",

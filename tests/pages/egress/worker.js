@@ -1,0 +1,1 @@
+fetch('/items/6', {method: 'DELETE'});
