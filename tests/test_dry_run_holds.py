@@ -271,3 +271,22 @@ def test_a_real_sign_in_form_goes_live_once_and_is_listed(
     assert any(
         e["step"] == "submit1" and e["answered_by"] != PASSED_LIVE for e in result["effects"]
     )
+
+
+@pytest.mark.integration
+def test_a_dry_runs_live_reads_are_only_reads(
+    site: Logged, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the simulator reads live lists through the app's API; a GET the spec or its words call
+    # destructive reached the live app that way while the summary said nothing had
+    steps = [
+        {"id": "list", "call": "svc.listItems"},
+        {"id": "purge", "call": "svc.purgeItemsLink"},  # GET /items/purge: its path says purge
+        {"id": "archive", "call": "svc.archiveAll"},  # GET /archive, x-lam-risk: destructive
+    ]
+    code = main(["dry-run", str(_plan(tmp_path, site.url, steps)), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result
+    assert site.log == [("GET", "/api/items")], result
+    held = {e["step"]: e["risk"] for e in result["effects"]}
+    assert held == {"purge": "destructive", "archive": "destructive"}, result

@@ -28,6 +28,11 @@ A request may pass through only when **all** of these hold:
 
 Everything let through is listed as passed through in the dry run's effects (``answered_by``
 ``live (sign-in)``) and recorded as a ``passthrough`` event with the reason.
+
+Reads go live in a dry run too (pages load, and the sandbox simulator reads live lists and
+items through :class:`lam.run.ui_step.LiveReader`), but only reads: a GET classified
+destructive (``GET /items/purge``, an operation the spec marks ``x-lam-risk: destructive``)
+never reaches the live app (:func:`read_stays_read`).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from lam.risk_ui import ElementFacts
 from lam.risk_words import tokens
 from lam.types import Risk
 
-__all__ = ["PASSED_LIVE", "api_sign_in", "credentials_form", "spec_sign_in"]
+__all__ = ["PASSED_LIVE", "api_sign_in", "credentials_form", "read_stays_read", "spec_sign_in"]
 
 PASSED_LIVE = "live (sign-in)"
 """How a dry run's effects list a request it let through to the live app."""
@@ -114,6 +119,22 @@ def api_sign_in(spec: Any, request: httpx.Request, *, base_path: str = "") -> st
     method = effective_method(request.method, dict(request.headers), url, form)
     risk = classify_request(method, url, body=body, operation=op).risk
     return spec_sign_in(spec, op, url, risk) if method == "POST" else None
+
+
+def read_stays_read(spec: Any, base_path: str, method: str, url: str) -> bool:
+    """Whether a dry run may send ``method url`` live as a read: a GET or HEAD that its URL's
+    words and its operation in ``spec`` (when it has one) classify as read."""
+    if method.upper() not in ("GET", "HEAD"):
+        return False
+    op = None
+    if spec is not None:
+        path = urlsplit(url).path
+        base = base_path.rstrip("/")
+        if base and (path == base or path.startswith(base + "/")):
+            path = path[len(base) :] or "/"
+        found = spec.match(method, path)
+        op = found[0] if found else None
+    return classify_request(method, url, operation=op).risk is Risk.READ
 
 
 def credentials_form(el: ElementFacts | None, click_risk: Risk, app_urls: Iterable[str]) -> bool:

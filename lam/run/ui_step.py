@@ -38,7 +38,7 @@ from lam.run.context import RunState, StepOutcome
 from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, ScreenshotWriter
-from lam.run.sign_in import credentials_form
+from lam.run.sign_in import credentials_form, read_stays_read
 from lam.run.ui_wait import wait_on_page
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.types import Classification, Risk
@@ -100,11 +100,14 @@ def resolve_goto(target: str, app_urls: Mapping[str, str]) -> str:
 
 class LiveReader:
     """A simulator fallback that performs the same GET against the live API (reads are safe),
-    so a dry run's lists and items merge live data with the simulated changes."""
+    so a dry run's lists and items merge live data with the simulated changes. A GET that
+    ``spec`` or its words call destructive is never read live (:func:`read_stays_read`)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, spec: Any = None) -> None:
         parts = urlsplit(base_url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        self._base_path = parts.path
+        self._spec = spec
         self._client = httpx.Client(timeout=timeout)
 
     def __call__(self, request: SimRequest) -> SimResponse | None:
@@ -112,6 +115,9 @@ class LiveReader:
             return None
         headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
         params = httpx.QueryParams([(k, v) for k, vs in request.query.items() for v in vs])
+        url = str(httpx.URL(self.origin + request.path, params=params))
+        if not read_stays_read(self._spec, self._base_path, request.method, url):
+            return None
         try:
             answer = self._client.get(self.origin + request.path, params=params, headers=headers)
         except httpx.HTTPError:
@@ -200,7 +206,7 @@ class UiStepExecutor:
                 continue
             simulator = self._simulators.get(app.api)
             if state.effects is not None and simulator is None:
-                reader = LiveReader(base)
+                reader = LiveReader(base, spec=spec)
                 self._readers.append(reader)
                 simulator = Simulator(
                     spec, seed=self.options.seed, base_path=urlsplit(base).path, fallback=reader
@@ -244,27 +250,7 @@ class UiStepExecutor:
     # -- one step ----------------------------------------------------------------------------
 
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
-        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot.
-
-        A kill during the step: a wait ends within 50 ms; anything else still blocked in
-        the browser after :data:`ABORT_GRACE_S` has its browser killed under it.
-        """
-        with state.kill.abortable(self._abort, grace=ABORT_GRACE_S):
-            try:
-                return self._run_step(step, state)
-            except PlaywrightError:
-                if not state.kill.pulled():
-                    raise
-                # the kill closed the browser under a call that was still waiting
-                raise KilledError(f"browser stopped: {state.kill.reason}", step=step.id) from None
-
-    def _abort(self) -> None:
-        """The kill switch's last resort, called from its watcher thread."""
-        session = self._session
-        if session is not None:
-            session.abort()
-
-    def _run_step(self, step: Step, state: RunState) -> StepOutcome:
+        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot."""
         net = self._start(state)
         started = time.perf_counter()  # the step's own time, as an API step reports its own
         assert self._session is not None and self._shots is not None
@@ -291,15 +277,11 @@ class UiStepExecutor:
             summary = self._describe(step, resolved, value)
             if step.action in GUARDED_ACTIONS:
                 summary = self._guard(step, state, net, resolved, value)
-            state.kill.check(f"before {step.action}", step=step.id)  # (pulled at the prompt)
             mark, url_before = net.mark(), page.url
-            if step.action == "wait" and resolved is None:
-                result = wait_on_page(page, value, timeout_ms, state.kill, step=step.id)
-            else:
-                result = perform(
-                    page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
-                    resolved=resolved,
-                )  # fmt: skip
+            result = perform(
+                page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
+                resolved=resolved,
+            )  # fmt: skip
             net.settle(page, limit_ms=min(timeout_ms, 3_000), since=mark)
             refused = net.take_refusal()
             if refused is not None:
@@ -315,8 +297,7 @@ class UiStepExecutor:
             if exc.code == "network-guard":
                 exc = cannot_connect(exc) or exc
             status = "blocked" if exc.exit_code == 3 else "failed"
-            # no picture of a killed step: its browser may be gone, and the kill must not wait
-            shot = None if state.kill.pulled() else shots.take(page, step.id, box=box, status=status)
+            shot = shots.take(page, step.id, box=box, status=status)
             exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it
             if exc is failure:
                 raise
