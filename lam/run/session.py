@@ -210,7 +210,8 @@ def executors_for(
             base = api_urls.get(name, "")
             # Pages read live data through the simulator; a plan of API steps alone reads
             # nothing live, so its dry run sends no request at all.
-            reader = LiveReader(base) if name in behind_apps and "://" in base else None
+            live = name in behind_apps and "://" in base
+            reader = LiveReader(base, spec=spec) if live else None
             if reader is not None:
                 readers.append(reader)
             sim = Simulator(spec, seed=options.seed, base_path=urlsplit(base).path, fallback=reader)

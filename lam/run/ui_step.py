@@ -250,7 +250,27 @@ class UiStepExecutor:
     # -- one step ----------------------------------------------------------------------------
 
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
-        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot."""
+        """Run one UI step: resolve, guard, act, let the page settle, check, screenshot.
+
+        A kill during the step: a wait ends within 50 ms; anything else still blocked in
+        the browser after :data:`ABORT_GRACE_S` has its browser killed under it.
+        """
+        with state.kill.abortable(self._abort, grace=ABORT_GRACE_S):
+            try:
+                return self._run_step(step, state)
+            except PlaywrightError:
+                if not state.kill.pulled():
+                    raise
+                # the kill closed the browser under a call that was still waiting
+                raise KilledError(f"browser stopped: {state.kill.reason}", step=step.id) from None
+
+    def _abort(self) -> None:
+        """The kill switch's last resort, called from its watcher thread."""
+        session = self._session
+        if session is not None:
+            session.abort()
+
+    def _run_step(self, step: Step, state: RunState) -> StepOutcome:
         net = self._start(state)
         started = time.perf_counter()  # the step's own time, as an API step reports its own
         assert self._session is not None and self._shots is not None
@@ -277,11 +297,15 @@ class UiStepExecutor:
             summary = self._describe(step, resolved, value)
             if step.action in GUARDED_ACTIONS:
                 summary = self._guard(step, state, net, resolved, value)
+            state.kill.check(f"before {step.action}", step=step.id)  # (pulled at the prompt)
             mark, url_before = net.mark(), page.url
-            result = perform(
-                page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
-                resolved=resolved,
-            )  # fmt: skip
+            if step.action == "wait" and resolved is None:
+                result = wait_on_page(page, value, timeout_ms, state.kill, step=step.id)
+            else:
+                result = perform(
+                    page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
+                    resolved=resolved,
+                )  # fmt: skip
             net.settle(page, limit_ms=min(timeout_ms, 3_000), since=mark)
             refused = net.take_refusal()
             if refused is not None:
@@ -297,7 +321,8 @@ class UiStepExecutor:
             if exc.code == "network-guard":
                 exc = cannot_connect(exc) or exc
             status = "blocked" if exc.exit_code == 3 else "failed"
-            shot = shots.take(page, step.id, box=box, status=status)
+            # no picture of a killed step: its browser may be gone, and the kill must not wait
+            shot = None if state.kill.pulled() else shots.take(page, step.id, box=box, status=status)
             exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it
             if exc is failure:
                 raise
