@@ -356,6 +356,7 @@ class UiStepExecutor:
         classification = classify_ui_action(step.action, el)
         if step.action == "upload":
             classification = _upload_risk(classification, value, state.plan.path)
+        net.sign_in_forms.clear()  # an allowance lives for the one action that submits its form
         submits = step.action in ("click", "press") and el is not None and el.form_action
         if submits and credentials_form(el, classification.risk, state.app_urls.values()):
             assert el is not None and el.form_action is not None
