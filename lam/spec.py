@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from lam.errors import SpecError
 from lam.spec_cache import read_entry, write_entry
 from lam.spec_check import SpecProblem, check_spec
+from lam.spec_fanout import check_fanout
 from lam.spec_ops import (
     METHODS,
     Operation,
@@ -250,6 +251,7 @@ def _load_fresh(root: SourceText) -> Bundle:
     _check_top(document, root.name)
     bundle = bundle_document(root, document)
     check_refs(bundle)
+    check_fanout(bundle)
     return bundle
 
 

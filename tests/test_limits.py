@@ -354,6 +354,45 @@ def test_a_ref_chain_within_the_limit_is_fine(tmp_path: Path) -> None:
     assert_bounded(run_bounded(["spec", "ops", str(spec)]), codes=(0,))
 
 
+def _fan_spec(fan: int, levels: int) -> str:
+    """``s0`` is allOf ``fan`` refs to ``s1``, which is allOf ``fan`` refs to ``s2``..."""
+    schemas = "".join(
+        f"    s{i}: {{allOf: ["
+        + ", ".join([f"{{$ref: '#/components/schemas/s{i + 1}'}}"] * fan)
+        + "]}\n"
+        for i in range(levels)
+    )
+    return (
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /p:\n    post:\n"
+        "      operationId: op0\n      requestBody: {content: {application/json: {schema: "
+        "{$ref: '#/components/schemas/s0'}}}}\n      responses: {'200': {description: ok}}\n"
+        "components:\n  schemas:\n" + schemas + f"    s{levels}: {{type: object}}\n"
+    )
+
+
+def test_a_ref_fan_is_refused_before_any_validator_meets_it(tmp_path: Path) -> None:
+    """3 kB of schemas, each allOf nine refs to the next: 9**8 schemas for one body. It once
+    hung `lam spec check` and `lam validate` past 60 s; now the load refuses it."""
+    spec = write(tmp_path / "spec.yaml", _fan_spec(9, 8))
+    assert len(spec.read_text()) < 3_000
+    place = "#/components/schemas/s"  # the first schema found over the limit
+    refused(run_bounded(["spec", "ops", str(spec)]), 1, spec, place, "more than 10,000 schemas")
+    checked(run_bounded(["spec", "check", str(spec)]), spec, "more than 10,000 schemas")
+    plan = write(
+        tmp_path / "plan.yaml",
+        "lam: 1\nname: p\napis:\n  x: {spec: spec.yaml}\nsteps:\n"
+        "  - {id: a, call: x.op0, body: {a: 1}}\n",
+    )
+    line = refused(run_bounded(["validate", str(plan)]), 1, plan, "apis.x.spec")
+    assert "more than 10,000 schemas" in line
+
+
+def test_a_modest_fan_is_fine(tmp_path: Path) -> None:
+    """Four refs over three levels (85 schemas; GitHub's REST spec reaches 118) loads."""
+    spec = write(tmp_path / "spec.yaml", _fan_spec(4, 3))
+    assert_bounded(run_bounded(["spec", "ops", str(spec)]), codes=(0,))
+
+
 class _SpecServer(BaseHTTPRequestHandler):
     body = b""
     endless = False
