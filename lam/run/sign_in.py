@@ -77,9 +77,8 @@ def spec_sign_in(spec: SpecLike, op: Any, url: str, risk: Risk) -> str | None:
     not one (see the module docstring, rule 2, first kind)."""
     if op is None or str(op.method).upper() != "POST" or risk.rank > Risk.WRITE.rank:
         return None
-    path = urlsplit(url).path
     for name, flow_url in _token_urls(spec):
-        if _same_endpoint(url, path, flow_url):
+        if _same_endpoint(url, str(op.path), flow_url):
             return f"the OAuth2 token URL of security scheme {name!r}"
     if _needs_security(spec, op):
         return None
@@ -98,12 +97,7 @@ def spec_sign_in(spec: SpecLike, op: Any, url: str, risk: Risk) -> str | None:
 def api_sign_in(spec: Any, request: httpx.Request, *, base_path: str = "") -> str | None:
     """Why an API step's request to ``spec``'s API (served under ``base_path``) is a sign-in
     (first kind), or None."""
-    path = request.url.path
-    base = base_path.rstrip("/")
-    if base and (path == base or path.startswith(base + "/")):
-        path = path[len(base) :] or "/"
-    found = spec.match(request.method, path)
-    op = found[0] if found else None
+    op = _operation(spec, base_path, request.method, str(request.url))
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body: Any = None
     text = request.content.decode("utf-8", "replace") if request.content else ""
@@ -126,15 +120,18 @@ def read_stays_read(spec: Any, base_path: str, method: str, url: str) -> bool:
     words and its operation in ``spec`` (when it has one) classify as read."""
     if method.upper() not in ("GET", "HEAD"):
         return False
-    op = None
-    if spec is not None:
-        path = urlsplit(url).path
-        base = base_path.rstrip("/")
-        if base and (path == base or path.startswith(base + "/")):
-            path = path[len(base) :] or "/"
-        found = spec.match(method, path)
-        op = found[0] if found else None
+    op = _operation(spec, base_path, method, url) if spec is not None else None
     return classify_request(method, url, operation=op).risk is Risk.READ
+
+
+def _operation(spec: Any, base_path: str, method: str, url: str) -> Any:
+    """The operation of ``spec`` serving ``method url`` under the API's ``base_path``, or None."""
+    path = urlsplit(url).path
+    base = base_path.rstrip("/")
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base) :] or "/"
+    found = spec.match(method, path)
+    return found[0] if found else None
 
 
 def credentials_form(el: ElementFacts | None, click_risk: Risk, app_urls: Iterable[str]) -> bool:
@@ -164,13 +161,15 @@ def _token_urls(spec: SpecLike) -> list[tuple[str, str]]:
     return found
 
 
-def _same_endpoint(url: str, path: str, flow_url: str) -> bool:
-    """Whether the request reaches ``flow_url`` (absolute: same host and path; relative:
-    resolved against the API's server, so the request path ends with it)."""
+def _same_endpoint(url: str, op_path: str, flow_url: str) -> bool:
+    """Whether the request (``url``, served by the operation at ``op_path``) reaches
+    ``flow_url``: an absolute one by the same host and path; a relative one (resolved against
+    the API's server) when it is the operation's own path."""
     if "://" in flow_url:
-        return url_host(url) == url_host(flow_url) and path == (urlsplit(flow_url).path or "/")
+        want_path = urlsplit(flow_url).path or "/"
+        return url_host(url) == url_host(flow_url) and urlsplit(url).path == want_path
     want = "/" + urlsplit(flow_url).path.lstrip("/")
-    return want != "/" and (path == want or path.endswith(want))
+    return want != "/" and op_path.rstrip("/") == want.rstrip("/")
 
 
 def _needs_security(spec: SpecLike, op: Any) -> bool:
