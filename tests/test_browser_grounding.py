@@ -155,3 +155,17 @@ def test_two_exact_names_are_still_refused() -> None:
         ground(
             "Save link", [*CHANGE_FORM[:1], el(8, "link", "Save draft"), el(9, "link", "Save copy")]
         )
+
+
+def test_first_name_is_a_field_not_an_ordinal() -> None:
+    # Django admin's change form has "First name" and "Last name" fields.
+    query = parse_query("First name field")
+    assert query.ordinal is None and query.words == {"first", "name"}
+    assert parse_query("the first Save button").ordinal == 0
+    fields = [
+        el(0, "textbox", "Username", tag="input"),
+        el(1, "textbox", "Last name", tag="input"),
+        el(2, "textbox", "First name", tag="input"),
+    ]
+    assert ground("First name", fields).element.index == 2
+    assert ground("last name", fields).element.index == 1

@@ -52,7 +52,10 @@ _ORDINAL_WORDS = {
     "first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5,
     "seventh": 6, "eighth": 7, "ninth": 8, "tenth": 9, "last": -1,
 }  # fmt: skip
-_ORDINAL = re.compile(r"\b(?:(\d+)(?:st|nd|rd|th)|(" + "|".join(_ORDINAL_WORDS) + r"))\b", re.I)
+# ("First name" and "Last name" are fields, not positions.)
+_ORDINAL = re.compile(
+    r"\b(?:(\d+)(?:st|nd|rd|th)|(" + "|".join(_ORDINAL_WORDS) + r"))\b(?!\s+names?\b)", re.I
+)
 _ALL = re.compile(r"\b(?:both|all|each|every)\b", re.IGNORECASE)
 _INTO = re.compile(r"\s+(?:into|in|inside|to|on|as|for)\s+(?:the\s+|a\s+|an\s+|both\s+|all\s+)?")
 _BY_DOING = re.compile(r"\bby\s+(clicking|pressing|tapping|selecting|choosing|typing|entering)\b")

@@ -147,8 +147,9 @@ def parse_query(description: str) -> Query:
     roles: set[str] = set()
     ordinal = None
     phrase: list[str] = []
-    for word in raw:
-        if word in _ORDINALS:
+    for i, word in enumerate(raw):
+        if word in _ORDINALS and raw[i + 1 : i + 2] not in (["name"], ["names"]):
+            # ("First name" and "Last name" are fields, not positions.)
             ordinal = _ORDINALS[word]
         elif word in _ROLE_WORDS:
             roles |= _ROLE_WORDS[word]
