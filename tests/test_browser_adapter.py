@@ -353,6 +353,8 @@ def test_an_exact_name_wins_over_longer_ones(page: Page, base_url: str) -> None:
     assert spaced.locator.get_attribute("name") == "_save"  # case and spacing ignored
     first = resolve_target(page, {"label": "First name:"}, timeout_ms=1_000)
     assert first.locator.get_attribute("name") == "first_name"
+    bare = resolve_target(page, {"label": "first name"}, timeout_ms=1_000)
+    assert bare.locator.get_attribute("name") == "first_name"  # a label's colon aside
     search = resolve_target(page, {"placeholder": "Search"}, timeout_ms=1_000)
     assert search.locator.get_attribute("name") == "q"
     longer = resolve_target(page, {"role": "button", "name": "Save and add"}, timeout_ms=1_000)

@@ -169,8 +169,11 @@ def _exactly(hints: Mapping[str, Any]) -> Mapping[str, Any] | None:
     worded = {k: hints[k] for k in _WORDED if isinstance(hints.get(k), str) and hints[k].split()}
     if not worded or ("name" in worded and "role" not in hints):
         return None
+    # (A label's trailing colon or required-field star is not part of what it says.)
     whole = {
-        key: re.compile(r"^\s*" + r"\s+".join(map(re.escape, text.split())) + r"\s*$", re.I)
+        key: re.compile(
+            r"^\s*" + r"\s+".join(map(re.escape, text.split())) + r"\s*[:*]?\s*$", re.I
+        )
         for key, text in worded.items()
     }
     return {**hints, **whole}
