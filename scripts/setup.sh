@@ -39,3 +39,20 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 2
   fi
 fi
+
+# The real-app suite's npm apps (json-server, TodoMVC), pinned in tests/realapps/package.json.
+realapps=tests/realapps
+if [ -f "$realapps/package.json" ]; then
+  npm_stamp=$realapps/node_modules/.lam-installed
+  if [ ! -f "$npm_stamp" ] || [ "$realapps/package.json" -nt "$npm_stamp" ] \
+      || [ "$realapps/package-lock.json" -nt "$npm_stamp" ]; then
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+      echo "setup: the real-app tests need Node.js 18+ with npm (for json-server and TodoMVC);" \
+        "install them (Debian: apt-get install nodejs npm) and run this again" >&2
+      exit 2
+    fi
+    echo "setup: installing the real-app suite's npm packages into $realapps/node_modules"
+    (cd "$realapps" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$npm_stamp"
+  fi
+fi

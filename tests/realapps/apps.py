@@ -1,0 +1,133 @@
+"""The real apps as servers on 127.0.0.1: a stock Django admin (PyPI) and json-server (npm).
+
+Each runs in its own process with its own data (a SQLite file, a db.json) in a test's
+temporary folder; the tests read that data directly to check what lam did.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from servers import free_port, wait_until_up
+
+__all__ = [
+    "HERE",
+    "NODE_MODULES",
+    "DjangoAdmin",
+    "JsonServer",
+    "django_template",
+    "npm_missing",
+    "start_django",
+    "start_json_server",
+]
+
+HERE = Path(__file__).resolve().parent
+NODE_MODULES = HERE / "node_modules"
+
+
+def _django_env(db: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="djangoapp.settings",
+        LAM_DJANGO_DB=str(db),
+        PYTHONPATH=str(HERE),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def django_template(folder: Path) -> Path:
+    """A migrated database with the admin and alice, bob and carol (made once, copied after)."""
+    db = folder / "template.sqlite3"
+    env = _django_env(db)
+    for argv in (
+        ["-m", "django", "migrate", "--noinput", "-v", "0"],
+        [str(HERE / "djangoapp" / "seed.py")],
+    ):
+        subprocess.run([sys.executable, *argv], env=env, check=True, cwd=folder)
+    return db
+
+
+@dataclass
+class DjangoAdmin:
+    url: str  # http://127.0.0.1:PORT
+    db: Path
+    template: Path
+
+    def reset(self) -> None:
+        """Back to the seeded state (the server opens the file per request)."""
+        shutil.copyfile(self.template, self.db)
+
+    def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        with sqlite3.connect(self.db) as conn:
+            return list(conn.execute(sql, args))
+
+    def users(self) -> dict[str, str]:
+        """username -> first name."""
+        return {str(u): str(f) for u, f in self.rows("SELECT username, first_name FROM auth_user")}
+
+
+@contextmanager
+def start_django(template: Path, folder: Path) -> Iterator[DjangoAdmin]:
+    """Django's own development server (static files too) on a free port."""
+    db = folder / "db.sqlite3"
+    shutil.copyfile(template, db)
+    port = free_port()
+    argv = ["-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"]
+    process = subprocess.Popen(
+        [sys.executable, *argv], env=_django_env(db), cwd=folder,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/admin/login/", process)
+        yield DjangoAdmin(f"http://127.0.0.1:{port}", db, template)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def npm_missing(package: str) -> str | None:
+    """Why an npm package is not there (None when it is): scripts/setup.sh installs them."""
+    if not (NODE_MODULES / package / "package.json").exists():
+        return f"{package} is not installed in {NODE_MODULES} (run: bash scripts/setup.sh)"
+    return None
+
+
+@dataclass
+class JsonServer:
+    url: str
+    db: Path
+
+
+@contextmanager
+def start_json_server(db: Path) -> Iterator[JsonServer]:
+    """json-server (npm) over ``db`` (a db.json it rewrites on every change)."""
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not installed (json-server needs it)")
+    port = free_port()
+    script = NODE_MODULES / "json-server" / "lib" / "cli" / "bin.js"
+    process = subprocess.Popen(
+        [node, str(script), "--port", str(port), "--host", "127.0.0.1", str(db)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/posts", process)
+        yield JsonServer(f"http://127.0.0.1:{port}", db)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

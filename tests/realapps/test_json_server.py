@@ -1,0 +1,95 @@
+"""json-server (npm, pinned in tests/realapps/package.json) as a real HTTP API: plans against
+a small OpenAPI spec of its /posts resource (tests/realapps/json_server.yaml), checked in the
+db.json json-server writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lam.cli.main import main
+
+from .apps import HERE, JsonServer, npm_missing, start_json_server
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("node") is None, reason="no Node.js on this machine"),
+]
+
+PLANS = HERE / "plans"
+SEED = {
+    "posts": [
+        {"id": 1, "title": "json-server", "author": "typicode"},
+        {"id": 2, "title": "Second post", "author": "alice"},
+    ]
+}
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[JsonServer]:
+    missing = npm_missing("json-server")
+    if missing:  # scripts/setup.sh installs it; a fresh clone without it is a set-up error
+        pytest.fail(missing)
+    db = tmp_path / "db.json"
+    db.write_text(json.dumps(SEED, indent=2))
+    with start_json_server(db) as server:
+        yield server
+
+
+def lam_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code = main([*argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def posts(api: JsonServer) -> list[dict[str, Any]]:
+    return list(json.loads(api.db.read_text())["posts"])
+
+
+def test_validate_knows_the_delete_is_destructive(capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = lam_json(capsys, "validate", str(PLANS / "json_server_posts.yaml"))
+    assert code == 0, result
+    assert [s["risk"] for s in result["steps"]] == ["write", "write", "read"]
+    code, result = lam_json(capsys, "validate", str(PLANS / "json_server_delete.yaml"))
+    assert code == 3, result
+    assert {s["id"]: s["verdict"] for s in result["steps"]} == {
+        "show": "allow",
+        "remove": "approve",
+    }
+
+
+def test_dry_run_leaves_db_json_byte_identical(
+    api: JsonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = api.db.read_bytes()
+    argv = [str(PLANS / "json_server_posts.yaml"), "--api", f"posts={api.url}"]
+    code, result = lam_json(capsys, "dry-run", *argv)
+    assert code == 0, result
+    assert api.db.read_bytes() == before
+    assert [e["method"] for e in result["effects"]] == ["POST", "PATCH"]
+
+
+def test_run_writes_through_to_db_json(api: JsonServer, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [str(PLANS / "json_server_posts.yaml"), "--api", f"posts={api.url}"]
+    code, result = lam_json(capsys, "run", *argv, "--input", "title=Draft", "--no-prompt")
+    assert code == 0, result
+    added = posts(api)[-1]
+    assert added["title"] == "Retitled by lam" and added["author"] == "lam"
+    assert len(posts(api)) == 3
+
+
+def test_delete_is_held_without_approval(
+    api: JsonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(PLANS / "json_server_delete.yaml"), "--api", f"posts={api.url}"]
+    before = api.db.read_bytes()
+    code, result = lam_json(capsys, "run", *argv, "--no-prompt")
+    assert code == 3, result
+    assert api.db.read_bytes() == before
+    code, result = lam_json(capsys, "run", *argv, "--approve", "remove", "--no-prompt")
+    assert code == 0, result
+    assert [p["id"] for p in posts(api)] == [2]
