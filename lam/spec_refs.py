@@ -24,6 +24,7 @@ from lam.limits import SPEC_LIMITS
 __all__ = [
     "BUNDLE_KEY",
     "FAST_PARSE_BYTES",
+    "MAX_BUNDLE_FILES",
     "MAX_REF_CHAIN",
     "MAX_SPEC_BYTES",
     "Bundle",
@@ -40,6 +41,9 @@ BUNDLE_KEY = "x-lam-files"
 
 MAX_SPEC_BYTES = 40 * 1024 * 1024
 """Larger specs are refused unread: three times GitHub's REST spec, the biggest lam targets."""
+
+MAX_BUNDLE_FILES = 1_000
+"""A spec may reach at most this many other files through relative ``$ref``."""
 
 FAST_PARSE_BYTES = 1_000_000
 """Documents larger than this are parsed with the fast (C) parser."""
@@ -218,6 +222,7 @@ def bundle_document(root: SourceText, document: dict[str, Any]) -> Bundle:
     if not _has_external_refs(root.text):
         return bundle
     keys: dict[str, str] = {}  # file name -> bundle key
+    total = len(root.data)  # every file counts against one spec's size limit
     pending: list[tuple[str, Any, str]] = [(root.name, document, "")]
     while pending:
         name, doc, prefix = pending.pop()
@@ -229,7 +234,23 @@ def bundle_document(root: SourceText, document: dict[str, Any]) -> Bundle:
                 continue
             target_name = _join(name, target)
             if target_name not in keys:
+                if len(keys) >= MAX_BUNDLE_FILES:
+                    raise SpecError(
+                        f"$ref to {target_name}: more than {MAX_BUNDLE_FILES} files in one spec",
+                        file=name,
+                        location=_pointer(where) + "/$ref",
+                        code="too-large",
+                    )
                 loaded = _load_external(target_name, name, where)
+                total += len(loaded[0].data)
+                if total > MAX_SPEC_BYTES:
+                    raise SpecError(
+                        f"$ref to {target_name}: the spec and the files it refers to hold "
+                        f"more than the {MAX_SPEC_BYTES / 1e6:.0f} MB allowed for one spec",
+                        file=name,
+                        location=_pointer(where) + "/$ref",
+                        code="too-large",
+                    )
                 key = f"f{len(keys)}"
                 keys[target_name] = key
                 bundle.files[key] = target_name

@@ -393,6 +393,30 @@ def test_a_modest_fan_is_fine(tmp_path: Path) -> None:
     assert_bounded(run_bounded(["spec", "ops", str(spec)]), codes=(0,))
 
 
+def _spec_of_many_files(tmp_path: Path, files: int) -> Path:
+    for i in range(files):
+        write(tmp_path / f"part{i}.yaml", f"S{i}: {{type: object, description: {'x' * 5000}}}\n")
+    refs = "".join(f"    S{i}: {{$ref: 'part{i}.yaml#/S{i}'}}\n" for i in range(files))
+    return write(tmp_path / "spec.yaml", SPEC_HEAD + "components:\n  schemas:\n" + refs)
+
+
+def test_the_files_a_spec_refers_to_count_against_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file under the size limit, together over it: refused (here with a 20 kB limit)."""
+    monkeypatch.setattr("lam.spec_refs.MAX_SPEC_BYTES", 20_000)
+    spec = _spec_of_many_files(tmp_path, 5)
+    refused(run_bounded(["spec", "ops", str(spec)]), 1, spec, "and the files it refers to")
+
+
+def test_a_spec_may_reach_only_so_many_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lam.spec_refs.MAX_BUNDLE_FILES", 3)
+    spec = _spec_of_many_files(tmp_path, 5)
+    refused(run_bounded(["spec", "ops", str(spec)]), 1, spec, "more than 3 files in one spec")
+
+
 class _SpecServer(BaseHTTPRequestHandler):
     body = b""
     endless = False
