@@ -24,6 +24,7 @@ from bounded import CPU_SECONDS, PEAK_MB, Outcome, assert_bounded, run_bounded
 
 from lam.errors import UsageError
 from lam.expressions import (
+    MAX_RESOLVED_CHARS,
     Context,
     ExpressionError,
     parse_value,
@@ -33,6 +34,8 @@ from lam.expressions import (
 from lam.limits import DOCUMENT_LIMITS, SPEC_LIMITS
 from lam.plan import load_plan
 from lam.run.inputs import resolve_inputs
+from lam.spec_fanout import MAX_SCHEMA_BRANCHES
+from lam.spec_refs import MAX_BUNDLE_FILES, MAX_REF_CHAIN
 
 ROOT = Path(__file__).resolve().parents[1]
 PETSTORE = ROOT / "specs" / "petstore.yaml"
@@ -554,5 +557,9 @@ def test_limits_are_what_the_docs_say() -> None:
         f"{SPEC_LIMITS.max_nodes:,}",
         f"{DOCUMENT_LIMITS.max_string:,}",
         f"{DOCUMENT_LIMITS.max_number}",
+        f"{MAX_SCHEMA_BRANCHES:,}",
+        f"{MAX_RESOLVED_CHARS:,}",
+        f"{MAX_BUNDLE_FILES:,}",
+        f"{MAX_REF_CHAIN}",
     ):
         assert value in doc, value
