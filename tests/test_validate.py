@@ -321,6 +321,7 @@ def test_every_problem_of_a_plan_in_one_round(
     # the broken step is not blamed twice: the step that uses its output is not reported
     assert "again" not in err and "no step named" not in err
     assert out.rstrip().endswith("invalid: 4 error(s), each on stderr")
+    assert f"({plan}): 4 steps (1 too broken to classify, see the errors)" in out
 
 
 def test_a_broken_api_declaration_does_not_hide_the_steps_problems(tmp_path: Path) -> None:

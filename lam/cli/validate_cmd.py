@@ -82,7 +82,10 @@ def render_report(report: ValidationReport) -> str:
     """The human-readable report: a table of steps, then the outcome (errors go to stderr)."""
     out: list[str] = []
     if report.plan is not None:
-        out.append(f"plan {report.plan.name!r} ({report.file}): {len(report.steps)} steps")
+        written = report.plan.document.get("steps") or []
+        aside = len(written) - len(report.steps) if isinstance(written, list) else 0
+        shown = f" ({aside} too broken to classify, see the errors)" if aside > 0 else ""
+        out.append(f"plan {report.plan.name!r} ({report.file}): {len(report.steps)} steps{shown}")
     if report.steps:
         rows = [
             (
