@@ -300,26 +300,31 @@ def _number_hooks(limits: Limits) -> dict[str, Callable[[str], Any]]:
     return {"parse_int": parse_int, "parse_float": parse_float, "parse_constant": parse_constant}
 
 
+_ODD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_ODD = re.compile("[\x00\ud800-\udfff]")
+
+
 def load_json(text: str, limits: Limits) -> Any:
     """Parse JSON within ``limits``. Raises :class:`OverLimit` or :class:`json.JSONDecodeError`."""
     try:
         document = json.loads(text, **_number_hooks(limits))  # type: ignore[arg-type]
     except (_NumberRefused, RecursionError):
         raise _locate(text, limits) from None
-    # A NUL can only come from an escape; look for one only when the text has that escape.
-    nul = "\\u0000" in text
-    problem = _tree_problem(document, limits, nul=nul)
+    # A NUL or a lone surrogate can only come from an escape: look for them in the parsed
+    # strings only when the text has such an escape.
+    escaped = _ODD_ESCAPE.search(text) is not None
+    problem = _tree_problem(document, limits, escaped=escaped)
     if problem is not None:
-        raise _locate_in_tree(document, limits, problem, nul=nul) from None
+        raise _locate_in_tree(document, limits, problem, escaped=escaped) from None
     return document
 
 
-def _tree_problem(document: Any, limits: Limits, *, nul: bool) -> str | None:
+def _tree_problem(document: Any, limits: Limits, *, escaped: bool) -> str | None:
     """The first limit a parsed JSON value breaks ('depth', 'nodes' or 'string'), fast and
     without paths: _locate_in_tree finds the place once one is known to be broken."""
     max_string = limits.max_string
     if type(document) is str:
-        return "string" if _string_problem(document, limits, nul=nul) else None
+        return "string" if _string_problem(document, limits, escaped=escaped) else None
     stack: list[tuple[Any, int]] = [(document, 1)]
     nodes = 1
     while stack:
@@ -330,7 +335,7 @@ def _tree_problem(document: Any, limits: Limits, *, nul: bool) -> str | None:
         if type(node) is dict:
             nodes += 2 * len(node)
             for key in node:
-                if len(key) > max_string or (nul and "\x00" in key):
+                if len(key) > max_string or (escaped and _ODD.search(key)):
                     return "string"
         else:
             nodes += len(node)
@@ -343,20 +348,23 @@ def _tree_problem(document: Any, limits: Limits, *, nul: bool) -> str | None:
                     stack.append((child, depth + 1))
                 elif depth + 1 > limits.max_depth:
                     return "depth"
-            elif kind is str and (len(child) > max_string or (nul and "\x00" in child)):
+            elif kind is str and (len(child) > max_string or (escaped and _ODD.search(child))):
                 return "string"
     return None
 
 
-def _string_problem(text: str, limits: Limits, *, nul: bool) -> str | None:
+def _string_problem(text: str, limits: Limits, *, escaped: bool) -> str | None:
     if len(text) > limits.max_string:
         return f"{len(text):,} characters, more than the {limits.max_string:,} allowed"
-    if nul and "\x00" in text:
+    odd = _ODD.search(text) if escaped else None
+    if odd and odd.group() == "\x00":
         return "a NUL character (\\u0000), which no plan, policy or spec needs"
+    if odd:
+        return f"\\u{ord(odd.group()):04x} alone is not a character (half a surrogate pair)"
     return None
 
 
-def _locate_in_tree(document: Any, limits: Limits, problem: str, *, nul: bool) -> OverLimit:
+def _locate_in_tree(document: Any, limits: Limits, problem: str, *, escaped: bool) -> OverLimit:
     """The path to the first node breaking ``problem`` (slow path: only on refusal)."""
     stack: list[tuple[Any, list[str | int]]] = [(document, [])]
     nodes = 0
@@ -367,12 +375,12 @@ def _locate_in_tree(document: Any, limits: Limits, problem: str, *, nul: bool) -
             return OverLimit(f"more than {limits.max_nodes:,} keys and values", path)
         if problem == "depth" and len(path) + 1 > limits.max_depth:
             return OverLimit(f"nested more than {limits.max_depth} deep", path)
-        if isinstance(node, str) and (why := _string_problem(node, limits, nul=nul)):
+        if isinstance(node, str) and (why := _string_problem(node, limits, escaped=escaped)):
             return OverLimit(f"a string of {why}" if why[0].isdigit() else why, path)
         if isinstance(node, dict | list):
             items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
             for key, child in reversed(items):
-                if isinstance(key, str) and (why := _string_problem(key, limits, nul=nul)):
+                if isinstance(key, str) and (why := _string_problem(key, limits, escaped=escaped)):
                     return OverLimit(f"a key of {why}" if why[0].isdigit() else why, path)
                 stack.append((child, [*path, key]))
     return OverLimit("the document breaks a limit")  # not reached: _tree_problem found one

@@ -183,6 +183,7 @@ JSON_SIBLINGS = {
     "long float": ('{"price": 0.' + "1" * 200 + "}", "a number of 202 characters"),
     "huge string": ('{"name": "' + "x" * 1_000_001 + '"}', "a string of 1,000,001"),
     "deep objects": ('{"x": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}", "nested more"),
+    "lone surrogate": ('{"name": "a\\ud800"}', "\\ud800 alone is not a character"),
     "deep under the recursion limit": ('{"x": ' + "[" * 500 + "]" * 500 + "}", "nested more"),
 }
 
@@ -194,6 +195,14 @@ def test_hostile_json_plan_siblings(tmp_path: Path, case: str) -> None:
     text = json.dumps(head)[:-1] + ', "steps": [{"id": "a", "call": "petstore.addPet", "body": '
     plan = write(tmp_path / "plan.json", text + body + "}]}")
     refused(run_bounded(["validate", str(plan)]), 1, plan, fragment)
+
+
+def test_a_surrogate_pair_is_a_character(tmp_path: Path) -> None:
+    plan = write(
+        tmp_path / "plan.json",
+        '{"lam": 1, "name": "\\ud83d\\ude00", "steps": [{"id": "a", "wait": 1}]}',
+    )
+    assert load_plan(plan).name == "\U0001f600"
 
 
 def test_a_nul_in_a_json_spec_path_is_one_line(tmp_path: Path) -> None:
