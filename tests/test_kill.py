@@ -34,6 +34,10 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = str(Path(__file__).parent / "data" / "specs" / "quirks.yaml")
 LIMIT_S = 1.0  # the promise: a killed run ends within this, measured from the kill
+# A UI run also closes its browser (and its egress proxy) before its record ends: 0.2-0.5 s here
+# at a load average of 20 on 2 cores (benchmarks/kill_latency.py --ui); the tests allow a machine
+# busier than that some headroom.
+UI_LIMIT_S = 1.5
 
 
 @dataclass
@@ -311,7 +315,10 @@ def test_lam_kill_ends_a_long_ui_wait(tmp_path: Path) -> None:
     pulled = (Path(entry["directory"]) / "KILL").stat().st_mtime
     assert killed.returncode == 0, killed.stderr
     assert proc.returncode == 4
-    assert events[-1]["time"] - pulled < LIMIT_S
+    took = [(e["type"], round(e["time"] - pulled, 3)) for e in events[-5:]]
+    wait_ended = next(e for e in reversed(events) if e["type"] == "step")["time"]
+    assert wait_ended - pulled < 0.5, took  # the wait itself ends within a slice or two
+    assert events[-1]["time"] - pulled < UI_LIMIT_S, took
     assert "wait stopped" in result["error"]
     assert_killed_record(events, trace, "long")
 
@@ -343,10 +350,8 @@ def test_lam_kill_aborts_a_browser_action_blocked_on_a_missing_element(tmp_path:
     pulled = (Path(entry["directory"]) / "KILL").stat().st_mtime
     assert killed.returncode == 0, killed.stderr
     assert proc.returncode == 4
-    # 0.35-0.6 s here at a load average of 20 (benchmarks/kill_latency.py --ui); the browser is
-    # killed 0.15 s after the pull and then closed, so a slow machine gets some headroom
     took = [(e["type"], round(e["time"] - pulled, 3)) for e in events[-4:]]
-    assert events[-1]["time"] - pulled < 1.5 * LIMIT_S, took
+    assert events[-1]["time"] - pulled < UI_LIMIT_S, took
     assert_killed_record(events, trace, "stuck")
 
 

@@ -262,8 +262,12 @@ class Runner:
             self.on_step(result)
 
     def _finish(self) -> None:
+        killed = isinstance(self.result.error, KilledError)
         for executor in self.executors.values():
             try:
+                abort = getattr(executor, "abort", None)
+                if killed and abort is not None:
+                    abort()  # a killed run does not wait for a browser to close politely
                 executor.close()
             except Exception as exc:  # closing must not hide the run's own outcome
                 self.record.event("warning", message=f"closing an adapter failed: {exc}")

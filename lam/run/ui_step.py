@@ -255,7 +255,7 @@ class UiStepExecutor:
         A kill during the step: a wait ends within 50 ms; anything else still blocked in
         the browser after :data:`ABORT_GRACE_S` has its browser killed under it.
         """
-        with state.kill.abortable(self._abort, grace=ABORT_GRACE_S):
+        with state.kill.abortable(self.abort, grace=ABORT_GRACE_S):
             try:
                 return self._run_step(step, state)
             except PlaywrightError:
@@ -264,8 +264,9 @@ class UiStepExecutor:
                 # the kill closed the browser under a call that was still waiting
                 raise KilledError(f"browser stopped: {state.kill.reason}", step=step.id) from None
 
-    def _abort(self) -> None:
-        """The kill switch's last resort, called from its watcher thread."""
+    def abort(self) -> None:
+        """Kill the browser now, from any thread: the kill switch's last resort under a call
+        still blocked, and how a killed run ends it (:meth:`close` after)."""
         session = self._session
         if session is not None:
             session.abort()
