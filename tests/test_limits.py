@@ -275,6 +275,19 @@ def test_a_big_value_named_a_few_times_is_fine() -> None:
     assert body == {"a": [big] * 10}
 
 
+# ------------------------------------------------------------------------ the other doors
+
+
+@pytest.mark.parametrize("command", [["import"], ["recording", "params"]])
+def test_billion_laughs_through_the_other_readers(tmp_path: Path, command: list[str]) -> None:
+    """An Arazzo workflow to import, a recording to list: the same reader, the same line."""
+    document = write(
+        tmp_path / "doc.yaml",
+        "arazzo: 1.0.0\ninfo: {title: t, version: '1'}\nx-l:\n" + laughs("  "),
+    )
+    refused(run_bounded([*command, str(document)]), 1, document, "more than 100,000 keys")
+
+
 # ------------------------------------------------------------------------------- policies
 
 
