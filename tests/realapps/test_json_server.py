@@ -5,7 +5,6 @@ db.json json-server writes."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,7 @@ from lam.cli.main import main
 
 from .apps import HERE, JsonServer, npm_missing, start_json_server
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("node") is None, reason="no Node.js on this machine"),
-]
+pytestmark = pytest.mark.integration
 
 PLANS = HERE / "plans"
 SEED = {

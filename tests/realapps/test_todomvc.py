@@ -39,7 +39,9 @@ def todomvc() -> Iterator[str]:
 
 
 def lam_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = main([*argv, "--json"])
+    # (Screenshots of failed or blocked steps only: the suite's time goes to the apps.)
+    shots = ["--screenshots", "failures"] if argv[0] in ("run", "dry-run", "replay") else []
+    code = main([*argv, *shots, "--json"])
     return code, json.loads(capsys.readouterr().out)
 
 
