@@ -61,8 +61,10 @@ _DEFAULT_TIMEOUT_MS = 10_000.0
 _FORWARDED = ("authorization", "accept", "cookie")
 _BOX_JS = """(els) => {
   if (els.length !== 1) return null;
-  const r = els[0].getBoundingClientRect();
-  let x = r.x, y = r.y, view = els[0].ownerDocument.defaultView;
+  // (Through the prototypes: a form's controls could stand in for the form's own methods.)
+  const r = Element.prototype.getBoundingClientRect.call(els[0]);
+  const doc = Object.getOwnPropertyDescriptor(Node.prototype, "ownerDocument").get.call(els[0]);
+  let x = r.x, y = r.y, view = doc.defaultView;
   try {  // inside frames: add each frame's place in its parent (cross-origin: not known)
     while (view && view.frameElement) {
       const f = view.frameElement, b = f.getBoundingClientRect();

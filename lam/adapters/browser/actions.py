@@ -156,14 +156,21 @@ def _assert(page: Page, loc: Locator | None, value: Any, timeout: float) -> None
         raise StepFailed(f"expected text {value!r} is not visible", code="assert-failed")
 
 
+# The tag and shown text through the prototypes' getters: a form's controls named "localName"
+# or "innerText" would stand in for the form's own (DOM clobbering).
+_READ_JS = """e => {
+  const get = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get.call(e);
+  const text = e instanceof HTMLElement ? get(HTMLElement.prototype, "innerText") :
+    get(Node.prototype, "textContent");
+  return [get(Element.prototype, "localName"), text || ""];
+}"""
+
+
 def _read(loc: Locator) -> str:
-    # (The prototype's getter: a form's control named "localName" would stand in for it.)
-    tag = loc.evaluate(
-        "e => Object.getOwnPropertyDescriptor(Element.prototype, 'localName').get.call(e)"
-    )
+    tag, text = loc.evaluate(_READ_JS)
     if tag in ("input", "textarea", "select"):
         return loc.input_value()
-    return " ".join(loc.inner_text().split())
+    return " ".join(str(text).split())
 
 
 def _extract(page: Page, loc: Locator | None, value: Any, timeout: float) -> Any:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from playwright.sync_api import Locator, Page
 
-from lam.adapters.browser.snapshot import ElementInfo, describe_element
+from lam.adapters.browser.snapshot import ElementInfo, describe_element, with_safe_dom
 from lam.risk import ElementFacts
 
 __all__ = ["FACT_ATTRIBUTES", "element_facts", "facts_js", "guard_facts"]
@@ -26,49 +27,57 @@ FACT_ATTRIBUTES = (
 
 _FACTS_JS = """
 (el, attrs) => {
+  // Read through safe_dom.js: a form whose control is named "action" or "method" would
+  // otherwise report the control as its action (DOM clobbering).
+  const dom = /*@safe-dom*/;
   const norm = (s) => (s || "").replace(/\\s+/g, " ").trim();
+  const tag = dom.tag(el);
   const attributes = {};
   for (const a of attrs) {
-    let v = el.getAttribute(a);
-    if (a === "value" && el.localName === "input" && el.type === "password") v = null;
+    let v = dom.attr(el, a);
+    if (a === "value" && tag === "input" &&
+        (dom.attr(el, "type") || "").toLowerCase() === "password") v = null;
     if (v !== null) attributes[a] = v;
   }
-  const form = el.form || el.closest("form");
-  const dialog = el.closest("dialog,[role=dialog],[role=alertdialog],[aria-modal=true]");
-  if (!norm(el.innerText || el.textContent)) {  // an icon-only control is read by its icons
+  // A control's form owner (its form attribute or the form around it); a form's own `form`
+  // and `formAction` would be its controls of those names, so they are not read on a form.
+  const form = (tag !== "form" && el.form) || dom.closest(el, "form");
+  const dialog = dom.closest(el, "dialog,[role=dialog],[role=alertdialog],[aria-modal=true]");
+  if (!norm(dom.innerText(el))) {  // an icon-only control is read by its icons (lam.risk_ui)
     const icons = [];
-    for (const d of [...el.querySelectorAll("i,svg,use,span,img,[data-icon]")].slice(0, 12))
+    for (const d of [...dom.all(el, "i,svg,use,span,img,[data-icon]")].slice(0, 12))
       for (const a of ["class", "data-icon", "href", "xlink:href", "alt"])
-        if (d.getAttribute(a)) icons.push(d.getAttribute(a));
+        if (dom.attr(d, a)) icons.push(dom.attr(d, a));
     if (icons.length) attributes.icon = icons.join(" ").slice(0, 300);
   }
   // A credentials form (lam.run.sign_in): one password field, visible and not a new one, and
   // one visible user field; nothing else a person fills in but checkboxes.
   const credentials = (f) => {
-    const type = (c) => (c.getAttribute("type") || "text").toLowerCase();
-    const shown = (c) => c.checkVisibility({visibilityProperty: true, opacityProperty: true});
-    const fields = [...f.querySelectorAll("input,select,textarea")];
-    const pw = fields.filter((c) => c.localName === "input" && type(c) === "password");
+    const type = (c) => (dom.attr(c, "type") || "text").toLowerCase();
+    const shown = (c) => dom.shown(c, {visibilityProperty: true, opacityProperty: true});
+    const fields = [...dom.all(f, "input,select,textarea")];
+    const pw = fields.filter((c) => dom.tag(c) === "input" && type(c) === "password");
     if (pw.length !== 1 || !shown(pw[0])) return false;
-    if ((pw[0].getAttribute("autocomplete") || "").toLowerCase().includes("new-password")) return false;
+    if ((dom.attr(pw[0], "autocomplete") || "").toLowerCase().includes("new-password")) return false;
     const quiet = ["hidden", "password", "checkbox", "submit", "button", "image", "reset"];
-    const filled = fields.filter((c) => shown(c) && !(c.localName === "input" && quiet.includes(type(c))));
-    if (filled.length !== 1 || filled[0].localName !== "input") return false;
+    const filled = fields.filter((c) => shown(c) && !(dom.tag(c) === "input" && quiet.includes(type(c))));
+    if (filled.length !== 1 || dom.tag(filled[0]) !== "input") return false;
     if (!["text", "email", "tel"].includes(type(filled[0]))) return false;
-    const says = ["name", "id", "autocomplete", "type"].map((a) => filled[0].getAttribute(a) || "");
+    const says = ["name", "id", "autocomplete", "type"].map((a) => dom.attr(filled[0], a) || "");
     return /user|e-?mail|login|identifier|account|phone/i.test(says.join(" "));
   };
   return JSON.stringify({
-    tag: el.localName,
-    text: norm(el.innerText || el.textContent).slice(0, 300),
+    tag,
+    text: norm(dom.innerText(el)).slice(0, 300),
     attributes,
-    form_method: form ? (el.getAttribute("formmethod") || form.getAttribute("method") || "get")
+    form_method: form ? (dom.attr(el, "formmethod") || dom.attr(form, "method") || "get")
       .toLowerCase() : null,
-    form_action: form ? (el.hasAttribute("formaction") ? el.formAction : form.action) : null,
-    form_has_password: !!(form && form.querySelector("input[type=password]")),
+    form_action: form ? (tag !== "form" && dom.has(el, "formaction") ? el.formAction :
+      dom.formAction(form)) : null,
+    form_has_password: !!(form && dom.one(form, "input[type=password]")),
     form_credentials: !!form && credentials(form),
     in_dialog: !!dialog,
-    dialog_text: dialog ? norm(dialog.innerText || dialog.textContent).slice(0, 500) : "",
+    dialog_text: dialog ? norm(dom.innerText(dialog)).slice(0, 500) : "",
   });
 }
 """
@@ -77,7 +86,12 @@ _FACTS_JS = """
 def facts_js() -> str:
     """The page-side reader, ``(el, attrs) => JSON text`` (:data:`FACT_ATTRIBUTES` as
     ``attrs``), for callers that read the facts inside a larger evaluate."""
-    return _FACTS_JS
+    return _facts_js()
+
+
+@cache
+def _facts_js() -> str:
+    return with_safe_dom(_FACTS_JS)
 
 
 def element_facts(
@@ -103,7 +117,7 @@ def element_facts(
     raw: dict[str, Any] = (
         dict(read)
         if read is not None
-        else json.loads(locator.evaluate(_FACTS_JS, list(FACT_ATTRIBUTES), timeout=timeout_ms))
+        else json.loads(locator.evaluate(_facts_js(), list(FACT_ATTRIBUTES), timeout=timeout_ms))
     )
     if info is None:
         info = describe_element(locator, timeout_ms=timeout_ms)
