@@ -1,6 +1,13 @@
-"""What the network guard costs a page: load the demo app's pages with every request routed
-through lam's guard (live, and dry run with the sandbox answering the API) against plain loads,
-in the same browser and run. Prints medians and ratios to the plain baseline.
+"""What the guard costs a page: the demo app's pages loaded plainly, and with every request
+through lam's guard, in one run. Prints medians and ratios to the plain baseline.
+
+Modes (each in its own browser context; rounds alternate between modes to share the noise):
+
+- ``plain``: Playwright and Chromium, nothing of lam's;
+- ``routes only``: the route handler alone (lam's guard before the egress proxy);
+- ``proxy only``: Chromium launched through the run's guard proxy, no routes;
+- ``live guard``: what ``lam run`` does: routes attribute, the proxy lets out on their grant;
+- ``dry-run guard``: what ``lam dry-run`` does, with the sandbox answering the API.
 
     .venv/bin/python benchmarks/ui_guard_bench.py [ROUNDS]
 """
@@ -14,7 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lam.adapters.browser import BrowserSession
+from playwright.sync_api import Page, sync_playwright
+
+from lam.adapters.browser.chromium import launch
+from lam.egress.containment import Containment
 from lam.plan import AppDecl, Plan
 from lam.policy import default_policy
 from lam.run.context import RunState
@@ -30,13 +40,15 @@ from lam.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/pets", "/pets/1", "/app/pets", "/app/pets/2")
+MODES = ("plain", "routes only", "proxy only", "live guard", "dry-run guard")
 
 
 def _state(tmp: Path, url: str, dry: bool) -> RunState:
     plan = Plan(name="bench", steps=(), apps={"shop": AppDecl("shop", url + "/", "shop")})
     record = RunRecord.create(tmp / "runs")
     guard_type = DryRunGuard if dry else LiveGuard
-    guard = guard_type(default_policy(), declared_hosts=["127.0.0.1"], record=record)
+    host = url.removeprefix("http://")
+    guard = guard_type(default_policy(), declared_hosts=[host], record=record)
     return RunState(
         plan=plan, inputs={}, outputs={}, guard=guard, record=record,
         kill=KillSwitch(record.directory, tmp), effects=EffectLog() if dry else None,
@@ -44,8 +56,7 @@ def _state(tmp: Path, url: str, dry: bool) -> RunState:
     )  # fmt: skip
 
 
-def _load_all(session: BrowserSession, url: str, rounds: int) -> list[float]:
-    page = session.page
+def _sign_in(page: Page, url: str) -> None:
     page.goto(url + "/login")
     page.fill("#username", "admin")
     page.fill("#password", "admin-pass")
@@ -59,44 +70,73 @@ def _load_all(session: BrowserSession, url: str, rounds: int) -> list[float]:
         " password: 'admin-pass'})}); localStorage.setItem('lam-demo-token',"
         " (await r.json()).token); }"
     )
+
+
+def _load_pages(page: Page, url: str) -> list[float]:
     times = []
-    for _ in range(rounds):
-        for path in PAGES:
-            started = time.perf_counter()
-            page.goto(url + path, wait_until="load")
-            if path.startswith("/app/"):  # rendered once its fetch() has answered
-                page.wait_for_selector("#app h1")
-            times.append(time.perf_counter() - started)
+    for path in PAGES:
+        started = time.perf_counter()
+        page.goto(url + path, wait_until="load")
+        if path.startswith("/app/"):  # rendered once its fetch() has answered
+            page.wait_for_selector("#app h1")
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _phase(url: str, tmp: Path, spec: Any, rounds: int, *, dry: bool) -> dict[str, list[float]]:
+    """One proxy (mitmproxy allows one per process): the plain baseline and the modes that
+    use a live run's proxy, or a dry run's."""
+    modes = ("plain", "dry-run guard") if dry else MODES[:4]
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    gate = Containment(
+        policy=default_policy(), declared_hosts=[url.removeprefix("http://")], routes=(),
+        dry_run=dry, record=None,
+    )  # fmt: skip
+    gate.start()
+    readers: list[LiveReader] = []
+    try:
+        with sync_playwright() as playwright:
+            plain, contained = launch(playwright), launch(playwright, **gate.launch_options())
+            pages: dict[str, Page] = {}
+            for mode in modes:
+                browser = (
+                    contained if mode in ("proxy only", "live guard", "dry-run guard") else plain
+                )
+                context = browser.new_context()
+                if mode in ("routes only", "live guard", "dry-run guard"):
+                    state = _state(tmp, url, dry)
+                    sim = None
+                    if dry:
+                        readers.append(LiveReader(url + "/api"))
+                        sim = Simulator(spec, base_path="/api", fallback=readers[-1])
+                    route = ApiRoute("shop", "shop", spec, url + "/api", sim)
+                    with_proxy = gate if mode != "routes only" else None
+                    net = NetworkGuard(state, [route], dry_run=dry, containment=with_proxy)
+                    net.sign_in_forms.add(("", url + "/login"))  # a run learns it from the form
+                    net.attach(context)
+                pages[mode] = context.new_page()
+                _sign_in(pages[mode], url)
+            for _ in range(rounds):
+                for mode in modes:
+                    times[mode] += _load_pages(pages[mode], url)
+            plain.close()
+            contained.close()
+    finally:
+        gate.close()
+        for reader in readers:
+            reader.close()
     return times
 
 
 def main(rounds: int) -> None:
     spec = load_spec(str(ROOT / "specs" / "demo.yaml"))
-    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, running(Path(tmp) / "shop.db") as demo:
-        url = demo.url
-        with BrowserSession() as session:
-            for mode in ("plain", "live guard", "dry-run guard"):
-                context = session.new_context()
-                reader = None
-                if mode != "plain":
-                    dry = mode.startswith("dry")
-                    state = _state(Path(tmp), url, dry)
-                    sim = None
-                    if dry:
-                        reader = LiveReader(url + "/api")
-                        sim = Simulator(spec, base_path="/api", fallback=reader)
-                    route = ApiRoute("shop", "shop", spec, url + "/api", sim)
-                    net = NetworkGuard(state, [route], dry_run=dry)
-                    net.sign_in_forms.add(url + "/login")  # the runner learns it from the form
-                    net.attach(context)
-                results[mode] = statistics.median(_load_all(session, url, rounds))
-                if reader is not None:
-                    reader.close()
-    base = results["plain"]
+        phases = [_phase(demo.url, Path(tmp), spec, rounds, dry=dry) for dry in (False, True)]
     print(f"page loads, median of {rounds * len(PAGES)} per mode (load, and /app/ pages rendered):")
-    for mode, seconds in results.items():
-        print(f"  {mode:14s} {seconds * 1000:8.1f} ms   {seconds / base:5.2f}x plain")
+    for times in phases:
+        base = statistics.median(times["plain"])
+        for mode, seconds in ((m, statistics.median(t)) for m, t in times.items()):
+            print(f"  {mode:14s} {seconds * 1000:8.1f} ms   {seconds / base:5.2f}x plain")
 
 
 if __name__ == "__main__":

@@ -230,12 +230,18 @@ def test_approving_the_save_step_does_not_let_its_page_delete(
 def test_a_request_to_a_host_outside_the_plan_is_refused(
     shop: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # the page's own pixel while it loads: refused and noted, and the run goes on (issue 11)
     steps = [{"id": "open", "goto": "shop:/lab/outside"}]
     code, result = run_json(capsys, "run", str(write_plan(tmp_path, steps)), *targets(shop))
-    assert code == 3, result
-    assert "evil.invalid" in step_of(result, "open")["error"]
+    assert code == 0, result
     denied = [e for e in trace(result) if e["type"] == "guard" and e["verdict"] == "deny"]
     assert denied and "evil.invalid" in denied[0]["action"]
+    # what a step sends there stops the run, approved or not
+    steps.append({"id": "send", "click": {"role": "button", "name": "Send report"}})
+    plan = str(write_plan(tmp_path, steps))
+    code, result = run_json(capsys, "run", plan, *targets(shop), "--approve", "send")
+    assert code == 3, result
+    assert "evil.invalid" in step_of(result, "send")["error"]
 
 
 def test_page_text_cannot_make_anything_happen_that_the_plan_does_not_say(

@@ -37,6 +37,8 @@ _START_TIMEOUT_S = 20.0
 _STOP_TIMEOUT_S = 5.0
 _BODY_LIMIT = "64m"
 _MAX_HEADERS = 256
+_RUNNING: list[GuardProxy] = []  # at most one (see GuardProxy.start)
+_RUNNING_LOCK = threading.Lock()
 _MAX_HEADER_BYTES = 256 * 1024
 
 
@@ -115,7 +117,16 @@ class GuardProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Start the proxy on its own thread; raises :class:`EgressError` if it cannot listen."""
+        """Start the proxy on its own thread; raises :class:`EgressError` if it cannot listen,
+        or if another guard proxy runs in this process: mitmproxy keeps its master and options
+        in module globals, so a second one would have the first judged by the second's rules."""
+        with _RUNNING_LOCK:
+            if _RUNNING:
+                raise EgressError(
+                    "another guard proxy is running in this process (one run at a time)",
+                    code="egress",
+                )
+            _RUNNING.append(self)
         _quiet_logs()
         self._thread = threading.Thread(target=self._serve, name="lam-egress", daemon=True)
         self._thread.start()
@@ -133,6 +144,9 @@ class GuardProxy:
         if self._thread is not None:
             self._thread.join(_STOP_TIMEOUT_S)
             self._thread = None
+        with _RUNNING_LOCK:
+            if self in _RUNNING:
+                _RUNNING.remove(self)
 
     # -- the proxy's thread ----------------------------------------------------------------
 
