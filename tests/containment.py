@@ -4,7 +4,7 @@ read from the servers' logs (tests/test_containment*.py; docs/safety.md lists th
 Every hostile page (tests/pages/hostile/CHANNEL.html) has a Save button that, clicked, sends
 through its channel a destructive request to the app (DELETE, or a URL that says delete) and a
 secret to a server on another port of 127.0.0.1 that no plan declares (WebRTC: STUN/TURN
-datagrams to a UDP port instead). Before the attack, Save sends ``GET /CHANNEL/ran``, so a test
+datagrams to a UDP port and TURN over TCP to a bare TCP port instead). Before the attack, Save sends ``GET /CHANNEL/ran``, so a test
 knows the hostile script ran; a Done button becomes clickable once the attack had its time.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hostile_server import HostileApp, UdpSink, destructive, state_changing
+from hostile_server import HostileApp, TcpSink, UdpSink, destructive, state_changing
 
 __all__ = ["CHANNELS", "Leak", "leaks"]
 
@@ -38,7 +38,7 @@ CHANNELS = {
     "link_prefetch": "<link rel=prefetch/prerender> to delete URLs and another port",
     "favicon": "<link rel=icon> at a delete URL and at another port",
     "ping": "<a ping> to a delete URL and to another port",
-    "webrtc": "WebRTC STUN/TURN to a UDP port outside the plan",
+    "webrtc": "WebRTC STUN/TURN to a UDP port and TURN over TCP to a port outside the plan",
 }
 
 
@@ -50,24 +50,29 @@ class Leak:
     changing: tuple[str, ...]  # state-changing requests the app received (dry runs: none)
     outside: tuple[str, ...]  # requests the undeclared server received
     datagrams: tuple[str, ...]  # UDP datagrams received
+    connections: tuple[str, ...]  # TCP connections accepted by the bare socket
 
     def any(self, *, dry: bool) -> bool:
-        return bool(self.destructive or self.outside or self.datagrams or (dry and self.changing))
+        off_plan = self.outside or self.datagrams or self.connections
+        return bool(self.destructive or off_plan or (dry and self.changing))
 
     def __str__(self) -> str:
         parts = [("app got destructive", self.destructive), ("app got state-changing",
                  self.changing), ("undeclared port got", self.outside),
-                 ("UDP got", self.datagrams)]  # fmt: skip
+                 ("UDP got", self.datagrams), ("TCP port accepted", self.connections)]  # fmt: skip
         return "; ".join(f"{label}: {', '.join(items)}" for label, items in parts if items)
 
 
-def leaks(channel: str, app: HostileApp, other: HostileApp, udp: UdpSink) -> Leak:
-    """Read the servers' logs for what ``channel``'s attack got through."""
+def leaks(channel: str, app: HostileApp, other: HostileApp, udp: UdpSink, tcp: TcpSink) -> Leak:
+    """Read the servers' logs for what ``channel``'s attack got through (only the webrtc page
+    talks to the UDP and TCP sinks)."""
     hits = app.log(channel)
     datagrams = [f"{addr} {data[:20].hex()}" for addr, data in udp.datagrams]
+    connections = [f"from {peer} {data[:40]!r}" for peer, data in tcp.connections]
     return Leak(
         destructive=tuple(str(h) for h in hits if destructive(h)),
         changing=tuple(str(h) for h in hits if state_changing(h)),
         outside=tuple(str(h) for h in other.log(channel)),
         datagrams=tuple(datagrams) if channel == "webrtc" else (),
+        connections=tuple(connections) if channel == "webrtc" else (),
     )

@@ -1,16 +1,17 @@
 """A hostile web app on 127.0.0.1 that logs every request it receives, a second one that stands
-for a host:port outside the plan, and a UDP socket that logs every datagram (WebRTC's STUN and
-TURN).
+for a host:port outside the plan, a UDP socket that logs every datagram (WebRTC's STUN and
+TURN), and a TCP socket that logs every connection (TURN over TCP sends no HTTP at all).
 
 The app serves the hostile pages of ``tests/pages/hostile/`` at ``/CHANNEL/``; every other path
 answers, so whatever a page's channel sends is logged before anything is decided. Pages and
-scripts are templates: ``{{APP}}``, ``{{OTHER}}`` (origins), ``{{UDP}}`` (a port) and ``{{CH}}``
+scripts are templates: ``{{APP}}``, ``{{OTHER}}`` (origins), ``{{UDP}}``, ``{{TCP}}`` (ports) and ``{{CH}}``
 (the channel) are filled in when served. Each log entry is written before routing, so a request
 the app would refuse (an unknown method, a bad WebSocket) is logged all the same.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -30,10 +31,12 @@ from starlette.websockets import WebSocket
 __all__ = [
     "Hit",
     "HostileApp",
+    "TcpSink",
     "UdpSink",
     "destructive",
     "serve_hostile",
     "state_changing",
+    "tcp_sink",
     "udp_sink",
 ]
 
@@ -84,6 +87,7 @@ class HostileApp:
     url: str = ""
     other: str = ""
     udp: int = 0
+    tcp: int = 0
     hits: list[Hit] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -139,7 +143,7 @@ class HostileApp:
 
     def _fill(self, text: str, channel: str) -> str:
         values = {"{{APP}}": self.url, "{{OTHER}}": self.other, "{{UDP}}": str(self.udp),
-                  "{{CH}}": channel}  # fmt: skip
+                  "{{TCP}}": str(self.tcp), "{{CH}}": channel}  # fmt: skip
         for key, value in values.items():
             text = text.replace(key, value)
         return text
@@ -236,11 +240,62 @@ def udp_sink() -> Iterator[UdpSink]:
         sock.close()
 
 
+@dataclass
+class TcpSink:
+    """A TCP socket on 127.0.0.1 that keeps every connection it accepts (peer, first bytes)."""
+
+    port: int = 0
+    connections: list[tuple[str, bytes]] = field(default_factory=list)
+
+
 @contextmanager
-def serve_hostile() -> Iterator[tuple[HostileApp, HostileApp, UdpSink]]:
-    """The hostile app, the undeclared server on another port, and the UDP sink, all up."""
+def tcp_sink() -> Iterator[TcpSink]:
+    """Accept connections on a free TCP port of 127.0.0.1 for as long as the block runs; each
+    is logged the moment it is accepted, then read briefly and closed."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    server.settimeout(0.1)
+    sink = TcpSink(port=int(server.getsockname()[1]))
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, addr = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            peer = f"{addr[0]}:{addr[1]}"
+            at = len(sink.connections)
+            sink.connections.append((peer, b""))
+            with conn:
+                conn.settimeout(0.2)
+                with contextlib.suppress(OSError):
+                    sink.connections[at] = (peer, conn.recv(64))
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield sink
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        server.close()
+
+
+@contextmanager
+def serve_hostile() -> Iterator[tuple[HostileApp, HostileApp, UdpSink, TcpSink]]:
+    """The hostile app, the undeclared server on another port, the UDP and TCP sinks, all up."""
     app, other = HostileApp("app"), HostileApp("other")
-    with udp_sink() as sink, serve_app(app.asgi()) as app_url, serve_app(other.asgi()) as other_url:
-        app.url, app.other, app.udp = app_url, other_url, sink.port
-        other.url, other.other, other.udp = other_url, other_url, sink.port
-        yield app, other, sink
+    with (
+        udp_sink() as udp,
+        tcp_sink() as tcp,
+        serve_app(app.asgi()) as app_url,
+        serve_app(other.asgi()) as other_url,
+    ):
+        for each in (app, other):
+            each.url = app_url if each is app else other_url
+            each.other, each.udp, each.tcp = other_url, udp.port, tcp.port
+        yield app, other, udp, tcp

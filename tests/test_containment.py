@@ -4,8 +4,8 @@ with the embedded planner), no destructive request and no request to an undeclar
 reaches any server, and a dry run lets no state-changing request reach the app at all.
 
 The plan's app is the hostile server (tests/hostile_server.py); a second logging server on
-another port of 127.0.0.1 is the host the plan does not declare, and a UDP socket stands for a
-STUN/TURN server. The verdict is read from the servers' logs; lam's exit code and its run record
+another port of 127.0.0.1 is the host the plan does not declare, a UDP socket stands for a
+STUN/TURN server and a bare TCP socket for TURN over TCP. The verdict is read from the servers' logs; lam's exit code and its run record
 are checked as well. Save, the step the operator approved as a write (``--approve save``),
 triggers each attack; ``GET /CHANNEL/ran`` in the app's log shows the attack was tried.
 tests/test_containment_pages.py shows each attack reaches the servers without lam.
@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 from containment import CHANNELS, leaks
-from hostile_server import HostileApp, UdpSink, serve_hostile
+from hostile_server import HostileApp, TcpSink, UdpSink, serve_hostile
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
@@ -35,7 +35,7 @@ pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine"),
 ]
 
-Servers = tuple[HostileApp, HostileApp, UdpSink]
+Servers = tuple[HostileApp, HostileApp, UdpSink, TcpSink]
 
 # Channels whose requests always exist on the wire: lam cannot switch them off, it must refuse
 # them, so a live run ends blocked (exit 3). The others (speculation rules, prefetch hints,
@@ -57,10 +57,11 @@ def servers() -> Iterator[Servers]:
 
 @pytest.fixture
 def hostile(servers: Servers) -> Servers:
-    app, other, udp = servers
+    app, other, udp, tcp = servers
     app.clear()
     other.clear()
     udp.datagrams.clear()
+    tcp.connections.clear()
     return servers
 
 
@@ -114,8 +115,8 @@ def check_live(
 ) -> None:
     """The servers' logs first, then lam's exit code and record (``note``: pytest's
     record_property, so the junit report says how each cell ended)."""
-    app, other, udp = servers
-    found = leaks(channel, app, other, udp)
+    app, other, udp, tcp = servers
+    found = leaks(channel, app, other, udp, tcp)
     refusals = stopped(result) if result.get("record") else []
     note("exit", code)
     note(
@@ -226,8 +227,8 @@ def dry_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Dry
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
 def test_dry_run_contains(channel: str, dry_runs: dict[str, DryRun]) -> None:
     tried = dry_runs[channel]
-    app, other, udp = tried.servers
-    found = leaks(channel, app, other, udp)
+    app, other, udp, tcp = tried.servers
+    found = leaks(channel, app, other, udp, tcp)
     assert not found.any(dry=True), f"{channel}: {found}"
     assert any(h.path == f"/{channel}/ran" for h in app.log(channel)), (
         "the attack never ran",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from containment import CHANNELS, leaks
-from hostile_server import HostileApp, UdpSink, serve_hostile
+from hostile_server import HostileApp, TcpSink, UdpSink, serve_hostile
 
 from lam.adapters.browser import find_chromium
 
@@ -22,18 +22,18 @@ pytestmark = [
 ]
 
 # channel -> what a plain headless Chromium reaches (app: a destructive request; other: the
-# undeclared port; udp: datagrams)
+# undeclared port; udp: datagrams; tcp: connections)
 REACHES: dict[str, set[str]] = {name: {"app", "other"} for name in CHANNELS}
-REACHES["webrtc"] = {"udp"}
+REACHES["webrtc"] = {"udp", "tcp"}
 
 
 @pytest.fixture(scope="module")
-def attacked() -> Iterator[tuple[HostileApp, HostileApp, UdpSink]]:
+def attacked() -> Iterator[tuple[HostileApp, HostileApp, UdpSink, TcpSink]]:
     """Every channel's page open in its own tab of one plain Chromium, Save clicked on each,
     then Done waited for on each (the attacks run side by side; their URLs name the channel)."""
     from playwright.sync_api import sync_playwright
 
-    with serve_hostile() as (app, other, udp), sync_playwright() as driver:
+    with serve_hostile() as (app, other, udp, tcp), sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=find_chromium(), headless=True)
         context = browser.new_context()
         pages = {}
@@ -45,16 +45,16 @@ def attacked() -> Iterator[tuple[HostileApp, HostileApp, UdpSink]]:
             page.get_by_role("button", name="Done").click(timeout=5_000)
         pages["webrtc"].wait_for_timeout(300)
         browser.close()
-        yield app, other, udp
+        yield app, other, udp, tcp
 
 
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
 def test_the_attack_reaches_the_servers_without_lam(
-    channel: str, attacked: tuple[HostileApp, HostileApp, UdpSink]
+    channel: str, attacked: tuple[HostileApp, HostileApp, UdpSink, TcpSink]
 ) -> None:
-    app, other, udp = attacked
-    found = leaks(channel, app, other, udp)
+    app, other, udp, tcp = attacked
+    found = leaks(channel, app, other, udp, tcp)
     reached = {k for k, v in (("app", found.destructive), ("other", found.outside),
-                              ("udp", found.datagrams)) if v}  # fmt: skip
+                              ("udp", found.datagrams), ("tcp", found.connections)) if v}  # fmt: skip
     assert [str(h) for h in app.log(channel) if h.path == f"/{channel}/ran"], "Save did not run"
     assert reached >= REACHES[channel], (channel, str(found), [str(h) for h in app.log(channel)])
