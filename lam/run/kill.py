@@ -220,7 +220,8 @@ class KillSwitch:
         interrupts = itertools.count(1)
 
         def handler(signum: int, frame: FrameType | None) -> None:
-            # Only a flag: the handler may run in the middle of anything, even a lock held.
+            # Mostly a flag: the handler may run in the middle of anything, even a lock held.
+            # It raises only where the main thread waits inside interruptible() (the prompt).
             if signum == signal.SIGINT and next(interrupts) > 1:
                 self._die()
             if self._signal is None:
