@@ -139,6 +139,8 @@ def serve(
         sock.bind((host, port))
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}", code="listen") from None
+    # listening before the URL is announced: a client that connects at once is queued, not refused
+    sock.listen(2048)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     config = uvicorn.Config(
