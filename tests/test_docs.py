@@ -110,3 +110,22 @@ def test_the_readme_points_to_the_reference_pages() -> None:
     for page in ("plan-format.md", "policy-format.md", "exit-codes.md", "risk.md", "records.md"):
         assert f"docs/{page}" in readme, page
         assert (DOCS / page).is_file(), page
+
+
+def _first_yaml_block(page: Path) -> Any:
+    import yaml
+
+    text = page.read_text(encoding="utf-8")
+    return yaml.safe_load(text.split("```yaml\n", 1)[1].split("```", 1)[0])
+
+
+def test_the_examples_on_the_format_pages_are_valid() -> None:
+    from jsonschema import Draft202012Validator
+
+    from lam.policy import policy_from_data
+
+    plan = _first_yaml_block(FORMAT_PAGES["plan"])
+    assert list(Draft202012Validator(schema("plan")).iter_errors(plan)) == []
+    policy = _first_yaml_block(FORMAT_PAGES["policy"])
+    assert list(Draft202012Validator(schema("policy")).iter_errors(policy)) == []
+    assert len(policy_from_data(policy).rules) == 3
