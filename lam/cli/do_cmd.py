@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lam.agent import DoOptions, do_goal
-    from lam.cli.run_cmd import _ask, _print_end, _print_step
+    from lam.cli.run_cmd import _ask, _print_end, _print_progress, _print_step
     from lam.memory import MemoryStore
     from lam.policy_source import policy_identity
     from lam.run.session import RunOptions
@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             prompt=_ask if interactive else None,
             on_step=None if args.json else _print_step,
             on_start=None if args.json else lambda r: print(f"do {r.run_id}: {r.directory}"),
+            on_progress=None if args.json else _print_progress,
         ),
         planner=_planner(args, memory),
         max_steps=args.max_steps,
