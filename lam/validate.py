@@ -14,7 +14,7 @@ from typing import Any
 
 from lam.adapters.http import credential_headers
 from lam.api_checks import check_call
-from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK, SpecError
+from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK, SpecError, UsageError
 from lam.expressions import Expression, Template
 from lam.plan import Plan, PlanProblem, Step, plan_problems
 from lam.policy import ActionFacts, Policy, default_policy, url_host
@@ -127,7 +127,20 @@ def validate_loaded(
     api_overrides: Mapping[str, str],
     app_overrides: Mapping[str, str],
 ) -> ValidationReport:
-    """Validate an already parsed plan, adding to the structural problems found so far."""
+    """Validate an already parsed plan, adding to the structural problems found so far.
+
+    An override that names no api or app of the plan is a usage error: it would move nothing,
+    and the plan would be reported valid against the place the caller meant to leave.
+    """
+    for option, given, kind in (("--api", api_overrides, "apis"), ("--app", app_overrides, "apps")):
+        declared = plan.document.get(kind) if isinstance(plan.document.get(kind), Mapping) else {}
+        for name in sorted(set(given) - set(declared or {})):
+            known = ", ".join(sorted(declared or {})) or "none"
+            raise UsageError(
+                f"{option} {name}: the plan has no {kind[:-1]} named {name!r} ({kind}: {known})",
+                file=plan.file,
+                code="unknown-override",
+            )
     policy = policy or default_policy()
     errors = list(problems)
     specs: dict[str, Spec] = {}

@@ -336,3 +336,23 @@ def test_a_broken_api_declaration_does_not_hide_the_steps_problems(tmp_path: Pat
     assert [e.location for e in report.errors] == ["apis.other", "steps[1].params.petId"]
     assert report.errors[0].message == "'spec' is required"
     assert [(s.id, s.risk) for s in report.steps] == [("a", None), ("b", Risk.READ)]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--api", "petstroe=http://127.0.0.1:8/api/v3",
+         "--api petstroe: the plan has no api named 'petstroe' (apis: petstore)"),
+        ("--app", "shop=http://127.0.0.1:8/", "--app shop: the plan has no app named 'shop' (apps: none)"),
+    ],
+)  # fmt: skip
+def test_an_override_that_names_nothing_in_the_plan_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+) -> None:
+    """A misspelt name would move nothing, and the plan would be checked against the place the
+    user meant to leave."""
+    assert main(["validate", str(READ), option, value]) == 2
+    _, err = capsys.readouterr()
+    assert [line for line in err.splitlines() if line.startswith("lam: ")] == [
+        f"lam: {READ}: {message}"
+    ]
