@@ -196,7 +196,12 @@ class HostileApp:
         return Response("retry: 600000\ndata: hello\n\n", media_type="text/event-stream")
 
     async def anything(self, request: Request) -> Response:
-        return JSONResponse({}, headers={"access-control-allow-origin": "*"})
+        # the attacker's server says yes to every cross-origin request, preflights included
+        cors = {"access-control-allow-origin": "*", "access-control-allow-methods": "*",
+                "access-control-allow-headers": "*"}  # fmt: skip
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=cors)
+        return JSONResponse({}, headers=cors)
 
     async def socket(self, ws: WebSocket) -> None:
         await ws.accept()

