@@ -144,7 +144,9 @@ class _Loop:
             if not self.pending:
                 if self.goal_done:
                     return
-                proposal = self.o.planner.propose(self._observe(runner), list(self.history))
+                observation = self._observe(runner)
+                with runner.kill.interruptible("waiting for the action model"):
+                    proposal = self.o.planner.propose(observation, list(self.history))
                 self._accept(proposal, runner)
             step_doc = self.pending.pop(0)
             recalled = self._recalled(step_doc)

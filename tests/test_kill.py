@@ -447,3 +447,40 @@ def test_a_kill_ends_a_run_waiting_at_the_approval_prompt(
     assert_killed_record(events, trace, "drop")
     assert not any(e["type"] == "request" for e in events)
     assert hanging.log == []  # nothing reached the server
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "KILL file"])
+def test_a_blocking_call_inside_interruptible_is_cut(
+    tmp_path: Path, hanging: HangingServer, how: str
+) -> None:
+    """What ``lam do`` waits on between steps (a language model's answer) is cut by a kill:
+    the call raises KilledError where it blocks and its connection is dropped."""
+    script = f"""
+import time
+from pathlib import Path
+import httpx
+from lam.errors import KilledError
+from lam.run.kill import KillSwitch
+run_dir = Path({str(tmp_path)!r})
+kill = KillSwitch(run_dir, run_dir)
+with kill.watch("20000101-000000-model", run_dir):
+    try:
+        with kill.interruptible("waiting for the action model"):
+            httpx.get({hanging.url + "/api/slow?seconds=60"!r}, timeout=120)
+    except KilledError as exc:
+        print(time.time(), exc.message, flush=True)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    hanging.wait_for("request")
+    pulled = time.time()
+    if how == "SIGTERM":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        (tmp_path / "KILL").write_text("stop\n")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    raised, message = out.split(" ", 1)
+    assert float(raised) - pulled < LIMIT_S, out
+    assert message.startswith("stopped waiting for the action model"), message
+    assert hanging.wait_for("disconnected", timeout=5)["time"] - pulled < LIMIT_S

@@ -60,6 +60,7 @@ class KillSwitch:
         self._lock = threading.Lock()
         self._emergency: list[Callable[[], None]] = []
         self._interruptible = 0  # >0 while the main thread waits where a raise is harmless
+        self._where = "at the approval prompt"
         self._handling = False  # our signal handlers are installed
         self.reason: str | None = None
         self.pulled_at: float | None = None  # time.time() when the switch tripped
@@ -128,16 +129,20 @@ class KillSwitch:
                 self._aborters.pop(key, None)
 
     @contextmanager
-    def interruptible(self) -> Iterator[None]:
+    def interruptible(self, where: str = "at the approval prompt") -> Iterator[None]:
         """While inside (main thread), a pull raises :class:`KilledError` right where the
-        thread waits, out of a blocking call (the approval prompt reading the terminal). Only
-        around code that a half-finished call cannot leave in a bad state."""
-        self.check("at the approval prompt")
+        thread waits, out of a blocking call (the approval prompt reading the terminal, a
+        request to a language model). Only around code that a half-finished call cannot leave
+        in a bad state, and that does not drive the browser."""
+        self.check(where)
+        outer = self._where
+        self._where = where
         self._interruptible += 1
         try:
             yield
         finally:
             self._interruptible -= 1
+            self._where = outer
 
     def interrupting(self, call: Callable[P, T]) -> Callable[P, T]:
         """``call`` run inside :meth:`interruptible` (for the approval prompt)."""
@@ -201,8 +206,8 @@ class KillSwitch:
             if self.pulled():
                 self._run_aborters()  # again each tick: a block may start after the pull
                 if self._interruptible and self._handling and not nudged and self._signal is None:
-                    # pulled by a KILL file while the main thread waits at the prompt: the
-                    # handler, run in the main thread, raises there
+                    # pulled by a KILL file while the main thread waits where it may be
+                    # interrupted: the handler, run in the main thread, raises there
                     nudged = True
                     with contextlib.suppress(OSError, ValueError):
                         ident = threading.main_thread().ident
@@ -228,7 +233,7 @@ class KillSwitch:
                 self._signal = signum
             if self._interruptible:
                 raise KilledError(
-                    f"stopped at the approval prompt: signal {signal.Signals(signum).name}",
+                    f"stopped {self._where}: signal {signal.Signals(signum).name}",
                     code="killed",
                 )
 
