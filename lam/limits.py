@@ -38,6 +38,7 @@ from yaml.scanner import Scanner
 
 __all__ = [
     "DOCUMENT_LIMITS",
+    "RESPONSE_LIMITS",
     "SPEC_LIMITS",
     "Limits",
     "OverLimit",
@@ -65,6 +66,12 @@ DOCUMENT_LIMITS = Limits()
 
 SPEC_LIMITS = Limits(max_nodes=1_000_000)
 """OpenAPI documents: GitHub's REST spec, the biggest lam targets, has about 520,000 nodes."""
+
+
+RESPONSE_LIMITS = Limits(max_depth=100, max_nodes=10_000_000, max_string=100_000_000)
+"""JSON response bodies from the servers a run talks to: bigger, never lam's to refuse outright
+(an over-limit body is kept as text and the step says why), but never deeper than lam's
+recursive checks can follow."""
 
 
 class OverLimit(Exception):
@@ -325,6 +332,8 @@ def _tree_problem(document: Any, limits: Limits, *, escaped: bool) -> str | None
     max_string = limits.max_string
     if type(document) is str:
         return "string" if _string_problem(document, limits, escaped=escaped) else None
+    if type(document) is not dict and type(document) is not list:
+        return None  # a number, true, false or null (numbers were checked by the hooks)
     stack: list[tuple[Any, int]] = [(document, 1)]
     nodes = 1
     while stack:

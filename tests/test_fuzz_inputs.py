@@ -24,11 +24,13 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 from bounded import CPU_SECONDS, PEAK_MB, Outcome, assert_bounded, run_bounded
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lam.errors import PolicyError
+from lam.limits import DOCUMENT_LIMITS, OverLimit, load_json, load_yaml
 from lam.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -343,3 +345,28 @@ def test_mangled_real_files(place: Callable[[str, str], Path], mangled: tuple[st
     document = place(f"doc{suffix}", text)
     assert_bounded(run_bounded(["validate", str(document)]), one_line=False)
     assert_bounded(run_bounded(["spec", "ops", str(document)]), one_line=False)
+
+
+# ------------------------------------------------------------------- the readers themselves
+
+READER = settings(FUZZ, max_examples=EXAMPLES * 3)
+
+
+@READER
+@given(value=json_values)
+def test_the_json_reader_returns_the_value_or_refuses(value: object) -> None:
+    text = json.dumps(value)
+    try:
+        parsed = load_json(text, DOCUMENT_LIMITS)
+    except OverLimit as exc:
+        assert exc.message and exc.location is not None, text[:200]
+        return
+    assert json.dumps(parsed) == text  # nothing lost, nothing added
+
+
+@READER
+@given(text=st.one_of(_nodes(0), st.text(max_size=200), hostile_plans()))
+def test_the_yaml_reader_returns_a_value_or_refuses(text: str) -> None:
+    # The two ways a YAML text is turned down; anything else is a bug.
+    with contextlib.suppress(OverLimit, yaml.YAMLError):
+        load_yaml(text, DOCUMENT_LIMITS)

@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from bounded import CPU_SECONDS, PEAK_MB, Outcome, assert_bounded, run_bounded
 
+from lam.adapters.http import decode_body
 from lam.errors import UsageError
 from lam.expressions import (
     MAX_RESOLVED_CHARS,
@@ -31,7 +33,7 @@ from lam.expressions import (
     resolve_value,
     walk_expressions,
 )
-from lam.limits import DOCUMENT_LIMITS, SPEC_LIMITS
+from lam.limits import DOCUMENT_LIMITS, SPEC_LIMITS, load_json
 from lam.plan import load_plan
 from lam.run.inputs import resolve_inputs
 from lam.spec_fanout import MAX_SCHEMA_BRANCHES
@@ -195,6 +197,11 @@ def test_hostile_json_plan_siblings(tmp_path: Path, case: str) -> None:
     text = json.dumps(head)[:-1] + ', "steps": [{"id": "a", "call": "petstore.addPet", "body": '
     plan = write(tmp_path / "plan.json", text + body + "}]}")
     refused(run_bounded(["validate", str(plan)]), 1, plan, fragment)
+
+
+@pytest.mark.parametrize("text", ["2", "-1.5", "true", "null", '"x"', "[]", "{}"])
+def test_any_json_value_at_the_top_is_read(text: str) -> None:
+    assert load_json(text, DOCUMENT_LIMITS) == json.loads(text)
 
 
 def test_a_surrogate_pair_is_a_character(tmp_path: Path) -> None:
@@ -544,6 +551,31 @@ def test_dry_run_with_a_hostile_input_is_a_usage_error(tmp_path: Path) -> None:
     outcome = run_bounded(["dry-run", str(plan), "--input", "n=" + "7" * 5000])
     assert_bounded(outcome, codes=(2,))
     assert "--input n: a number of 5,000 characters" in outcome.error_lines[0]
+
+
+# ------------------------------------------------------------------------ response bodies
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "line 1, column 101: nested more than 100 deep"),
+        (b'{"id": ' + b"9" * 5000 + b"}", "a number of 5,000 characters"),
+    ],
+)
+def test_a_hostile_response_body_is_kept_as_text(content: bytes, fragment: str) -> None:
+    """A server's JSON once crashed a run (RecursionError); now the step sees text and why."""
+    response = httpx.Response(200, headers={"content-type": "application/json"}, content=content)
+    body, problem = decode_body(response)
+    assert body == content.decode()
+    assert problem is not None and fragment in problem, problem
+
+
+def test_an_ordinary_response_body_is_json() -> None:
+    response = httpx.Response(
+        200, headers={"content-type": "application/json"}, content=b'{"a": [1]}'
+    )
+    assert decode_body(response) == ({"a": [1]}, None)
 
 
 # ------------------------------------------------------------------ one real process, capped

@@ -21,6 +21,7 @@ import httpx
 
 from lam.adapters.http_cancel import CancellableTransport, Interrupt, exchange
 from lam.errors import KilledError, StepFailed
+from lam.limits import RESPONSE_LIMITS, OverLimit, load_json
 from lam.plan import NO_BODY
 from lam.spec import Operation, Spec
 
@@ -285,10 +286,13 @@ def decode_body(response: httpx.Response) -> tuple[Any, str | None]:
     if not response.content:
         return None, None
     if media.endswith("json") or media.endswith("+json"):
-        try:
-            return response.json(), None
+        try:  # lam's JSON reader: a hostile server's deep or huge body cannot crash a run
+            return load_json(response.text, RESPONSE_LIMITS), None
         except ValueError as exc:
             return response.text, f"body says {media} but is not JSON ({exc})"
+        except OverLimit as exc:
+            where = f" at {exc.location}" if isinstance(exc.location, str) else ""
+            return response.text, f"body is over lam's limits{where}: {exc.message}"
     return response.text, None
 
 
