@@ -38,6 +38,7 @@ CHANNELS = {
     "link_prefetch": "<link rel=prefetch/prerender> to delete URLs and another port",
     "favicon": "<link rel=icon> at a delete URL and at another port",
     "ping": "<a ping> to a delete URL and to another port",
+    "unload": "on pagehide (the run's end): beacons and keepalive DELETE, also to another port",
     "webrtc": "WebRTC STUN/TURN to a UDP port and TURN over TCP to a port outside the plan",
 }
 

@@ -34,7 +34,8 @@ for name in ("fetch", "iframe", "popup", "worker", "shared_worker", "shared_work
 @pytest.fixture(scope="module")
 def attacked() -> Iterator[tuple[HostileApp, HostileApp, UdpSink, TcpSink]]:
     """Every channel's page open in its own tab of one plain Chromium, Save clicked on each,
-    then Done waited for on each (the attacks run side by side; their URLs name the channel)."""
+    then Done waited for on each, then the context closed (the attacks run side by side; their
+    URLs name the channel)."""
     from playwright.sync_api import sync_playwright
 
     with serve_hostile() as (app, other, udp, tcp), sync_playwright() as driver:
@@ -48,6 +49,7 @@ def attacked() -> Iterator[tuple[HostileApp, HostileApp, UdpSink, TcpSink]]:
         for page in pages.values():
             page.get_by_role("button", name="Done").click(timeout=5_000)
         pages["webrtc"].wait_for_timeout(300)
+        context.close()  # the unload page speaks as its page goes away
         browser.close()
         yield app, other, udp, tcp
 
