@@ -166,3 +166,21 @@ def test_a_checkbox_means_any_checkbox_but_the_checkbox_is_ambiguous(page: Page)
     assert some.grounded
     assert some.steps[0]["check"]["name"] == "Gift wrap"  # the first in document order
     assert not propose(page, "tick the checkbox").grounded
+
+
+def test_a_field_named_by_words_no_field_says_is_not_guessed() -> None:
+    # Found on Django admin: "type 'Caroline' into First name", observed on a page whose only
+    # textbox was the navigation filter, typed into the filter (the role was taken as all
+    # there was). A field the goal names by words must be one that says them.
+    from lam.adapters.browser.snapshot import ElementInfo
+
+    search = ElementInfo(
+        index=0, role="textbox", name="Search", tag="input", visible=True,
+        placeholder="Search", box=(0, 0, 10, 10), css="#q",
+    )  # fmt: skip
+    goal = "type 'Caroline' into Email address"
+    refused = UiGoalPlanner().propose(Observation(goal, [search], url="http://x/"), [])
+    assert refused.steps == () and "no element clearly matches" in refused.unsure[0]
+    goal = "type 'x' into the text field"  # no words but the role: the one textbox
+    chosen = UiGoalPlanner().propose(Observation(goal, [search], url="http://x/"), [])
+    assert [s["fill"]["placeholder"] for s in chosen.steps] == ["Search"]

@@ -304,8 +304,9 @@ class UiGoalPlanner:
     ) -> tuple[list[dict[str, Any]], _Choice | None, str]:
         typable = [e for e in elements if e.role in _TYPABLE and e.tag != "select"]
         ranked = _rank(intent, typable, _TYPABLE)
-        if not _query_text(intent) or all(s < THRESHOLD for _, s in ranked):
-            # "into the text field": the role is all there is
+        if not parse_query(_query_text(intent)).words:
+            # "into the text field": the role is all there is (a field named by words that
+            # no field here says is not there: never the only textbox instead)
             ranked = [(el, max(s, 0.6)) for el, s in ranked]
         count = 2 if re.search(r"\bboth\b", intent.clause, re.I) else 0
         choice = _decide(intent, ranked, count)
