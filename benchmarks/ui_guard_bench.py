@@ -7,7 +7,11 @@ Modes (each in its own browser context; rounds alternate between modes to share 
 - ``routes only``: the route handler alone (lam's guard before the egress proxy);
 - ``proxy only``: Chromium launched through the run's guard proxy, no routes;
 - ``live guard``: what ``lam run`` does: routes attribute, the proxy lets out on their grant;
-- ``dry-run guard``: what ``lam dry-run`` does, with the sandbox answering the API.
+- ``dry-run guard``: what ``lam dry-run`` does, with the sandbox answering the API;
+- ``live guard, netns``: ``lam run`` in strict mode (the browser in its own network namespace,
+  its only way out a relay to the proxy), where the machine allows it.
+
+Each proxy gets its own plain baseline, loaded in the same rounds.
 
     .venv/bin/python benchmarks/ui_guard_bench.py [ROUNDS]
 """
@@ -25,6 +29,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from lam.adapters.browser.chromium import launch
 from lam.egress.containment import Containment
+from lam.egress.netns import strict_available
 from lam.plan import AppDecl, Plan
 from lam.policy import default_policy
 from lam.run.context import RunState
@@ -40,7 +45,7 @@ from lam.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/pets", "/pets/1", "/app/pets", "/app/pets/2")
-MODES = ("plain", "routes only", "proxy only", "live guard", "dry-run guard")
+MODES = ("plain", "routes only", "proxy only", "live guard", "dry-run guard", "live guard, netns")
 
 
 def _state(tmp: Path, url: str, dry: bool) -> RunState:
@@ -83,14 +88,18 @@ def _load_pages(page: Page, url: str) -> list[float]:
     return times
 
 
-def _phase(url: str, tmp: Path, spec: Any, rounds: int, *, dry: bool) -> dict[str, list[float]]:
+def _phase(
+    url: str, tmp: Path, spec: Any, rounds: int, *, dry: bool, strict: bool = False
+) -> dict[str, list[float]]:
     """One proxy (mitmproxy allows one per process): the plain baseline and the modes that
-    use a live run's proxy, or a dry run's."""
+    use a live run's proxy, or a dry run's, or a live run's in its own network namespace."""
     modes = ("plain", "dry-run guard") if dry else MODES[:4]
+    if strict:
+        modes = ("plain", "live guard, netns")
     times: dict[str, list[float]] = {mode: [] for mode in modes}
     gate = Containment(
         policy=default_policy(), declared_hosts=[url.removeprefix("http://")], routes=(),
-        dry_run=dry, record=None,
+        dry_run=dry, record=None, strict=strict,
     )  # fmt: skip
     gate.start()
     readers: list[LiveReader] = []
@@ -99,11 +108,9 @@ def _phase(url: str, tmp: Path, spec: Any, rounds: int, *, dry: bool) -> dict[st
             plain, contained = launch(playwright), launch(playwright, **gate.launch_options())
             pages: dict[str, Page] = {}
             for mode in modes:
-                browser = (
-                    contained if mode in ("proxy only", "live guard", "dry-run guard") else plain
-                )
+                browser = plain if mode in ("plain", "routes only") else contained
                 context = browser.new_context()
-                if mode in ("routes only", "live guard", "dry-run guard"):
+                if mode not in ("plain", "proxy only"):
                     state = _state(tmp, url, dry)
                     sim = None
                     if dry:
@@ -132,11 +139,13 @@ def main(rounds: int) -> None:
     spec = load_spec(str(ROOT / "specs" / "demo.yaml"))
     with tempfile.TemporaryDirectory() as tmp, running(Path(tmp) / "shop.db") as demo:
         phases = [_phase(demo.url, Path(tmp), spec, rounds, dry=dry) for dry in (False, True)]
+        if strict_available():
+            phases.append(_phase(demo.url, Path(tmp), spec, rounds, dry=False, strict=True))
     print(f"page loads, median of {rounds * len(PAGES)} per mode (load, and /app/ pages rendered):")
     for times in phases:
         base = statistics.median(times["plain"])
         for mode, seconds in ((m, statistics.median(t)) for m, t in times.items()):
-            print(f"  {mode:14s} {seconds * 1000:8.1f} ms   {seconds / base:5.2f}x plain")
+            print(f"  {mode:18s} {seconds * 1000:8.1f} ms   {seconds / base:5.2f}x plain")
 
 
 if __name__ == "__main__":

@@ -10,25 +10,29 @@ keeps the refusals until the network guard collects them for the step that is ru
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lam.adapters.browser.chromium import BrowserNotFound, find_chromium
 from lam.egress.ca import RunCA, make_run_ca
 from lam.egress.decide import ApiRoute, assess, judge_unattended, read_outgoing
 from lam.egress.grants import GRANT_HEADER, Grants
-from lam.egress.proxy import GuardProxy, Judged, ProxyRefusal
+from lam.egress.netns import NetnsGate, strict_available
+from lam.egress.proxy import EgressError, GuardProxy, Judged, ProxyRefusal
 from lam.policy import Policy
 from lam.run.record import RunRecord
 from lam.types import Decision, Risk
 
-__all__ = ["Containment", "Unattended"]
+__all__ = ["MODE_PROXY", "MODE_STRICT", "Containment", "Unattended", "strict_wanted"]
 
 MODE_PROXY = "proxy"
+MODE_STRICT = "proxy+netns"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,24 @@ class Unattended:
     refusal: ProxyRefusal
     step: str
     acting: bool  # the step was acting on the page (a click, a fill...), not just loading it
+
+
+def strict_wanted(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a run's browser goes in its own network namespace: ``LAM_EGRESS=strict`` asks
+    for it (and fails where it cannot be had), ``LAM_EGRESS=proxy`` declines it, and by default
+    it is used wherever the machine allows (Linux, root)."""
+    wanted = (os.environ if env is None else env).get("LAM_EGRESS", "auto").strip().lower()
+    if wanted == "proxy":
+        return False
+    if wanted == "strict":
+        if not strict_available():
+            raise EgressError(
+                "LAM_EGRESS=strict: this machine cannot give the browser its own network "
+                "namespace (needs Linux, root, unshare and ip)",
+                code="egress",
+            )
+        return True
+    return strict_available()
 
 
 class Containment:
@@ -54,8 +76,10 @@ class Containment:
         record: RunRecord | None,
         where: Callable[[], tuple[str, bool]] = lambda: ("", False),
         upstream_ca: Path | None = None,
+        strict: bool = False,
     ) -> None:
         self.upstream_ca = upstream_ca
+        self.strict = strict
         self.policy = policy
         self.declared_hosts = frozenset(declared_hosts)
         self.routes = tuple(routes)
@@ -63,7 +87,8 @@ class Containment:
         self.record = record
         self.where = where
         self.grants = Grants()
-        self.mode = MODE_PROXY
+        self.mode = MODE_STRICT if strict else MODE_PROXY
+        self._netns: NetnsGate | None = None
         self.ca: RunCA | None = None
         self._proxy: GuardProxy | None = None
         self._folder: Path | None = None
@@ -87,12 +112,20 @@ class Containment:
         )
         try:
             self._proxy.start()
+            if self.strict:
+                chromium = find_chromium()
+                if chromium is None:
+                    raise BrowserNotFound("no Chromium found", code="no-browser")
+                self._netns = NetnsGate(self._folder, self._proxy.port, chromium)
         except BaseException:
             self.close()
             raise
 
     def close(self) -> None:
         """Stop the proxy and delete the CA's folder (its key goes with it)."""
+        if self._netns is not None:
+            self._netns.close()
+            self._netns = None
         if self._proxy is not None:
             self._proxy.stop()
             self._proxy = None
@@ -113,10 +146,13 @@ class Containment:
         (Playwright adds ``<-loopback>`` to the bypass list when it names no loopback host),
         and the run's CA pinned for this browser only."""
         assert self.ca is not None
-        return {
+        options: dict[str, Any] = {
             "proxy": {"server": self.proxy_url},
             "args": [f"--ignore-certificate-errors-spki-list={self.ca.spki_sha256}"],
         }
+        if self._netns is not None:  # strict: started in its own network namespace
+            options["executable"] = str(self._netns.wrapper)
+        return options
 
     def grant_headers(
         self, headers: dict[str, str], method: str, url: str, body: bytes | None

@@ -29,7 +29,7 @@ from lam.adapters.browser import (
     resolve_target,
 )
 from lam.adapters.browser.actions import cannot_connect
-from lam.egress.containment import Containment
+from lam.egress.containment import Containment, strict_wanted
 from lam.errors import KilledError, LamError, StepFailed
 from lam.plan import Step
 from lam.policy import ActionFacts, url_host
@@ -166,7 +166,7 @@ class UiStepExecutor:
         # the run's egress chokepoint: everything the browser sends leaves through its proxy
         contained = Containment(
             policy=state.guard.policy, declared_hosts=state.guard.declared_hosts,
-            routes=routes, dry_run=dry, record=state.record,
+            routes=routes, dry_run=dry, record=state.record, strict=strict_wanted(),
         )  # fmt: skip
         contained.start()
         self._containment = contained
@@ -174,7 +174,7 @@ class UiStepExecutor:
         launch = contained.launch_options()
         session = BrowserSession(
             headed=self.options.headed, proxy=launch["proxy"], browser_args=launch["args"],
-            trust_ca=contained.ca.cert_pem,
+            trust_ca=contained.ca.cert_pem, executable=launch.get("executable"),
         )  # fmt: skip
         progress = self.options.on_progress
         if progress is not None:  # Chromium takes seconds to start: say so, then how long
