@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from lam.adapters.http_cancel import CancellableTransport, Interrupt, exchange
+from lam.documents import format_path
 from lam.errors import KilledError, StepFailed
 from lam.limits import RESPONSE_LIMITS, OverLimit, load_json
 from lam.plan import NO_BODY
@@ -291,7 +292,10 @@ def decode_body(response: httpx.Response) -> tuple[Any, str | None]:
         except ValueError as exc:
             return response.text, f"body says {media} but is not JSON ({exc})"
         except OverLimit as exc:
-            where = f" at {exc.location}" if isinstance(exc.location, str) else ""
+            place = exc.location
+            where = (
+                f" at {place if isinstance(place, str) else format_path(place)}" if place else ""
+            )
             return response.text, f"body is over lam's limits{where}: {exc.message}"
     return response.text, None
 
