@@ -4,7 +4,8 @@ read from the servers' logs (tests/test_containment*.py; docs/safety.md lists th
 Every hostile page (tests/pages/hostile/CHANNEL.html) has a Save button that, clicked, sends
 through its channel a destructive request to the app (DELETE, or a URL that says delete) and a
 secret to a server on another port of 127.0.0.1 that no plan declares (WebRTC: STUN/TURN
-datagrams to a UDP port and TURN over TCP to a bare TCP port instead). Before the attack, Save sends ``GET /CHANNEL/ran``, so a test
+datagrams to a UDP port and TURN over TCP to a bare TCP port instead; WebTransport: QUIC
+datagrams to the UDP port). Before the attack, Save sends ``GET /CHANNEL/ran``, so a test
 knows the hostile script ran; a Done button becomes clickable once the attack had its time.
 """
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from hostile_server import HostileApp, TcpSink, UdpSink, destructive, state_changing
 
 __all__ = ["CHANNELS", "Leak", "leaks"]
+
+_STUN_COOKIE = bytes.fromhex("2112a442")  # RFC 5389: bytes 4-8 of every STUN message
 
 # channel -> what its Save sends (the page's own words are in its <p>)
 CHANNELS = {
@@ -40,6 +43,7 @@ CHANNELS = {
     "ping": "<a ping> to a delete URL and to another port",
     "unload": "on pagehide (the run's end): beacons and keepalive DELETE, also to another port",
     "webrtc": "WebRTC STUN/TURN to a UDP port and TURN over TCP to a port outside the plan",
+    "webtransport": "WebTransport (QUIC over UDP) to a port outside the plan",
 }
 
 
@@ -65,15 +69,21 @@ class Leak:
 
 
 def leaks(channel: str, app: HostileApp, other: HostileApp, udp: UdpSink, tcp: TcpSink) -> Leak:
-    """Read the servers' logs for what ``channel``'s attack got through (only the webrtc page
-    talks to the UDP and TCP sinks)."""
+    """Read the servers' logs for what ``channel``'s attack got through. Only the webrtc page
+    talks to the TCP sink; UDP datagrams are STUN (webrtc, by the magic cookie) or else counted
+    against webtransport (QUIC), so none goes unnoticed."""
     hits = app.log(channel)
-    datagrams = [f"{addr} {data[:20].hex()}" for addr, data in udp.datagrams]
+    kind = {"webrtc": True, "webtransport": False}
+    datagrams = [
+        f"{addr} {data[:20].hex()}"
+        for addr, data in udp.datagrams
+        if channel in kind and (data[4:8] == _STUN_COOKIE) == kind[channel]
+    ]
     connections = [f"from {peer} {data[:40]!r}" for peer, data in tcp.connections]
     return Leak(
         destructive=tuple(str(h) for h in hits if destructive(h)),
         changing=tuple(str(h) for h in hits if state_changing(h)),
         outside=tuple(str(h) for h in other.log(channel)),
-        datagrams=tuple(datagrams) if channel == "webrtc" else (),
+        datagrams=tuple(datagrams),
         connections=tuple(connections) if channel == "webrtc" else (),
     )

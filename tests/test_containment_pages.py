@@ -25,6 +25,7 @@ pytestmark = [
 # undeclared port; udp: datagrams; tcp: connections)
 REACHES: dict[str, set[str]] = {name: {"app", "other"} for name in CHANNELS}
 REACHES["webrtc"] = {"udp", "tcp"}
+REACHES["webtransport"] = {"udp"}
 # pages whose payload also sends DELETE to the app named localhost (alias) and a plain write
 for name in ("fetch", "iframe", "popup", "worker", "shared_worker", "shared_worker_blob",
              "service_worker"):  # fmt: skip
