@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from lam.documents import load_document, parse_text, schema, schema_errors
 from lam.errors import PlanError
@@ -503,7 +504,26 @@ def _declaration_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
                         step.id,
                     )
                 )
+            elif "://" in text and "{" not in text and not _readable_url(text):
+                problems.append(
+                    PlanProblem(
+                        f"{step.place}.goto",
+                        "bad-url",
+                        f"{text[:80]!r} is not a URL lam can read (no host, or a malformed one)",
+                        step.id,
+                    )
+                )
     return problems
+
+
+def _readable_url(text: str) -> bool:
+    """Whether ``text`` is an http(s) URL whose host and port can be read."""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _reference_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:

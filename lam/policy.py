@@ -177,9 +177,13 @@ _DEFAULT_PORTS = {"http": "80", "ws": "80", "https": "443", "wss": "443"}
 def url_host(url: str) -> str:
     """The ``host:port`` a URL reaches, with the scheme's default port when it names none
     (``http://127.0.0.1/`` -> ``127.0.0.1:80``), so a declared app on one port does not open
-    every other service on the same machine. Empty when the URL has no host."""
-    parts = urlsplit(url)
-    name = parts.hostname or ""
+    every other service on the same machine. Empty when the URL has no host, or one that cannot
+    be read (``http://[]x/``): no rule allows the empty host."""
+    try:
+        parts = urlsplit(url)
+        name = parts.hostname or ""
+    except ValueError:
+        return ""
     if not name:
         return ""
     try:

@@ -356,3 +356,18 @@ def test_an_override_that_names_nothing_in_the_plan_is_a_usage_error(
     assert [line for line in err.splitlines() if line.startswith("lam: ")] == [
         f"lam: {READ}: {message}"
     ]
+
+
+def test_a_goto_whose_host_cannot_be_read_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by fuzzing: ``http://[]host/`` made urlsplit raise inside the guard's host check
+    (an internal error); it is an invalid plan naming the step instead."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "lam: 1\nname: x\napps:\n  web: {url: 'http://127.0.0.1:8080/'}\n"
+        "steps:\n  - id: a\n    goto: 'http://[]127.0.0.1:8080/'\n"
+    )
+    assert main(["validate", str(plan)]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "steps[0].goto" in err and "internal error" not in err
