@@ -101,13 +101,24 @@ def lam(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, 
     return code, json.loads(out) if out.strip() else {}
 
 
-def stopped(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Guard events in the run's record that did not allow (refused, held, needs approval)."""
+def _trace(result: dict[str, Any]) -> list[dict[str, Any]]:
     from lam.run.record import read_trace
 
     trace = Path(result["record"]) / "trace.jsonl"
     assert trace.is_file(), f"no run record at {trace}"
-    return [e for e in read_trace(trace) if e.get("type") == "guard" and e["verdict"] != "allow"]
+    return list(read_trace(trace))
+
+
+def stopped(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Guard events in the run's record that did not allow (refused, held, needs approval)."""
+    return [e for e in _trace(result) if e.get("type") == "guard" and e["verdict"] != "allow"]
+
+
+def containment(result: dict[str, Any]) -> str:
+    """The containment mode the run's record names for its browser (proxy, proxy+netns)."""
+    modes = {str((e.get("containment") or {}).get("mode")) for e in _trace(result)
+             if e.get("type") == "browser"}  # fmt: skip
+    return ",".join(sorted(modes))
 
 
 def check_live(
@@ -119,6 +130,7 @@ def check_live(
     found = leaks(channel, app, other, udp, tcp)
     refusals = stopped(result) if result.get("record") else []
     note("exit", code)
+    note("containment", containment(result) if result.get("record") else "")
     note(
         "refused",
         "; ".join(sorted({f"{e.get('origin')}: {e.get('action')}"[:140] for e in refusals})),
@@ -127,6 +139,7 @@ def check_live(
     assert any(h.path == f"/{channel}/ran" for h in app.log(channel)), "the attack never ran"
     assert code in (0, 3), (code, result.get("error"))
     assert result.get("record"), "no run record"
+    assert containment(result) not in ("", "None"), "the record names no containment mode"
     if channel in REFUSED or refusals:
         assert code == 3, (code, result.get("error"), refusals)
         assert result["status"] == "blocked", result
