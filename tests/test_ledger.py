@@ -16,7 +16,7 @@ from lam.cli.main import main
 from lam.evidence.chain import GENESIS, digest
 from lam.evidence.keys import EvidenceError, load_operator_key, parse_public_key
 from lam.evidence.ledger import Ledger
-from lam.run.record import RunRecord
+from lam.run.record import REDACTED, RunRecord
 
 APPEND = """
 import sys
@@ -121,3 +121,23 @@ def test_a_screenshot_no_writer_handed_over_is_hashed_at_the_seal(tmp_path: Path
     assert [e["type"] for e in events] == ["step", "file", "end"]
     assert events[1]["path"] == "screenshots/01-open.png" and events[1]["bytes"] == 15
     assert events[2]["count"] == 3
+
+
+def test_anti_forgery_tokens_are_redacted_like_credentials(tmp_path: Path) -> None:
+    """A dry run's held form bodies carried Django's csrfmiddlewaretoken into the record."""
+    record = RunRecord.create(tmp_path / "runs")
+    body = {
+        "csrfmiddlewaretoken": "abc123secret",
+        "authenticity_token": "rails-token",
+        "X-XSRF-TOKEN": "angular-token",
+        "first_name": "Carol",
+    }
+    assert record.redact({"body": body}) == {
+        "body": {
+            "csrfmiddlewaretoken": REDACTED,
+            "authenticity_token": REDACTED,
+            "X-XSRF-TOKEN": REDACTED,
+            "first_name": "Carol",
+        }
+    }
+    record.close()

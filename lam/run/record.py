@@ -52,7 +52,10 @@ __all__ = [
 REDACTED = "***"
 _SENSITIVE_KEY = re.compile(
     r"(^|[-_])(authorization|cookie|set-cookie|password|passwd|passphrase|secret|token|"
-    r"access[-_]?token|refresh[-_]?token|api[-_]?key|client[-_]?secret)$",
+    r"access[-_]?token|refresh[-_]?token|api[-_]?key|client[-_]?secret)$"
+    # anti-forgery tokens under the names frameworks give them (Django's
+    # csrfmiddlewaretoken, Rails' authenticity_token, X-XSRF-TOKEN ...)
+    r"|csrf|xsrf|authenticity[-_]?token",
     re.IGNORECASE,
 )
 
