@@ -273,3 +273,20 @@ def test_webrtc_cannot_send_udp_past_the_proxy(
     time.sleep(0.2)
     assert udp.packets == 0
     assert code == 0, result
+
+
+# -- bad input from a page: a flood of connections ------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["run", "dry-run"])
+def test_a_page_opening_thousands_of_connections_ends_cleanly(
+    mode: str, site: Logging, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = [{"id": "open", "goto": "evil:/pages/flood.html"}, {"id": "linger", "wait": 3000},
+             {"id": "after", "goto": "evil:/pages/calm.html", "expect": {"text": "Still here"}}]  # fmt: skip
+    started = time.monotonic()
+    code, result = run(capsys, mode, str(plan_file(tmp_path, site.url, steps)))
+    assert code == 0, result  # reads on the plan's own host: allowed; the run goes on
+    assert time.monotonic() - started < 90
+    assert [s["status"] for s in result["results"]] == ["ok", "ok", "ok"]
+    assert sum(1 for _, p in site.reached() if p.startswith(("/n/", "/w/"))) > 100

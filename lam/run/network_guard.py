@@ -236,6 +236,15 @@ class NetworkGuard:
             self.state.record.event(
                 "warning", step=self.step, message=f"network guard: {request.url}: {exc}"
             )
+            _abort(route)  # whatever failed, nothing more of this request leaves
+            if self._on_its_own(request):
+                self.state.record.event(
+                    "note", step=self.step,
+                    message=f"{request.method} {request.url} failed and was dropped; the page "
+                    "sent it on its own (a read, while no step acted on the page), so the run "
+                    "goes on",
+                )  # fmt: skip
+                return
             self._refusals.append(
                 BlockedError(
                     f"{request.method} {request.url}: the network guard failed ({exc})",
@@ -244,7 +253,17 @@ class NetworkGuard:
                     code="network-guard",
                 )
             )
-            _abort(route)
+
+    def _on_its_own(self, request: Request) -> bool:
+        """A read the page sent on its own: not a navigation, not while a step acts on it."""
+        try:
+            return (
+                request.method in ("GET", "HEAD")
+                and not self.acting
+                and not request.is_navigation_request()
+            )
+        except Exception:  # a request whose frame is gone: count it as the step's
+            return False
 
     def handle_socket(self, socket: WebSocketRoute) -> None:
         """A WebSocket may open to the plan's hosts only; its messages are not classified."""
