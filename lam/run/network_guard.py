@@ -315,9 +315,9 @@ class NetworkGuard:
         Chromium follows the redirects unseen, so a 307 from an allowed URL could re-send a POST
         to a delete URL, and a 302 could carry a read to a host outside the plan. The request is
         sent here without following redirects; the next hop is checked like a request of its
-        own and, refused, the request is aborted. Hops after that one are checked when the
-        browser reports them (:meth:`_started`), which stops the run but comes too late to
-        stop that hop.
+        own and, refused, the request is aborted. Hops after that one reach the egress proxy
+        without a grant, which judges them before they leave (and :meth:`_started` stops the
+        run for them).
         """
         headers = None
         if self.containment is not None:  # the proxy lets it out on this grant alone
