@@ -1,12 +1,14 @@
 """A hostile web app on 127.0.0.1 that logs every request it receives, a second one that stands
 for a host:port outside the plan, a UDP socket that logs every datagram (WebRTC's STUN and
-TURN), and a TCP socket that logs every connection (TURN over TCP sends no HTTP at all).
+TURN, WebTransport's QUIC), and a TCP socket that logs every connection (TURN over TCP sends no
+HTTP at all).
 
 The app serves the hostile pages of ``tests/pages/hostile/`` at ``/CHANNEL/``; every other path
 answers, so whatever a page's channel sends is logged before anything is decided. Pages and
-scripts are templates: ``{{APP}}``, ``{{OTHER}}`` (origins), ``{{UDP}}``, ``{{TCP}}`` (ports) and ``{{CH}}``
-(the channel) are filled in when served. Each log entry is written before routing, so a request
-the app would refuse (an unknown method, a bad WebSocket) is logged all the same.
+scripts are templates: ``{{APP}}``, ``{{OTHER}}`` (origins), ``{{UDP}}``, ``{{TCP}}`` (ports)
+and ``{{CH}}`` (the channel) are filled in when served. Each log entry is written before
+routing, so a request the app would refuse (an unknown method, a bad WebSocket) is logged all
+the same.
 """
 
 from __future__ import annotations

@@ -5,10 +5,12 @@ reaches any server, and a dry run lets no state-changing request reach the app a
 
 The plan's app is the hostile server (tests/hostile_server.py); a second logging server on
 another port of 127.0.0.1 is the host the plan does not declare, a UDP socket stands for a
-STUN/TURN server and a bare TCP socket for TURN over TCP. The verdict is read from the servers' logs; lam's exit code and its run record
-are checked as well. Save, the step the operator approved as a write (``--approve save``),
-triggers each attack; ``GET /CHANNEL/ran`` in the app's log shows the attack was tried.
-tests/test_containment_pages.py shows each attack reaches the servers without lam.
+STUN/TURN (and WebTransport) server and a bare TCP socket for TURN over TCP. The verdict is read
+from the servers' logs; lam's exit code and its run record are checked as well. Save, the step
+the operator approved as a write (``--approve save``), triggers each attack; ``GET /CHANNEL/ran``
+in the app's log shows the attack was tried. tests/test_containment_pages.py shows each attack
+reaches the servers without lam. ``LAM_EGRESS=proxy`` in the environment runs the matrix with
+the proxy alone (no network namespace).
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ Servers = tuple[HostileApp, HostileApp, UdpSink, TcpSink]
 
 # Channels whose requests always exist on the wire: lam cannot switch them off, it must refuse
 # them, so a live run ends blocked (exit 3). The others (speculation rules, prefetch hints,
-# favicons, pings, WebRTC, service workers) may instead be switched off by launch flags or the
-# context; then nothing is sent and exit 0 is right, which the servers' logs confirm.
+# favicons, pings, WebRTC, WebTransport, service workers, a page's last words at the run's end)
+# may instead be switched off by launch flags or the context; then nothing is sent and exit 0
+# is right, which the servers' logs confirm.
 REFUSED = frozenset(
     [
         "fetch", "xhr", "beacon", "form", "link", "meta_refresh", "redirect", "iframe", "popup",
@@ -194,7 +197,7 @@ def test_do_contains(
     check_live(channel, hostile, code, result, record_property)
 
 
-# -- lam dry-run: a dry run goes on after what it holds, so one run tries channel after channel -----
+# -- lam dry-run: a dry run goes on after what it holds, so one run tries channel after channel --
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,9 @@ def test_the_attack_reaches_the_servers_without_lam(
 ) -> None:
     app, other, udp, tcp = attacked
     found = leaks(channel, app, other, udp, tcp)
-    reached = {k for k, v in (("app", found.destructive), ("other", found.outside),
-                              ("udp", found.datagrams), ("tcp", found.connections)) if v}  # fmt: skip
+    seen = {"app": found.destructive, "other": found.outside, "udp": found.datagrams,
+            "tcp": found.connections}  # fmt: skip
+    reached = {k for k, v in seen.items() if v}
     hits = app.log(channel)
     if any(h.method == "DELETE" and h.path.endswith("/items/7") for h in hits):
         reached.add("alias")
