@@ -151,10 +151,26 @@ def test_replay_refuses_look_alikes_and_clicks_nothing(
 def test_dry_run_replay_heals_without_posting(
     site: heal_site.Site, recording: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    site.mutation = "reword,decoy"
+    site.mutation = "reword,wrap"
     code = main(["replay", str(recording), "--app", f"app={site.url}/", "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "target(s) healed:" in out
     # the save was held by the sandbox (a dry run lets only the sign-in form through)
     assert "/pets/1/edit" not in site.posts
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium installed")
+def test_a_dry_run_does_not_sign_in_through_a_form_with_two_password_fields(
+    site: heal_site.Site, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The decoy mutation clones every field, so the login form asks for two passwords: that is
+    not a credentials form (a change-password or sign-up form looks so), and a dry run sends
+    nothing of it live: the replay stops signed out, having posted nothing."""
+    site.mutation = "decoy"
+    code = main(["replay", str(recording), "--app", f"app={site.url}/", "--dry-run"])
+    capsys.readouterr()
+    assert code != 0
+    assert site.posts == []
