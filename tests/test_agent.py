@@ -50,7 +50,7 @@ def test_a_destructive_goal_stops_for_approval_and_changes_nothing(
     goal = "log in as admin with password 'admin-pass' then delete pet 2"
     code, result = do_json(capsys, goal, "--api", DEMO_SPEC, "--api-url", demo.api)
     assert code == 3, result
-    assert "needs approval" in result["error"] and "--approve deletePet" in result["error"]
+    assert "needs approval" in result["error"]["message"] and "--approve deletePet" in result["error"]["message"]
     assert "Bella" in pets(demo.db)
     assert not [r for r in demo.requests() if r["method"] == "DELETE"]
     code, result = do_json(
@@ -183,12 +183,12 @@ def test_do_delete_stops_for_approval_then_runs_when_approved(
     before = pets(demo.db)
     code, result = ui_do(capsys, demo, goal)
     assert code == 3, result
-    assert "needs approval" in result["error"] and "--approve c3-click" in result["error"]
+    assert "needs approval" in result["error"]["message"] and "--approve c3-click" in result["error"]["message"]
     assert pets(demo.db) == before
     assert not [r for r in demo.requests() if r["method"] == "POST" and "delete" in r["path"]]
     code, result = ui_do(capsys, demo, goal, "--approve", "c3-click")
     assert code == 3, result  # the confirmation is a destructive step of its own
-    assert "--approve c4-click" in result["error"] and pets(demo.db) == before
+    assert "--approve c4-click" in result["error"]["message"] and pets(demo.db) == before
     code, result = ui_do(capsys, demo, goal, "--approve", "c3-click", "--approve", "c4-click")
     assert code == 0, result
     assert "Bella" not in pets(demo.db)
@@ -225,7 +225,7 @@ def test_do_approval_with_digest_covers_exactly_the_step_shown(
     goal = "log in as admin with password 'admin-pass' then delete pet 2"
     code, result = do_json(capsys, goal, "--api", DEMO_SPEC, "--api-url", demo.api)
     assert code == 3
-    flag = re.search(r"--approve (deletePet@[0-9a-f]+)", result["error"])
+    flag = re.search(r"--approve (deletePet@[0-9a-f]+)", result["error"]["message"])
     assert flag is not None
     other = "log in as admin with password 'admin-pass' then delete pet 3"
     code, result = do_json(capsys, other, "--api", DEMO_SPEC, "--api-url", demo.api,

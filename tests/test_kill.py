@@ -195,7 +195,7 @@ def test_lam_kill_from_another_directory_cuts_a_60_s_request(
     dropped = hanging.wait_for("disconnected")
     assert dropped["time"] - pulled < LIMIT_S
     assert events[-1]["time"] - pulled < LIMIT_S
-    assert result["status"] == "killed" and "cancelled in flight" in result["error"]
+    assert result["status"] == "killed" and "cancelled in flight" in result["error"]["message"]
     assert_killed_record(events, trace, "slow")
     assert not any(e.get("step") == "after" for e in events)
     assert pulled >= asked
@@ -319,7 +319,7 @@ def test_lam_kill_ends_a_long_ui_wait(tmp_path: Path) -> None:
     wait_ended = next(e for e in reversed(events) if e["type"] == "step")["time"]
     assert wait_ended - pulled < 0.5, took  # the wait itself ends within a slice or two
     assert events[-1]["time"] - pulled < UI_LIMIT_S, took
-    assert "wait stopped" in result["error"]
+    assert "wait stopped" in result["error"]["message"]
     assert_killed_record(events, trace, "long")
 
 

@@ -207,7 +207,8 @@ def test_a_failed_expectation_stops_the_run_and_names_the_step(
     assert code == 1
     assert result["status"] == "failed"
     assert [r["id"] for r in result["results"]] == ["login", "get"]
-    assert "-> 404 Not Found" in result["error"] and "get" in result["error"]
+    error = result["error"]
+    assert "-> 404 Not Found" in error["message"] and error["step"] == "get"
 
 
 def test_an_expression_that_resolves_to_nothing_fails_clearly(

@@ -9,13 +9,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lam.errors import UsageError
+from lam.errors import LamError, UsageError
 
 __all__ = [
     "add_policy_option",
     "add_run_options",
     "add_target_options",
     "announce_policy",
+    "error_json",
     "existing_file",
     "load_operator_policy",
     "pairs",
@@ -121,6 +122,22 @@ def announce_policy(policy: Any) -> Any:
 
     print(policy_line(policy), file=sys.stderr)
     return policy
+
+
+def error_json(error: LamError | None) -> dict[str, Any] | None:
+    """An error as every ``--json`` document gives it (docs/exit-codes.md): the same object
+    whether it ended the command before a run started or stopped a step mid-run."""
+    if error is None:
+        return None
+    public = next(c for c in type(error).__mro__ if not c.__name__.startswith("_"))
+    return {
+        "code": error.code,
+        "message": error.message,
+        "file": error.file,
+        "location": error.location,
+        "step": error.step,
+        "type": public.__name__,
+    }
 
 
 def print_json(document: Any) -> None:

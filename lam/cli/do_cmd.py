@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lam.cli.common import (
     add_policy_option,
     announce_policy,
+    error_json,
     existing_file,
     load_operator_policy,
     print_json,
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                 "run": result.run.run_id,
                 "record": result.run.directory,
                 "status": result.run.status,
-                "error": result.run.error.one_line() if result.run.error else None,
+                "error": error_json(result.run.error),
                 "plan": str(result.plan_file) if result.plan_file else None,
                 "results": [s.to_json() for s in result.run.steps],
                 "effects": result.run.effects_json,

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from lam.cli.common import error_json
 from lam.errors import EXIT_USAGE, LamError, UsageError
 
 __all__ = ["main"]
@@ -112,14 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _json_error(exc: LamError) -> int:
     """An error that ended the command, as the one JSON document on stdout ``--json`` asks for."""
-    error = {
-        "code": exc.code,
-        "message": exc.message,
-        "file": exc.file,
-        "location": exc.location,
-        "step": exc.step,
-        "type": "UsageError" if isinstance(exc, _ParseError) else type(exc).__name__,
-    }
+    error = error_json(exc)
     json.dump({"ok": False, "error": error, "exit": exc.exit_code}, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return exc.exit_code

@@ -6,7 +6,9 @@ may lie or be incomplete; the guard sees what is really about to happen.
 
 Approvals come only from the human: ``--approve STEP`` on the command line, or an answer at an
 interactive prompt. An approval covers exactly one step and only the risk it was given for: a
-Save step approved as a write does not let the page send a DELETE.
+Save step approved as a write does not let the page send a DELETE. ``--approve STEP:RISK`` (what
+lam prints when it holds a step for a request its page sent) also lets the requests that step
+sends to the plan's hosts through up to ``RISK``: a "Go" button whose form asks for a delete.
 
 Two guards share the decision logic: :class:`LiveGuard` refuses (BlockedError), and
 :class:`DryRunGuard` records the verdict and lets the sandbox carry on, so a dry run shows
@@ -58,8 +60,11 @@ class Guard:
         self.policy = policy
         self.declared_hosts = frozenset(declared_hosts)
         self.record = record
+        # step ids, and "STEP:RISK" for a step whose requests were approved up to RISK
         self.approvals = frozenset(approvals)
         self.prompt = prompt
+        # how a hint names a step's approval ("go@3f9c2a1b07"); the runner binds the digest
+        self.approval_name: Callable[[str], str] = lambda step: step
         self.cleared: dict[str, Risk] = {}  # step id -> highest risk it was cleared for
         self.decisions: list[tuple[GuardCheck, Decision]] = []
 
@@ -77,11 +82,31 @@ class Guard:
             return Decision(
                 Verdict.ALLOW, (f"within what step {check.step!r} was cleared for ({cleared})",)
             )
+        approved = self.approved_risk(check.step)
+        if check.origin == "request" and approved is not None and risk.rank <= approved.rank:
+            # only the plan's hosts get here: a host outside the plan was denied above
+            return Decision(
+                Verdict.ALLOW,
+                (f"approved on the command line up to {approved} "
+                 f"(--approve {check.step}:{approved})",),
+            )  # fmt: skip
         if check.step in self.approvals and check.origin != "request":
             return Decision(
                 Verdict.ALLOW, (f"approved on the command line (--approve {check.step})",)
             )
         return decision
+
+    def approved_risk(self, step: str) -> Risk | None:
+        """The highest risk ``--approve STEP:RISK`` approved the step's requests up to."""
+        given = [r for r in Risk if f"{step}:{r.value}" in self.approvals]
+        return Risk.highest(*given) if given else None
+
+    def approval_flag(self, check: GuardCheck) -> str:
+        """The ``--approve`` value that, given back, covers ``check`` (and no more)."""
+        name = self.approval_name(check.step)
+        if check.origin == "request":
+            return f"{name}:{check.classification.risk.value}"
+        return name
 
     def check(self, check: GuardCheck) -> Decision:
         decision = self.decide(check)
@@ -119,7 +144,11 @@ class LiveGuard(Guard):
 
     def refuse(self, check: GuardCheck, decision: Decision) -> None:
         what = "denied" if decision.verdict is Verdict.DENY else "needs approval"
-        hint = "" if decision.verdict is Verdict.DENY else f" (approve with --approve {check.step})"
+        hint = (
+            ""
+            if decision.verdict is Verdict.DENY
+            else f" (approve with --approve {self.approval_flag(check)})"
+        )
         raise BlockedError(
             f"{check.summary}: {what}: {'; '.join(decision.reasons)}{hint}",
             steps=[check.step],

@@ -22,7 +22,7 @@ from lam.run.effects import EffectLog
 from lam.run.guard import Guard
 from lam.run.kill import KillSwitch
 from lam.run.record import RunRecord
-from lam.types import Verdict
+from lam.types import Risk, Verdict
 from lam.validate import ValidationReport
 
 __all__ = ["RunResult", "Runner", "StepResult", "bind_approvals", "preflight"]
@@ -69,18 +69,27 @@ class RunResult:
 def bind_approvals(
     plan: Plan, approvals: frozenset[str], inputs: Mapping[str, Any] | None = None
 ) -> frozenset[str]:
-    """The step ids that ``--approve`` values cover.
+    """The step ids that ``--approve`` values cover, and ``STEP:RISK`` for each raised one.
 
     ``STEP`` approves that step as the plan now says it; ``STEP@DIGEST`` approves it only while
-    its content is the one the human saw (the digest lam printed when it held the step).
+    its content is the one the human saw (the digest lam printed when it held the step). A
+    ``:RISK`` suffix (``go:destructive``, ``go@3f9c2a1b07:destructive``: what lam prints when it
+    holds a step for a request its page sent) also approves the requests that step sends to the
+    plan's hosts up to that risk (see :class:`lam.run.guard.Guard`).
     """
     ids = {step.id: step for step in plan.steps}
     bound = set()
     for approval in sorted(approvals):
-        step_id, sep, digest = approval.partition("@")
+        named, colon, risk = approval.partition(":")
+        step_id, sep, digest = named.partition("@")
         if step_id not in ids:
             raise BlockedError(
                 f"--approve {approval}: the plan has no step with that id", code="usage"
+            )
+        if colon and risk not in {r.value for r in Risk}:
+            raise BlockedError(
+                f"--approve {approval}: {risk!r} is not a risk (read, write or destructive)",
+                code="usage",
             )
         if sep:
             now = step_digest(plan, ids[step_id], inputs)
@@ -92,6 +101,8 @@ def bind_approvals(
                     step=step_id,
                 )
         bound.add(step_id)
+        if colon:
+            bound.add(f"{step_id}:{risk}")
     return frozenset(bound)
 
 
@@ -166,10 +177,19 @@ class Runner:
 
     def run(self) -> RunResult:
         """Run every step of the plan in order."""
+        # a step held at run time names its approval bound to its content, as preflight does
+        self.state.guard.approval_name = self._digest_name
         with self.session():
             for step in self.plan.steps:
                 self.step(step)
         return self.result
+
+    def _digest_name(self, step_id: str) -> str:
+        try:
+            step = self.plan.step(step_id)
+        except KeyError:  # no step of this plan (a request before the first step): the id
+            return step_id
+        return f"{step_id}@{step_digest(self.plan, step, self.state.inputs)}"
 
     @contextmanager
     def session(self) -> Iterator[RunResult]:
