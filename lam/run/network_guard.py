@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -54,9 +55,11 @@ from lam.types import Classification, Decision, Risk, Verdict
 
 __all__ = ["ApiRoute", "NetworkGuard"]
 
-_NEXT_TASK = "() => new Promise((done) => setTimeout(done, 0))"
 _GRACE_MS = 15
-_POLL_MS = 20
+# the tasks the page had queued run, then a grace for the browser's events to land, in one
+# round trip: the answer leaves the page _GRACE_MS after those tasks
+_NEXT_TASK = f"() => new Promise((done) => setTimeout(() => setTimeout(done, {_GRACE_MS}), 0))"
+_POLL_MS = 10
 
 
 _Seen = Outgoing  # a request as the guard reads it (lam.egress.decide)
@@ -87,6 +90,9 @@ class NetworkGuard:
         self._in_flight = 0
         self._started_count = 0  # requests seen since the guard was attached
         self._last_activity = time.monotonic()
+        # reads let go in the browser (continue_): their first redirect hop is checked as the
+        # browser sends it (see _started), the proxy holding the line before it leaves
+        self._continued: weakref.WeakSet[Request] = weakref.WeakSet()
 
     def attach(self, context: BrowserContext) -> None:
         """Route every request of ``context`` through :meth:`handle`; track requests in flight."""
@@ -193,9 +199,10 @@ class NetworkGuard:
                 page.wait_for_timeout(_POLL_MS)
                 continue
             seen = self._started_count
-            with contextlib.suppress(Exception):  # a page navigating away has no context
+            try:
                 page.evaluate(_NEXT_TASK)
-            page.wait_for_timeout(_GRACE_MS)
+            except Exception:  # a page navigating away has no context: wait out the grace
+                page.wait_for_timeout(_GRACE_MS)
             if self._started_count == seen and self._in_flight <= 0:
                 return
 
@@ -203,6 +210,8 @@ class NetworkGuard:
         earlier = request.redirected_from
         if earlier is not None and earlier.redirected_from is not None:
             self._late_hop(request)  # the second hop on: no route saw it (see _pass)
+        elif earlier is not None and earlier in self._continued:
+            self._first_hop(request)  # a read's redirect (see _continue)
         self._in_flight += 1
         self._started_count += 1
         self._last_activity = time.monotonic()
@@ -219,6 +228,15 @@ class NetworkGuard:
                         code="redirect",
                     )
                 )
+        except Exception as exc:  # an event handler must not raise into Playwright
+            self.state.record.event("warning", step=self.step, message=f"redirect: {exc}")
+
+    def _first_hop(self, request: Request) -> None:
+        """The first redirect hop of a read let go in the browser: the guard judges it for the
+        step (recorded; refused, it stops a live step) while the proxy, which it reaches without
+        a grant, refuses it before it leaves (:func:`lam.egress.decide.judge_unattended`)."""
+        try:
+            self._hop_allowed(_read(request))
         except Exception as exc:  # an event handler must not raise into Playwright
             self.state.record.event("warning", step=self.step, message=f"redirect: {exc}")
 
@@ -296,17 +314,36 @@ class NetworkGuard:
             if verdict is None or not allowed_host:  # a dry run lets it pass; it never leaves
                 _abort(route)
                 return
+        if not changing:
+            if self.dry_run and api_route is not None and api_route.simulator is not None:
+                self._simulate(route, seen, api_route)
+            else:
+                self._continue(route, request, seen)
+            return
         if not self.dry_run:
             self._pass(route, seen)
             return
-        if not changing:
-            if api_route is not None and api_route.simulator is not None:
-                self._simulate(route, seen, api_route)
-            else:
-                self._pass(route, seen)
-            return
         assert verdict is not None
         self._hold(route, request, seen, api_route, verdict)
+
+    def _continue(self, route: Route, request: Request, seen: _Seen) -> None:
+        """Let a read on the plan's hosts go on in the browser, with a grant for exactly it.
+
+        A read's redirect is a read too (301/302/303 turn anything into a GET, 307/308 keep
+        the GET or HEAD), and its hops reach the guard proxy without a grant: the proxy judges
+        each on its own before it leaves (a host outside the plan, a destructive or, in a dry
+        run, any state-changing URL is refused there), and :meth:`_started` has the guard judge
+        the first hop for the step as well. Sending it on here rather than through
+        :meth:`_pass` spares a proxy tunnel and a copy of the response per request.
+        """
+        if self.containment is None:  # no proxy to hold the redirect line: check it here
+            self._pass(route, seen)
+            return
+        headers = self.containment.grant_headers(
+            dict(request.headers), request.method, request.url, request.post_data_buffer
+        )
+        self._continued.add(request)
+        route.continue_(headers=headers)
 
     def _pass(self, route: Route, seen: _Seen) -> None:
         """Send a request on, checking where a redirect would take it before the browser goes.
