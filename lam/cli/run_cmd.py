@@ -127,6 +127,8 @@ def _print_step(result: StepResult) -> None:
     print(f"  {mark} {result.id}: {result.summary}")
     for warning in result.warnings:
         print(f"       warning: {warning}")
+    for expectation in result.unchecked:
+        print(f"       expect {expectation}")
 
 
 def _print_end(result: RunResult) -> None:
@@ -150,6 +152,11 @@ def _print_end(result: RunResult) -> None:
             print(
                 table(("step", "method", "url", "risk", "verdict", "answered by"), rows, width=70)
             )
+    if result.unchecked:  # said, never hidden: a dry run that is ok did not check these
+        print(
+            f"\n{result.unchecked} expectation(s) not checked in this dry run (the page after "
+            "a held write is a stand-in); they are marked under their steps above"
+        )
     if result.error is not None:
         print(f"\n{result.status}: {result.error.one_line()}", file=sys.stderr)
     else:
@@ -170,6 +177,7 @@ def _json(report: ValidationReport, result: RunResult, *, policy: Any = None) ->
         "steps": [s.to_json() for s in report.steps],
         "results": [s.to_json() for s in result.steps],
         "effects": result.effects_json,
+        "unchecked_expectations": result.unchecked,
     }
 
 

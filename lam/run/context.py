@@ -76,6 +76,8 @@ class StepOutcome:
     warnings: list[str] = field(default_factory=list)
     expect_failures: list[str] = field(default_factory=list)
     screenshot: str | None = None
+    # a dry run: expectations it could not check truthfully, each with why
+    expect_unchecked: list[str] = field(default_factory=list)
 
 
 class StepExecutor(Protocol):

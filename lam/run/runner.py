@@ -37,6 +37,7 @@ class StepResult:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     screenshot: str | None = None
+    unchecked: tuple[str, ...] = ()  # a dry run's expectations it could not check, with why
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class StepResult:
             "warnings": list(self.warnings),
             "error": self.error,
             "screenshot": self.screenshot,
+            "unchecked": list(self.unchecked),
         }
 
 
@@ -64,6 +66,11 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         return 0 if self.error is None else self.error.exit_code
+
+    @property
+    def unchecked(self) -> int:
+        """How many expectations the dry run could not check (a stand-in page after a write)."""
+        return sum(len(s.unchecked) for s in self.steps)
 
 
 def bind_approvals(
@@ -253,7 +260,7 @@ class Runner:
         seconds = time.perf_counter() - started
         result = StepResult(
             step.id, "ok", outcome.summary, seconds, tuple(outcome.warnings),
-            screenshot=outcome.screenshot,
+            screenshot=outcome.screenshot, unchecked=tuple(outcome.expect_unchecked),
         )  # fmt: skip
         self._step_done(result, kind=step.kind, detail=outcome.detail)
         return outcome
@@ -275,6 +282,7 @@ class Runner:
             warnings=list(result.warnings),
             error=result.error,
             screenshot=result.screenshot,
+            unchecked=list(result.unchecked),
             outputs=self.state.outputs.get(result.id),
             **extra,
         )
@@ -305,6 +313,7 @@ class Runner:
             error=error.one_line() if error else None,
             exit_code=self.result.exit_code,
             effects=self.result.effects_json,
+            unchecked=self.result.unchecked,
         )
         self.record.close()
 
