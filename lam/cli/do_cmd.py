@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 "record": result.run.directory,
                 "status": result.run.status,
                 "error": error_json(result.run.error),
+                "exit": result.run.exit_code,
                 "plan": str(result.plan_file) if result.plan_file else None,
                 "results": [s.to_json() for s in result.run.steps],
                 "effects": result.run.effects_json,
