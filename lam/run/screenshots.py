@@ -1,7 +1,10 @@
 """Annotated screenshots for the run record: the page after a UI step, the acted-on element boxed
 and labelled with the step id, so a reader of the trace sees what lam touched.
 
-Capturing is the only part a step waits for. :class:`ScreenshotWriter` saves the page's PNG as
+Capturing is the only part a step waits for, and with ``later=True`` not even that: the
+DevTools capture is sent at once and its answer collected when the run next needs the page
+unchanged no more (:meth:`ScreenshotWriter.ready`, before the next action), so the frame's
+read-back and encoding overlap the next step's look-up. :class:`ScreenshotWriter` saves the page's PNG as
 it comes and draws the box on a worker thread (Pillow's decode and encode release the GIL), then
 replaces the file with the annotated one; :meth:`ScreenshotWriter.flush` waits for every
 annotation and runs before the run ends. Once a file's bytes are final (annotated, or left
@@ -11,6 +14,7 @@ the run record (:meth:`lam.run.record.RunRecord.attach`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import os
@@ -19,6 +23,7 @@ import struct
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import CDPSession, Page
@@ -86,6 +91,32 @@ def capture(page: Page, cdp: CDPSession | None = None) -> tuple[bytes, float] | 
         return None
 
 
+def _send_capture(cdp: CDPSession) -> asyncio.Task[Any] | None:
+    """Send ``Page.captureScreenshot`` on ``cdp`` without waiting for the answer: a task on
+    Playwright's own loop, which carries it while later calls run (None where it cannot)."""
+    try:
+        impl = cdp._impl_obj  # the sync API's async object: its send() is the bare call
+        task: asyncio.Task[Any] = cdp._loop.create_task(
+            impl.send("Page.captureScreenshot", _CDP_CAPTURE, 10_000)
+        )
+    except Exception:  # another Playwright than this was written for: capture in step
+        return None
+    return task
+
+
+def _collect(cdp: CDPSession, task: asyncio.Task[Any]) -> bytes | None:
+    """The PNG a :func:`_send_capture` task brought back, waiting for it if need be."""
+    try:
+        if not task.done():
+            from playwright._impl._greenlets import wait_for_future
+
+            wait_for_future(cdp._loop, cdp._dispatcher_fiber, task)
+        answer = task.result()
+        return base64.b64decode(answer["data"])
+    except Exception:  # the page went (a kill, a crash): the caller falls back
+        return None
+
+
 def _label(step: str, status: str) -> str:
     return step if status == "ok" else f"{step} ({status})"
 
@@ -111,26 +142,64 @@ class ScreenshotWriter:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: list[tuple[Path, Future[None]]] = []
         self._cdp: tuple[Page, CDPSession | None] | None = None
+        # a capture sent and not yet collected: (task, page, path, box, label, status)
+        self._sent: tuple[asyncio.Task[Any], Page, Path, Box | None, str, str] | None = None
 
     def take(
-        self, page: Page, step: str, *, box: Box | None = None, status: str = "ok"
+        self,
+        page: Page,
+        step: str,
+        *,
+        box: Box | None = None,
+        status: str = "ok",
+        later: bool = False,
     ) -> str | None:
         """Capture the page for ``step``; the path relative to the run directory, or None when
-        the page cannot be captured (a missing screenshot must not change a step's outcome)."""
-        shot = capture(page, self._session(page))
+        the page cannot be captured (a missing screenshot must not change a step's outcome).
+
+        ``later``: send the capture and return; its picture is collected by :meth:`ready`,
+        which the caller runs before anything may change the page.
+        """
+        self.ready()
+        cdp = self._session(page)
+        if later and cdp is not None:
+            task = _send_capture(cdp)
+            if task is not None:
+                path = self._next_path(step)
+                self._sent = (task, page, path, box, _label(step, status), status)
+                return path.relative_to(self.run_dir).as_posix()
+        shot = capture(page, cdp)
         if shot is None:
             return None
-        png, scale = shot
         path = self._next_path(step)
+        self._save(path, shot, box, _label(step, status), status)
+        return path.relative_to(self.run_dir).as_posix()
+
+    def ready(self) -> None:
+        """Collect the capture :meth:`take` sent (``later``), if any: the page must not change
+        before this returns. A capture that failed is taken again now (the page is as it was);
+        a page that cannot be captured at all (closed, crashed) leaves none."""
+        if self._sent is None:
+            return
+        task, page, path, box, label, status = self._sent
+        self._sent = None
+        cdp = self._cdp[1] if self._cdp is not None and self._cdp[0] is page else None
+        png = _collect(cdp, task) if cdp is not None else None
+        shot = _scaled(page, png) if png is not None else capture(page, None)
+        if shot is not None:  # (a missing screenshot must not change a step's outcome)
+            self._save(path, shot, box, label, status)
+
+    def _save(
+        self, path: Path, shot: tuple[bytes, float], box: Box | None, label: str, status: str
+    ) -> None:
+        png, scale = shot
         path.write_bytes(png)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lam-screenshots")
-        label = _label(step, status)
         self._pending.append(
             (path, self._pool.submit(_annotate_file, path, png, box, label, status, scale))
         )
         self._saved(wait=False)
-        return path.relative_to(self.run_dir).as_posix()
 
     def _session(self, page: Page) -> CDPSession | None:
         """A DevTools session of ``page`` for fast captures (opened once per page), or None
@@ -143,8 +212,12 @@ class ScreenshotWriter:
         return self._cdp[1]
 
     def flush(self) -> None:
-        """Wait until every queued annotation is written (a failed one leaves the plain PNG)."""
-        self._saved(wait=True)
+        """Collect a capture still out, then wait until every queued annotation is written (a
+        failed one leaves the plain PNG)."""
+        try:
+            self.ready()
+        finally:
+            self._saved(wait=True)
 
     def _saved(self, *, wait: bool) -> None:
         """Hand the files whose bytes are final to ``on_saved``, in the order they were taken
@@ -172,6 +245,16 @@ class ScreenshotWriter:
         self._number += 1
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", step)[:60] or "step"
         return self.directory / f"{self._number:02d}-{safe}.png"
+
+
+def _scaled(page: Page, png: bytes) -> tuple[bytes, float] | None:
+    """``png`` with the device scale :func:`capture` gives, or None when it is not a PNG."""
+    viewport = page.viewport_size
+    if png[12:16] != b"IHDR":
+        return None
+    if viewport and viewport["width"]:
+        return png, struct.unpack(">I", png[16:20])[0] / viewport["width"]
+    return png, 1.0
 
 
 def _annotate_file(
