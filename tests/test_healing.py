@@ -247,3 +247,70 @@ def test_two_exact_placeholders_are_still_refused() -> None:
     with pytest.raises(GroundingError) as caught:
         choose(SEARCH, page)
     assert caught.value.code == "heal-refused"
+
+
+# A search box named by its placeholder alone, as recorded on the pet list (tests/pages/heal).
+SEARCH_PETS = {
+    "tag": "input",
+    "role": "searchbox",
+    "name": "Search pets",
+    "attributes": {"type": "search", "name": "q", "placeholder": "Search pets"},
+    "near": {"next": "Search", "heading": "Pets"},
+    "position": {"box": [16, 90, 180, 21], "index": 0},
+}
+
+
+def searchbox(index: int, placeholder: str, y: float = 96, **kw: Any) -> ElementInfo:
+    values: dict[str, Any] = {
+        "role": "searchbox", "tag": "input", "type": "search", "text": "",
+        "placeholder": placeholder, "box": (24, y, 200, 24), "context": ("", "", "Pets"),
+        "id": ":r7:",
+    }  # fmt: skip
+    values.update(kw)
+    return element(index, placeholder, **values)
+
+
+def _pet_list(*fields: ElementInfo) -> list[ElementInfo]:
+    return [
+        *fields,
+        element(10, "Filter pets", box=(240, 60, 80, 24), context=("", "", "Pets")),
+        element(11, "Search", box=(240, 96, 60, 24), context=("", "", "Pets")),
+        element(
+            12, "Add pet", tag="a", role="link", box=(16, 130, 60, 20), context=("", "", "Pets")
+        ),
+        element(13, "Sign out", box=(700, 5, 50, 21)),
+    ]
+
+
+def test_a_plain_redesign_heals_a_field_named_by_its_placeholder() -> None:
+    # ids, classes and placeholder text all new; still the one search box under "Pets"
+    page = _pet_list(searchbox(0, "Find a pet by name…"))
+    healed = choose(SEARCH_PETS, page, step="fill_search")
+    assert healed.best.element.index == 0
+    assert healed.best.parts["place"] == 1.0
+    assert healed.margin >= 0.08
+
+
+def test_a_twin_search_box_under_the_same_heading_is_still_refused() -> None:
+    page = _pet_list(
+        searchbox(0, "Find a pet by name…"),
+        searchbox(1, "Find an order", y=130),
+    )
+    with pytest.raises(GroundingError) as caught:
+        choose(SEARCH_PETS, page)
+    assert caught.value.code == "heal-refused"
+    assert len(caught.value.candidates) >= 2
+
+
+def test_a_renamed_button_alone_in_its_place_keeps_the_name_gate() -> None:
+    # "Save" replaced by "Archive": alone under "Edit Rex", but a button's name is its action
+    page = [element(0, "Archive", context=("", "", "Edit Rex"), box=(16, 400, 60, 21))]
+    with pytest.raises(GroundingError) as caught:
+        choose(SAVE, page)
+    assert "another name" in caught.value.message
+
+
+def test_a_search_box_under_another_heading_is_not_in_the_recorded_place() -> None:
+    page = _pet_list(searchbox(0, "Find an order", context=("", "", "Orders")))
+    with pytest.raises(GroundingError):
+        choose(SEARCH_PETS, page)

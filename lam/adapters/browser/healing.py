@@ -38,6 +38,7 @@ __all__ = [
     "Healing",
     "Scored",
     "agrees",
+    "alone_in_place",
     "choose",
     "extras_of",
     "heal",
@@ -78,6 +79,7 @@ WEIGHTS: Mapping[str, float] = {
     "box": 0.5,
     "index": 0.25,
     "frame": 1.0,
+    "place": 1.0,
 }
 """Each property's weight in the mean; only properties the fingerprint has are counted."""
 
@@ -237,21 +239,56 @@ def _pairs(
     return {k: v for k, v in pairs.items() if v[0] not in (None, "", [], {})}
 
 
+def alone_in_place(fingerprint: Mapping[str, Any], elements: Sequence[ElementInfo]) -> set[int]:
+    """Indexes of the visible elements that are alone in the recorded place.
+
+    The place is the recorded role under the recorded heading: an element is alone there when
+    it has that role, sits under that heading (the nearest one before it), and no other
+    visible element does. A redesign renames ids, classes and placeholders; the heading a
+    control sits under and that it is the one search box there usually stay.
+    """
+    role = fingerprint.get("role")
+    heading = _norm((fingerprint.get("near") or {}).get("heading"))
+    if not role or not heading:
+        return set()
+    there = [
+        el.index
+        for el in elements
+        if el.visible and el.role == role and _norm([*el.context, "", "", ""][2]) == heading
+    ]
+    return set(there) if len(there) == 1 else set()
+
+
 def score(
-    fingerprint: Mapping[str, Any], element: ElementInfo, extras: Extras | None = None
+    fingerprint: Mapping[str, Any],
+    element: ElementInfo,
+    extras: Extras | None = None,
+    *,
+    alone: bool | None = None,
 ) -> Scored:
     """The weighted similarity of one element to a fingerprint, in [0, 1].
 
     Without ``extras`` the attributes and neighbours a snapshot lacks are left out of the mean
-    (not counted as mismatches), so the score stays comparable for a quick check.
+    (not counted as mismatches), so the score stays comparable for a quick check. ``alone``
+    (from :func:`alone_in_place`, None when not known) counts the ``place`` property: 1.0 when
+    the element is the only one of the recorded role under the recorded heading.
     """
     parts: dict[str, float] = {}
     total = weight_sum = 0.0
-    for key, (recorded, current, how) in _pairs(fingerprint, element, extras).items():
+    pairs = _pairs(fingerprint, element, extras)
+    if (
+        alone is not None
+        and fingerprint.get("role")
+        and (fingerprint.get("near") or {}).get("heading")
+    ):
+        pairs["place"] = (True, alone, "equal-bool")
+    for key, (recorded, current, how) in pairs.items():
         if extras is None and current is None:
             continue
         if how == "equal":
             value = _equal(recorded, current)
+        elif how == "equal-bool":
+            value = 1.0 if recorded == current else 0.0
         elif how == "tokens":
             value = _tokens(recorded, current)
         elif how == "box":
@@ -287,7 +324,12 @@ def rank(
 ) -> list[Scored]:
     """Visible elements scored against a fingerprint, best first."""
     extras = extras or {}
-    scored = [score(fingerprint, el, extras.get(el.index)) for el in elements if el.visible]
+    alone = alone_in_place(fingerprint, elements)
+    scored = [
+        score(fingerprint, el, extras.get(el.index), alone=el.index in alone)
+        for el in elements
+        if el.visible
+    ]
     return sorted(scored, key=lambda s: -s.score)
 
 
@@ -326,7 +368,7 @@ def choose(
             step=step, location=location, candidates=listing, code="heal-refused",
         )  # fmt: skip
     named = [best.parts[k] for k in _NAMED if k in best.parts]
-    if named and max(named) < NAME_GATE:
+    if named and max(named) < NAME_GATE and not _renamed_hint(fingerprint, best):
         raise GroundingError(
             f"cannot heal {described}: the closest element, {best.describe()}, has another "
             "name",
@@ -356,6 +398,24 @@ def _says(fingerprint: Mapping[str, Any], element: ElementInfo) -> bool:
         if _norm(v)
     }
     return bool(recorded & {_norm(element.name), _norm(element.label), _norm(element.placeholder)})
+
+
+def _renamed_hint(fingerprint: Mapping[str, Any], scored: Scored) -> bool:
+    """Whether a changed name is only a changed placeholder of a field alone in its place.
+
+    A field named by its placeholder alone (no label, no text, no aria-label) is named by hint
+    text that redesigns rewrite freely ("Search pets" to "Find a pet by name"). Its name may
+    then differ when the element is the only one of its role under the recorded heading and
+    its tag is the recorded one. A button or link keeps the name gate: "Save" replaced by
+    "Archive" is another action, not a redesign.
+    """
+    attrs: Mapping[str, Any] = fingerprint.get("attributes") or {}
+    placeholder = _norm(attrs.get("placeholder"))
+    if not placeholder or _norm(fingerprint.get("name")) not in ("", placeholder):
+        return False
+    if fingerprint.get("label") or fingerprint.get("text") or attrs.get("aria-label"):
+        return False
+    return scored.parts.get("place") == 1.0 and scored.parts.get("tag") == 1.0
 
 
 def _named(scored: Scored) -> bool:

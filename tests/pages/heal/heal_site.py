@@ -9,6 +9,10 @@ answers every POST with a redirect to ``/pets``, like the app after a change.
 ``Site.mutation`` (e.g. ``"ids,wrap"`` or ``"all"``) makes every page load run ``mutate.js``
 with those kinds before the page's ``load`` event: the page a replay meets has changed.
 ``"twins"`` (not in ``KINDS``) replaces a form's submit button by two look-alikes.
+``"redesign"`` renames ids, classes and placeholders at once, wraps every control and adds or
+drops a word on a few buttons and links; ``"overhaul"`` (in ``HELD_OUT``: the benchmark does
+not tune on it) is another redesign (labels turned into placeholders, other ids and classes,
+moved, reordered, reworded).
 ``Site.posts`` lists the paths POSTed to.
 """
 
@@ -22,10 +26,22 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["HERE", "KINDS", "PAGES", "Site", "serve_site"]
+__all__ = ["HELD_OUT", "HERE", "KINDS", "PAGES", "Site", "serve_site"]
 
 HERE = Path(__file__).parent
-KINDS = ("ids", "classes", "reorder", "move", "wrap", "reword", "decoy", "all")
+KINDS = (
+    "ids",
+    "classes",
+    "reorder",
+    "move",
+    "wrap",
+    "reword",
+    "decoy",
+    "all",
+    "redesign",
+    "redesign,decoy",
+)
+HELD_OUT = ("overhaul", "overhaul,decoy")
 PAGES = {"login": "/login", "pets": "/pets", "edit": "/pets/1/edit", "delete": "/pets/2/delete"}
 _ROUTES = [
     (re.compile(r"^/login$"), "login"),

@@ -128,6 +128,13 @@
         fake.href = el.getAttribute("href") + "/help";
         fake.textContent = `${el.textContent.trim()} help`;
         el.after(" ", fake);
+      } else if (!(el.labels && el.labels[0]) && el.placeholder) {
+        const fake = el.cloneNode(true);
+        fake.removeAttribute("data-truth");
+        fake.required = false;
+        fake.name = `${el.name || "field"}_all`;
+        fake.placeholder = `${el.placeholder} (advanced)`;
+        el.after(" ", fake);
       } else {
         const label = el.labels && el.labels[0];
         if (!label) continue;
@@ -158,7 +165,80 @@
     submit.remove();
   }
 
-  const KINDS = {ids, classes, reorder, move, wrap, reword, decoy, twins};
+  // Ids as a component library generates them (React's useId style), label[for] kept.
+  function generatedIds(prefix) {
+    let n = 0;
+    for (const el of document.querySelectorAll("[id]")) {
+      const old = el.id;
+      n += 1;
+      el.id = `${prefix}${n.toString(36)}${prefix.slice(0, 1)}`;
+      for (const label of document.querySelectorAll(`label[for="${old}"]`)) {
+        label.htmlFor = el.id;
+      }
+    }
+  }
+
+  // Utility classes (as a Tailwind-style restyle writes them) instead of the old names.
+  function utilityClasses(tokens) {
+    for (const el of document.querySelectorAll("[class]")) el.className = tokens;
+    for (const el of interactive()) el.className = `${tokens} ${el.localName}-${tokens.length}`;
+  }
+
+  function replaceText(wording) {
+    const walker = document.createTreeWalker(main().parentElement, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) nodes.push(walker.currentNode);
+    for (const node of nodes) {
+      const text = node.textContent.trim();
+      const parent = node.parentElement;
+      if (!parent || parent.closest("thead,h1,title,style,script,option,td:first-child")) continue;
+      if (wording[text]) node.textContent = node.textContent.replace(text, wording[text]);
+    }
+  }
+
+  // A redesign (what a new component library or design system does to a page; tuned on):
+  // generated ids, utility classes, new placeholder text, every control wrapped in the new
+  // components' elements, a few buttons and links with a word more or less. What stays is
+  // what the user sees: each control's role, its form, its place under its heading.
+  const REDESIGN_WORDING = {
+    "Filter": "Filter pets",
+    "Save": "Save pet",
+    "Add a pet": "Add pet",
+    "Yes, delete": "Yes, delete pet",
+    "No, take me back": "No, take me back to the pet",
+  };
+  function redesign() {
+    generatedIds(":r");
+    utilityClasses("px-2 py-1 rounded");
+    for (const el of document.querySelectorAll("[placeholder]")) {
+      el.placeholder = {"Search pets": "Find a pet by name…"}[el.placeholder] || "Type here";
+    }
+    replaceText(REDESIGN_WORDING);
+    wrap();
+  }
+
+  // Another redesign, held out (never tuned on): ids and classes as another framework writes
+  // them, labels turned into placeholders ("floating labels": the visible label element is
+  // gone), other placeholder text, navigation moved, rows reordered, the reword wording.
+  function overhaul() {
+    generatedIds("mui-");
+    utilityClasses("MuiInput-root css-1x5jdmq");
+    for (const el of interactive()) {
+      const label = el.labels && el.labels[0];
+      if (label && !label.contains(el) && el.localName !== "select") {
+        el.placeholder = label.textContent.trim();
+        label.remove();
+      }
+    }
+    for (const el of document.querySelectorAll("input[type=search]")) {
+      el.placeholder = "Look up pets";
+    }
+    reword();
+    reorder();
+    move();
+  }
+
+  const KINDS = {ids, classes, reorder, move, wrap, reword, decoy, twins, redesign, overhaul};
   const ALL = ["ids", "classes", "reword", "decoy", "reorder", "move", "wrap"];
   window.__lamMutate = (spec) => {
     const kinds = spec === "all" ? ALL : spec.split(",").filter(Boolean);
