@@ -314,3 +314,44 @@ def test_a_search_box_under_another_heading_is_not_in_the_recorded_place() -> No
     page = _pet_list(searchbox(0, "Find an order", context=("", "", "Orders")))
     with pytest.raises(GroundingError):
         choose(SEARCH_PETS, page)
+
+
+# The pet list's search box as lam.record writes it (tests/pages/heal/pets.html).
+SEARCH_TARGET = {
+    "role": "searchbox",
+    "name": "Search pets",
+    "candidates": [{"placeholder": "Search pets"}, {"css": "form.search > input"}],
+    "fingerprint": {
+        "tag": "input",
+        "role": "searchbox",
+        "name": "Search pets",
+        "attributes": {"name": "q", "type": "search", "placeholder": "Search pets"},
+        "near": {"next": "Search", "heading": "Pets"},
+        "position": {"box": [16, 173.9, 177, 21], "index": 0},
+    },
+}
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium installed")
+@pytest.mark.parametrize(("mutation", "heals"), [("redesign", True), ("redesign,decoy", False)])
+def test_a_redesigned_page_heals_its_search_box_unless_a_twin_stands_beside_it(
+    session: BrowserSession,
+    sites: tuple[heal_site.Site, heal_site.Site],
+    mutation: str,
+    heals: bool,
+) -> None:
+    session.new_context()
+    page = session.page
+    sites[1].mutation = mutation
+    page.goto(sites[1].url + "/pets")
+    try:
+        found = resolve_target(page, SEARCH_TARGET, timeout_ms=300, step="fill_search")
+    except GroundingError as exc:
+        assert not heals, exc.message
+        assert exc.code == "heal-refused" and len(exc.candidates) >= 2
+        return
+    assert heals, found.locator.get_attribute("placeholder")
+    assert found.how == "healed"
+    assert found.locator.get_attribute("data-truth") == "pets-29"
+    assert found.locator.get_attribute("placeholder") == "Find a pet by name…"
