@@ -12,6 +12,11 @@ by ``margin``, or, when the close ones are within the margin, it is the only one
 accessible name, label or placeholder is exactly the recorded one (a decoy whose placeholder
 merely contains the recorded text does not tie with the field that still says it). Otherwise :func:`choose` raises a :class:`GroundingError` listing the top
 candidates with their scores: lam never clicks a guess.
+
+The ``place`` property (:func:`alone_in_place`) is whether an element is the only one of the
+recorded role under the recorded heading. It lets a field named by its placeholder alone heal
+when a redesign rewrote that placeholder; the calibration behind the weights is in
+docs/replay.md (benchmarks/replay_heal_bench.py ``--dump``/``--calibrate``).
 """
 
 from __future__ import annotations
