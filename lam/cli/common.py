@@ -92,7 +92,9 @@ def add_run_options(parser: argparse.ArgumentParser, *, approvals: bool = True) 
     if approvals:
         parser.add_argument(
             "--approve", action="append", metavar="STEP", default=[],
-            help="approve this step (repeatable); covers exactly that step",
+            help="approve this step (repeatable); covers exactly that step. STEP@DIGEST: only "
+            "as lam showed it; STEP:RISK (as lam prints when it holds a step for a request its "
+            "page sent): also that step's requests to the plan's hosts up to RISK",
         )  # fmt: skip
         parser.add_argument("--no-prompt", action="store_true", help="never ask at the terminal")
     parser.add_argument("--strict", action="store_true", help="a response off-spec fails")
