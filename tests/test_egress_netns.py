@@ -97,7 +97,7 @@ def test_a_direct_connection_past_the_proxy_reaches_nothing_in_strict_mode(
             assert other.log == []
         else:  # the control: the proxy alone does not stop a browser that ignores it
             go_direct(gate, other.url + "/collect")
-            assert other.log == ["/collect"]
+            assert "/collect" in other.log  # (the browser may ask for /favicon.ico too)
     finally:
         gate.close()
 
