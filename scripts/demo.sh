@@ -8,6 +8,7 @@ bash scripts/setup.sh || exit $?
 work=$(mktemp -d "${TMPDIR:-/tmp}/lam-demo.XXXXXX")
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export LAM_HOME="$work/lam"
+export LAM_CONFIG_DIR="$work/config"  # the demo's own operator key and ledger, not yours
 url="http://127.0.0.1:$port"
 lam=.venv/bin/lam
 
@@ -55,6 +56,13 @@ step "The same plan live" \
 pets
 step "An HTML report of that run (plan, verdicts, requests, screenshots, trace integrity)" \
   $lam report last
+step "Every record is signed and anchored in the ledger: lam verify checks them all (exit 0)" \
+  $lam verify --all
+last_trace="$(ls -d "$LAM_HOME"/runs/*/ | tail -1)trace.jsonl"
+printf '\n(someone edits %s: the first "ok" becomes "blocked")\n' "$last_trace"
+sed -i '0,/"status": "ok"/s//"status": "blocked"/' "$last_trace"
+step "lam verify names the edited line (exit 1)" \
+  $lam verify last
 step "A goal in plain words: lam do observes the page, proposes steps, guards and acts" \
   $lam do "log in as admin with password 'admin-pass', then click Add a pet, type 'Waffles' into Name, then click Save" --app $url/ --no-prompt --no-memory
 pets
