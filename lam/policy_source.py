@@ -19,13 +19,11 @@ records its file and SHA-256 (:meth:`PolicySource.to_json`).
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from lam.ownership import foreign_reason
 from lam.policy import POLICY_FILE, Policy, default_policy, policy_from_data
 
 __all__ = [
@@ -86,27 +84,17 @@ class PolicySource:
         }
 
 
-def _uid() -> int | None:
-    getuid = getattr(os, "getuid", None)
-    return int(getuid()) if getuid is not None else None
-
-
 def unsafe_reason(policy_file: Path) -> str | None:
     """Why ``policy_file`` (or its folder) cannot be trusted, or None when it can: another
     user owns it, or group or others may write it. (Not checked where there are no POSIX
     owners, on Windows.)"""
-    uid = _uid()
-    if uid is None or sys.platform == "win32":
-        return None
     for path, what in ((policy_file, "file"), (policy_file.parent, "folder")):
         try:
-            info = path.stat()
+            reason = foreign_reason(path)
         except OSError as exc:
             return f"its {what} cannot be read ({exc.strerror})"
-        if info.st_uid != uid:
-            return f"its {what} {path} belongs to another user (uid {info.st_uid})"
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return f"its {what} {path} can be written by group or others (chmod go-w {path})"
+        if reason:
+            return f"its {what} {path} {reason}"
     return None
 
 

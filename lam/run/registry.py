@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lam.errors import UsageError
+from lam.ownership import foreign_reason
 
 __all__ = [
     "RunEntry",
@@ -84,16 +83,14 @@ def _uid() -> int:
 
 def _check_private(folder: Path) -> None:
     try:
-        info = folder.stat()
+        foreign = foreign_reason(folder)
     except FileNotFoundError:
         return
     except OSError as exc:
         raise UsageError(
             f"cannot read the run registry: {exc.strerror}", file=str(folder)
         ) from None
-    if sys.platform == "win32":
-        return
-    if info.st_uid != _uid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if foreign:
         raise UsageError(
             "the run registry belongs to another user or others can write it; "
             "remove it or set LAM_RUNTIME_DIR",

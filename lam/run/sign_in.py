@@ -37,17 +37,16 @@ never reaches the live app (:func:`read_stays_read`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from lam.egress.decide import read_outgoing
 from lam.policy import url_host
 from lam.risk import classify_request
-from lam.risk_http import effective_method
 from lam.risk_ui import ElementFacts
 from lam.risk_words import tokens
 from lam.types import Risk
@@ -97,22 +96,10 @@ def spec_sign_in(spec: SpecLike, op: Any, url: str, risk: Risk) -> str | None:
 def api_sign_in(spec: Any, request: httpx.Request, *, base_path: str = "") -> str | None:
     """Why an API step's request to ``spec``'s API (served under ``base_path``) is a sign-in
     (first kind), or None."""
-    op = _operation(spec, base_path, request.method, str(request.url))
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body: Any = None
-    text = request.content.decode("utf-8", "replace") if request.content else ""
-    if media.endswith("json") and text:
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = None
-    elif media == "application/x-www-form-urlencoded":
-        body = dict(parse_qsl(text, keep_blank_values=True))
-    url = str(request.url)
-    form = body if media == "application/x-www-form-urlencoded" else None
-    method = effective_method(request.method, dict(request.headers), url, form)
-    risk = classify_request(method, url, body=body, operation=op).risk
-    return spec_sign_in(spec, op, url, risk) if method == "POST" else None
+    out = read_outgoing(request.method, str(request.url), request.headers, request.content)
+    op = _operation(spec, base_path, request.method, out.url)
+    risk = classify_request(out.method, out.url, body=out.body, operation=op).risk
+    return spec_sign_in(spec, op, out.url, risk) if out.method == "POST" else None
 
 
 def read_stays_read(spec: Any, base_path: str, method: str, url: str) -> bool:
