@@ -4,7 +4,7 @@ Servers differ: most decode percent-escapes (some twice, behind a proxy), merge 
 slashes, resolve ``.`` and ``..`` segments, drop ``;matrix`` parameters (Tomcat, Jetty, Spring)
 and some fold case or take ``\\`` for ``/`` (IIS). A request path is therefore read in every
 way a server may read it: :func:`path_readings` gives them all, :func:`normalize_path` the
-fully normalized one. :mod:`lam.risk_http` reads words in these readings and
+fully normalized one. :mod:`lam.risk.http` reads words in these readings and
 :mod:`lam.policy` matches path rules against them.
 """
 

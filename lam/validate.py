@@ -358,7 +358,7 @@ def _facts_from_hints(step: Step) -> ElementFacts:
             attributes.setdefault(str(key), str(value))
     if isinstance(hints.get("testid"), str):
         attributes["data-testid"] = str(hints["testid"])
-    for key in ("css", "xpath"):  # read for risk words by lam.risk_ui.selector_facts
+    for key in ("css", "xpath"):  # read for risk words by lam.risk.ui.selector_facts
         if isinstance(hints.get(key), str):
             attributes[key] = str(hints[key])
     role = hints.get("role") or (

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import lam.spec
+import lam.spec.loader
 from lam.api_checks import NO_BODY, CallProblem, check_call
 from lam.expressions import Expression, Template, parse_value
 from lam.spec import Spec, load_spec
@@ -21,7 +21,7 @@ READINGS = Path(__file__).resolve().parent / "data" / "specs" / "nullable30.yaml
 @pytest.fixture(autouse=True)
 def _fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(lam.spec, "_LOADED", {})
+    monkeypatch.setattr(lam.spec.loader, "_LOADED", {})
 
 
 @pytest.fixture

@@ -556,7 +556,7 @@ def test_a_method_field_in_an_api_form_body_counts_as_that_method(
 def test_effective_method(
     method: str, headers: dict[str, str], url: str, form: Any, expected: str
 ) -> None:
-    from lam.risk_http import effective_method
+    from lam.risk.http import effective_method
 
     assert effective_method(method, headers, url, form) == expected
 

@@ -36,8 +36,8 @@ from lam.expressions import (
 from lam.limits import DOCUMENT_LIMITS, SPEC_LIMITS, load_json
 from lam.plan import load_plan
 from lam.run.inputs import resolve_inputs
-from lam.spec_fanout import MAX_SCHEMA_BRANCHES
-from lam.spec_refs import MAX_BUNDLE_FILES, MAX_REF_CHAIN
+from lam.spec.fanout import MAX_SCHEMA_BRANCHES
+from lam.spec.refs import MAX_BUNDLE_FILES, MAX_REF_CHAIN
 
 ROOT = Path(__file__).resolve().parents[1]
 PETSTORE = ROOT / "specs" / "petstore.yaml"
@@ -436,7 +436,7 @@ def test_the_files_a_spec_refers_to_count_against_its_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each file under the size limit, together over it: refused (here with a 20 kB limit)."""
-    monkeypatch.setattr("lam.spec_refs.MAX_SPEC_BYTES", 20_000)
+    monkeypatch.setattr("lam.spec.refs.MAX_SPEC_BYTES", 20_000)
     spec = _spec_of_many_files(tmp_path, 5)
     refused(run_bounded(["spec", "ops", str(spec)]), 1, spec, "and the files it refers to")
 
@@ -444,7 +444,7 @@ def test_the_files_a_spec_refers_to_count_against_its_size(
 def test_a_spec_may_reach_only_so_many_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lam.spec_refs.MAX_BUNDLE_FILES", 3)
+    monkeypatch.setattr("lam.spec.refs.MAX_BUNDLE_FILES", 3)
     spec = _spec_of_many_files(tmp_path, 5)
     refused(run_bounded(["spec", "ops", str(spec)]), 1, spec, "more than 3 files in one spec")
 
@@ -496,7 +496,7 @@ def test_an_endless_spec_by_url_is_cut_off(
     spec_server: tuple[str, type[_SpecServer]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No Content-Length and no end: lam stops reading at the size limit (here 2 MB)."""
-    monkeypatch.setattr("lam.spec_refs.MAX_SPEC_BYTES", 2_000_000)
+    monkeypatch.setattr("lam.spec.refs.MAX_SPEC_BYTES", 2_000_000)
     url, handler = spec_server
     handler.endless = True
     refused(run_bounded(["spec", "ops", url]), 1, url, "more than the 2 MB allowed")

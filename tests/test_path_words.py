@@ -24,7 +24,7 @@ from starlette.routing import Route
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
 from lam.risk import classify_request
-from lam.risk_http import body_reasons, url_classification
+from lam.risk.http import body_reasons, url_classification
 from lam.types import Risk
 
 PAGES = Path(__file__).parent / "pages" / "words"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from lam.risk import classify_method, classify_operation, classify_request
-from lam.risk_words import leading_verb, tokens, verb
+from lam.risk.words import leading_verb, tokens, verb
 from lam.types import Risk
 
 

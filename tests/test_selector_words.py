@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
-from lam.risk_ui import ElementFacts, classify_ui, selector_facts
+from lam.risk.ui import ElementFacts, classify_ui, selector_facts
 from lam.types import Risk
 
 PAGES = Path(__file__).parent / "pages" / "words"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from real_specs import real_spec
 
-import lam.spec
+import lam.spec.loader
 from lam.errors import SpecError
 from lam.spec import Operation, Spec, load_spec
 
@@ -20,7 +20,7 @@ PETSTORE = ROOT / "specs" / "petstore.yaml"
 @pytest.fixture(autouse=True)
 def _fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(lam.spec, "_LOADED", {})
+    monkeypatch.setattr(lam.spec.loader, "_LOADED", {})
 
 
 def _error(source: Path | str) -> SpecError:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import lam.spec
-import lam.spec_check
+import lam.spec.check
+import lam.spec.loader
 from lam.spec import check_spec, load_spec
-from lam.spec_cache import cache_dir, read_entry, write_entry
+from lam.spec.cache import cache_dir, read_entry, write_entry
 
 DATA = Path(__file__).resolve().parent / "data" / "specs"
 PETSTORE = Path(__file__).resolve().parent.parent / "specs" / "petstore.yaml"
@@ -21,7 +21,7 @@ PETSTORE = Path(__file__).resolve().parent.parent / "specs" / "petstore.yaml"
 @pytest.fixture(autouse=True)
 def _fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LAM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(lam.spec, "_LOADED", {})
+    monkeypatch.setattr(lam.spec.loader, "_LOADED", {})
     return tmp_path / "cache"
 
 
@@ -43,12 +43,12 @@ def test_round_trip_and_missing_entry() -> None:
 def test_miss_writes_an_entry_and_hit_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
     first = load_spec(PETSTORE)
     assert [p.name for p in _entries()] == [f"{first.content_hash}.v1.doc"]
-    monkeypatch.setattr(lam.spec, "_LOADED", {})
+    monkeypatch.setattr(lam.spec.loader, "_LOADED", {})
 
     def no_parse(*args: object, **kwargs: object) -> object:
         raise AssertionError("a cache hit must not parse the file again")
 
-    monkeypatch.setattr(lam.spec, "parse_source", no_parse)
+    monkeypatch.setattr(lam.spec.loader, "parse_source", no_parse)
     second = load_spec(PETSTORE)
     assert second is not first
     assert [op.key for op in second.operations] == [op.key for op in first.operations]
@@ -72,7 +72,7 @@ def test_corrupt_entry_is_ignored_and_rewritten(damage: object) -> None:
     (entry,) = _entries()
     good = entry.read_bytes()
     entry.write_bytes(damage(good))  # type: ignore[operator]
-    lam.spec._LOADED.clear()
+    lam.spec.loader._LOADED.clear()
     again = load_spec(PETSTORE)
     assert again.content_hash == spec.content_hash
     assert len(again.operations) == 18
@@ -97,7 +97,7 @@ def test_stale_entry_when_a_referenced_file_changes(tmp_path: Path) -> None:
     assert first.operation("getItem").parameters[0].schema["format"] == "int32"
     common = split / "common.yaml"
     common.write_text(common.read_text().replace("format: int32", "format: int64"))
-    lam.spec._LOADED.clear()
+    lam.spec.loader._LOADED.clear()
     second = load_spec(split / "main.yaml")
     assert second.operation("getItem").parameters[0].schema["format"] == "int64"
 
@@ -112,13 +112,13 @@ def test_unwritable_cache_is_not_an_error(tmp_path: Path, monkeypatch: pytest.Mo
 def test_check_spec_runs_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
     assert check_spec(PETSTORE) == []
     calls: list[object] = []
-    real = lam.spec_check._validate
+    real = lam.spec.check._validate
 
     def counting(document: object, openapi: str) -> object:
         calls.append(document)
         return real(document, openapi)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(lam.spec_check, "_validate", counting)
+    monkeypatch.setattr(lam.spec.check, "_validate", counting)
     assert check_spec(PETSTORE) == []
     assert calls == []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import lam.spec
+import lam.spec.loader
 from lam.cli.main import main
 
 PETSTORE = Path(__file__).resolve().parent.parent / "specs" / "petstore.yaml"
@@ -17,7 +17,7 @@ DATA = Path(__file__).resolve().parent / "data" / "specs"
 @pytest.fixture(autouse=True)
 def _fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(lam.spec, "_LOADED", {})
+    monkeypatch.setattr(lam.spec.loader, "_LOADED", {})
 
 
 def test_check_clean_spec(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lam.policy import ActionFacts, Policy, url_host
 from lam.risk import classify_request
-from lam.risk_http import READ_METHODS, effective_method, url_classification
+from lam.risk.http import READ_METHODS, effective_method, url_classification
 from lam.sandbox.simulator import Simulator
 from lam.spec import Operation, Spec
 from lam.types import Classification, Decision, Risk, Verdict

@@ -17,7 +17,7 @@ from lam.errors import BlockedError, StepFailed
 from lam.plan import NO_BODY, Step
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_request
-from lam.risk_http import decode_escapes, effective_method
+from lam.risk.http import decode_escapes, effective_method
 from lam.run.context import RunState, StepOutcome
 from lam.run.effects import Effect
 from lam.run.guard import GuardCheck

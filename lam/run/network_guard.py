@@ -44,7 +44,7 @@ from lam.egress.containment import Containment, Unattended
 from lam.egress.decide import ApiRoute, Outgoing, assess, changes_state, read_outgoing
 from lam.errors import BlockedError
 from lam.policy import ActionFacts, url_host
-from lam.risk_http import url_classification
+from lam.risk.http import url_classification
 from lam.run.context import RunState
 from lam.run.effects import Effect
 from lam.run.guard import GuardCheck

@@ -47,8 +47,8 @@ import httpx
 from lam.egress.decide import read_outgoing
 from lam.policy import url_host
 from lam.risk import classify_request
-from lam.risk_ui import ElementFacts
-from lam.risk_words import tokens
+from lam.risk.ui import ElementFacts
+from lam.risk.words import tokens
 from lam.types import Risk
 
 __all__ = ["PASSED_LIVE", "api_sign_in", "credentials_form", "read_stays_read", "spec_sign_in"]

@@ -43,7 +43,7 @@ _FACTS_JS = """
   // and `formAction` would be its controls of those names, so they are not read on a form.
   const form = (tag !== "form" && el.form) || dom.closest(el, "form");
   const dialog = dom.closest(el, "dialog,[role=dialog],[role=alertdialog],[aria-modal=true]");
-  if (!norm(dom.innerText(el))) {  // an icon-only control is read by its icons (lam.risk_ui)
+  if (!norm(dom.innerText(el))) {  // an icon-only control is read by its icons (lam.risk.ui)
     const icons = [];
     for (const d of [...dom.all(el, "i,svg,use,span,img,[data-icon]")].slice(0, 12))
       for (const a of ["class", "data-icon", "href", "xlink:href", "alt"])

@@ -2,7 +2,7 @@
 
 :func:`load_spec` reads a spec (JSON or YAML, with local and relative-file refs), makes cheap
 structural checks and returns a :class:`Spec`. Loads are cached by content hash (see
-:mod:`lam.spec_cache`), so a big spec loaded again in a new process costs little. The full
+:mod:`lam.spec.cache`), so a big spec loaded again in a new process costs little. The full
 validation of the spec itself is :func:`check_spec`, which is slow and so never on the load path.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from lam.errors import SpecError
-from lam.spec_cache import read_entry, write_entry
-from lam.spec_check import SpecProblem, check_spec
-from lam.spec_fanout import check_fanout
-from lam.spec_ops import (
+from lam.spec.cache import read_entry, write_entry
+from lam.spec.check import SpecProblem, check_spec
+from lam.spec.fanout import check_fanout
+from lam.spec.operations import (
     METHODS,
     Operation,
     Parameter,
@@ -28,7 +28,7 @@ from lam.spec_ops import (
     server_urls,
     url_path,
 )
-from lam.spec_refs import (
+from lam.spec.refs import (
     MAX_REF_CHAIN,
     Bundle,
     SourceText,
@@ -38,7 +38,7 @@ from lam.spec_refs import (
     parse_source,
     read_source,
 )
-from lam.spec_schema import SchemaValidator, make_registry, validator_class
+from lam.spec.schema import SchemaValidator, make_registry, validator_class
 
 __all__ = [
     "METHODS",

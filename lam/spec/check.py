@@ -13,7 +13,7 @@ from typing import Any
 
 from lam.documents import format_path
 from lam.errors import SpecError
-from lam.spec_cache import read_entry, write_entry
+from lam.spec.cache import read_entry, write_entry
 
 __all__ = ["SpecProblem", "check_spec"]
 

@@ -31,8 +31,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from lam.risk_http import url_classification
-from lam.risk_words import (
+from lam.risk.http import url_classification
+from lam.risk.words import (
     CLOSE_OBJECTS,
     CONFIRM_PHRASES,
     DANGER_MARKERS,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from lam.errors import SpecError
-from lam.spec_refs import Bundle, escape_token, lookup_pointer
+from lam.spec.refs import Bundle, escape_token, lookup_pointer
 
 __all__ = ["MAX_SCHEMA_BRANCHES", "check_fanout"]
 

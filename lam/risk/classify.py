@@ -6,7 +6,7 @@ operationId, the path's action segment (``/v1/invoices/{id}/pay``) and the summa
 verb. ``x-lam-risk`` on the operation wins over everything and says so. A GET is never raised
 by words: the spec author says so with ``x-lam-risk`` when a GET destroys.
 
-UI elements are classified in :mod:`lam.risk_ui`; its names are re-exported here.
+UI elements are classified in :mod:`lam.risk.ui`; its names are re-exported here.
 docs/risk.md explains each rule and word.
 """
 
@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from lam.risk_http import action_segment, body_reasons, classify_method, url_classification
-from lam.risk_ui import ElementFacts, classify_ui, classify_ui_action
-from lam.risk_words import PAYMENT_CONTEXT, SETTLING_VERBS, leading_verb, tokens, verb
+from lam.risk.http import action_segment, body_reasons, classify_method, url_classification
+from lam.risk.ui import ElementFacts, classify_ui, classify_ui_action
+from lam.risk.words import PAYMENT_CONTEXT, SETTLING_VERBS, leading_verb, tokens, verb
 from lam.types import Classification, Risk
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Risk from HTTP alone: the method, the words of a URL's path and query, and the action
 fields of a body.
 
-Used by :mod:`lam.risk` for operations and the network guard, and by :mod:`lam.risk_ui` for
+Used by :mod:`lam.risk` for operations and the network guard, and by :mod:`lam.risk.ui` for
 links and form actions.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from lam.risk_words import money_noun, tokens, verb
+from lam.risk.words import money_noun, tokens, verb
 from lam.types import Classification, Risk
 from lam.url_path import decode_escapes, normalize_path
 
