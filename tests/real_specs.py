@@ -22,6 +22,8 @@ REAL_SPECS = {  # file name -> sha256 of the unpacked bytes, as published upstre
     "github_api.github.com.json": "829b4bebb19a53133289f7b0bc819f4f1118115821db2ca9f25e9ee995a7da2a",
     "stripe_spec3_2023-09-12.yaml": "eed9ac08a03a5374caa994362bfa080ae87ee75f0a3dc76f9d48b19c705b50bb",
     "restbench_spotify_oas.json": "7cfaf223ea373d8aa7429e6d62d9085b4678617556865cf23496ab2c4bf44c54",
+    "restbench_tmdb_oas.json": "6e5a3c4ebdf2e3deeada3331ad65c7b802b0aeb58c6167704db700be49b00017",
+    "petstore_v3.openapi.yaml": "7c1315ff7d191c2470e1f5fc9c9f7de1c7aacd162f24eaaf0174f88e1b7d9b1d",
 }
 
 
