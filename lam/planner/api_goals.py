@@ -17,12 +17,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lam.planner.api_chain import Link, Named, Producer, named_things, producers, wants_id
 from lam.planner.base import Candidate, HistoryItem, Observation, Proposal
 from lam.planner.bm25 import BM25, METHOD_VERBS, stem, tokens, words
 from lam.planner.params import Filled, Slot, fill_slots, slots_of
 from lam.spec import Operation, Spec
 
-__all__ = ["ApiGoalPlanner", "Ranked", "split_clauses"]
+__all__ = ["ApiGoalPlanner", "Chain", "Ranked", "split_clauses"]
 
 _QUOTES = re.compile(r"""'[^']*'|"[^"]*"|“[^”]*”""")
 _SPLIT = re.compile(
@@ -64,6 +65,7 @@ class Ranked:
     text_score: float
     fit: float
     filled: tuple[Filled, ...]
+    links: tuple[Link, ...] = ()  # slots filled from an earlier step of a chain
 
     @property
     def score(self) -> float:
@@ -129,12 +131,49 @@ def _document(op: Operation) -> list[str]:
     return terms
 
 
+@dataclass(frozen=True)
+class Chain:
+    """A plan for one clause: the operation it asks for, after the calls that feed it.
+
+    ``score`` is the target's rank score, plus how well its producers fit, less a penalty for
+    each thing the goal names that no step uses; ``unbound`` names required slots nothing fills.
+    """
+
+    picks: tuple[Ranked, ...]
+    score: float
+    coverage: float
+    unbound: tuple[str, ...] = ()
+    unused: tuple[str, ...] = ()
+
+    @property
+    def first(self) -> Ranked:
+        return self.picks[0]
+
+    @property
+    def ref(self) -> str:
+        return " -> ".join(p.ref for p in self.picks)
+
+    def candidate(self) -> Candidate:
+        target = self.picks[-1].op
+        return Candidate(self.ref, round(self.score, 3), target.summary or target.key)
+
+
+# The named thing a plan leaves unused costs this much: "the latest movie directed by
+# Christopher Nolan" answered with GET /movie/latest ignores the one thing the goal is about.
+_UNUSED_PENALTY = 2.0
+_CHAIN_TARGETS = 12  # how many of the ranked operations are tried as a chain's target
+
+
 class ApiGoalPlanner:
     """The embedded :class:`~lam.planner.base.ActionModel` for API goals.
 
-    ``min_coverage`` is the least share of the clause's weighted words the best operation must
-    match (its BM25 score over the best any document could reach); ``min_margin`` the least lead
-    over the runner-up, as a share of the best score.
+    Each clause gets candidate chains (the operation it asks for, preceded by the searches or
+    lists that yield the ids it needs, :mod:`lam.planner.api_chain`). The best chain is taken
+    only when it is sure: ``min_coverage`` is the least share of the clause's weighted words its
+    target must match (BM25 score over the best any document could reach), ``min_margin`` the
+    least lead over the best chain that *starts with a different call*, as a share of the best
+    score; every required slot must be filled and every thing the goal names must be used.
+    The defaults were chosen on the tuning half of RestBench (docs/planner.md).
     """
 
     def __init__(self, *, min_coverage: float = 0.2, min_margin: float = 0.08) -> None:
@@ -151,14 +190,21 @@ class ApiGoalPlanner:
         return index
 
     def rank(
-        self, clause: str, apis: Mapping[str, Spec], *, wirable: frozenset[str] = frozenset()
+        self,
+        clause: str,
+        apis: Mapping[str, Spec],
+        *,
+        wirable: frozenset[str] = frozenset(),
+        mask: Sequence[tuple[int, int]] = (),
     ) -> list[Ranked]:
         """Operations for one clause, best first (the best few reranked by value fit).
 
         ``wirable`` holds stems of ids earlier steps yield (``pet``), which can fill an id slot.
+        ``mask`` spans of the clause (named things: "The Dark Knight") are left out of the text
+        score, so a title's words do not pull towards operations that share them.
         """
         index = self._index(apis)
-        query, verb = _query(clause)
+        query, verb = _query(_masked(clause, mask))
         scores = index.bm25.scores(query)
         if verb is None and not any(index.bm25.scores(query[:-1])):
             return []  # only the assumed "get" matches: "bake a cake" is about none of these
@@ -166,7 +212,7 @@ class ApiGoalPlanner:
         ranked: list[Ranked] = []
         for rank_no, i in enumerate(order):
             api, spec, op = index.entries[i]
-            if rank_no < _RERANK and scores[i] > 0:
+            if rank_no < max(_RERANK, _CHAIN_TARGETS if mask else 0) and scores[i] > 0:
                 slots = slots_of(spec, op)
                 filled = tuple(fill_slots(clause, slots))
                 fit = _fit(slots, filled, wirable, clause) + _verb_fit(verb, op)
@@ -176,14 +222,53 @@ class ApiGoalPlanner:
         ranked.sort(key=lambda r: -r.score)
         return ranked
 
+    def chains(
+        self, clause: str, apis: Mapping[str, Spec], *, wirable: frozenset[str] = frozenset()
+    ) -> list[Chain]:
+        """Candidate chains for one clause, best first."""
+        named = named_things(clause)
+        spans = [(n.start, n.end) for n in named]
+        ranked = self.rank(clause, apis, wirable=wirable, mask=spans)
+        if not ranked:
+            return []
+        ceiling = self._index(apis).bm25.ceiling(_query(_masked(clause, spans))[0]) or 1.0
+        out: list[Chain] = []
+        for target in ranked[:_CHAIN_TARGETS]:
+            if target.text_score <= 0:
+                break
+            coverage = min(1.0, target.text_score / ceiling)
+            out.extend(_chains_for(target, apis[target.api], clause, named, wirable, coverage))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+    def judge_chain(self, chains: Sequence[Chain]) -> tuple[float, str | None]:
+        """How sure the best chain is (0..1), and why it is not sure enough (None when it is).
+
+        The margin is measured against the best chain whose *first call* differs: two chains
+        that start the same way disagree only later, where the first step's result is seen.
+        """
+        if not chains or chains[0].score <= 0:
+            return 0.0, "no operation matches"
+        best = chains[0]
+        rival = next((c for c in chains[1:] if c.first.op is not best.first.op), None)
+        second = max(0.0, rival.score) if rival is not None else 0.0
+        margin = max(0.0, (best.score - second) / best.score)
+        sure = round(min(1.0, 0.5 + best.coverage / 2) * min(1.0, 0.6 + margin), 3)
+        if best.unbound:
+            return min(sure, 0.3), f"nothing gives {', '.join(best.unbound)}"
+        if best.unused:
+            return min(sure, 0.3), f"it would leave {', '.join(map(repr, best.unused))} unused"
+        if best.coverage < self.min_coverage:
+            return sure, f"too few of its words match (coverage {best.coverage:.2f})"
+        if margin < self.min_margin:
+            return sure, f"the best two are too close (margin {margin:.2f})"
+        return sure, None
+
     def judge(
         self, clause: str, ranked: Sequence[Ranked], apis: Mapping[str, Spec]
     ) -> tuple[float, str | None]:
-        """How sure the top pick is (0..1), and why it is not sure enough (None when it is).
-
-        Coverage is the top operation's BM25 score over the best any operation could reach for
-        the clause; margin its lead over the runner-up (values fitting included), as a share.
-        """
+        """How sure the top single operation is (0..1), and why not (None when it is sure):
+        coverage and margin as in :meth:`judge_chain`, over ``ranked`` without chaining."""
         if not ranked or ranked[0].text_score <= 0 or ranked[0].score <= 0:
             return 0.0, "no operation matches"
         ceiling = self._index(apis).bm25.ceiling(_query(clause)[0]) or 1.0
@@ -210,27 +295,30 @@ class ApiGoalPlanner:
         if not clauses:
             return Proposal((), 0.0, done=False, unsure=("the goal names no action",))
         picks: list[Ranked] = []
+        step_clauses: list[str] = []
         unsure: list[str] = []
         per_clause: list[tuple[Candidate, ...]] = []
         confidences: list[float] = []
         yielded: set[str] = set()
         for clause in clauses:
-            ranked = self.rank(clause, observation.apis, wirable=frozenset(yielded))
-            top = tuple(r.candidate() for r in ranked[:5] if r.text_score > 0)
+            chains = self.chains(clause, observation.apis, wirable=frozenset(yielded))
+            top = _distinct_candidates(chains)
             per_clause.append(top)
-            sure, why = self.judge(clause, ranked, observation.apis)
+            sure, why = self.judge_chain(chains)
             confidences.append(sure if why is None else min(sure, 0.3))
             if why is not None:
                 listed = ", ".join(str(c) for c in top[:3]) or "none"
                 unsure.append(f"cannot tell which operation {clause!r} means ({why}): {listed}")
                 continue
-            picks.append(ranked[0])
-            yielded |= _yields(ranked[0].op)
+            picks.extend(chains[0].picks)
+            step_clauses.extend([clause] * len(chains[0].picks))
+            for pick in chains[0].picks:
+                yielded |= _yields(pick.op)
         if unsure:
             return Proposal(
                 (), min(confidences), done=False, unsure=tuple(unsure), candidates=tuple(per_clause)
             )
-        built = build_steps(picks, observation.apis, clauses)
+        built = build_steps(picks, observation.apis, step_clauses)
         done_ok = sum(1 for h in history if h.status == "ok")
         steps = built.steps[done_ok:]
         return Proposal(
@@ -242,6 +330,106 @@ class ApiGoalPlanner:
             inputs=built.inputs,
             candidates=tuple(per_clause),
         )
+
+
+def _masked(clause: str, spans: Sequence[tuple[int, int]]) -> str:
+    for a, b in spans:
+        clause = clause[:a] + " " * (b - a) + clause[b:]
+    return clause
+
+
+def _distinct_candidates(chains: Sequence[Chain], count: int = 5) -> tuple[Candidate, ...]:
+    """The best chain for each different first call: what a reviewer chooses between."""
+    seen: set[int] = set()
+    out: list[Candidate] = []
+    for chain in chains:
+        if id(chain.first.op) in seen:
+            continue
+        seen.add(id(chain.first.op))
+        out.append(chain.candidate())
+        if len(out) == count:
+            break
+    return tuple(out)
+
+
+def _used(picks: Sequence[Ranked], named: Sequence[Named]) -> tuple[str, ...]:
+    """The named things no pick takes as a value."""
+    values: list[str] = []
+    for pick in picks:
+        for f in pick.filled:
+            items = f.value if isinstance(f.value, list) else [f.value]
+            values.extend(str(v).lower() for v in items)
+    return tuple(
+        n.text
+        for n in named
+        if not any(n.text.lower() in v or v in n.text.lower() for v in values if v)
+    )
+
+
+def _chains_for(
+    target: Ranked,
+    spec: Spec,
+    clause: str,
+    named: Sequence[Named],
+    wirable: frozenset[str],
+    coverage: float,
+) -> list[Chain]:
+    """Chains ending in ``target``: alone when the clause fills it, else behind each producer
+    of the first id it lacks (the other ids take their best producer)."""
+    got = {(f.slot.where, f.slot.name) for f in target.filled}
+    filled = list(target.filled)
+    bonus = 0.0
+    missing: list[Slot] = []
+    for slot in slots_of(spec, target.op):
+        if (slot.where, slot.name) in got or not slot.required:
+            continue
+        if slot.where == "header" and slot.name.lower() in ("authorization", "api_key"):
+            continue
+        if "default" in slot.schema or "example" in slot.schema:
+            continue
+        if wants_id(slot) and (
+            wirable & (set(slot.stems) - {"id"}) or (wirable and _PRONOUN.search(clause))
+        ):
+            continue  # an earlier step yields it (wiring.py)
+        if slot.kind == "string" and not slot.enum and wants_id(slot) is None and named:
+            # The target is itself a search: the named thing is its text.
+            thing = named[0]
+            res = {stem(w) for s in target.op.path.split("/") for w in words(s)}
+            bonus += 1.0 if thing.kinds & res else -1.0 if thing.kinds else 0.0
+            filled.append(Filled(slot, thing.text, f"named thing {thing.text!r}"))
+            continue
+        if wants_id(slot) is not None:
+            missing.append(slot)  # other values the goal lacks are reported by wiring.py
+    base = target.text_score + target.fit + bonus
+    head = Ranked(target.api, target.op, target.text_score, target.fit, tuple(filled))
+    if not missing:
+        unused = _used([head], named)
+        return [Chain((head,), base - _UNUSED_PENALTY * len(unused), coverage, (), unused)]
+    options: list[list[tuple[Slot, Producer]]] = [[]]
+    for i, slot in enumerate(missing):
+        found = producers(spec, slot, target.op, clause, named)
+        if not found:
+            return [Chain((head,), base, coverage, (f"{target.ref}: {slot.where} {slot.name}",))]
+        picks = found[:3] if i == 0 else found[:1]
+        options = [[*o, (slot, p)] for o in options for p in picks]
+    out: list[Chain] = []
+    for option in options:
+        steps: list[Ranked] = []
+        links: list[Link] = []
+        score = base
+        for n, (slot, producer) in enumerate(option):
+            steps.append(Ranked(target.api, producer.op, 0.0, 0.0, producer.filled))
+            links.append(Link(slot.where, slot.name, len(option) - n, slot.name, producer.pointer))
+            # A chained path id takes back half of what it cost the target in _fit: the chain
+            # is an inference, so it should not outrank a target the goal fills by itself.
+            score += producer.fit + (0.5 if slot.where == "path" else 0.0)
+        last = Ranked(
+            target.api, target.op, target.text_score, target.fit, tuple(filled), tuple(links)
+        )
+        picks_all = (*steps, last)
+        unused = _used(picks_all, named)
+        out.append(Chain(picks_all, score - _UNUSED_PENALTY * len(unused), coverage, (), unused))
+    return out
 
 
 def _query(clause: str) -> tuple[list[str], str | None]:
