@@ -216,7 +216,8 @@ def _parameters(
         out[(name, location)] = Parameter(
             name=name,
             location=location,
-            required=bool(param.get("required")) or location == "path",
+            # Only the boolean true: Spotify's spec writes "required": "false" (a string).
+            required=param.get("required") is True or location == "path",
             schema=schema,
             description=str(param.get("description") or ""),
         )

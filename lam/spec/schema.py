@@ -81,14 +81,52 @@ def _nullable(fn: Any) -> Any:
     return check
 
 
+def _numeric(fn: Any) -> Any:
+    """A bound the spec writes as text (Spotify's ``"maximum": "50"``) is not checked: comparing
+    it would raise, and ``lam spec check`` reports the malformed schema."""
+
+    def check(
+        validator: Validator, value: Any, instance: Any, schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return iter(())
+        result: Iterator[ValidationError] = fn(validator, value, instance, schema)
+        return result
+
+    return check
+
+
+def _numeric_keywords(cls: Any) -> dict[str, Any]:
+    return {name: _numeric(cls.VALIDATORS[name]) for name in _NUMERIC if name in cls.VALIDATORS}
+
+
+_NUMERIC = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+)
+
 _OAS30 = extend(  # type: ignore[no-untyped-call]
     Draft4Validator,
     validators={
+        **_numeric_keywords(Draft4Validator),
         "type": _nullable(keywords.type),
         "enum": _nullable(keywords.enum),
         "format": _nullable(keywords.format),
     },
     version="oas30",
+)
+# No version: a version would register the class as the 2020-12 validator for everyone.
+_OAS31 = extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, validators=_numeric_keywords(Draft202012Validator)
 )
 
 # OpenAPI 3.0 has no $id: the whole document is one opaque resource, walked by pointer only.
@@ -97,7 +135,7 @@ _OPAQUE: Specification[Any] = Specification.OPAQUE
 
 def validator_class(openapi: str) -> Any:
     """The jsonschema validator class for an ``openapi`` version string."""
-    return Draft202012Validator if openapi.startswith("3.1") else _OAS30
+    return _OAS31 if openapi.startswith("3.1") else _OAS30
 
 
 def make_registry(document: Mapping[str, Any], openapi: str) -> Registry[Any]:
