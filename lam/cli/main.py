@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "lam.cli.memory_cmd",
     "lam.cli.verify_cmd",
     "lam.cli.key_cmd",
+    "lam.cli.mcp_cmd",
 )
 
 

@@ -1,0 +1,357 @@
+"""What each tool does, on the session's side: a tool call becomes one lam step (or a read of
+the page), handed to :class:`lam.Session`, which validates, guards, performs and records it.
+
+Nothing here decides what is allowed: the session's validator, policy and guard do, as for
+``lam run``. This module only says what the agent asked for in lam's plan format and, when the
+session holds a step, asks the person (the client's elicitation) or looks for the operator's
+grant (``lam approve``), then hands the session the approval through its operator channel
+(:meth:`lam.Session.approve`). An approval is always for one step as it is now
+(``STEP@DIGEST``) and comes from a person, never from the arguments of a call.
+
+Everything here runs on the server's session thread: the browser is driven from it alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from lam.errors import BlockedError, KilledError, LamError, StepFailed
+from lam.mcp import approvals, plans
+
+if TYPE_CHECKING:
+    from lam.hands import ActResult, Session
+
+__all__ = ["Ask", "Calls", "Held", "Reply"]
+
+_RETRIES = 3  # held again after an approval (the page's request, then its own hold): ask again
+
+
+@dataclass(frozen=True)
+class Held:
+    """A step the session holds until a person approves it."""
+
+    step: Mapping[str, Any]
+    approval: str  # STEP@DIGEST, with :RISK for the requests the step sends
+    risk: str | None
+    reasons: tuple[str, ...]
+    summary: str
+
+    @property
+    def id(self) -> str:
+        return self.approval.partition("@")[0]
+
+    def message(self) -> str:
+        """What the person is shown: the exact step, its risk and reasons, its digest."""
+        shown = yaml.safe_dump(dict(self.step), sort_keys=False, allow_unicode=True).strip()
+        reasons = "; ".join(self.reasons) or self.summary
+        return (
+            f"lam holds this step for your approval:\n\n{shown}\n\n"
+            f"risk: {self.risk or 'unknown'} ({reasons})\napproval: {self.approval}\n\n"
+            "Approve exactly this step, once?"
+        )
+
+
+@dataclass
+class Reply:
+    """A tool's answer: text (and images) for the agent; ``error`` makes it an error result."""
+
+    text: str
+    error: bool = False
+    images: list[tuple[bytes, str]] = field(default_factory=list)
+
+
+Ask = Callable[[Held], "bool | None"]
+"""Asks the person about a held step: True approves, False declines, None: cannot ask."""
+
+
+class Calls:
+    """The tools of one MCP session, over one :class:`lam.Session`."""
+
+    def __init__(self, session: Session, config: plans.McpConfig, policy: Any) -> None:
+        self.session = session
+        self.config = config
+        self.policy = policy
+        self._count = 0
+        self._held: dict[str, str] = {}  # a held step's content -> the id it was held under
+        self._history: list[str] = []  # page URLs, for browser_navigate_back
+        self._snapshot: Any = None
+        self.killed = False
+
+    # -- the one entry ------------------------------------------------------------------------
+
+    def call(self, name: str, args: Mapping[str, Any], ask: Ask) -> Reply:
+        """Run tool ``name``; every lam error is an error result, never an exception."""
+        method = getattr(self, f"_{name}", None)
+        if method is None or not name.startswith(("browser_", "api_", "plan_", "session_")):
+            return Reply(f"unknown tool {name!r}", error=True)
+        if self.session.closed:
+            return Reply("this lam session is closed (stopped by lam kill?)", error=True)
+        try:
+            reply: Reply = method(dict(args), ask)
+            return reply
+        except KilledError as exc:
+            self.killed = True
+            return Reply(f"stopped: {exc.one_line()}", error=True)
+        except LamError as exc:
+            return Reply(exc.one_line(), error=True)
+
+    # -- stepping -------------------------------------------------------------------------------
+
+    def _new_id(self, content: str, action: str) -> str:
+        if content in self._held:  # the agent retries a held step: same id, same digest
+            return self._held[content]
+        self._count += 1
+        return f"s{self._count}_{action}"
+
+    def _act(self, step: dict[str, Any], ask: Ask) -> ActResult:
+        """One step through the session; a held step approved by a person runs; anything
+        else that is not ok raises, to become the tool's error result."""
+        from lam.hands import ActStatus
+
+        content = json.dumps(step, sort_keys=True, default=str)
+        doc = {"id": self._new_id(content, next(iter(step))), **step}
+        result = self.session.act(doc)
+        for _ in range(_RETRIES):
+            if result.status is not ActStatus.HELD or result.approval is None:
+                break
+            self._held[content] = doc["id"]
+            held = Held(doc, result.approval, result.risk, result.reasons, result.summary)
+            self._approve(held, ask)
+            result = self.session.act(doc)
+        if result.status is ActStatus.OK:
+            self._held.pop(content, None)
+            return result
+        if result.status is ActStatus.KILLED:
+            self.killed = True
+        if result.error is not None:
+            raise result.error
+        raise StepFailed(result.summary, step=result.step)
+
+    def _approve(self, held: Held, ask: Ask) -> None:
+        """The operator's grant (``lam approve``), else the person at the client; an approval
+        goes to the session through its operator channel. Else the held step is the error."""
+        run = self.session.run_id
+        if approvals.take(run, held.approval):
+            self.session.approve(held.approval)
+            return
+        answer = ask(held)
+        if answer is True:
+            self.session.approve(held.approval)
+            return
+        reasons = "; ".join(held.reasons) or held.summary
+        if answer is False:
+            raise BlockedError(
+                f"step {held.approval} was not approved by the person ({held.risk}: {reasons})",
+                step=held.id,
+                code="declined",
+            )
+        raise BlockedError(
+            f"step {held.approval} is held for approval ({held.risk}: {reasons}). The operator "
+            f"grants it with `lam approve {run} {held.approval}`; then call the same tool "
+            "again with the same arguments",
+            step=held.id,
+            code="needs-approval",
+        )
+
+    def _page_step(self, step: dict[str, Any], ask: Ask, what: str) -> Reply:
+        """One browser step, then the page as it is now (its refs the current ones)."""
+        self._act(step, ask)
+        return self._ran(what)
+
+    def _ran(self, what: str) -> Reply:
+        text = self._snap_text()
+        url = self._snapshot.url
+        if url and (not self._history or self._history[-1] != url):
+            self._history.append(url)
+        return Reply(f"### Ran\n{what}\n\n### Page\n{text}")
+
+    def _snap_text(self) -> str:
+        self._snapshot = self.session.observe()
+        return str(self._snapshot.text())
+
+    def _target(self, args: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        """The locator hints a ref stands for on the last snapshot, and what to call it."""
+        ref = str(args.get("ref") or args.get("target") or "").strip()
+        if self._snapshot is None:
+            raise StepFailed(f"ref {ref!r}: take a browser_snapshot first", code="stale-ref")
+        target = self._snapshot.target(ref)  # a ref not on the last snapshot: an error
+        element = self._snapshot.element(ref)
+        said = " ".join(str(args.get("element") or "").split())[:200]
+        described = said or f"{element.role or element.tag} {element.name!r}"
+        return target, described
+
+    # -- browser tools -------------------------------------------------------------------------
+
+    def _browser_navigate(self, args: dict[str, Any], ask: Ask) -> Reply:
+        url = str(args["url"])
+        return self._page_step({"goto": url}, ask, f"navigate to {url}")
+
+    def _browser_snapshot(self, args: dict[str, Any], ask: Ask) -> Reply:
+        return Reply(self._snap_text())
+
+    def _browser_click(self, args: dict[str, Any], ask: Ask) -> Reply:
+        unsupported = [
+            k for k, default in (("doubleClick", False), ("button", "left"), ("modifiers", []))
+            if args.get(k, default) != default
+        ]  # fmt: skip
+        if unsupported:
+            raise StepFailed(
+                f"lam clicks once with the left button and no modifier keys "
+                f"(not supported: {', '.join(unsupported)})",
+                code="unsupported",
+            )
+        target, described = self._target(args)
+        step = {"click": target, "description": described}
+        return self._page_step(step, ask, f"click {described}")
+
+    def _browser_type(self, args: dict[str, Any], ask: Ask) -> Reply:
+        target, described = self._target(args)
+        self._act({"fill": target, "value": str(args["text"]), "description": described}, ask)
+        if args.get("submit"):
+            self._act({"press": target, "value": "Enter", "description": described}, ask)
+        said = " and press Enter" if args.get("submit") else ""
+        return self._ran(f"type into {described}{said}")
+
+    def _browser_select_option(self, args: dict[str, Any], ask: Ask) -> Reply:
+        target, described = self._target(args)
+        values = [str(v) for v in args["values"]]
+        value: Any = values[0] if len(values) == 1 else values
+        step = {"select": target, "value": value, "description": described}
+        return self._page_step(step, ask, f"select {', '.join(values)} in {described}")
+
+    def _browser_press_key(self, args: dict[str, Any], ask: Ask) -> Reply:
+        key = str(args["key"])
+        return self._page_step({"press": key}, ask, f"press {key}")
+
+    def _browser_hover(self, args: dict[str, Any], ask: Ask) -> Reply:
+        target, described = self._target(args)
+        step = {"hover": target, "description": described}
+        return self._page_step(step, ask, f"hover over {described}")
+
+    def _browser_wait_for(self, args: dict[str, Any], ask: Ask) -> Reply:
+        if args.get("text"):
+            step: dict[str, Any] = {"wait": {"text": str(args["text"])}}
+        elif args.get("textGone"):
+            step = {"wait": 0, "expect": {"no_text": str(args["textGone"])}}
+        else:
+            step = {"wait": int(float(args.get("time") or 0) * 1000)}
+        return self._page_step(step, ask, "wait")
+
+    def _browser_navigate_back(self, args: dict[str, Any], ask: Ask) -> Reply:
+        if len(self._history) < 2:
+            raise StepFailed("there is no previous page in this session", code="no-history")
+        self._history.pop()
+        url = self._history.pop()  # _page_step puts it back as the current page
+        return self._page_step({"goto": url}, ask, f"go back to {url}")
+
+    def _browser_take_screenshot(self, args: dict[str, Any], ask: Ask) -> Reply:
+        if args.get("filename"):
+            raise StepFailed(
+                "lam writes no file where a tool call says; the screenshot comes back in the "
+                "result (and each step's screenshot is in the session's record)",
+                code="unsupported",
+            )
+        page = _page(self.session)
+        kind = "jpeg" if args.get("type") == "jpeg" else "png"
+        data = page.screenshot(type=kind, full_page=bool(args.get("fullPage")))
+        return Reply(f"screenshot of {page.url}", images=[(data, f"image/{kind}")])
+
+    def _browser_tabs(self, args: dict[str, Any], ask: Ask) -> Reply:
+        if args["action"] != "list":
+            raise StepFailed(
+                "a lam session has one tab: new, close and select are not supported "
+                "(browser_navigate opens another page in it)",
+                code="unsupported",
+            )
+        seen = self.session.observe()
+        return Reply(f"### Open tabs\n- 0: (current) [{seen.title}]({seen.url})")
+
+    # -- API tools ------------------------------------------------------------------------------
+
+    def _api_operations(self, args: dict[str, Any], ask: Ask) -> Reply:
+        rows = plans.operations(self.config, self.policy)
+        if args.get("api"):
+            rows = [r for r in rows if r["api"] == args["api"]]
+        if args.get("risk"):
+            rows = [r for r in rows if r["risk"] == args["risk"]]
+        words = str(args.get("query") or "").lower().split()
+        if words:
+            rows = [r for r in rows if all(w in json.dumps(r).lower() for w in words)]
+        return Reply(json.dumps({"operations": rows}, indent=1))
+
+    def _api_call(self, args: dict[str, Any], ask: Ask) -> Reply:
+        api = str(args["api"])
+        if args.get("operation"):
+            call = f"{api}.{args['operation']}"
+        else:
+            call = f"{api} {str(args.get('method', '')).upper()} {args.get('path', '')}"
+        step: dict[str, Any] = {"call": call}
+        if args.get("params"):
+            step["params"] = args["params"]
+        if "body" in args:
+            step["body"] = args["body"]
+        # what the agent reads back; also kept in the session's plan and record
+        step["outputs"] = {"status": "$statusCode", "body": "$response.body"}
+        result = self._act(step, ask)
+        answer = {"step": result.step, "summary": result.summary, **dict(result.outputs)}
+        return Reply(json.dumps(answer, indent=1, default=str))
+
+    # -- plan tools -----------------------------------------------------------------------------
+
+    def _plan_validate(self, args: dict[str, Any], ask: Ask) -> Reply:
+        report = plans.validate(args["plan"], self.policy)
+        return Reply(json.dumps(report, indent=1, default=str), error=not report.get("ok"))
+
+    def _plan_dry_run(self, args: dict[str, Any], ask: Ask) -> Reply:
+        code, out = plans.run_plan(args["plan"], args.get("inputs") or {}, self.config, dry_run=True)
+        return Reply(json.dumps(out, indent=1, default=str), error=code != 0)
+
+    def _plan_run(self, args: dict[str, Any], ask: Ask) -> Reply:
+        plan, inputs = args["plan"], args.get("inputs") or {}
+        code, out = plans.run_plan(plan, inputs, self.config, dry_run=False)
+        if code == 3:  # held before it started: the person (or the operator) may approve
+            granted = [
+                h.approval for h in _held_steps(out)
+                if approvals.take(self.session.run_id, h.approval) or ask(h) is True
+            ]  # fmt: skip
+            if granted:
+                code, out = plans.run_plan(
+                    plan, inputs, self.config, dry_run=False, approvals=granted
+                )
+        return Reply(json.dumps(out, indent=1, default=str), error=code != 0)
+
+    def _session_plan(self, args: dict[str, Any], ask: Ask) -> Reply:
+        text = self.session.plan_text()
+        path = self.session.directory / "session-plan.yaml"
+        path.write_text(text, encoding="utf-8")
+        used = self.session.approvals_used()
+        flags = " ".join(f"--approve {a}" for a in used)
+        head = f"# lam run {path}{' ' + flags if flags else ''}\n"
+        return Reply(head + text)
+
+
+def _held_steps(out: Mapping[str, Any]) -> list[Held]:
+    """The steps ``lam run --json`` held before starting (its ``--approve STEP@DIGEST``)."""
+    message = str((out.get("error") or {}).get("message", ""))
+    found = re.findall(r"([A-Za-z][\w-]*) needs approval \((\w+): ([^)]*)\)", message)
+    digests = dict(re.findall(r"--approve ([A-Za-z][\w-]*)@([0-9a-f]{10})", message))
+    return [
+        Held({"id": step}, f"{step}@{digests[step]}", risk, (why,), message)
+        for step, risk, why in found
+        if step in digests
+    ]
+
+
+def _page(session: Session) -> Any:
+    """The session's page, for a screenshot (lam.Session has no screenshot call yet)."""
+    runner = session._runner  # read only: the page object, for its screenshot
+    ui = runner.executors.get("ui")
+    if ui is None:
+        raise StepFailed("this session has no browser (start lam mcp with --app)", code="no-app")
+    return ui.page(runner.state)  # type: ignore[attr-defined]
