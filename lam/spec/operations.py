@@ -216,12 +216,19 @@ def _parameters(
         out[(name, location)] = Parameter(
             name=name,
             location=location,
-            # Only the boolean true: Spotify's spec writes "required": "false" (a string).
-            required=param.get("required") is True or location == "path",
+            required=_flag(param.get("required")) or location == "path",
             schema=schema,
             description=str(param.get("description") or ""),
         )
     return out
+
+
+def _flag(value: Any) -> bool:
+    """A boolean field, also when the spec writes it as text: Spotify's has "required": "true"
+    and "required": "false" (``bool("false")`` would be true)."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
 
 
 def _check_path_params(

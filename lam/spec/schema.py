@@ -82,18 +82,30 @@ def _nullable(fn: Any) -> Any:
 
 
 def _numeric(fn: Any) -> Any:
-    """A bound the spec writes as text (Spotify's ``"maximum": "50"``) is not checked: comparing
-    it would raise, and ``lam spec check`` reports the malformed schema."""
+    """A bound the spec writes as text (Spotify's ``"maximum": "50"``) is read as its number;
+    one that is no number is not checked (comparing it would raise; ``lam spec check`` reports
+    the malformed schema)."""
 
     def check(
         validator: Validator, value: Any, instance: Any, schema: Mapping[str, Any]
     ) -> Iterator[ValidationError]:
+        if isinstance(value, str):
+            value = _number(value)
         if not isinstance(value, int | float) or isinstance(value, bool):
             return iter(())
         result: Iterator[ValidationError] = fn(validator, value, instance, schema)
         return result
 
     return check
+
+
+def _number(text: str) -> int | float | None:
+    for kind in (int, float):
+        try:
+            return kind(text.strip())
+        except ValueError:
+            continue
+    return None
 
 
 def _numeric_keywords(cls: Any) -> dict[str, Any]:
