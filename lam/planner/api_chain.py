@@ -156,8 +156,8 @@ def named_things(goal: str) -> list[Named]:
             if parts[0].lower() in ("the", "a", "an"):
                 break  # "The Dark Knight" keeps its article
             parts = parts[1:]
-        if not parts or all(p.lower() in _NOT_NAMES for p in parts):
-            continue
+        if not parts or all(p.lower() in _NOT_NAMES for p in parts) or parts[0] == "My":
+            continue  # "My Music" is the user's own library, not a name to look up
         if not any(c.isalpha() for c in text) or text.isdigit():
             continue
         text = " ".join(parts)
@@ -299,7 +299,9 @@ def producers(
             continue
         if texts:
             for thing in named:
-                fit = 1.0 if resource in thing.kinds else -1.0 if thing.kinds else 0.0
+                if thing.kinds and resource not in thing.kinds:
+                    continue  # "directed by Sofia Coppola" is a person: no movie search
+                fit = 1.0 if resource in thing.kinds else 0.0
                 value = Filled(texts[0], thing.text, f"named thing {thing.text!r}")
                 out.append(Producer(op, (*filled, value), pointer, "search", thing, fit))
             continue

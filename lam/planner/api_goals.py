@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lam.planner.api_chain import Link, Named, Producer, named_things, producers, wants_id
 from lam.planner.base import Candidate, HistoryItem, Observation, Proposal
@@ -27,7 +27,8 @@ __all__ = ["ApiGoalPlanner", "Chain", "Ranked", "split_clauses"]
 
 _QUOTES = re.compile(r"""'[^']*'|"[^"]*"|“[^”]*”""")
 _SPLIT = re.compile(
-    r"\s*(?:;|\.\s+|,?\s*\band\s+then\b|,?\s*\bthen\b|,?\s*\bafter\s+that\b|,?\s*\bnext\b,?)\s*",
+    r"\s*(?:;|\.\s+|,?\s*\band\s+then\b|,?\s*\bthen\b|,?\s*\bafter\s+that\b|,\s*next\b,?|"
+    r"^next\b,?|\bnext\s*,)\s*",
     re.I,
 )
 _AND = re.compile(r",?\s+\band\b\s+|,\s+", re.I)
@@ -50,6 +51,14 @@ _SPLIT_VERBS = _VERBS | frozenset(
         "follow",
         "save",
     ]
+)
+# Imperatives that name no HTTP method ("follow", "pause"): a clause that starts with one is
+# an action, not a read, and starts a new clause after "and" or a comma.
+_IMPERATIVES = frozenset(
+    tokens(
+        "pause resume skip turn enable disable switch increase decrease unfollow append "
+        "remove add set make put save follow play recommend"
+    )
 )
 _PRONOUN = re.compile(r"\b(it|them|that|this|the\s+new\s+\w+|the\s+same\s+\w+)\b", re.I)
 _RERANK = 8
@@ -102,7 +111,11 @@ def split_clauses(goal: str) -> list[str]:
         sub_start = a
         for m in _AND.finditer(masked, a, b):
             following = tokens(goal[m.end() : b])[:1]
-            if following and following[0] in _SPLIT_VERBS and tokens(goal[sub_start : m.start()]):
+            if (
+                following
+                and following[0] in _SPLIT_VERBS | _IMPERATIVES
+                and tokens(goal[sub_start : m.start()])
+            ):
                 out.append(goal[sub_start : m.start()])
                 sub_start = m.end()
         out.append(goal[sub_start:b])
@@ -120,6 +133,23 @@ class _Index:
                 self.entries.append((api, spec, op))
                 documents.append(_document(op))
         self.bm25 = BM25(documents)
+        self.terms = [frozenset(d) for d in documents]
+        self._of = {id(op): i for i, (_, _, op) in enumerate(self.entries)}
+
+    def coverage(self, query: Sequence[str], ops: Sequence[Operation]) -> float:
+        """The share of the query's weight (IDF) that the operations' words cover.
+
+        Only words some operation of the index has are counted: a word no operation says
+        ("lead" in "the lead actor") neither helps nor hurts, while "review" that none of the
+        chain's steps says counts against it."""
+        known = {t for t in query if self.bm25.idf(t) > 0}
+        total = sum(self.bm25.idf(t) for t in known)
+        if not total:
+            return 0.0
+        said = frozenset().union(
+            *(self.terms[self._of[id(op)]] for op in ops if id(op) in self._of)
+        )
+        return sum(self.bm25.idf(t) for t in known & said) / total
 
 
 def _document(op: Operation) -> list[str]:
@@ -231,13 +261,15 @@ class ApiGoalPlanner:
         ranked = self.rank(clause, apis, wirable=wirable, mask=spans)
         if not ranked:
             return []
-        ceiling = self._index(apis).bm25.ceiling(_query(_masked(clause, spans))[0]) or 1.0
+        index = self._index(apis)
+        query = _query(_masked(clause, spans))[0]
         out: list[Chain] = []
         for target in ranked[:_CHAIN_TARGETS]:
             if target.text_score <= 0:
                 break
-            coverage = min(1.0, target.text_score / ceiling)
-            out.extend(_chains_for(target, apis[target.api], clause, named, wirable, coverage))
+            for chain in _chains_for(target, apis[target.api], clause, named, wirable):
+                coverage = index.coverage(query, [p.op for p in chain.picks])
+                out.append(replace(chain, coverage=coverage))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -366,13 +398,26 @@ def _used(picks: Sequence[Ranked], named: Sequence[Named]) -> tuple[str, ...]:
     )
 
 
+def _needed(op: Operation, slots: Sequence[Slot]) -> set[tuple[str, str]]:
+    """Id slots an action cannot do without even when the spec does not mark them required:
+    ``DELETE /me/tracks`` with no ``ids`` removes nothing (Spotify's spec writes its
+    ``required`` as the string "true", which OpenAPI reads as not required). One per name: a
+    value may go in the query or the body."""
+    if op.method in ("GET", "HEAD") or any(s.required and wants_id(s) for s in slots):
+        return set()
+    out: dict[str, tuple[str, str]] = {}
+    for s in slots:
+        if wants_id(s) and s.where in ("query", "body"):
+            out.setdefault(s.name, (s.where, s.name))
+    return set(out.values())
+
+
 def _chains_for(
     target: Ranked,
     spec: Spec,
     clause: str,
     named: Sequence[Named],
     wirable: frozenset[str],
-    coverage: float,
 ) -> list[Chain]:
     """Chains ending in ``target``: alone when the clause fills it, else behind each producer
     of the first id it lacks (the other ids take their best producer)."""
@@ -380,36 +425,42 @@ def _chains_for(
     filled = list(target.filled)
     bonus = 0.0
     missing: list[Slot] = []
-    for slot in slots_of(spec, target.op):
-        if (slot.where, slot.name) in got or not slot.required:
+    slots = slots_of(spec, target.op)
+    needed = _needed(target.op, slots)
+    for slot in slots:
+        if (slot.where, slot.name) in got or slot.name in {n for _, n in got}:
+            continue
+        if not slot.required and (slot.where, slot.name) not in needed:
             continue
         if slot.where == "header" and slot.name.lower() in ("authorization", "api_key"):
             continue
-        if "default" in slot.schema or "example" in slot.schema:
-            continue
+        if wants_id(slot) is None and ("default" in slot.schema or "example" in slot.schema):
+            continue  # an id from a schema's example is some other thing's id: not taken
         if wants_id(slot) and (
             wirable & (set(slot.stems) - {"id"}) or (wirable and _PRONOUN.search(clause))
         ):
             continue  # an earlier step yields it (wiring.py)
         if slot.kind == "string" and not slot.enum and wants_id(slot) is None and named:
-            # The target is itself a search: the named thing is its text.
+            # The target is itself a search: the named thing is its text, unless its cue says
+            # it is another kind of thing (then it stays unused, and the chain is refused).
             thing = named[0]
             res = {stem(w) for s in target.op.path.split("/") for w in words(s)}
-            bonus += 1.0 if thing.kinds & res else -1.0 if thing.kinds else 0.0
-            filled.append(Filled(slot, thing.text, f"named thing {thing.text!r}"))
-            continue
+            if not thing.kinds or thing.kinds & res:
+                bonus += 1.0 if thing.kinds else 0.0
+                filled.append(Filled(slot, thing.text, f"named thing {thing.text!r}"))
+                continue
         if wants_id(slot) is not None:
             missing.append(slot)  # other values the goal lacks are reported by wiring.py
     base = target.text_score + target.fit + bonus
     head = Ranked(target.api, target.op, target.text_score, target.fit, tuple(filled))
     if not missing:
         unused = _used([head], named)
-        return [Chain((head,), base - _UNUSED_PENALTY * len(unused), coverage, (), unused)]
+        return [Chain((head,), base - _UNUSED_PENALTY * len(unused), 0.0, (), unused)]
     options: list[list[tuple[Slot, Producer]]] = [[]]
     for i, slot in enumerate(missing):
         found = producers(spec, slot, target.op, clause, named)
         if not found:
-            return [Chain((head,), base, coverage, (f"{target.ref}: {slot.where} {slot.name}",))]
+            return [Chain((head,), base, 0.0, (f"{target.ref}: {slot.where} {slot.name}",))]
         picks = found[:3] if i == 0 else found[:1]
         options = [[*o, (slot, p)] for o in options for p in picks]
     out: list[Chain] = []
@@ -428,7 +479,7 @@ def _chains_for(
         )
         picks_all = (*steps, last)
         unused = _used(picks_all, named)
-        out.append(Chain(picks_all, score - _UNUSED_PENALTY * len(unused), coverage, (), unused))
+        out.append(Chain(picks_all, score - _UNUSED_PENALTY * len(unused), 0.0, (), unused))
     return out
 
 
@@ -436,6 +487,8 @@ def _query(clause: str) -> tuple[list[str], str | None]:
     """The clause's BM25 query, and its action verb (None when it names none)."""
     query = tokens(clause)
     verb = next((t for t in query if t in _VERBS), None)
+    if verb is None and query and query[0] in _IMPERATIVES:
+        verb = query[0]  # "follow Taylor Swift": an action of no particular method
     if verb is None:
         query.append("get")  # "which pets are pending?" asks to read
     return query, verb

@@ -113,6 +113,10 @@ def _quoted(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), next(g for g in m.groups() if g)) for m in _QUOTED.finditer(text)]
 
 
+def _is_id(slot: Slot) -> bool:
+    return bool(slot.stems) and slot.stems[-1] in ("id", "ids", "uri", "uris")
+
+
 def _coerce(slot: Slot, raw: str) -> Any:
     if slot.kind == "integer":
         return int(raw) if raw.lstrip("-").isdigit() else None
@@ -156,6 +160,8 @@ def fill_slots(clause: str, slots: Sequence[Slot]) -> list[Filled]:
     def put(s: Slot, value: Any, because: str, span: tuple[int, int]) -> bool:
         if value is None or not free(s):
             return False
+        if _is_id(s) and isinstance(value, str) and " " in value.strip():
+            return False  # "my playlist 'My Rock'" names a playlist, it is not its id
         filled[key(s)] = Filled(s, value, because)
         used.append(span)
         return True
@@ -192,9 +198,12 @@ def fill_slots(clause: str, slots: Sequence[Slot]) -> list[Filled]:
         before = _word_before(clause, start, 2)
         target = next((s for s in slots if free(s) and _mentions(s, before)), None)
         if target is None:
-            target = next((s for s in strings if free(s) and s.required), None)
+            # Not an id ("rename my first playlist to 'My First'" names no playlist id).
+            target = next((s for s in strings if free(s) and s.required and not _is_id(s)), None)
         if target is None:
-            target = next((s for s in strings if free(s) and s.where == "body"), None)
+            target = next(
+                (s for s in strings if free(s) and s.where == "body" and not _is_id(s)), None
+            )
         if target is not None:
             put(target, _coerce(target, value), f"quoted {value!r}", (start, end))
     # 4. Unquoted "password secret", "username ada", "tag friendly", "email x@y".
@@ -210,6 +219,8 @@ def fill_slots(clause: str, slots: Sequence[Slot]) -> list[Filled]:
         for m in re.finditer(pattern, clause, re.I):
             if taken(m.span(2)) or m.group(2).lower() in _NOT_VALUES:
                 continue
+            if _is_id(s) and not any(c.isdigit() for c in m.group(2)):
+                continue  # "reviews of Cate" gives no review id
             if put(s, _coerce(s, m.group(2)), f"after {m.group(1)!r}", m.span(2)):
                 break
     # 5. Numbers: into the slot named just before ("pet 5", "order #3", "quantity 2"), else
