@@ -1,0 +1,221 @@
+"""``lam.Session``: one guarded run driven step by step, against the demo shop in real Chromium.
+
+Changes are checked in the app's own database and its access log: a held step must leave no
+trace there, an approved one must. The session's plan runs again with ``lam run`` on a fresh
+shop and gets there too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from servers import DemoServer, start_demo
+
+import lam
+from lam.adapters.browser import find_chromium
+from lam.cli.main import main
+from lam.errors import GroundingError, LamError, PlanError, UsageError
+from lam.hands import ActStatus
+from lam.run.record import read_trace
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.browser,
+    pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine"),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_SPEC = ROOT / "specs" / "demo.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """One shop for the module: each test changes its own pet and reads its own log slice."""
+    with start_demo(tmp_path_factory.mktemp("shop")) as server:
+        yield server
+
+
+def pets(db: Path) -> dict[int, str]:
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT id, name FROM pets").fetchall())
+
+
+def changing(requests: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """State-changing requests that reached the app (signing in changes no state)."""
+    return [
+        (r["method"], r["path"])
+        for r in requests
+        if r["method"] not in ("GET", "HEAD") and r["path"] not in ("/login", "/api/login")
+    ]
+
+
+def shop_session(demo: DemoServer, **options: Any) -> lam.Session:
+    return lam.Session(
+        apps={"shop": demo.url + "/"}, apis={"shop": (DEMO_SPEC, demo.api)}, **options
+    )
+
+
+def ref(snapshot: lam.PageSnapshot, name: str) -> str:
+    return next(r for r, e in zip(snapshot.refs, snapshot.elements, strict=True) if e.name == name)
+
+
+def sign_in(session: lam.Session) -> None:
+    assert session.act({"id": "open", "goto": "shop:/login"}).ok
+    page = session.observe()
+    assert "[ref=" in page.text() and 'textbox "Username"' in page.text()
+    for name, value in (("Username", "admin"), ("Password", "admin-pass")):
+        assert session.act({"fill": {"ref": ref(page, name)}, "value": value}).ok
+    done = session.act({"id": "log_in", "click": {"ref": ref(page, "Log in")}})
+    assert done.ok, done.error
+
+
+def test_sign_in_and_rename_a_pet_by_refs_then_the_plan_replays_on_a_fresh_shop(
+    demo: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with shop_session(demo) as session:
+        sign_in(session)
+        assert session.act({"id": "edit", "goto": "shop:/pets/2/edit"}).ok
+        form = session.observe()
+        assert form.refs == session.observe().refs  # the same page: the same refs
+        renamed = session.act({"fill": {"ref": ref(form, "Name")}, "value": "Bellatrix"})
+        assert renamed.ok and renamed.step == "step6"
+        saved = session.act(
+            {"id": "save", "click": {"ref": ref(form, "Save")}, "expect": {"text": "Bellatrix"}}
+        )
+        assert saved.ok, saved.error
+        assert pets(demo.db)[2] == "Bellatrix"  # the app's own state
+        text = session.plan_text()
+        run_id = session.run_id
+    assert session.closed and session.result.status == "ok"
+    assert main(["verify", run_id]) == 0  # the record's chain and signature hold
+    capsys.readouterr()
+
+    plan = yaml.safe_load(text)
+    assert [s["id"] for s in plan["steps"]] == [
+        "open", "step2", "step3", "log_in", "edit", "step6", "save"
+    ]  # fmt: skip
+    assert all("ref" not in str(s) for s in plan["steps"])  # refs became locator hints
+    path = tmp_path / "session-plan.yaml"
+    path.write_text(text)
+    with start_demo(tmp_path / "again") as fresh:
+        before = pets(fresh.db)
+        code = main(["run", str(path), "--app", f"shop={fresh.url}/", "--api", f"shop={fresh.api}"])
+        assert code == 0, capsys.readouterr()
+        assert pets(fresh.db) == {**before, 2: "Bellatrix"}  # the same outcome
+
+
+def test_a_destructive_step_is_held_until_the_operator_approves_it(demo: DemoServer) -> None:
+    victim = 3
+    with shop_session(demo) as session:
+        sign_in(session)
+        assert session.act({"id": "open_pet", "goto": f"shop:/pets/{victim}"}).ok
+        seen = len(demo.requests())
+        delete = {"id": "delete", "click": {"role": "button", "name": "Delete"}}
+        held = session.act(delete)
+        assert held.status is ActStatus.HELD and held.risk == "destructive"
+        assert held.approval == f"delete@{held.digest}" and held.reasons
+        assert isinstance(held.error, LamError) and "needs approval" in held.error.message
+        assert changing(demo.requests()[seen:]) == [] and victim in pets(demo.db)
+
+        # an approval for other content does not cover this step
+        with pytest.raises(UsageError, match="digest"):
+            session.approve("delete")  # the operator must name what was shown
+        session.approve("delete@0000000000")
+        assert session.act(delete).status is ActStatus.HELD
+
+        session.approve(held.approval or "")
+        # the agent cannot swap the content under the approved id
+        sneaky = session.act({"id": "delete", "click": {"css": "button.danger"}})
+        assert sneaky.status is ActStatus.HELD and sneaky.digest != held.digest
+        assert changing(demo.requests()[seen:]) == []
+
+        assert session.act(delete).ok  # the step as shown: it runs
+        confirm = session.act({"id": "confirm", "click": {"role": "button", "name": "Yes, delete"}})
+        assert confirm.status is ActStatus.HELD
+        assert changing(demo.requests()[seen:]) == [] and victim in pets(demo.db)
+        session.approve(confirm.approval or "")
+        assert session.act({"id": "confirm", "click": {"role": "button", "name": "Yes, delete"}}).ok
+        assert victim not in pets(demo.db)
+        assert ("POST", f"/pets/{victim}/delete") in changing(demo.requests()[seen:])
+        used = session.approvals_used()
+        assert used == [held.approval, confirm.approval]
+        directory = session.directory
+    events = list(read_trace(directory / "trace.jsonl"))
+    kinds = [e["type"] for e in events]
+    assert "step-held" in kinds and kinds.count("approval") == 3 and kinds[-1] == "end"
+
+
+def test_bad_input_is_a_lam_error_that_says_what_and_where(demo: DemoServer) -> None:
+    seen = len(demo.requests())
+    with shop_session(demo) as session:
+        with pytest.raises(PlanError, match=r"steps\[0\]") as bad:
+            session.act({"id": "x", "clik": {"text": "Save"}})
+        assert "clik" in bad.value.one_line()
+        with pytest.raises(PlanError, match="mapping"):
+            session.act("click Save")  # type: ignore[arg-type]
+        with pytest.raises(PlanError):
+            session.act({"id": "two", "goto": "shop:/", "click": {"text": "x"}})
+        with pytest.raises(LamError, match="no app|apps"):
+            session.act({"goto": "nowhere:/"})
+        with pytest.raises(PlanError, match="createPet|name|required"):
+            session.act({"call": "shop.createPet", "body": {"species": "dog"}})
+        with pytest.raises(UsageError, match="observe"):
+            session.act({"click": {"ref": "e1"}})  # no snapshot yet
+        assert session.act({"id": "home", "goto": "shop:/login"}).ok
+        page = session.observe()
+        assert session.act({"goto": "shop:/pets"}).ok
+        now = session.observe()
+        old = ref(page, "Log in")
+        assert old not in now.refs
+        with pytest.raises(GroundingError, match="stale or from another page"):
+            session.act({"click": {"ref": old}})
+        with pytest.raises(PlanError, match="taken"):
+            session.act({"id": "home", "goto": "shop:/"})
+        with pytest.raises(UsageError, match="STEP@DIGEST"):
+            session.approve("not an approval")
+        failed = session.act({"click": {"text": "No such thing anywhere"}, "timeout": 1})
+        assert failed.status is ActStatus.FAILED and failed.error is not None
+        assert changing(demo.requests()[seen:]) == []
+    with pytest.raises(UsageError, match="closed"):
+        session.act({"goto": "shop:/"})
+
+
+def test_api_steps_are_checked_guarded_and_held_like_any_plan(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    seen = len(demo.requests())
+    with lam.Session(apis={"shop": (DEMO_SPEC, demo.api)}) as session:
+        login = session.act(
+            {"id": "login", "call": "shop.login", "body": {"username": "admin",
+             "password": "admin-pass"}, "outputs": {"token": "$response.body#/token"}}
+        )  # fmt: skip
+        assert login.ok and set(login.outputs) == {"token"}
+        auth = {"Authorization": "Bearer {$steps.login.outputs.token}"}
+        held = session.act({"id": "rm", "call": "shop.deletePet", "params": {**auth, "petId": 1}})
+        assert held.status is ActStatus.HELD and held.risk == "destructive"
+        assert changing(demo.requests()[seen:]) == [] and 1 in pets(demo.db)
+        with pytest.raises(UsageError, match="no app"):
+            session.observe()
+    denied_policy = tmp_path / "policy.yaml"
+    denied_policy.write_text(
+        "rules:\n  - match: {api: shop, operation: deletePet}\n    verdict: deny\n"
+    )
+    with lam.Session(apis={"shop": (DEMO_SPEC, demo.api)}, policy=denied_policy) as session:
+        denied = session.act({"id": "rm", "call": "shop.deletePet", "params": {"petId": 1}})
+        assert denied.status is ActStatus.DENIED and denied.approval is None
+    assert changing(demo.requests()[seen:]) == [] and 1 in pets(demo.db)
+
+
+def test_a_dry_run_session_holds_every_change_in_the_sandbox(demo: DemoServer) -> None:
+    seen = len(demo.requests())
+    with lam.Session(apis={"shop": (DEMO_SPEC, demo.api)}, dry_run=True) as session:
+        done = session.act({"id": "rm", "call": "shop.deletePet", "params": {"petId": 1}})
+        assert done.ok  # the sandbox answered: verdicts are recorded, not enforced
+    result = session.result
+    assert result.dry_run and result.effects_json and result.effects_json[0]["method"] == "DELETE"
+    assert changing(demo.requests()[seen:]) == [] and 1 in pets(demo.db)
