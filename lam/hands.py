@@ -164,7 +164,7 @@ class Session:
     def _open(self) -> Runner:
         first = parse_plan(
             yaml.safe_dump({**self._document, "steps": [{"id": "open", "wait": 0}]}),
-            name="session.yaml",
+            name="session",
         )
         plan = replace(first, steps=(), document={**self._document, "steps": []})
         report = validate_loaded(
@@ -336,7 +336,7 @@ class Session:
     def _build(self, doc: dict[str, Any]) -> tuple[Plan, Any]:
         document = {**self._document, "steps": [*self._steps, doc]}
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        plan = parse_plan(text, name="session.yaml")
+        plan = parse_plan(text, name="session")
         report = validate_loaded(
             plan, [], policy=self._options.policy, api_overrides={}, app_overrides={}
         )

@@ -160,9 +160,9 @@ def test_bad_input_is_a_lam_error_that_says_what_and_where(demo: DemoServer) -> 
             session.act("click Save")  # type: ignore[arg-type]
         with pytest.raises(PlanError):
             session.act({"id": "two", "goto": "shop:/", "click": {"text": "x"}})
-        with pytest.raises(LamError, match="no app|apps"):
+        with pytest.raises(LamError, match="no app named 'nowhere'"):
             session.act({"goto": "nowhere:/"})
-        with pytest.raises(PlanError, match="createPet|name|required"):
+        with pytest.raises(PlanError, match=r"body\.name: .*required"):
             session.act({"call": "shop.createPet", "body": {"species": "dog"}})
         with pytest.raises(UsageError, match="observe"):
             session.act({"click": {"ref": "e1"}})  # no snapshot yet
