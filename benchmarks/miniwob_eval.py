@@ -21,6 +21,7 @@ import contextlib
 import functools
 import http.server
 import json
+import re
 import sys
 import tempfile
 import threading
@@ -34,6 +35,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from lam.adapters.browser import BrowserSession, perform, snapshot
+from lam.adapters.browser.reveal import sightings
 from lam.errors import BlockedError, LamError, StepFailed
 from lam.plan import Plan, parse_plan
 from lam.planner.base import HistoryItem, Observation, Proposal, plan_document
@@ -46,7 +48,7 @@ from lam.run.network_guard import NetworkGuard
 from lam.run.record import RunRecord
 from lam.run.runner import Runner
 from lam.run.screenshots import ScreenshotWriter
-from lam.run.session import RunOptions
+from lam.run.start import RunOptions
 from lam.run.ui_step import UiStepExecutor
 from lam.types import Verdict
 from lam.validate import ValidationReport, declared_hosts, validate_loaded
@@ -179,8 +181,16 @@ def run_episode(harness: Harness, task: str, seed: int) -> Episode:
 
 
 def _propose(harness: Harness, page: Page, goal: str, history: list[HistoryItem]) -> Proposal:
-    observation = Observation(goal=goal, elements=snapshot(page), url=page.url)
+    # the quoted texts' sightings (shown or behind a tab or a collapsed section) go with the
+    # snapshot: a span a script made clickable is not a control the snapshot lists
+    seen = sightings(page, split_quoted(goal))
+    observation = Observation(goal=goal, elements=[*snapshot(page), *seen], url=page.url)
     return harness.planner.propose(observation, history)
+
+
+def split_quoted(goal: str) -> list[str]:
+    """The goal's double-quoted strings."""
+    return [q for q in re.findall(r'"([^"]+)"', goal)]
 
 
 def _play_direct(harness: Harness, page: Page, goal: str) -> tuple[bool, str]:

@@ -1,0 +1,121 @@
+"""Where a named text is on the page, and what reveals it when it is hidden.
+
+The page snapshot lists controls; a link that is a ``<span>`` with a script's click handler, in
+a tab panel that is not shown or an accordion section that is collapsed, is not among them. The
+planner names such a target by its quoted text ("click on the link "aliquet""), and
+:func:`sightings` tells it where that text is: each element whose own text is exactly it, shown
+or not, and for a hidden one the disclosure control that shows it: the visible element whose
+``aria-controls`` or ``href="#id"`` names the hidden panel around it, the ``<summary>`` of a
+closed ``<details>``, or the collapsed header (``aria-expanded="false"``, a tab) just before the
+panel. Only those structural links count: a text in a hidden panel that nothing names as its
+disclosure has no revealer, and the planner refuses it rather than open things at random.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+__all__ = ["Sighting", "sightings"]
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One element whose own text is ``text``: shown or not, where, and what reveals it.
+
+    ``css`` is a css path unique in the page; ``revealer`` the css path of the visible
+    disclosure control that shows the element (empty when it is shown, or when nothing
+    structurally reveals it); ``revealer_name`` that control's text.
+    """
+
+    text: str
+    visible: bool
+    css: str
+    revealer: str = ""
+    revealer_name: str = ""
+
+
+_JS = r"""texts => {
+  const norm = s => (s || "").replace(/\s+/g, " ").trim().toLowerCase();
+  const wanted = new Set(texts.map(norm));
+  const shown = el => {
+    const r = el.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) return false;
+    const st = getComputedStyle(el);
+    return st.visibility !== "hidden" && st.display !== "none";
+  };
+  const cssOf = el => {
+    const parts = [];
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+      if (e.id && document.querySelectorAll("#" + CSS.escape(e.id)).length === 1) {
+        parts.unshift("#" + CSS.escape(e.id));
+        return parts.join(" > ");
+      }
+      const tag = e.localName;
+      if (tag === "html" || tag === "body") { parts.unshift(tag); continue; }
+      let n = 1;
+      for (let s = e.previousElementSibling; s; s = s.previousElementSibling)
+        if (s.localName === tag) n++;
+      parts.unshift(`${tag}:nth-of-type(${n})`);
+    }
+    return parts.join(" > ");
+  };
+  const revealerOf = el => {
+    // the outermost hidden ancestor whose parent is shown: the panel to open
+    let panel = null;
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      if (!shown(a) && a.parentElement && shown(a.parentElement)) { panel = a; break; }
+      if (a.localName === "details" && !a.open) { panel = a; break; }
+    }
+    if (!panel) return null;
+    if (panel.localName === "details") {
+      const summary = panel.querySelector(":scope > summary");
+      return summary && shown(summary) ? summary : null;
+    }
+    if (panel.id) {
+      const id = CSS.escape(panel.id);
+      for (const c of document.querySelectorAll(`[aria-controls~="${panel.id}"], a[href="#${panel.id}"]`))
+        if (shown(c)) return c;
+    }
+    const before = panel.previousElementSibling;
+    if (before && shown(before) && (before.getAttribute("aria-expanded") === "false" ||
+        before.getAttribute("role") === "tab")) return before;
+    return null;
+  };
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (["script", "style", "option"].includes(el.localName)) continue;
+    const text = norm(el.textContent);
+    if (!wanted.has(text)) continue;
+    // the innermost element with that text: not one whose child says it all
+    if ([...el.children].some(c => norm(c.textContent) === text)) continue;
+    const visible = shown(el);
+    const rev = visible ? null : revealerOf(el);
+    out.push({text, visible, css: cssOf(el), revealer: rev ? cssOf(rev) : "",
+              revealer_name: rev ? norm(rev.textContent).slice(0, 80) : ""});
+  }
+  return out;
+}"""
+
+
+def sightings(page: Page, texts: Iterable[str]) -> list[Sighting]:
+    """Every element of the top frame whose own text is one of ``texts`` (case and spacing
+    ignored), shown or hidden, with the disclosure control of each hidden one."""
+    wanted = [t for t in texts if t.strip()]
+    if not wanted:
+        return []
+    found = page.evaluate(_JS, wanted)
+    return [
+        Sighting(
+            str(f["text"]),
+            bool(f["visible"]),
+            str(f["css"]),
+            str(f["revealer"]),
+            str(f["revealer_name"]),
+        )
+        for f in found
+    ]

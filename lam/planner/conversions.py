@@ -1,0 +1,130 @@
+"""A goal's values in the form the control wants: dates, times, letter case.
+
+People write "Enter 05/20/2010 as the date" or "9:37 PM"; an ``<input type="date">`` takes
+``2010-05-20`` and an ``<input type="time">`` ``21:37``. "Type "agustina" in all upper case
+letters" asks for ``AGUSTINA``. Each conversion is exact or it does not happen: a value that
+does not read as one unambiguous date or time for such an input is reported (``None``) so the
+planner refuses the step with a reason rather than type something the input will drop.
+
+- :func:`apply_case` rewrites a goal's case instructions into the quoted value itself.
+- :func:`for_input` converts a value for an input of a given ``type``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+__all__ = ["apply_case", "for_input", "parse_date", "parse_time"]
+
+_CASE = re.compile(
+    r"(?P<q>[\"“])(?P<value>[^\"”]*)[\"”]\s*,?\s*(?:written\s+|typed\s+)?in\s+(?:all\s+)?"
+    r"(?P<case>upper|lower|capital|small)[\s-]*case(?:\s+letters)?|"
+    r"(?P<q2>[\"“])(?P<value2>[^\"”]*)[\"”]\s*,?\s*in\s+(?:all\s+)?(?P<case2>capitals|capital\s+"
+    r"letters|small\s+letters|lowercase|uppercase)",
+    re.IGNORECASE,
+)
+_UPPER = ("upper", "capital", "capitals", "capital letters", "uppercase")
+
+# Numeric dates are read month first (MM/DD/YYYY), as US forms and MiniWoB++ write them; a date
+# whose fields cannot be month/day (13/05/2010) is read day first only when that is the one way.
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+_MONTHS = {
+    m.lower(): i
+    for i, m in enumerate(
+        ["January", "February", "March", "April", "May", "June", "July", "August",
+         "September", "October", "November", "December"], start=1,
+    )
+}  # fmt: skip
+_NAMED_DATE = re.compile(r"^\s*([A-Za-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\s*$")
+_TIME = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([ap])?\.?\s*(m)?\.?\s*$", re.I)
+
+
+def apply_case(goal: str) -> str:
+    """``goal`` with 'X' in all upper/lower case letters rewritten as the converted 'X'.
+
+    >>> apply_case('Type "agustina" in all upper case letters in the text input')
+    'Type "AGUSTINA" in the text input'
+    """
+
+    def convert(found: re.Match[str]) -> str:
+        value = found.group("value") if found.group("q") else found.group("value2")
+        case = (found.group("case") or found.group("case2") or "").lower()
+        upper = any(case.startswith(u) for u in _UPPER)
+        return '"' + (value.upper() if upper else value.lower()) + '"'
+
+    return _CASE.sub(convert, goal)
+
+
+def parse_date(text: str) -> dt.date | None:
+    """One date from 05/20/2010, 2010-05-20 or May 20, 2010; None when not exactly one."""
+    found = _ISO_DATE.match(text)
+    if found:
+        y, m, d = (int(g) for g in found.groups())
+        return _date(y, m, d)
+    found = _NUMERIC_DATE.match(text)
+    if found:
+        a, b, y = (int(g) for g in found.groups())
+        return _date(y, a, b) or (_date(y, b, a) if a > 12 else None)
+    found = _NAMED_DATE.match(text)
+    month = _month_names().get(found.group(1).lower()) if found else None
+    if found and month:
+        return _date(int(found.group(3)), month, int(found.group(2)))
+    return None
+
+
+def _month_names() -> dict[str, int]:
+    names = dict(_MONTHS)
+    names.update({k[:3]: v for k, v in _MONTHS.items()})
+    names["sept"] = 9
+    return names
+
+
+def _date(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def parse_time(text: str) -> dt.time | None:
+    """One time of day from 9:37 PM, 21:37, 9pm or 09:37:05; None when it is not one."""
+    found = _TIME.match(text)
+    if not found or (found.group(2) is None and found.group(4) is None):
+        return None  # a bare number is not a time
+    hour, minute, second = int(found.group(1)), int(found.group(2) or 0), int(found.group(3) or 0)
+    half = (found.group(4) or "").lower()
+    if half:
+        if found.group(5) is None or not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "p" else 0)
+    try:
+        return dt.time(hour, minute, second)
+    except ValueError:
+        return None
+
+
+def for_input(value: str, input_type: str) -> str | None:
+    """``value`` as an ``<input type=input_type>`` takes it; None when it cannot be converted.
+
+    Types other than date, time, datetime-local and month take the value as written.
+    """
+    kind = input_type.lower()
+    if kind == "date":
+        date = parse_date(value)
+        return date.isoformat() if date else None
+    if kind == "month":
+        date = parse_date(value)
+        return f"{date.year:04d}-{date.month:02d}" if date else None
+    if kind == "time":
+        time = parse_time(value)
+        if time is None:
+            return None
+        return time.strftime("%H:%M:%S" if time.second else "%H:%M")
+    if kind == "datetime-local":
+        parts = re.split(r"\s+(?:at\s+)?|T", value.strip(), maxsplit=1)
+        date = parse_date(parts[0])
+        time = parse_time(parts[1]) if len(parts) == 2 else None
+        return f"{date.isoformat()}T{time.strftime('%H:%M')}" if date and time else None
+    return value

@@ -1,0 +1,85 @@
+"""Reaching a named text that is hidden: the disclosure control to open first, or a refusal.
+
+The UI planner names a target that is not a control in the snapshot by its quoted text (a
+``<span>`` a script made clickable). When the observation carries
+:class:`~lam.adapters.browser.reveal.Sighting` entries for that text, :func:`text_target`
+decides, by one rule, what to do:
+
+- exactly one shown element says it: click it by its exact text;
+- none is shown, and every hidden one is behind the same disclosure control (a tab, an
+  accordion header, a ``<summary>``): click that control first; the planner proposes it with
+  ``done=False`` and grounds the text again on the page that follows;
+- several are shown, or the hidden ones sit behind different controls, or one has no control
+  that structurally reveals it: refuse, listing them. Nothing is opened at random.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lam.adapters.browser.reveal import Sighting
+
+__all__ = ["REVEAL_PREFIX", "Sighting", "TextTarget", "strip_means", "text_target"]
+
+REVEAL_PREFIX = "r"
+"""Step ids of reveal steps start ``r<clause>x<n>-``: they never mark their clause done."""
+
+
+@dataclass(frozen=True)
+class TextTarget:
+    """What to do for a quoted text: ``step`` (the hint mapping to click), whether it is the
+    target itself or a control that reveals it (``reveal``), or ``problem`` (refuse)."""
+
+    step: dict[str, Any] | None
+    reveal: bool = False
+    problem: str = ""
+    note: str = ""
+
+
+def text_target(text: str, seen: Sequence[Sighting]) -> TextTarget | None:
+    """The click for quoted ``text`` given the sightings; None when there are none for it."""
+    wanted = " ".join(text.casefold().split())
+    mine = [s for s in seen if s.text == wanted]
+    if not mine:
+        return None
+    shown = [s for s in mine if s.visible]
+    if len(shown) == 1:
+        return TextTarget({"text": text, "exact": True}, note=f"{text!r} is shown text")
+    if len(shown) > 1:
+        where = "; ".join(s.css for s in shown[:5])
+        return TextTarget(None, problem=f"{len(shown)} shown elements say {text!r} ({where})")
+    revealers = {s.revealer for s in mine}
+    if "" in revealers:
+        where = "; ".join(s.css for s in mine if not s.revealer)
+        return TextTarget(None, problem=f"{text!r} is hidden and nothing reveals it ({where})")
+    if len(revealers) > 1:
+        where = "; ".join(f"{s.css} behind {s.revealer_name or s.revealer}" for s in mine[:5])
+        return TextTarget(None, problem=f"{text!r} is hidden behind different controls ({where})")
+    first = mine[0]
+    return TextTarget(
+        {"css": first.revealer},
+        reveal=True,
+        note=f"{text!r} is hidden; opening {first.revealer_name or first.revealer!r} first",
+    )
+
+
+_MEANS = re.compile(
+    r"^\s*(?:switch\s+between|expand|open|go\s+through|navigate\s+through|browse)\s+"
+    r"(?:the\s+|all\s+)*(?:\w+\s+)?(?:tabs|sections|folders|panels|tree)\b(?:\s+below)?"
+    r"\s*(?:[,.]\s*)?(?:(?:in\s+order\s+)?to\s+)?find\s+and\s+",
+    re.IGNORECASE,
+)
+
+
+def strip_means(goal: str) -> str:
+    """``goal`` without a lead-in that only says how to search for the target.
+
+    "Switch between the tabs to find and click on the link "X"" is "click on the link "X"":
+    the tabs (sections, folders, a tree) are opened by the reveal rule above, only the one that
+    holds the target and only when that is certain, not one after another at random.
+    """
+    stripped = _MEANS.sub("", goal, count=1)
+    return stripped[:1].upper() + stripped[1:] if stripped != goal else goal
