@@ -25,7 +25,9 @@ from typing import Any
 from lam.adapters.browser.grounding import MARGIN, THRESHOLD, parse_query, score
 from lam.adapters.browser.snapshot import ElementInfo
 from lam.planner.base import Candidate, HistoryItem, Observation, Proposal
+from lam.planner.conversions import apply_case, for_input
 from lam.planner.instructions import Intent, parse_goal
+from lam.planner.reveal_steps import REVEAL_PREFIX, Sighting, strip_means, text_target
 
 __all__ = ["UiGoalPlanner", "hints_for"]
 
@@ -64,6 +66,7 @@ _SUBMIT = "submit"
 _LOGIN_BUTTON = ("log in", "login", "sign in", "signin", "submit", "continue")
 _STEP_ID = re.compile(r"^c(\d+)-")
 _TIE = 0.02
+_INPUT_TYPES = frozenset({"date", "time", "month", "week", "email", "color", "datetime-local"})
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,8 @@ def _decide(intent: Intent, ranked: list[tuple[ElementInfo, float]], count: int 
         if count and len(chosen) != count:
             return _Choice((), best, top, f"expected {count} elements, found {len(chosen)}")
         return _Choice(chosen, best, top)
+    if len(tied) > 1:
+        tied = _innermost(tied)  # a panel titled "Submit" around the Submit button
     if rest is not None and best - rest[1] < MARGIN:
         return _Choice((), best, top, "the best matches are too close to call")
     if len(tied) > 1 and intent.any_one and intent.ordinal is None:
@@ -205,9 +210,11 @@ class UiGoalPlanner:
 
     def propose(self, observation: Observation, history: Sequence[HistoryItem]) -> Proposal:
         """Steps for the goal's clauses not yet run, or a refusal naming what is unsure."""
-        intents = parse_goal(observation.goal)
+        intents = parse_goal(strip_means(apply_case(observation.goal)))  # lam.planner.conversions
         start = _resume_point(history)
-        elements: list[ElementInfo] = list(observation.elements)
+        elements = [e for e in observation.elements if not isinstance(e, Sighting)]
+        self._seen = [e for e in observation.elements if isinstance(e, Sighting)]
+        self._round = len(history)
         steps: list[dict[str, Any]] = []
         unsure: list[str] = []
         notes: list[str] = []
@@ -225,6 +232,9 @@ class UiGoalPlanner:
                     confidence = min(confidence, max(choice.score, THRESHOLD))
             if made:
                 steps.extend(made)
+                if made[-1]["id"].startswith(REVEAL_PREFIX):  # the target shows after it
+                    return Proposal(tuple(steps), round(confidence, 4), done=False,
+                                    notes=tuple(notes), candidates=tuple(candidates))  # fmt: skip
                 continue
             if intent.action == "none":
                 continue
@@ -289,7 +299,14 @@ class UiGoalPlanner:
             and choice.score < THRESHOLD
         ):
             # A quoted name the snapshot has no control for (a span with a click handler):
-            # its exact text is a locator the runner resolves uniquely or refuses.
+            # its exact text is a locator the runner resolves uniquely or refuses; hidden,
+            # the control that reveals it goes first (lam.planner.reveal_steps).
+            found = text_target(intent.exact, getattr(self, "_seen", ()))
+            if found is not None and found.step is None:
+                return [], _Choice((), 0.0, (), found.problem), ""
+            if found is not None and found.reveal:
+                rid = f"{REVEAL_PREFIX}{sid[1:]}x{getattr(self, '_round', 0)}-click"
+                return [{"id": rid, "click": found.step}], _Choice((), THRESHOLD, ()), found.note
             hint = {"text": intent.exact, "exact": True}
             note = f"{intent.exact!r} is not a control in the snapshot; targeting its exact text"
             return [{"id": f"{sid}-click", "click": hint}], _Choice((), THRESHOLD, ()), note
@@ -304,17 +321,24 @@ class UiGoalPlanner:
     ) -> tuple[list[dict[str, Any]], _Choice | None, str]:
         typable = [e for e in elements if e.role in _TYPABLE and e.tag != "select"]
         ranked = _rank(intent, typable, _TYPABLE)
+        if _norm(intent.target) in _INPUT_TYPES:  # "as the date": the date input is named so
+            ranked = [(el, 1.0 if el.type == _norm(intent.target) else s) for el, s in ranked]
+            ranked.sort(key=lambda p: (-p[1], p[0].index))
         if not parse_query(_query_text(intent)).words:
             # "into the text field": the role is all there is (a field named by words that
             # no field here says is not there: never the only textbox instead)
             ranked = [(el, max(s, 0.6)) for el, s in ranked]
         count = 2 if re.search(r"\bboth\b", intent.clause, re.I) else 0
         choice = _decide(intent, ranked, count)
+        values = [for_input(intent.value or "", el.type) for el in choice.chosen]
+        if None in values:  # "tomorrow" into a date input: not a date it can take
+            el = choice.chosen[values.index(None)]
+            why = f"{intent.value!r} is not a value a {el.type} input takes"
+            return [], _Choice((), choice.score, choice.ranking, why), ""
         steps = [
-            {"id": _sid(sid, "fill", i, choice), "fill": hints_for(el, elements),
-             "value": intent.value or ""}
-            for i, el in enumerate(choice.chosen)
-        ]  # fmt: skip
+            {"id": _sid(sid, "fill", i, choice), "fill": hints_for(el, elements), "value": value}
+            for i, (el, value) in enumerate(zip(choice.chosen, values, strict=True))
+        ]
         return steps, choice, ""
 
     def _select(
@@ -393,6 +417,20 @@ class UiGoalPlanner:
             steps.append({"id": f"{sid}-press", "press": hints_for(field_el, elements),
                           "value": "Enter"})  # fmt: skip
         return steps, choice, ""
+
+
+def _innermost(tied: list[tuple[ElementInfo, float]]) -> list[tuple[ElementInfo, float]]:
+    """Equally good matches less those whose box holds another of them: a section that
+    takes its name from the one control inside it is not a second control of that name."""
+
+    def holds(outer: ElementInfo, inner: ElementInfo) -> bool:
+        if outer is inner or outer.box is None or inner.box is None or outer.box == inner.box:
+            return False
+        ox, oy, ow, oh = outer.box
+        ix, iy, iw, ih = inner.box
+        return ox <= ix and oy <= iy and ix + iw <= ox + ow and iy + ih <= oy + oh
+
+    return [p for p in tied if not any(holds(p[0], q[0]) for q in tied)]
 
 
 def _best_button(elements: Sequence[ElementInfo]) -> _Choice:
