@@ -183,7 +183,7 @@ def run_episode(harness: Harness, task: str, seed: int) -> Episode:
 def _propose(harness: Harness, page: Page, goal: str, history: list[HistoryItem]) -> Proposal:
     # the quoted texts' sightings (shown or behind a tab or a collapsed section) go with the
     # snapshot: a span a script made clickable is not a control the snapshot lists
-    seen = sightings(page, split_quoted(goal))
+    seen = sightings(page, split_quoted(goal), outside="#query")  # (#query shows the goal)
     observation = Observation(goal=goal, elements=[*snapshot(page), *seen], url=page.url)
     return harness.planner.propose(observation, history)
 

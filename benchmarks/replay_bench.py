@@ -38,7 +38,7 @@ from replay_heal_bench import ACTIONS, drive, record_flow  # noqa: E402
 from lam.adapters.browser.chromium import launch  # noqa: E402
 from lam.policy import default_policy  # noqa: E402
 from lam.replay import replay  # noqa: E402
-from lam.run.session import RunOptions  # noqa: E402
+from lam.run.start import RunOptions  # noqa: E402
 
 
 def plain(url: str) -> float:

@@ -1,10 +1,12 @@
 """``lam do GOAL``: observe, propose, validate and guard, act, verify, repeat.
 
-The loop grows a plan one proposal at a time. Every proposed step is parsed and validated as
-part of the whole plan so far (so expressions, specs and policy apply as to any plan), its
-verdict is checked before it runs, and it runs through the same runner, guard and executors as
-``lam run`` — so text on a page cannot approve, unblock or add a denied step: the page is only
-an observation, and only the operator's policy and approvals decide.
+The loop grows a plan one proposal at a time through the runner's public API
+(:meth:`lam.run.runner.Runner.add_step`, :meth:`~lam.run.runner.Runner.observe`): every
+proposed step is validated as part of the whole plan so far (so expressions, specs and policy
+apply as to any plan), its verdict is checked before it runs with the approval rules of
+``lam run``, and it runs through the same runner, guard and executors — so text on a page cannot
+approve, unblock or add a denied step: the page is only an observation, and only the operator's
+policy and approvals decide.
 
 Self-correction: when a step fails (a missing element, an expectation that does not hold), the
 failure goes back to the action model as history, the page is observed again and the model
@@ -23,19 +25,17 @@ from typing import Any
 
 import yaml
 
-from lam.errors import BlockedError, GroundingError, LamError, PlanError, StepFailed
+from lam.errors import GroundingError, LamError, StepFailed
 from lam.memory import MemoryStore, site_of
-from lam.plan import Plan, parse_plan, step_digest
 from lam.planner.base import ActionModel, HistoryItem, Observation, Proposal, plan_document
 from lam.run.runner import Runner, RunResult
-from lam.run.session import RunOptions, open_run
-from lam.types import Verdict
-from lam.validate import ValidationReport, validate_loaded
+from lam.run.start import RunOptions, open_growing
 
 __all__ = ["DoOptions", "DoResult", "do_goal", "secret_passwords"]
 
 APP = "app"
 API = "api"
+_PLAN_NAME = "lam-do-plan.yaml"  # where the plan would be: spec paths resolve from here
 
 
 @dataclass
@@ -95,40 +95,25 @@ class _Loop:
             document["apps"][APP]["api"] = API
         return document
 
-    def _build(self, steps: Sequence[Mapping[str, Any]]) -> tuple[Plan, ValidationReport]:
-        text = yaml.safe_dump(self._document(steps), sort_keys=False)
-        plan = parse_plan(text, name="lam-do-plan.yaml", base=self.base)
-        report = validate_loaded(
-            plan, [], policy=self.o.run.policy,
-            api_overrides=self.o.run.api_overrides, app_overrides=self.o.run.app_overrides,
-        )  # fmt: skip
-        if report.errors:
-            first = report.errors[0]
-            raise PlanError(
-                first.message, location=first.location, step=first.step, code=first.code
-            )
-        return plan, report
-
     # -- the loop -------------------------------------------------------------------------
 
     def run(self) -> DoResult:
-        first = self.pending[:1] or self._propose_first()
-        plan, report = self._build(first)
+        if not self.pending:
+            self._propose_first()
         # the goal may say a password; the record never does
         run_options = replace(
             self.o.run, secrets=(*self.o.run.secrets, *_passwords_in(self.o.goal))
         )
-        runner = open_run(plan, report, run_options, {})
+        runner = open_growing(self._document([]), run_options, path=self.base / _PLAN_NAME)
         runner.record.event("goal", goal=self.o.goal, planner=type(self.o.planner).__name__)
         with runner.session():
             self._loop(runner)
         plan_file = self._write_plan(runner)
         return DoResult(runner.result, plan_file, self.done_steps)
 
-    def _propose_first(self) -> list[dict[str, Any]]:
+    def _propose_first(self) -> None:
         proposal = self.o.planner.propose(Observation(self.o.goal, apis=self._specs()), [])
         self._accept(proposal, None)
-        return self.pending[:1]
 
     def _specs(self) -> Mapping[str, Any]:
         if not self.apis:
@@ -191,47 +176,21 @@ class _Loop:
         self.goal_done = proposal.done
 
     def _run_one(self, runner: Runner, step_doc: dict[str, Any]) -> None:
-        plan, report = self._build([*self.done_steps, step_doc])
-        verdict = report.steps[-1]
-        # a dry run holds every effect in the sandbox: verdicts are recorded, not enforced
-        digest = step_digest(plan, plan.steps[-1])
-        given = self.o.run.approvals
-        by_human = verdict.id in given or f"{verdict.id}@{digest}" in given
-        approved = self.o.run.dry_run or by_human or self.o.run.prompt is not None
-        if verdict.verdict is Verdict.DENY or (verdict.verdict is Verdict.APPROVE and not approved):
-            what = "is denied" if verdict.verdict is Verdict.DENY else "needs approval"
-            hint = (
-                f"; review the plan and rerun with --approve {verdict.id}@{digest}"
-                if verdict.verdict is Verdict.APPROVE
-                else ""
-            )
-            raise BlockedError(
-                f"{verdict.operation or verdict.action} {what}: "
-                f"{verdict.risk}: {'; '.join(verdict.reasons)}{hint}",
-                steps=[verdict.id],
-                step=verdict.id,
-            )
-        if by_human:  # the approval covers this step as it is now, and no other
-            guard = runner.state.guard
-            guard.approvals = guard.approvals | {verdict.id}
-        runner.plan = plan
-        runner.state.plan = plan
-        outcome = runner.step(plan.steps[-1])
+        # validated with the plan so far and held unless approved, as any plan's step; the
+        # page is only an observation: what it says cannot approve or unblock anything
+        outcome = runner.add_step(step_doc, approvals=self.o.run.approvals)
         self.done_steps.append(step_doc)
         self.history.append(HistoryItem(step_doc, "ok"))
         self._remember(step_doc, outcome.detail.get("element"), None)
 
     def _observe(self, runner: Runner) -> Observation:
-        elements: Sequence[Any] = ()
-        url = None
-        ui = runner.executors.get("ui")
-        if ui is not None and self.o.app_url:
-            from lam.adapters.browser import snapshot
-
-            page = ui.page(runner.state)  # type: ignore[attr-defined]
-            elements = snapshot(page)
-            url = page.url
-        return Observation(self.o.goal, elements=elements, apis=self._specs(), url=url)
+        view = runner.observe() if self.o.app_url else None
+        return Observation(
+            self.o.goal,
+            elements=view.elements if view is not None else (),
+            apis=self._specs(),
+            url=view.url if view is not None else None,
+        )
 
     def _check_budget(self) -> None:
         if len(self.done_steps) >= self.o.max_steps:

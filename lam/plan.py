@@ -41,6 +41,7 @@ __all__ = [
     "Step",
     "load_plan",
     "parse_plan",
+    "plan_from_document",
     "plan_problems",
     "raw_expressions",
     "step_digest",
@@ -250,13 +251,25 @@ def plan_problems(path: Path | str) -> tuple[Plan | None, list[PlanProblem]]:
     return _build(document, path)
 
 
-def _build(document: Any, path: Path) -> tuple[Plan | None, list[PlanProblem]]:
+def plan_from_document(document: Any, *, path: Path) -> tuple[Plan | None, list[PlanProblem]]:
+    """A plan from a document already parsed (a mapping), with every problem found.
+
+    For a plan that grows step by step (:meth:`lam.run.runner.Runner.add_step`): an empty
+    ``steps`` list is no problem here, the plan simply has no steps yet."""
+    return _build(document, path, growing=True)
+
+
+def _build(
+    document: Any, path: Path, *, growing: bool = False
+) -> tuple[Plan | None, list[PlanProblem]]:
     if not isinstance(document, Mapping):
         kind = "empty" if document is None else _KINDS.get(type(document), "a plain value")
         return None, [
             PlanProblem("(top level)", "not-a-mapping", f"a plan is a mapping, not {kind}")
         ]
     problems = [PlanProblem(loc, "schema", msg) for loc, msg in schema_errors(document, "plan")]
+    if growing and document.get("steps") == []:  # its one schema problem: no step yet
+        problems = [p for p in problems if p.location != "steps"]
     set_aside = _SetAside()
     if problems:
         # Check the rest too, so one round of `lam validate` shows every problem it can.

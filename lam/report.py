@@ -74,7 +74,8 @@ def render_report(run_dir: Path) -> str:
             by_step[str(event["step"])].append(event)
     plan = (by_type.get("plan") or [{}])[0]
     end = (by_type.get("end") or [{}])[-1]
-    verdicts = {s["id"]: s for s in (by_type.get("verdicts") or [{"steps": []}])[0]["steps"]}
+    # a plan that grew while it ran (lam do) has one verdicts event per step added
+    verdicts = {s["id"]: s for e in by_type.get("verdicts", []) for s in e.get("steps", [])}
     status = end.get("status", "unfinished")
     # a step's risk and verdict as the guard decided them when it acted, else as validated:
     # the summary, the step's section and "Guard decisions" then say the same

@@ -17,7 +17,7 @@ from lam.memory import MemoryStore
 from lam.planner.base import HistoryItem, Observation, Proposal
 from lam.policy import default_policy
 from lam.run.record import read_trace
-from lam.run.session import RunOptions
+from lam.run.start import RunOptions
 
 pytestmark = pytest.mark.integration
 

@@ -434,7 +434,7 @@ class Fooled:
 def test_lam_do_with_a_fooled_model_is_refused(page: str, site: Hostile, tmp_path: Path) -> None:
     from lam.agent import DoOptions, do_goal
     from lam.policy import default_policy
-    from lam.run.session import RunOptions
+    from lam.run.start import RunOptions
 
     target = "Save" if page == "hidden_form.html" else "Delete all pets"
     model = Fooled([

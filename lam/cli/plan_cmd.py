@@ -187,7 +187,7 @@ def _plan_ui(args: argparse.Namespace) -> int:
     page, and every state-changing request is held, so planning changes nothing."""
     from lam.agent import DoOptions, do_goal
     from lam.planner.ui_goals import UiGoalPlanner
-    from lam.run.session import RunOptions
+    from lam.run.start import RunOptions
 
     out = Path(args.output) if args.output else None
     if out is not None and (out.is_dir() or not out.parent.is_dir()):

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from lam.run.guard import GuardCheck
     from lam.run.runner import RunResult, StepResult
-    from lam.run.session import RunOptions
+    from lam.run.start import RunOptions
     from lam.validate import ValidationReport
 
 __all__ = ["register"]
@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lam.run.session import execute_plan
+    from lam.run.start import execute_plan
 
     path = existing_file(args.plan, what="plan")
     options = run_options(args, path, label=args.command)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_options(args: argparse.Namespace, path: Path, *, label: str) -> RunOptions:
     """The run's options from the command line (run, dry-run, replay share them)."""
-    from lam.run.session import RunOptions
+    from lam.run.start import RunOptions
 
     interactive = (
         not args.dry_run and not args.json and not getattr(args, "no_prompt", False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lam.errors import StepFailed
 from lam.expressions import Context, ExpressionError, resolve_value
@@ -15,7 +15,10 @@ from lam.run.guard import Guard
 from lam.run.kill import KillSwitch
 from lam.run.record import RunRecord
 
-__all__ = ["RunState", "StepExecutor", "StepOutcome", "read_secret"]
+if TYPE_CHECKING:
+    from lam.adapters.browser.snapshot import ElementInfo
+
+__all__ = ["Observer", "PageView", "RunState", "StepExecutor", "StepOutcome", "read_secret"]
 
 
 def read_secret(name: str) -> str:
@@ -86,3 +89,19 @@ class StepExecutor(Protocol):
     def run_step(self, step: Step, state: RunState) -> StepOutcome: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What a run's browser shows now: the page's URL and its interactive elements, as the
+    snapshot reads them (:func:`lam.adapters.browser.snapshot.snapshot`)."""
+
+    url: str
+    elements: tuple[ElementInfo, ...] = ()
+
+
+@runtime_checkable
+class Observer(Protocol):
+    """An executor that can show what it sees between steps (the UI executor's page)."""
+
+    def observe(self, state: RunState) -> PageView: ...

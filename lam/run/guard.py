@@ -96,6 +96,20 @@ class Guard:
             )
         return decision
 
+    def grant(self, step: str, approvals: Iterable[str]) -> None:
+        """Approvals for ``step`` as it is now (bound by :func:`lam.run.runner.bind_approvals`),
+        replacing any the step's id had before: a step added again under the same id after a
+        failure is not covered by what was approved, or cleared, for the step it replaces."""
+        kept = {a for a in self.approvals if a.partition(":")[0] != step}
+        self.approvals = frozenset(kept | set(approvals))
+        self.cleared.pop(step, None)
+
+    @property
+    def answers_held(self) -> bool:
+        """Whether a step that waits for an approval may start: it is answered at run time
+        (a human at the prompt, or the sandbox in a dry run)."""
+        return self.prompt is not None
+
     def approved_risk(self, step: str) -> Risk | None:
         """The highest risk ``--approve STEP:RISK`` approved the step's requests up to."""
         given = [r for r in Risk if f"{step}:{r.value}" in self.approvals]
@@ -159,6 +173,11 @@ class LiveGuard(Guard):
 
 class DryRunGuard(Guard):
     """Records every verdict and lets the sandbox answer: nothing here reaches a live system."""
+
+    @property
+    def answers_held(self) -> bool:
+        """Always: the sandbox answers what a step sends, nothing reaches a live system."""
+        return True
 
     def refuse(self, check: GuardCheck, decision: Decision) -> None:
         return None

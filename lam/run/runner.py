@@ -10,20 +10,21 @@ dry runs are the same loop with other executors.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from lam.errors import BlockedError, KilledError, LamError, StepFailed
-from lam.plan import Plan, Step, step_digest
-from lam.run.context import RunState, StepExecutor, StepOutcome, read_secret
+from lam.plan import Plan, PlanProblem, Step, step_digest
+from lam.run.context import Observer, PageView, RunState, StepExecutor, StepOutcome, read_secret
 from lam.run.effects import EffectLog
+from lam.run.growing import Validator, approvals_naming, grow_plan
 from lam.run.guard import Guard
 from lam.run.kill import KillSwitch
 from lam.run.record import RunRecord
 from lam.types import Risk, Verdict
-from lam.validate import ValidationReport
+from lam.validate import StepReport, ValidationReport, validate_loaded
 
 __all__ = ["RunResult", "Runner", "StepResult", "bind_approvals", "preflight"]
 
@@ -126,30 +127,52 @@ def preflight(
     ``approve`` may start when approved on the command line, or when a human is at a terminal
     to answer the prompt at that step.
     """
-    denied = [s for s in report.steps if s.verdict is Verdict.DENY]
+    _refuse_held(
+        report.steps, report.plan, approvals, interactive=interactive, inputs=inputs,
+        lead="not started",
+    )  # fmt: skip
+
+
+def _refuse_held(
+    steps: Sequence[StepReport],
+    plan: Plan | None,
+    approvals: frozenset[str],
+    *,
+    interactive: bool,
+    inputs: Mapping[str, Any] | None,
+    lead: str,
+    step: str | None = None,
+) -> None:
+    """The one rule for steps about to start: a denied step never does, a step waiting for
+    an approval does when approved or when it is answered at run time."""
+    denied = [s for s in steps if s.verdict is Verdict.DENY]
     waiting = [
-        s for s in report.steps
+        s for s in steps
         if s.verdict is Verdict.APPROVE and s.id not in approvals and not interactive
     ]  # fmt: skip
     if denied or waiting:
         parts = [f"{s.id} is denied ({'; '.join(s.verdict_reasons)})" for s in denied]
-        parts += [
-            f"{s.id} needs approval ({s.risk}: {'; '.join(s.reasons)})" for s in waiting
-        ]
+        parts += [f"{s.id} needs approval ({s.risk}: {'; '.join(s.reasons)})" for s in waiting]
         hint = ""
-        if waiting and report.plan is not None:
-            plan = report.plan
+        if waiting and plan is not None:
             flags = " ".join(
                 f"--approve {s.id}@{step_digest(plan, plan.step(s.id), inputs)}" for s in waiting
             )
             hint = f" — review, then approve with {flags}"
         raise BlockedError(
-            "not started: " + ", ".join(parts) + hint, steps=[s.id for s in denied + waiting]
+            f"{lead}: " + ", ".join(parts) + hint,
+            steps=[s.id for s in denied + waiting],
+            step=step,
         )
 
 
 class Runner:
-    """Runs one plan once. Build it, call :meth:`run`, read the :class:`RunResult`."""
+    """Runs one plan once. Build it, call :meth:`run`, read the :class:`RunResult`.
+
+    A plan may also grow while it runs (``lam do``, :class:`lam.Session`, ``lam mcp``): inside
+    :meth:`session`, :meth:`add_step` checks one more step as part of the plan so far and runs
+    it, and :meth:`observe` shows what the executors see between steps.
+    """
 
     def __init__(
         self,
@@ -166,8 +189,10 @@ class Runner:
         strict: bool = False,
         on_step: Any = None,
         secrets: Callable[[str], str] = read_secret,
+        validate: Validator | None = None,
     ) -> None:
         self.plan = plan
+        self._validate = validate or _validator(guard)
         self.executors = executors
         self.record = record
         self.kill = kill
@@ -181,11 +206,12 @@ class Runner:
         self.result = RunResult(
             record.run_id, str(record.directory), effects=effects, dry_run=effects is not None
         )
+        # a step held at run time names its approval bound to its content, as preflight does
+        guard.approval_name = self._digest_name
+        self._open = False
 
     def run(self) -> RunResult:
         """Run every step of the plan in order."""
-        # a step held at run time names its approval bound to its content, as preflight does
-        self.state.guard.approval_name = self._digest_name
         with self.session():
             for step in self.plan.steps:
                 self.step(step)
@@ -207,7 +233,9 @@ class Runner:
         """
         with self.kill.watch(self.record.run_id, self.record.directory, warn=self._warn):
             try:
+                self._open = True
                 yield self.result
+                self._open = False
                 for executor in self.executors.values():
                     finish = getattr(executor, "finish", None)
                     if finish is not None:
@@ -217,15 +245,67 @@ class Runner:
                 self.result.error = exc
                 self.result.status = _status_of(exc)
             finally:
+                self._open = False
                 self._finish()
 
     def _warn(self, message: str) -> None:
         self.record.event("warning", message=message)
 
     def step(self, step: Step) -> StepOutcome:
-        """Run one step: kill switch first, then the step through its executor."""
+        """Run one step of the plan: kill switch first, then the step through its executor."""
         self.kill.check(f"before step {step.id!r}", step=step.id)
         return self._run_step(step)
+
+    def add_step(
+        self, step: Step | Mapping[str, Any], *, approvals: Iterable[str] = ()
+    ) -> StepOutcome:
+        """Check one more step as part of the plan so far, then run it (inside :meth:`session`).
+
+        ``step`` is a :class:`Step` or a step in the plan format (a mapping, as a plan file
+        holds it). It is validated with the whole plan (specs, expressions, policy): a problem
+        is a PlanError naming its place. ``approvals`` are ``--approve`` values: those naming
+        this step bind as :func:`bind_approvals` binds them (``STEP``, ``STEP@DIGEST``,
+        ``:RISK``; a digest that is not the step's now is a stale-approval BlockedError); those
+        naming other steps are left for them. A denied step, or one that waits for an approval
+        nobody gave and nobody is there to answer, is a BlockedError naming the step, its risk,
+        its reasons and the ``--approve STEP@DIGEST`` it needs (the rule of :func:`preflight`):
+        nothing of it ran and the plan is as it was.
+
+        A step that ran joins the plan; one that failed is in the record but not in the plan,
+        so its id may be used again for another try.
+        """
+        if not self._open:
+            raise RuntimeError("Runner.add_step runs inside Runner.session()")
+        grown, report = grow_plan(self.plan, step, self._validate)
+        added = grown.steps[-1]
+        inputs = self.state.inputs
+        guard = self.state.guard
+        self.record.event("verdicts", steps=[report.steps[-1].to_json()])
+        bound = bind_approvals(grown, approvals_naming(added.id, approvals), inputs)
+        _refuse_held(
+            report.steps[-1:], grown, bound, interactive=guard.answers_held, inputs=inputs,
+            lead="not run", step=added.id,
+        )  # fmt: skip
+        guard.grant(added.id, bound)
+        before = self.plan
+        self._use(grown)
+        try:
+            return self.step(added)
+        except BaseException:
+            self._use(before)
+            raise
+
+    def _use(self, plan: Plan) -> None:
+        self.plan = plan
+        self.state.plan = plan
+
+    def observe(self) -> PageView | None:
+        """What the run's browser shows now (its page's URL and interactive elements), starting
+        it if no UI step has yet; None for a run without a browser (API steps alone)."""
+        for executor in self.executors.values():
+            if isinstance(executor, Observer):
+                return executor.observe(self.state)
+        return None
 
     def _run_step(self, step: Step) -> StepOutcome:
         self.record.event("step-start", step=step.id, kind=step.kind, action=step.action)
@@ -316,6 +396,16 @@ class Runner:
             unchecked=self.result.unchecked,
         )
         self.record.close()
+
+
+def _validator(guard: Guard) -> Validator:
+    """Validation under the guard's policy, with no overrides (as a plan file says)."""
+
+    def validate(plan: Plan, problems: list[PlanProblem]) -> ValidationReport:
+        return validate_loaded(plan, problems, policy=guard.policy, api_overrides={},
+                               app_overrides={})  # fmt: skip
+
+    return validate
 
 
 def _status_of(exc: LamError) -> str:

@@ -27,6 +27,7 @@ from lam.adapters.browser import (
     guard_facts,
     perform,
     resolve_target,
+    snapshot,
 )
 from lam.adapters.browser.actions import cannot_connect
 from lam.egress.containment import Containment, strict_wanted
@@ -34,7 +35,7 @@ from lam.errors import KilledError, LamError, StepFailed
 from lam.plan import Step
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_ui_action
-from lam.run.context import RunState, StepOutcome
+from lam.run.context import PageView, RunState, StepOutcome
 from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, ScreenshotWriter
@@ -45,7 +46,7 @@ from lam.types import Classification, Risk
 from lam.validate import ValidationReport
 
 if TYPE_CHECKING:
-    from lam.run.session import RunOptions
+    from lam.run.start import RunOptions
 
 __all__ = ["ABORT_GRACE_S", "GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
 
@@ -217,10 +218,16 @@ class UiStepExecutor:
         return routes
 
     def page(self, state: RunState) -> Page:
-        """The run's page, starting the browser if no UI step has yet (``lam do`` observes it)."""
+        """The run's page, starting the browser if no UI step has yet."""
         self._start(state)
         assert self._session is not None
         return self._session.page
+
+    def observe(self, state: RunState) -> PageView:
+        """The page as it is now, its interactive elements read (the browser starts if no UI
+        step has yet): what :meth:`lam.run.runner.Runner.observe` shows a caller."""
+        page = self.page(state)
+        return PageView(page.url, tuple(snapshot(page)))
 
     def finish(self) -> None:
         """At the end of a run: a request the page sent after the last step settled is
@@ -330,7 +337,9 @@ class UiStepExecutor:
                 exc = cannot_connect(exc) or exc
             status = "blocked" if exc.exit_code == 3 else "failed"
             # no picture of a killed step: its browser may be gone, and the kill must not wait
-            shot = None if state.kill.pulled() else shots.take(page, step.id, box=box, status=status)
+            shot = (
+                None if state.kill.pulled() else shots.take(page, step.id, box=box, status=status)
+            )
             exc.screenshot = shot  # type: ignore[attr-defined]  # the runner reads it
             if exc is failure:
                 raise

@@ -1,5 +1,7 @@
-"""From a plan file and the command line's options to a finished run: the one place where
-live and dry runs differ, by the executors they are given — never by branches in the runner."""
+"""Starting runs: from a plan file and the command line's options to a finished run
+(:func:`execute_plan`), or to an open runner a caller drives (:func:`open_run`). The one place
+where live and dry runs differ, by the executors they are given — never by branches in the
+runner."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -21,15 +24,16 @@ from lam.policy_source import policy_identity
 from lam.run.api_step import PASSED_THROUGH, ApiStepExecutor
 from lam.run.context import StepExecutor, read_secret
 from lam.run.effects import EffectLog
+from lam.run.growing import Validator, checked_plan
 from lam.run.guard import DryRunGuard, LiveGuard, Prompt
 from lam.run.inputs import resolve_inputs
 from lam.run.kill import KillSwitch
 from lam.run.record import RunRecord, runs_root
 from lam.run.runner import Runner, RunResult, StepResult, bind_approvals, preflight
 from lam.run.sign_in import api_sign_in
-from lam.validate import ValidationReport, declared_hosts, validate_plan
+from lam.validate import ValidationReport, declared_hosts, validate_loaded, validate_plan
 
-__all__ = ["RunOptions", "execute_plan", "executors_for", "open_run"]
+__all__ = ["RunOptions", "execute_plan", "executors_for", "open_growing", "open_run"]
 
 
 @dataclass
@@ -126,6 +130,32 @@ def _with_placeholders(placeholders: Mapping[str, str]) -> Callable[[str], str]:
     return secret
 
 
+def open_growing(
+    document: Mapping[str, Any],
+    options: RunOptions,
+    *,
+    path: Path,
+    secrets: Callable[[str], str] = read_secret,
+) -> Runner:
+    """A runner for a plan that grows while it runs (``lam do``, a Python API session, the
+    MCP server): ``document`` is a plan in the plan format with its apps and apis declared and
+    no steps yet; ``path`` is where such a file would be (spec paths resolve from it). Steps
+    are added with :meth:`Runner.add_step` inside :meth:`Runner.session`, each with its own
+    approvals (``options.approvals`` are not used)."""
+    if document.get("steps"):
+        raise UsageError("a plan that grows starts with no steps", file=str(path), code="usage")
+    plan, report = checked_plan(document, path=path, validate=_validator(options))
+    inputs = resolve_inputs(plan, options.inputs)
+    return open_run(plan, report, replace(options, approvals=frozenset()), inputs, secrets=secrets)
+
+
+def _validator(options: RunOptions) -> Validator:
+    return partial(
+        validate_loaded, policy=options.policy, api_overrides=options.api_overrides,
+        app_overrides=options.app_overrides,
+    )  # fmt: skip
+
+
 def open_run(
     plan: Plan,
     report: ValidationReport,
@@ -179,6 +209,7 @@ def open_run(
         strict=options.strict,
         on_step=options.on_step,
         secrets=secrets,
+        validate=_validator(options),
     )
 
 

@@ -1,4 +1,4 @@
-"""From a plan file to a run (lam.run.session): secrets a dry run does not have.
+"""From a plan file to a run (lam.run.start): secrets a dry run does not have.
 
 A dry run sends nothing anywhere, so it starts without the real secrets: placeholders stand in
 for the unset ones, it says so on stderr and in the record, and the server hears nothing. A live

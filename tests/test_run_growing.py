@@ -1,0 +1,204 @@
+"""A plan that grows while it runs (lam.run.growing, Runner.add_step and Runner.observe), against
+the demo shop's API on 127.0.0.1: each added step is validated with the plan so far, held
+under the same approval rules as ``lam run`` (nothing reaches the server), and joins the plan
+only once it ran."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import DemoServer
+
+from lam.errors import BlockedError, PlanError, StepFailed
+from lam.plan import load_plan, step_digest
+from lam.policy import default_policy, policy_from_data
+from lam.run.growing import approvals_naming, step_document
+from lam.run.record import read_trace
+from lam.run.runner import Runner
+from lam.run.start import RunOptions, open_growing
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_SPEC = str(ROOT / "specs" / "demo.yaml")
+AUTH = "Bearer {$steps.login.outputs.token}"
+LOGIN = {
+    "id": "login",
+    "call": "shop.login",
+    "body": {"username": "admin", "password": "admin-pass"},
+    "outputs": {"token": "$response.body#/token"},
+}
+
+
+def remove(pet: int, step_id: str = "remove") -> dict[str, Any]:
+    return {
+        "id": step_id,
+        "call": "shop.deletePet",
+        "params": {"Authorization": AUTH, "petId": pet},
+    }
+
+
+def pets(db: Path) -> list[int]:
+    with sqlite3.connect(db) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM pets ORDER BY id")]
+
+
+def deletes(demo: DemoServer) -> list[dict[str, Any]]:
+    return [r for r in demo.requests() if r.get("method") == "DELETE"]
+
+
+def runner_for(
+    demo: DemoServer, path: Path, document: dict[str, Any] | None = None, **options: Any
+) -> Runner:
+    if document is None:
+        document = {"lam": 1, "name": "grown", "apis": {"shop": {"spec": DEMO_SPEC}}}
+    options.setdefault("policy", default_policy())
+    run = RunOptions(api_overrides={"shop": demo.api}, **options)
+    return open_growing({**document, "steps": []}, run, path=path / "grown.yaml")
+
+
+def test_steps_added_one_by_one_run_and_become_the_plan(demo: DemoServer, tmp_path: Path) -> None:
+    runner = runner_for(demo, tmp_path)
+    with runner.session():
+        runner.add_step(LOGIN)
+        outcome = runner.add_step(
+            {"id": "look", "call": "shop.getPet", "params": {"Authorization": AUTH, "petId": 2},
+             "outputs": {"name": "$response.body#/name"}}
+        )  # fmt: skip
+        assert runner.observe() is None  # API steps alone: no browser to look at
+    assert outcome.response["status"] == 200
+    assert runner.result.status == "ok"
+    assert [s.id for s in runner.plan.steps] == ["login", "look"]
+    assert [s["id"] for s in runner.plan.document["steps"]] == ["login", "look"]
+    assert runner.state.outputs["look"]["name"]
+    events = read_trace(Path(runner.result.directory) / "trace.jsonl")
+    verdicts = [s["id"] for e in events if e["type"] == "verdicts" for s in e["steps"]]
+    assert verdicts == ["login", "look"]  # each added step's verdict is in the record
+
+
+def test_a_destructive_step_is_held_naming_its_digest_and_nothing_is_sent(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    runner = runner_for(demo, tmp_path)
+    with runner.session():
+        runner.add_step(LOGIN)
+        with pytest.raises(BlockedError) as held:
+            runner.add_step(remove(2))
+        message = held.value.message
+        assert held.value.step == "remove" and "destructive" in message, message
+        flag = re.search(r"--approve (remove@[0-9a-f]{10})", message)
+        assert flag is not None, message
+        assert [s.id for s in runner.plan.steps] == ["login"]  # the held step is not in it
+        assert 2 in pets(demo.db) and deletes(demo) == []
+        runner.add_step(remove(2), approvals=[flag.group(1)])
+    assert 2 not in pets(demo.db) and runner.result.status == "ok"
+    assert [s.id for s in runner.plan.steps] == ["login", "remove"]
+
+
+def test_an_approval_for_other_content_is_stale_and_sends_nothing(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    runner = runner_for(demo, tmp_path)
+    with runner.session():
+        runner.add_step(LOGIN)
+        with pytest.raises(BlockedError) as held:
+            runner.add_step(remove(2))
+        flag = re.search(r"--approve (remove@[0-9a-f]{10})", held.value.message)
+        assert flag is not None
+        with pytest.raises(BlockedError) as stale:
+            runner.add_step(remove(3), approvals=[flag.group(1)])  # same id, another pet
+        assert stale.value.code == "stale-approval"
+    assert pets(demo.db)[:3] == [1, 2, 3] and deletes(demo) == []
+    assert runner.result.status == "ok"  # the caller took the refusals: the run went on
+
+
+def test_a_plain_or_risk_approval_naming_the_step_binds_and_others_wait(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    runner = runner_for(demo, tmp_path)
+    given = ["remove:destructive", "later@0123456789"]  # the second names a step not added
+    assert approvals_naming("remove", given) == frozenset({"remove:destructive"})
+    with runner.session():
+        runner.add_step(LOGIN, approvals=given)
+        runner.add_step(remove(3), approvals=given)
+    assert 3 not in pets(demo.db) and runner.result.status == "ok"
+    assert "remove:destructive" in runner.state.guard.approvals
+
+
+def test_a_dry_run_takes_a_held_step_in_the_sandbox_and_refuses_a_denied_one(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    policy = policy_from_data(
+        {"rules": [{"match": {"operation": "deleteOrder"}, "verdict": "deny"}]}
+    )
+    runner = runner_for(demo, tmp_path, dry_run=True, policy=policy)
+    with runner.session():
+        runner.add_step(LOGIN)
+        runner.add_step(remove(2))  # no approval: the sandbox answers it
+        with pytest.raises(BlockedError, match="denied"):
+            runner.add_step({"id": "drop", "call": "shop.deleteOrder",
+                             "params": {"Authorization": AUTH, "orderId": 1}})  # fmt: skip
+    assert 2 in pets(demo.db) and deletes(demo) == []
+    assert runner.result.effects is not None
+    assert [e.step for e in runner.result.effects.effects] == ["login", "remove"]
+
+
+def test_an_invalid_step_is_a_plan_error_at_its_place_and_the_plan_stays(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    runner = runner_for(demo, tmp_path)
+    with runner.session():
+        runner.add_step(LOGIN)
+        with pytest.raises(PlanError) as bad:
+            runner.add_step({"id": "nope", "call": "shop.noSuchOperation"})
+        assert bad.value.location == "steps[1].call", bad.value.one_line()
+        with pytest.raises(PlanError) as later:
+            runner.add_step({"id": "x", "call": "shop.getPet",
+                             "params": {"petId": "$steps.nowhere.outputs.id"}})  # fmt: skip
+        assert later.value.location is not None and later.value.location.startswith("steps[1]")
+        assert [s.id for s in runner.plan.steps] == ["login"]
+
+
+def test_a_failed_step_leaves_the_plan_and_its_id_can_be_tried_again(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    runner = runner_for(demo, tmp_path)
+    look = {"id": "look", "call": "shop.getPet", "params": {"Authorization": AUTH, "petId": 2}}
+    with runner.session():
+        runner.add_step(LOGIN)
+        with pytest.raises(StepFailed):
+            runner.add_step({**look, "expect": {"status": 404}})
+        assert [s.id for s in runner.plan.steps] == ["login"]
+        runner.add_step(look)
+    assert [s.status for s in runner.result.steps] == ["ok", "failed", "ok"]
+    assert [s.id for s in runner.plan.steps] == ["login", "look"]
+
+
+def test_add_step_outside_the_session_is_refused(demo: DemoServer, tmp_path: Path) -> None:
+    runner = runner_for(demo, tmp_path)
+    with pytest.raises(RuntimeError, match=r"inside Runner\.session"):
+        runner.add_step(LOGIN)
+    with runner.session():
+        pass
+
+
+def test_a_parsed_step_is_written_back_as_the_plan_holds_it() -> None:
+    plan = load_plan(ROOT / "examples" / "demo_delete_pet.yaml")
+    for step in plan.steps:
+        assert step_document(step) == plan.document["steps"][step.index]
+
+
+def test_a_step_object_is_added_under_the_digest_of_its_plan_file(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    plan = load_plan(ROOT / "examples" / "demo_delete_pet.yaml")
+    digest = step_digest(plan, plan.step("remove"), {"pet": 3})
+    runner = runner_for(demo, ROOT / "examples", dict(plan.document), inputs={"pet": 3})
+    with runner.session():
+        for step in plan.steps:
+            runner.add_step(step, approvals=[f"remove@{digest}"])
+    assert 3 not in pets(demo.db) and runner.result.status == "ok"
