@@ -30,30 +30,40 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 import yaml
 
-from lam.errors import BlockedError, KilledError, LamError, PlanError, UsageError
-from lam.expressions import Expression, Template
+from lam.errors import (
+    BlockedError,
+    GroundingError,
+    KilledError,
+    LamError,
+    PlanError,
+    StepFailed,
+    UsageError,
+)
 from lam.page_refs import PageSnapshot, RefBook
-from lam.plan import Plan, Step, parse_plan, step_digest
+from lam.plan import Plan, PlanProblem, Step, step_digest
 from lam.policy import Policy
-from lam.run.guard import Prompt
+from lam.run.growing import grow_plan, step_document
+from lam.run.guard import GuardCheck, Prompt
 from lam.run.runner import Runner, RunResult
-from lam.run.start import RunOptions, open_run
+from lam.run.start import RunOptions, open_growing
 from lam.types import Risk, Verdict
-from lam.validate import StepReport, validate_loaded
+from lam.validate import StepReport, ValidationReport, validate_loaded
 
 __all__ = ["ActResult", "ActStatus", "Session"]
 
 _APPROVAL = re.compile(r"^(?P<id>[^@:\s]+)(?:@(?P<digest>[0-9a-f]{6,64}))?(?::(?P<risk>\w+))?$")
+_WHERE = Path("<session>")  # the plan's "file" in messages: it has none; its specs are absolute
 _TARGETED = ("click", "fill", "select", "check", "uncheck", "hover", "upload", "extract", "assert")
 
 
@@ -151,7 +161,6 @@ class Session:
             screenshots=screenshots,
         )
         self._document = _base_document(name, description, apps or {}, apis or {})
-        self._steps: list[dict[str, Any]] = []  # the steps that ran, as written (refs resolved)
         self._used: list[str] = []  # STEP@DIGEST of approved steps that ran
         self._refs = RefBook()
         self._last: PageSnapshot | None = None
@@ -162,18 +171,8 @@ class Session:
     # -- life ----------------------------------------------------------------------------------
 
     def _open(self) -> Runner:
-        first = parse_plan(
-            yaml.safe_dump({**self._document, "steps": [{"id": "open", "wait": 0}]}),
-            name="session",
-        )
-        plan = replace(first, steps=(), document={**self._document, "steps": []})
-        report = validate_loaded(
-            plan, [], policy=self._options.policy, api_overrides={}, app_overrides={}
-        )
-        if report.errors:
-            problem = report.errors[0]
-            raise UsageError(problem.message, location=problem.location, code=problem.code)
-        runner = open_run(plan, report, self._options, {})
+        document = {**self._document, "steps": []}
+        runner = open_growing(document, self._options, path=_WHERE)
         runner.record.event("session", approvals=sorted(self._granted))
         self._stack.enter_context(runner.session())
         return runner
@@ -230,15 +229,12 @@ class Session:
         """The current page: its visible actionable elements, each with a stable ref. Starts
         the browser if no step has yet. A session without apps has no page: UsageError."""
         self._check_open()
-        ui = self._runner.executors.get("ui")
-        if ui is None:
+        view = self._runner.observe()
+        if view is None:
             raise UsageError(
                 "observe(): this session has no app, so there is no page", code="no-app"
             )
-        from lam.adapters.browser.snapshot import snapshot
-
-        page = ui.page(self._runner.state)  # type: ignore[attr-defined]
-        self._last = self._refs.snapshot(page.url, page.title(), snapshot(page))
+        self._last = self._refs.snapshot(view.url, view.elements)
         return self._last
 
     def target(self, ref: str) -> dict[str, Any]:
@@ -260,16 +256,33 @@ class Session:
         """
         self._check_open()
         doc = self._step_document(step)
-        plan, report = self._build(doc)
-        new = plan.steps[-1]
-        verdict = report.steps[-1]
-        digest = step_digest(plan, new)
-        bound = self._bind(new.id, digest)
-        if not self._options.dry_run:
-            refused = self._refuse(verdict, digest, bound)
-            if refused is not None:
-                return refused
-        return self._run(plan, new, doc, digest, bound)
+        runner = self._runner
+        grown, report = grow_plan(runner.plan, doc, self._validate)
+        new, verdict = grown.steps[-1], report.steps[-1]
+        digest = step_digest(grown, new, runner.state.inputs)
+        approvals = self._approvals_for(new.id, digest)
+        guard = runner.state.guard
+        seen = len(guard.decisions)
+        try:
+            outcome = runner.add_step(doc, approvals=approvals)
+        except BlockedError as exc:
+            acted = [c for c, _ in guard.decisions[seen:] if c.step == new.id]
+            if acted:  # the guard stopped it as it acted: the element, or a request it sent
+                return self._blocked(new.id, digest, exc, acted[-1])
+            return self._held(verdict, digest, exc)
+        except KilledError as exc:
+            self._finish(type(exc), exc, exc.__traceback__)
+            return ActResult(new.id, ActStatus.KILLED, exc.message, error=exc)
+        except (StepFailed, GroundingError) as exc:
+            return ActResult(new.id, ActStatus.FAILED, exc.message, error=exc, digest=digest,
+                             screenshot=getattr(exc, "screenshot", None))  # fmt: skip
+        if approvals:
+            self._used.append(f"{new.id}@{digest}")
+        return ActResult(
+            new.id, ActStatus.OK, outcome.summary,
+            outputs=dict(runner.state.outputs.get(new.id, {})), digest=digest,
+            screenshot=outcome.screenshot,
+        )  # fmt: skip
 
     def approve(self, approval: str) -> None:
         """The operator's channel: let a held step run, as it was shown.
@@ -287,7 +300,8 @@ class Session:
         """What ran so far, as a plan (mapping) that ``lam run``/``lam replay`` runs again.
         Held steps that were approved need the same ``--approve STEP@DIGEST`` there:
         :meth:`approvals_used` lists them."""
-        return {**self._document, "steps": [dict(s) for s in self._steps]}
+        plan: dict[str, Any] = json.loads(json.dumps(self._runner.plan.document, default=str))
+        return plan
 
     def plan_text(self) -> str:
         """:meth:`plan` as YAML text."""
@@ -304,26 +318,24 @@ class Session:
             raise UsageError("the session is closed", code="closed")
 
     def _step_document(self, step: Mapping[str, Any] | Step) -> dict[str, Any]:
-        if isinstance(step, Step):
-            doc = _from_step(step)
-        elif isinstance(step, Mapping):
-            doc = dict(step)
+        if isinstance(step, Step | Mapping):
+            doc = step_document(step)
         else:
             raise PlanError(
                 f"a step is a mapping of lam's plan format, not {type(step).__name__}",
                 file="session", code="not-a-mapping",
             )  # fmt: skip
-        taken = {s["id"] for s in self._steps}
+        taken = {s.id for s in self._runner.plan.steps}
         given = doc.get("id")
         if given is None:
-            n = len(self._steps) + 1
+            n = len(taken) + 1
             while f"step{n}" in taken:
                 n += 1
             doc = {"id": f"step{n}", **doc}
         elif given in taken:
             raise PlanError(
                 f"step id {given!r} is taken by a step that already ran; give another id",
-                file="session", location=f"steps[{len(self._steps)}].id", code="duplicate-id",
+                file="session", location=f"steps[{len(taken)}].id", code="duplicate-id",
             )  # fmt: skip
         for action in _TARGETED:
             target = doc.get(action)
@@ -333,107 +345,44 @@ class Session:
                 doc[action] = {**hints, **extra}
         return doc
 
-    def _build(self, doc: dict[str, Any]) -> tuple[Plan, Any]:
-        document = {**self._document, "steps": [*self._steps, doc]}
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        plan = parse_plan(text, name="session")
-        report = validate_loaded(
-            plan, [], policy=self._options.policy, api_overrides={}, app_overrides={}
+    def _validate(self, plan: Plan, problems: list[PlanProblem]) -> ValidationReport:
+        return validate_loaded(
+            plan, problems, policy=self._options.policy, api_overrides={}, app_overrides={}
         )
-        if report.errors:
-            first = report.errors[0]
-            raise PlanError(
-                first.message, file="session", location=first.location, step=first.step,
-                code=first.code,
-            )  # fmt: skip
-        return plan, report
 
-    def _bind(self, step_id: str, digest: str) -> frozenset[str]:
-        """The guard approvals the operator's grants give this step as it is now."""
-        bound: set[str] = set()
+    def _approvals_for(self, step_id: str, digest: str) -> frozenset[str]:
+        """The operator's grants that cover this step as it is now. One naming another digest
+        is left out (the step is held, as if none were given), never an error for the agent."""
+        chosen = set()
         for key in self._granted:
-            sid, given, risk = _split(key)
-            if sid != step_id or (given is not None and given != digest):
-                continue
-            bound.add(sid)
-            if risk is not None:
-                bound.add(f"{sid}:{risk}")
-        return frozenset(bound)
+            sid, given, _risk = _split(key)
+            if sid == step_id and given in (None, digest):
+                chosen.add(key)
+        return frozenset(chosen)
 
-    def _refuse(self, verdict: StepReport, digest: str, bound: frozenset[str]) -> ActResult | None:
-        """A step the validator holds or denies, before anything runs (None: it may run)."""
-        if verdict.verdict is Verdict.ALLOW:
-            return None
-        if verdict.verdict is Verdict.APPROVE and (
-            verdict.id in bound or self._options.prompt is not None
-        ):
-            return None  # the guard lets it through when it acts (or asks the prompt)
+    def _held(self, verdict: StepReport, digest: str, exc: BlockedError) -> ActResult:
+        """The validator's verdict holds or denies the step: nothing of it ran."""
         denied = verdict.verdict is Verdict.DENY
         reasons = verdict.verdict_reasons if denied else verdict.reasons
-        what = verdict.operation or verdict.action
         approval = None if denied else f"{verdict.id}@{digest}"
-        message = (
-            f"{what} is denied: {'; '.join(reasons)}" if denied
-            else f"{what} needs approval ({verdict.risk}): {'; '.join(reasons)}; "
-            f"the operator approves it with {approval}"
-        )  # fmt: skip
-        error = BlockedError(
-            message, steps=[verdict.id], step=verdict.id,
-            code="denied" if denied else "needs-approval",
-        )  # fmt: skip
+        exc.code = "denied" if denied else "needs-approval"
+        risk = verdict.risk.value if verdict.risk else None
         self._runner.record.event(
             "step-held", step=verdict.id, verdict=verdict.verdict.value if verdict.verdict else None,
-            risk=verdict.risk.value if verdict.risk else None, reasons=list(reasons), digest=digest,
+            risk=risk, reasons=list(reasons), digest=digest,
         )  # fmt: skip
         return ActResult(
-            verdict.id, ActStatus.DENIED if denied else ActStatus.HELD, message, error=error,
-            risk=verdict.risk.value if verdict.risk else None, reasons=tuple(reasons),
-            digest=digest, approval=approval,
+            verdict.id, ActStatus.DENIED if denied else ActStatus.HELD, exc.message, error=exc,
+            risk=risk, reasons=tuple(reasons), digest=digest, approval=approval,
         )  # fmt: skip
 
-    def _run(
-        self, plan: Plan, new: Step, doc: dict[str, Any], digest: str, bound: frozenset[str]
-    ) -> ActResult:
-        runner = self._runner
-        guard = runner.state.guard
-        before = guard.approvals
-        guard.approvals = before | bound  # for this step only: the next may reuse nothing
-        guard.approval_name = lambda sid: f"{sid}@{digest}" if sid == new.id else sid
-        runner.plan = plan
-        runner.state.plan = plan
-        try:
-            outcome = runner.step(new)
-        except BlockedError as exc:
-            return self._blocked(new, digest, exc)
-        except KilledError as exc:
-            self._finish(type(exc), exc, exc.__traceback__)
-            return ActResult(new.id, ActStatus.KILLED, exc.message, error=exc)
-        except LamError as exc:
-            return ActResult(new.id, ActStatus.FAILED, exc.message, error=exc, digest=digest,
-                             screenshot=getattr(exc, "screenshot", None))  # fmt: skip
-        finally:
-            guard.approvals = before
-        self._steps.append(doc)
-        if bound:
-            self._used.append(f"{new.id}@{digest}")
-        return ActResult(
-            new.id, ActStatus.OK, outcome.summary,
-            outputs=dict(runner.state.outputs.get(new.id, {})), digest=digest,
-            screenshot=outcome.screenshot,
-        )  # fmt: skip
-
-    def _blocked(self, step: Step, digest: str, exc: BlockedError) -> ActResult:
-        """The guard stopped the step as it acted (the element or a request it sent)."""
-        guard = self._runner.state.guard
-        check = next((c for c, _ in reversed(guard.decisions) if c.step == step.id), None)
+    def _blocked(self, step: str, digest: str, exc: BlockedError, check: GuardCheck) -> ActResult:
+        """The guard stopped the step as it acted (the element, or a request it sent)."""
         denied = exc.code == "denied"
-        approval = None
-        if not denied and check is not None:
-            approval = guard.approval_flag(check)
+        approval = None if denied else self._runner.state.guard.approval_flag(check)
         return ActResult(
-            step.id, ActStatus.DENIED if denied else ActStatus.HELD, exc.message, error=exc,
-            risk=check.classification.risk.value if check else None,
-            reasons=tuple(check.classification.reasons) if check else (),
+            step, ActStatus.DENIED if denied else ActStatus.HELD, exc.message, error=exc,
+            risk=check.classification.risk.value, reasons=tuple(check.classification.reasons),
             digest=digest, approval=approval,
         )  # fmt: skip
 
@@ -470,40 +419,6 @@ def _base_document(
             declared_apps[app] = entry
         document["apps"] = declared_apps
     return document
-
-
-def _from_step(step: Step) -> dict[str, Any]:
-    """A parsed step back as a plan step mapping (expressions as their text)."""
-    from lam.plan import NO_BODY
-
-    doc: dict[str, Any] = {"id": step.id, step.action: _raw(step.argument)}
-    if step.params:
-        doc["params"] = _raw(step.params)
-    if step.body is not NO_BODY:
-        doc["body"] = _raw(step.body)
-    if step.content_type:
-        doc["content_type"] = step.content_type
-    if step.value is not None:
-        doc["value"] = _raw(step.value)
-    if step.expect:
-        doc["expect"] = _raw(step.expect)
-    if step.outputs:
-        doc["outputs"] = {k: v.text for k, v in step.outputs.items()}
-    if step.description:
-        doc["description"] = step.description
-    if step.timeout is not None:
-        doc["timeout"] = step.timeout
-    return doc
-
-
-def _raw(value: Any) -> Any:
-    if isinstance(value, Expression | Template):
-        return value.text
-    if isinstance(value, Mapping):
-        return {k: _raw(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_raw(v) for v in value]
-    return value
 
 
 def _parse_approval(approval: str, *, digest_needed: bool) -> tuple[str, str | None]:

@@ -39,7 +39,7 @@ class PageSnapshot:
     """
 
     url: str | None
-    title: str
+    title: str = ""
     elements: tuple[ElementInfo, ...] = ()
     refs: tuple[str, ...] = ()
     _by_ref: Mapping[str, int] = field(init=False, repr=False, compare=False)
@@ -51,7 +51,9 @@ class PageSnapshot:
 
     def text(self) -> str:
         """The page as text: a header, then one line per element with its ``[ref=eN]``."""
-        lines = [f"- Page URL: {self.url or '(no page)'}", f"- Page Title: {self.title}"]
+        lines = [f"- Page URL: {self.url or '(no page)'}"]
+        if self.title:
+            lines.append(f"- Page Title: {self.title}")
         lines.append("- Page Snapshot:")
         for ref, element in zip(self.refs, self.elements, strict=True):
             lines.append(f"  - {_line(element)} [ref={ref}]")
@@ -154,7 +156,7 @@ class RefBook:
         self._refs: dict[tuple[Any, ...], str] = {}
 
     def snapshot(
-        self, url: str | None, title: str, elements: Sequence[ElementInfo]
+        self, url: str | None, elements: Sequence[ElementInfo], *, title: str = ""
     ) -> PageSnapshot:
         """A :class:`PageSnapshot` of the visible elements, with their refs."""
         page = urldefrag(url or "")[0]
