@@ -2,14 +2,15 @@
 
 Risk words are matched as whole tokens, never as substrings: ``displayName`` is the tokens
 ``display`` and ``name``, so it does not say ``pay``. Identifiers in camelCase, PascalCase,
-snake_case, kebab-case and URL paths all split the same way.
+snake_case, kebab-case and URL paths all split the same way: :func:`tokens` is
+:func:`lam.text.words`, the one rule lam cuts text by (grounding and the planner use it too).
 
 The vocabulary is curated, not learned; docs/risk.md gives the reason for each word.
 """
 
 from __future__ import annotations
 
-import re
+from lam.text import words as tokens
 
 __all__ = [
     "CLOSE_OBJECTS",
@@ -116,18 +117,6 @@ DANGER_MARKERS: frozenset[str] = frozenset(
 )
 """Tokens of an element's id, class, test id or icon (``fa-trash``, ``#icon-delete``) that mark
 it as a destroying control."""
-
-_SPLIT = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|×")
-_APOSTROPHES = re.compile(r"['’]")
-
-
-def tokens(text: str) -> tuple[str, ...]:
-    """Cut an identifier, path or label into lower-case word tokens.
-
-    ``cancelSubscription`` -> (cancel, subscription); ``/v1/invoices/{id}/pay`` ->
-    (v, 1, invoices, id, pay); ``Yes, I'm sure`` -> (yes, im, sure).
-    """
-    return tuple(m.group(0).lower() for m in _SPLIT.finditer(_APOSTROPHES.sub("", text)))
 
 
 def verb(token: str, *, inflected: bool = False) -> str | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from lam.adapters.browser.embeddings import Embedder
 from lam.adapters.browser.snapshot import ElementInfo
 from lam.errors import GroundingError
+from lam.text import stem, words
 
 __all__ = ["MARGIN", "THRESHOLD", "Grounding", "Query", "ground", "parse_query", "score"]
 
@@ -108,20 +109,13 @@ _CONTEXT = re.compile(
 )
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
 def _tokens(text: str) -> set[str]:
-    return {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
+    return {stem(w) for w in words(text) if w not in _STOP}
 
 
 def _phrase(text: str) -> tuple[str, ...]:
     """The content words of a text in order (stemmed, stop words left out)."""
-    return tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP)
+    return tuple(stem(w) for w in words(text) if w not in _STOP)
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ def parse_query(description: str) -> Query:
     found = _CONTEXT.search(description)
     if found:
         main, context = description[: found.start()], found.group(1)
-    raw = re.findall(r"[a-z0-9]+", main.lower())
+    raw = list(words(main))
     roles: set[str] = set()
     ordinal = None
     phrase: list[str] = []
@@ -154,7 +148,7 @@ def parse_query(description: str) -> Query:
         elif word in _ROLE_WORDS:
             roles |= _ROLE_WORDS[word]
         elif word not in _STOP:
-            phrase.append(_stem(word))
+            phrase.append(stem(word))
     return Query(
         description,
         frozenset(phrase),
