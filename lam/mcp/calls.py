@@ -190,7 +190,16 @@ class Calls:
 
     def _browser_navigate(self, args: dict[str, Any], ask: Ask) -> Reply:
         url = str(args["url"])
-        return self._page_step({"goto": url}, ask, f"navigate to {url}")
+        return self._page_step({"goto": self._app_ref(url)}, ask, f"navigate to {url}")
+
+    def _app_ref(self, url: str) -> str:
+        """A URL under one of the session's apps as ``APP:/PATH``, so the session's plan runs
+        again wherever ``--app`` moves the app; any other URL as it is (the guard judges it)."""
+        for name, root in self.config.apps.items():
+            base = root.rstrip("/")
+            if url == base or url.startswith(base + "/"):
+                return f"{name}:{url[len(base) :] or '/'}"
+        return url
 
     def _browser_snapshot(self, args: dict[str, Any], ask: Ask) -> Reply:
         return Reply(self._snap_text())
@@ -214,7 +223,8 @@ class Calls:
         target, described = self._target(args)
         self._act({"fill": target, "value": str(args["text"]), "description": described}, ask)
         if args.get("submit"):
-            self._act({"press": target, "value": "Enter", "description": described}, ask)
+            press = {"press": dict(target), "value": "Enter", "description": described}
+            self._act(press, ask)
         said = " and press Enter" if args.get("submit") else ""
         return self._ran(f"type into {described}{said}")
 
@@ -309,7 +319,9 @@ class Calls:
         return Reply(json.dumps(report, indent=1, default=str), error=not report.get("ok"))
 
     def _plan_dry_run(self, args: dict[str, Any], ask: Ask) -> Reply:
-        code, out = plans.run_plan(args["plan"], args.get("inputs") or {}, self.config, dry_run=True)
+        code, out = plans.run_plan(
+            args["plan"], args.get("inputs") or {}, self.config, dry_run=True
+        )
         return Reply(json.dumps(out, indent=1, default=str), error=code != 0)
 
     def _plan_run(self, args: dict[str, Any], ask: Ask) -> Reply:
@@ -327,7 +339,12 @@ class Calls:
         return Reply(json.dumps(out, indent=1, default=str), error=code != 0)
 
     def _session_plan(self, args: dict[str, Any], ask: Ask) -> Reply:
-        text = self.session.plan_text()
+        from lam.agent import secret_passwords
+
+        document = self.session.plan()
+        document["steps"] = [dict(step) for step in document["steps"]]
+        secret_passwords(document["steps"])  # a typed password: $secrets.PASSWORD
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
         path = self.session.directory / "session-plan.yaml"
         path.write_text(text, encoding="utf-8")
         used = self.session.approvals_used()

@@ -334,7 +334,9 @@ async def _serve_http(server: Server[Any, Any], port: int, host: str) -> None:
         ),
     )
 
-    app = Starlette(routes=[Route("/mcp", endpoint=_Endpoint(manager))], lifespan=lambda _: manager.run())
+    app = Starlette(
+        routes=[Route("/mcp", endpoint=_Endpoint(manager))], lifespan=lambda _: manager.run()
+    )
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     await uvicorn.Server(config).serve()
 

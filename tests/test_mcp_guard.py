@@ -1,0 +1,164 @@
+"""`lam mcp`'s guard, driven over stdio by the official MCP client against the demo shop: a
+record changed through snapshot refs (the shop's database shows it), a destructive click held
+with nothing reaching the shop (its access log shows it) until a person says yes through
+elicitation or the operator runs `lam approve`, and the session's record and plan afterwards:
+`lam verify` passes, and `lam run` of the session's plan does the same to a fresh shop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp_harness import Client, answering, lam_mcp, ref_of, shop_args
+from servers import DemoServer, start_demo
+
+from lam.adapters.browser import find_chromium
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.browser,
+    pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine"),
+]
+
+
+def pet_names(server: DemoServer) -> set[str]:
+    with sqlite3.connect(server.db) as db:
+        return {row[0] for row in db.execute("SELECT name FROM pets")}
+
+
+def lam(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lam", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+async def sign_in(client: Client, url: str) -> str:
+    """Log in through the login page's refs; the pets list's snapshot."""
+    page = await client.text("browser_navigate", {"url": f"{url}/login"})
+    page = await client.text(
+        "browser_type", {"element": "Username", "ref": ref_of(page, "Username"), "text": "admin"}
+    )
+    return await client.text(
+        "browser_type",
+        {
+            "element": "Password",
+            "ref": ref_of(page, "Password"),
+            "text": "admin-pass",
+            "submit": True,
+        },
+    )
+
+
+def test_rename_through_refs_then_the_record_verifies_and_the_plan_replays(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    async def go() -> tuple[str, str]:
+        async with lam_mcp(shop_args(demo.url), tmp_path) as client:
+            pets = await sign_in(client, demo.url)
+            edit = await client.text(
+                "browser_click", {"element": "Edit Rex", "ref": ref_of(pets, r'"Edit Rex"')}
+            )
+            edit = await client.text(
+                "browser_type",
+                {"element": "Name", "ref": ref_of(edit, r'textbox "Name"'), "text": "Rexy"},
+            )
+            await client.text("browser_click", {"element": "Save", "ref": ref_of(edit, "Save")})
+            plan = await client.text("session_plan", {})
+            return client.run_id, plan
+
+    run_id, plan = asyncio.run(go())
+    assert "Rexy" in pet_names(demo) and "Rex" not in pet_names(demo)
+    verified = lam("verify", run_id)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "$secrets.PASSWORD" in plan and "admin-pass" not in plan  # typed password kept out
+    # the session's plan, run by `lam run` against a fresh shop: the same change there
+    path = Path(re.search(r"# lam run (\S+)", plan).group(1))  # type: ignore[union-attr]
+    with start_demo(tmp_path / "fresh") as fresh:
+        env = {**os.environ, "PASSWORD": "admin-pass"}
+        again = lam(
+            "run",
+            str(path),
+            "--app",
+            f"shop={fresh.url}/",
+            "--api",
+            f"shop={fresh.api}",
+            "--no-prompt",
+            env=env,
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "Rexy" in pet_names(fresh) and "Rex" not in pet_names(fresh)
+
+
+def test_a_destructive_click_is_held_until_the_operator_approves(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    async def go() -> None:
+        async with lam_mcp(shop_args(demo.url), tmp_path) as client:  # no elicitation
+            pets = await sign_in(client, demo.url)
+            delete = {"element": "Delete Rex", "ref": ref_of(pets, r'"Delete Rex"')}
+            held = await client.call("browser_click", delete)
+            text = held.content[0].text  # type: ignore[union-attr]
+            assert held.isError and "held for approval" in text and "destructive" in text, text
+            approval = re.search(r"lam approve (\S+) (\S+@[0-9a-f]{10})", text)
+            assert approval is not None and approval.group(1) == client.run_id, text
+            assert not any("/delete" in r["path"] for r in demo.requests())  # nothing reached it
+            # a grant for another digest (what the agent might forge) grants nothing
+            forged = lam("approve", client.run_id, approval.group(2)[:-10] + "0" * 10)
+            assert forged.returncode == 0
+            again = await client.call("browser_click", delete)
+            assert again.isError and not any("/delete" in r["path"] for r in demo.requests())
+            granted = lam("approve", client.run_id, approval.group(2))
+            assert granted.returncode == 0, granted.stderr
+            confirm = await client.text("browser_click", delete)
+            assert "Yes, delete" in confirm
+            # the grant was used up: the next destructive step is held again
+            yes = await client.call("browser_click", {"ref": ref_of(confirm, "Yes, delete")})
+            assert yes.isError and "held for approval" in yes.content[0].text  # type: ignore[union-attr]
+
+    asyncio.run(go())
+    paths = [(r["method"], r["path"]) for r in demo.requests()]
+    assert ("GET", "/pets/1/delete") in paths and ("POST", "/pets/1/delete") not in paths
+    assert "Rex" in pet_names(demo)
+
+
+@pytest.mark.parametrize("approve", [True, False], ids=["yes", "no"])
+def test_elicitation_asks_the_person_and_acts_only_on_yes(
+    demo: DemoServer, tmp_path: Path, approve: bool
+) -> None:
+    asked: list[str] = []
+
+    async def go() -> None:
+        async with lam_mcp(shop_args(demo.url), tmp_path, elicit=answering(approve, asked)) as c:
+            pets = await sign_in(c, demo.url)
+            first = await c.call(
+                "browser_click", {"element": "Delete Rex", "ref": ref_of(pets, r'"Delete Rex"')}
+            )
+            first_text = first.content[0].text  # type: ignore[union-attr]
+            if not approve:
+                assert first.isError and "not approved by the person" in first_text
+                return
+            assert not first.isError, first_text
+            done = await c.text("browser_click", {"ref": ref_of(first_text, "Yes, delete")})
+            assert "Rex" not in done
+
+    asyncio.run(go())
+    assert asked, "the person was not asked"
+    assert "click" in asked[0] and "destructive" in asked[0]
+    assert re.search(r"s\d+_click@[0-9a-f]{10}", asked[0]), asked[0]  # the step's digest
+    deletes = [r for r in demo.requests() if "/delete" in r["path"]]
+    if approve:
+        assert "Rex" not in pet_names(demo) and len(asked) == 2
+        assert ("POST", "/pets/1/delete") in [(r["method"], r["path"]) for r in deletes]
+    else:
+        assert "Rex" in pet_names(demo) and deletes == []
