@@ -112,6 +112,10 @@ class Producer:
 
 
 def _cue(goal: str, start: int, end: int, possessive: bool) -> frozenset[str]:
+    return frozenset(stem(k) for k in _cue_words(goal, start, end, possessive))
+
+
+def _cue_words(goal: str, start: int, end: int, possessive: bool) -> frozenset[str]:
     before = words(goal[:start])[-3:]
     after = words(goal[end:])[:1]
     for w in reversed(before):

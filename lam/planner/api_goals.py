@@ -191,7 +191,7 @@ class Chain:
 # The named thing a plan leaves unused costs this much: "the latest movie directed by
 # Christopher Nolan" answered with GET /movie/latest ignores the one thing the goal is about.
 _UNUSED_PENALTY = 2.0
-_CHAIN_TARGETS = 12  # how many of the ranked operations are tried as a chain's target
+_CHAIN_TARGETS = 20  # how many of the ranked operations are tried as a chain's target
 
 
 class ApiGoalPlanner:

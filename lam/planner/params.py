@@ -31,6 +31,8 @@ _AS_USER = re.compile(r"\bas\s+(?:user\s+)?(?:'([^']+)'|\"([^\"]+)\"|([A-Za-z][\
 _NOT_VALUES = frozenset(
     ["to", "and", "then", "with", "a", "an", "the", "called", "named", "is", "of", "for"]
 )
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+_ORDINAL = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\s+([A-Za-z]+)", re.I)
 _NEGATED = re.compile(r"\b(?:not|un|non)[\s-]*$", re.I)
 
 
@@ -241,6 +243,15 @@ def fill_slots(clause: str, slots: Sequence[Slot]) -> list[Filled]:
             target = next((s for s in numeric if free(s) and s.required), None)
         if target is not None:
             put(target, _coerce(target, raw), f"number {raw}", m.span())
+    # 5b. Ordinals naming a numbered slot: "the second season" -> season_number 2.
+    for m in _ORDINAL.finditer(clause):
+        if taken(m.span()):
+            continue
+        named_next = [stem(m.group(2))]
+        target = next((s for s in numeric if free(s) and _mentions(s, named_next)), None)
+        if target is not None:
+            raw = str(_ORDINALS.index(m.group(1).lower()) + 1)
+            put(target, _coerce(target, raw), f"ordinal {m.group(1)!r}", m.span(1))
     # 6. Enum words: "available", "a cat", "sold".
     for s in slots:
         if not s.enum or not free(s):
