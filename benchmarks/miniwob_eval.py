@@ -239,7 +239,8 @@ def _play_through_runner(harness: Harness, page: Page, goal: str, task: str) -> 
             for step, verdict in zip(fresh, report.steps[len(done_steps) :], strict=True):
                 if verdict.verdict is not Verdict.ALLOW:
                     raise BlockedError(
-                        f"{step.id}: {verdict.verdict.value} ({'; '.join(verdict.reasons)})",
+                        f"{step.id}: {getattr(verdict.verdict, 'value', verdict.verdict)} "
+                        f"({'; '.join(verdict.reasons)})",
                         step=step.id,
                     )
                 runner.step(step)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["apply_case", "for_input", "parse_date", "parse_time"]
+__all__ = ["apply_case", "for_input", "names_control", "parse_date", "parse_time", "value_into"]
 
 _CASE = re.compile(
     r"(?P<q>[\"“])(?P<value>[^\"”]*)[\"”]\s*,?\s*(?:written\s+|typed\s+)?in\s+(?:all\s+)?"
@@ -128,3 +128,33 @@ def for_input(value: str, input_type: str) -> str | None:
         time = parse_time(parts[1]) if len(parts) == 2 else None
         return f"{date.isoformat()}T{time.strftime('%H:%M')}" if date and time else None
     return value
+
+
+_VALUE_INTO = re.compile(
+    r"^(?P<value>.+?)\s+(?:with|using|as|in|on)\s+(?:the\s+|a\s+|an\s+)?(?P<control>[\w -]+?)\s*$",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
+
+
+def value_into(text: str) -> tuple[str, str] | None:
+    """("-10", "spinner") from "-10 with the spinner", ("12/02/2016", "date") from
+    "12/02/2016 as the date": a number, date or time set into a named control; else None."""
+    found = _VALUE_INTO.match(text.strip())
+    if not found:
+        return None
+    value = found.group("value").strip()
+    if _NUMBER.match(value) or parse_date(value) or parse_time(value):
+        return value, found.group("control").strip()
+    return None
+
+
+def names_control(word: str, input_type: str, role: str, element_id: str) -> bool:
+    """Whether one word of a goal ("date", "time", "spinner") names a control by what it is:
+    its input type, its role, or the first word of its id ("datepicker")."""
+    word = word.casefold()
+    if not word:
+        return False
+    if word == input_type.casefold() or (word == "spinner" and role == "spinbutton"):
+        return True
+    return len(word) >= 4 and element_id.casefold().startswith(word)

@@ -17,9 +17,11 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
 
+from lam.adapters.browser.datepicker import pick_date
 from lam.adapters.browser.locators import Resolved, resolve_target
 from lam.adapters.browser.snapshot import ElementInfo
 from lam.errors import StepFailed
+from lam.planner.conversions import parse_date
 
 __all__ = ["ACTIONS", "ActionResult", "cannot_connect", "check_expect", "perform"]
 
@@ -95,7 +97,12 @@ def _click(page: Page, loc: Locator | None, _: Any, timeout: float) -> None:
 
 
 def _fill(page: Page, loc: Locator | None, value: Any, timeout: float) -> None:
-    _need(loc, "fill").fill("" if value is None else str(value), timeout=timeout)
+    field = _need(loc, "fill")
+    date = parse_date(str(value)) if value is not None else None
+    if date is not None and field.evaluate("e => e.readOnly === true"):
+        pick_date(page, field, date, timeout)  # a date field that takes its calendar's clicks
+        return
+    field.fill("" if value is None else str(value), timeout=timeout)
 
 
 def _select(page: Page, loc: Locator | None, value: Any, timeout: float) -> list[str]:

@@ -39,7 +39,7 @@ class Sighting:
     revealer_name: str = ""
 
 
-_JS = r"""texts => {
+_JS = r"""([texts, outside]) => {
   const norm = s => (s || "").replace(/\s+/g, " ").trim().toLowerCase();
   const wanted = new Set(texts.map(norm));
   const shown = el => {
@@ -87,7 +87,9 @@ _JS = r"""texts => {
     return null;
   };
   const out = [];
+  const skip = outside ? [...document.querySelectorAll(outside)] : [];
   for (const el of document.body.querySelectorAll("*")) {
+    if (skip.some(s => s.contains(el))) continue;
     if (["script", "style", "option"].includes(el.localName)) continue;
     const text = norm(el.textContent);
     if (!wanted.has(text)) continue;
@@ -102,13 +104,16 @@ _JS = r"""texts => {
 }"""
 
 
-def sightings(page: Page, texts: Iterable[str]) -> list[Sighting]:
+def sightings(page: Page, texts: Iterable[str], *, outside: str = "") -> list[Sighting]:
     """Every element of the top frame whose own text is one of ``texts`` (case and spacing
-    ignored), shown or hidden, with the disclosure control of each hidden one."""
+    ignored), shown or hidden, with the disclosure control of each hidden one.
+
+    ``outside`` is a css selector of parts of the page that are not the application (a test
+    harness that shows the goal itself): nothing inside them is sighted."""
     wanted = [t for t in texts if t.strip()]
     if not wanted:
         return []
-    found = page.evaluate(_JS, wanted)
+    found = page.evaluate(_JS, [wanted, outside])
     return [
         Sighting(
             str(f["text"]),
