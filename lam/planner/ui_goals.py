@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lam.adapters.browser.grounding import MARGIN, THRESHOLD, parse_query, score
 from lam.adapters.browser.snapshot import ElementInfo
 from lam.planner.base import Candidate, HistoryItem, Observation, Proposal
-from lam.planner.conversions import apply_case, for_input
+from lam.planner.conversions import apply_case, for_input, names_control, value_into
 from lam.planner.instructions import Intent, parse_goal
 from lam.planner.reveal_steps import REVEAL_PREFIX, Sighting, strip_means, text_target
 
@@ -66,7 +66,6 @@ _SUBMIT = "submit"
 _LOGIN_BUTTON = ("log in", "login", "sign in", "signin", "submit", "continue")
 _STEP_ID = re.compile(r"^c(\d+)-")
 _TIE = 0.02
-_INPUT_TYPES = frozenset({"date", "time", "month", "week", "email", "color", "datetime-local"})
 
 
 @dataclass(frozen=True)
@@ -321,8 +320,10 @@ class UiGoalPlanner:
     ) -> tuple[list[dict[str, Any]], _Choice | None, str]:
         typable = [e for e in elements if e.role in _TYPABLE and e.tag != "select"]
         ranked = _rank(intent, typable, _TYPABLE)
-        if _norm(intent.target) in _INPUT_TYPES:  # "as the date": the date input is named so
-            ranked = [(el, 1.0 if el.type == _norm(intent.target) else s) for el, s in ranked]
+        if len(_norm(intent.target).split()) == 1:  # "as the date": the date input is named so
+            word = _norm(intent.target)
+            ranked = [(el, 1.0 if names_control(word, el.type, el.role, el.id) else s)
+                      for el, s in ranked]  # fmt: skip
             ranked.sort(key=lambda p: (-p[1], p[0].index))
         if not parse_query(_query_text(intent)).words:
             # "into the text field": the role is all there is (a field named by words that
@@ -344,6 +345,10 @@ class UiGoalPlanner:
     def _select(
         self, intent: Intent, elements: Sequence[ElementInfo], sid: str
     ) -> tuple[list[dict[str, Any]], _Choice | None, str]:
+        into = value_into(intent.target) if not intent.container else None
+        if into is not None:  # "select -10 with the spinner": a value set into a control
+            return self._fill(replace(intent, action="fill", value=into[0], target=into[1],
+                                      exact=None), elements, sid)  # fmt: skip
         lists = [e for e in elements if e.tag == "select" or e.role == "listbox"]
         if not intent.container or not lists:
             choice = _decide(intent, _rank(intent, elements, _CHOOSABLE))
