@@ -62,6 +62,60 @@ PLAIN = (
 )  # fmt: skip
 """The tasks whose goal is a plain instruction (the issue's target set and their kin)."""
 
+# -- the rule: "a goal that is an instruction about ordinary controls" (docs/miniwob.md) ------
+CONTROL_VERBS = frozenset(
+    ["click", "tap", "press", "push", "hit", "select", "choose", "pick", "check", "uncheck",
+     "tick", "enter", "type", "fill", "expand", "close", "switch", "open", "focus", "scroll",
+     "wait", "submit", "search", "navigate", "log", "sign"]
+)  # fmt: skip
+"""Each sentence (and each part after "then") must begin with one of these."""
+JUDGEMENT = re.compile(
+    r"\b(?:"
+    r"red|green|blue|yellow|white|black|gr[ae]y|aqua|magenta|cyan|orange|purple|pink|brown"
+    r"|colou?r(?:ed)?|shades?|shapes?|circles?|squares?|triangles?|rectangles?|figure|digit"
+    r"|large|larger|small|smaller|big|bigger"
+    r"|cheapest|shortest|longest|greatest|largest|smallest|lowest|highest|ascending|descending"
+    r"|increasing|decreasing|less than|more than|greater than|odd|even|total|sum|how many"
+    r"|number of|solve|math|similar|correctly|best"
+    r"|drag|draw|resize|highlight|hover(?:ed)?|mouse|move|moving|sliders?|color picker"
+    r"|game|guess|win|play(?:ing)?"
+    r"|copy|paste|value of|corresponds?|the text below|in the order|displayed|last word"
+    r")\b",
+    re.IGNORECASE,
+)
+"""Words of judgement: seeing (colour, shape, size), comparing and counting, gestures, games,
+and reading a value off the page. A goal with any of them is not about ordinary controls."""
+_VISUAL_AREA_JS = "() => !!document.querySelector('#area canvas, #area svg')"
+
+
+def ordinary_instruction(goal: str) -> str:
+    """Why ``goal`` is not an instruction about ordinary controls, or "" when it is.
+
+    Mechanical, from the goal's text: a sentence (not a structured record); each sentence, and
+    each part of one after "then", begins with a control verb (``CONTROL_VERBS``; after
+    "please", and after "use X to"); "find" only as "find and <verb>" (with an object of its
+    own, "find the email by Audrey", it is a search of the page's content); and no word of
+    judgement (``JUDGEMENT``). The page half of the rule (no canvas or svg drawing in the task
+    area) is checked on the page by the episode.
+    """
+    if goal.lstrip().startswith("{"):
+        return "a structured record, not a sentence"
+    found = JUDGEMENT.search(goal)
+    if found:
+        return f"judgement: {found.group(0)!r}"
+    for part in re.split(r"(?<=[.!?])\s+|\bthen\b", goal):
+        text = re.sub(r"^[\s,]*(?:and\s+|please\s+|now\s+|finally\s+)*", "", part, flags=re.I)
+        text = re.sub(r"^use\s+.+?\s+to\s+", "", text, flags=re.I)
+        if not text.strip():
+            continue
+        first = (re.findall(r"[a-z]+", text.lower()) or [""])[0]
+        if first == "find" and re.match(r"find\s+and\s+\w+", text, flags=re.I):
+            continue  # "find and click ...": the verb after it names the control
+        if first not in CONTROL_VERBS:
+            return f"{text.strip()[:50]!r} does not begin with a control verb"
+    return ""
+
+
 _ROUNDS = 4
 _SETTLE_S = 0.5  # how long a reward may take to show after the last action
 _STEP_TIMEOUT_S = 2.0
@@ -90,6 +144,8 @@ class Episode:
     refused: bool
     seconds: float
     error: str = ""
+    outside: str = ""  # why the goal is outside the rule's set ("" when inside)
+    blocked: bool = False  # the guard stopped a step (destructive without approval)
 
 
 @contextlib.contextmanager
@@ -166,18 +222,24 @@ def run_episode(harness: Harness, task: str, seed: int) -> Episode:
         page.goto(f"{harness.base_url}/miniwob/{task}.html")
     page.evaluate("s => { Math.seedrandom(s); core.startEpisodeReal(); }", seed)
     goal = str(page.evaluate("() => core.getUtterance()"))
-    refused, error = False, ""
+    outside = ordinary_instruction(goal)
+    if not outside and page.evaluate(_VISUAL_AREA_JS):
+        outside = "the task area draws on a canvas or svg"
+    refused, error, blocked = False, "", False
     try:
         if harness.base_url is None:
             refused, error = _play_direct(harness, page, goal)
         else:
             refused, error = _play_through_runner(harness, page, goal, task)
+    except BlockedError as err:
+        error, blocked = err.one_line(), True
     except LamError as err:
         error = err.one_line()
     except PlaywrightError as err:
         error = str(err).splitlines()[0]
     success = _reward(page, wait=not refused) > 0  # nothing was done when it refused
-    return Episode(task, seed, goal, success, refused, time.perf_counter() - started, error)
+    seconds = time.perf_counter() - started
+    return Episode(task, seed, goal, success, refused, seconds, error, outside, blocked)
 
 
 def _propose(harness: Harness, page: Page, goal: str, history: list[HistoryItem]) -> Proposal:
@@ -319,11 +381,23 @@ def evaluate(
                 "rate": round(wins / len(episodes), 4),
                 "mean_seconds": round(sum(e.seconds for e in episodes) / len(episodes), 3),
                 "plain": task in PLAIN,
+                "rule": not any(e.outside for e in episodes),
+                "outside": next((e.outside for e in episodes if e.outside), ""),
+                "acted_failed": sum(not e.success and not e.refused for e in episodes),
+                "blocked": sum(e.blocked for e in episodes),
+                "failures": [
+                    {"seed": e.seed, "goal": e.goal, "refused": e.refused, "error": e.error[:300]}
+                    for e in episodes
+                    if not e.success
+                ],
             }
-    return {"tasks": per_task, "overall": _overall(per_task), "plain": _overall(
-        {k: v for k, v in per_task.items() if v["plain"]}
-    ), "seeds": seeds, "mode": "direct" if direct else "runner",
-        "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+    rows = per_task.items()
+    return {"tasks": per_task, "overall": _overall(per_task),
+            "rule": _overall({k: v for k, v in rows if v["rule"]}),
+            "remainder": _overall({k: v for k, v in rows if not v["rule"]}),
+            "plain": _overall({k: v for k, v in rows if v["plain"]}),
+            "seeds": seeds, "mode": "direct" if direct else "runner",
+            "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
 
 
 def _overall(per_task: dict[str, Any]) -> dict[str, Any]:
@@ -333,6 +407,9 @@ def _overall(per_task: dict[str, Any]) -> dict[str, Any]:
         "tasks": len(per_task),
         "episodes": episodes,
         "successes": wins,
+        "refused": sum(t["refused"] for t in per_task.values()),
+        "acted_failed": sum(t.get("acted_failed", 0) for t in per_task.values()),
+        "blocked": sum(t.get("blocked", 0) for t in per_task.values()),
         "rate": round(wins / episodes, 4) if episodes else 0.0,
         "mean_task_rate": round(sum(t["rate"] for t in per_task.values()) / len(per_task), 4)
         if per_task else 0.0,
@@ -340,21 +417,30 @@ def _overall(per_task: dict[str, Any]) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    """A --json result as a Markdown table (plain-instruction tasks marked), with totals."""
+    """A --json result as Markdown: the sets, then one row per task (the rule's set first)."""
     lines = [
-        "| task | plain | successes | refused | rate | mean s |",
-        "|---|:-:|--:|--:|--:|--:|",
+        "| set | tasks | episodes | successes | rate | refused | acted, failed | blocked |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for name, row in result["tasks"].items():
+    for key, title in (("rule", "ordinary-control instructions (the rule)"),
+                       ("remainder", "the remainder"), ("overall", "all tasks"),
+                       ("plain", "the 22 tasks it was built around")):  # fmt: skip
+        row = result.get(key)
+        if not row or not row["tasks"]:
+            continue
         lines.append(
-            f"| {name} | {'yes' if row['plain'] else ''} | {row['successes']}/{row['episodes']} "
-            f"| {row['refused']} | {row['rate']:.0%} | {row['mean_seconds']:.2f} |"
+            f"| {title} | {row['tasks']} | {row['episodes']} | {row['successes']} | "
+            f"**{row['rate']:.1%}** | {row.get('refused', '')} | {row.get('acted_failed', '')} "
+            f"| {row.get('blocked', '')} |"
         )
-    for key in ("plain", "overall"):
-        row = result[key]
+    lines += ["", "| task | set | successes | refused | acted, failed | rate | mean s |",
+              "|---|---|--:|--:|--:|--:|--:|"]  # fmt: skip
+    tasks = sorted(result["tasks"].items(), key=lambda kv: (not kv[1].get("rule"), kv[0]))
+    for name, row in tasks:
+        where = "rule" if row.get("rule") else f"remainder: {row.get('outside', '')}"
         lines.append(
-            f"| **{key}** ({row['tasks']} tasks) | | {row['successes']}/{row['episodes']} | "
-            f"| {row['rate']:.1%} | |"
+            f"| {name} | {where} | {row['successes']}/{row['episodes']} | {row['refused']} | "
+            f"{row.get('acted_failed', '')} | {row['rate']:.0%} | {row['mean_seconds']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -362,7 +448,7 @@ def markdown(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", help="comma-separated task names (default: all)")
-    parser.add_argument("--plain", action="store_true", help="only the plain-instruction tasks")
+    parser.add_argument("--plain", action="store_true", help="only the 22 tasks of the first run")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -390,13 +476,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"{'task':32} {'success':>9} {'refused':>8} {'mean s':>7}")
+    print(f"{'task':32} {'success':>9} {'refused':>8} {'mean s':>7}  (* the rule's set)")
     for name, row in result["tasks"].items():
-        mark = "*" if row["plain"] else " "
+        mark = "*" if row["rule"] else " "
         print(f"{mark}{name:31} {row['successes']:>4}/{row['episodes']:<4} "
-              f"{row['refused']:>8} {row['mean_seconds']:>7.2f}")  # fmt: skip
-    for key in ("plain", "overall"):
+              f"{row['refused']:>8} {row['mean_seconds']:>7.2f}  {row['outside'][:60]}")  # fmt: skip
+    for key in ("rule", "remainder", "plain", "overall"):
         row = result[key]
+        if not row["tasks"]:
+            continue
         print(f"{key}: {row['successes']}/{row['episodes']} episodes = {row['rate']:.1%} "
               f"over {row['tasks']} tasks (mean per-task {row['mean_task_rate']:.1%})")  # fmt: skip
     print(f"seeds 0..{args.seeds - 1}; mode {result['mode']}; {result['seconds']} s in all")
