@@ -138,7 +138,7 @@ def ref_of(snapshot: str, pattern: str) -> str:
     """The ref of the first snapshot line that matches ``pattern`` (a regular expression)."""
     for line in snapshot.splitlines():
         if re.search(pattern, line):
-            found = re.search(r"\[ref=(e\d+)\]", line)
+            found = re.search(r"\[ref=([A-Za-z0-9]+)\]", line)
             if found:
                 return found.group(1)
     raise AssertionError(f"no element matching {pattern!r} in:\n{snapshot}")
