@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lam.adapters.browser.embeddings import Embedder
-from lam.adapters.browser.snapshot import ElementInfo
+from lam.adapters.browser.page_model import ElementInfo
 from lam.errors import GroundingError
 from lam.text import stem, words
 
