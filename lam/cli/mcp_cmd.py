@@ -12,6 +12,7 @@ stopped by ``lam kill``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -75,7 +76,7 @@ def api_specs(values: list[str] | None) -> dict[str, tuple[str, str | None]]:
         if base is not None:
             url_pairs([f"{name}={base}"], "--api")
         if "://" not in spec:
-            spec = str(existing_file(spec, what="spec").resolve())
+            spec = os.path.abspath(existing_file(spec, what="spec"))  # a symlink stays one
         out[name.strip()] = (spec, base)
     return out
 
