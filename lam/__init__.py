@@ -6,6 +6,8 @@ Python API::
 
     import lam
 
+    report = lam.validate("plan.yaml")          # a ValidationReport
+    result = lam.dry_run("plan.yaml")           # a RunResult: the effects held in the sandbox
     with lam.Session(apps={"shop": "http://127.0.0.1:8321/"}) as session:
         session.act({"goto": "shop:/"})
         print(session.observe().text())
@@ -17,22 +19,36 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lam.errors import LamError
+    from lam.facade import CannotPlanError, Hooks, InvalidPlanError, dry_run, replay, run, validate
+    from lam.facade import plan as plan
     from lam.hands import ActResult, ActStatus, Session
     from lam.page_refs import PageSnapshot
+    from lam.planning import PlannedPlan
     from lam.recording import record
 
 __all__ = [
     "ActResult",
     "ActStatus",
+    "CannotPlanError",
+    "Hooks",
+    "InvalidPlanError",
     "LamError",
     "PageSnapshot",
+    "PlannedPlan",
     "Session",
     "__version__",
+    "dry_run",
+    "plan",
     "record",
+    "replay",
+    "run",
+    "validate",
 ]
 
 _LAZY = {
@@ -41,6 +57,14 @@ _LAZY = {
     "Session": "lam.hands",
     "PageSnapshot": "lam.page_refs",
     "LamError": "lam.errors",
+    "validate": "lam.facade",
+    "Hooks": "lam.facade",
+    "InvalidPlanError": "lam.facade",
+    "CannotPlanError": "lam.facade",
+    "PlannedPlan": "lam.planning",
+    "dry_run": "lam.facade",
+    "run": "lam.facade",
+    "replay": "lam.facade",
     # lam.recording imports Playwright: loaded only when asked for, not at ``import lam``
     "record": "lam.recording",
 }
@@ -53,3 +77,23 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(module), name)
+
+
+class _Lam(types.ModuleType):
+    """``lam.plan`` is the function :func:`lam.facade.plan` although ``lam/plan.py`` is a module
+    too: importing a submodule sets it as an attribute of its package, and this property
+    keeps the function in its place (``from lam.plan import Plan`` still finds the module in
+    ``sys.modules``)."""
+
+    @property
+    def plan(self) -> Any:
+        from lam.facade import plan
+
+        return plan
+
+    @plan.setter
+    def plan(self, module: Any) -> None:
+        self.__dict__["_plan_module"] = module
+
+
+sys.modules[__name__].__class__ = _Lam

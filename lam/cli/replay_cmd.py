@@ -12,7 +12,7 @@ from lam.cli.common import (
     existing_file,
     print_json,
 )
-from lam.cli.run_cmd import _json, _print_end, print_invalid, run_options
+from lam.cli.run_cmd import _json, _print_end, _prompt, print_invalid, run_settings
 
 __all__ = ["register"]
 
@@ -45,18 +45,23 @@ def register(sub: Any) -> None:
 
 
 def replay(args: argparse.Namespace) -> int:
+    from lam import facade
     from lam.replay import render_diff
-    from lam.replay import replay as run_replay
 
     path = existing_file(args.recording, what="recording")
-    options = run_options(args, path, label="replay")
-    result = run_replay(path, options, update=args.update)
-    if result.run is None:
-        return print_invalid(result.report, as_json=args.json, policy=options.policy)
+    settings, _ = run_settings(args, path, label="replay")
+    try:
+        result = facade.replay(
+            path, dry_run=args.dry_run, update=args.update, approvals=args.approve or (),
+            prompt=_prompt(args), seed=args.seed, **settings,
+        )  # fmt: skip
+    except facade.InvalidPlanError as exc:
+        return print_invalid(exc.report, as_json=args.json, policy=settings["policy"])
+    assert result.run is not None  # an invalid recording raised above
     if args.json:
         print_json(
             {
-                **_json(result.report, result.run, policy=options.policy),
+                **_json(result.report, result.run, policy=settings["policy"]),
                 "healed": [h.to_json() for h in result.healed],
                 "updated": str(result.updated) if result.updated else None,
             }

@@ -24,9 +24,8 @@ from lam.cli.common import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from lam.run.guard import GuardCheck
+    from lam.run.guard import GuardCheck, Prompt
     from lam.run.runner import RunResult, StepResult
-    from lam.run.start import RunOptions
     from lam.validate import ValidationReport
 
 __all__ = ["register"]
@@ -60,47 +59,63 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lam.run.start import execute_plan
+    from lam import facade
 
     path = existing_file(args.plan, what="plan")
-    options = run_options(args, path, label=args.command)
-    report, result = execute_plan(path, options)
-    if result is None:
-        return print_invalid(report, as_json=args.json, policy=options.policy)
+    settings, reported = run_settings(args, path, label=args.command)
+    try:
+        if args.dry_run:
+            result = facade.dry_run(path, seed=args.seed, **settings)
+        else:
+            result = facade.run(
+                path, approvals=args.approve or (), prompt=_prompt(args), **settings
+            )
+    except facade.InvalidPlanError as exc:
+        return print_invalid(exc.report, as_json=args.json, policy=settings["policy"])
     if args.json:
-        print_json(_json(report, result, policy=options.policy))
+        print_json(_json(reported[0], result, policy=settings["policy"]))
     else:
         _print_end(result)
     return result.exit_code
 
 
-def run_options(args: argparse.Namespace, path: Path, *, label: str) -> RunOptions:
-    """The run's options from the command line (run, dry-run, replay share them)."""
-    from lam.run.start import RunOptions
+def run_settings(
+    args: argparse.Namespace, path: Path, *, label: str
+) -> tuple[dict[str, Any], list[ValidationReport]]:
+    """The keyword arguments of :func:`lam.run`/:func:`lam.dry_run`/:func:`lam.replay` that
+    run, dry-run and replay share, from the command line; and the list that receives the
+    validation report the run started from (for ``--json``)."""
+    from lam.facade import Hooks
 
+    quiet = args.json
+    reported: list[ValidationReport] = []
+    hooks = Hooks(
+        on_policy=announce_policy,
+        on_step=None if quiet else _print_step,
+        on_start=None if quiet else lambda rec: print(f"{label} {rec.run_id}: {rec.directory}"),
+        on_progress=None if quiet else _print_progress,
+        on_report=reported.append,
+    )
+    settings: dict[str, Any] = {
+        "policy": load_operator_policy(args.policy, path),
+        "inputs": pairs(args.input, "--input"),
+        "apps": url_pairs(args.app, "--app"),
+        "apis": url_pairs(args.api, "--api"),
+        "headed": args.headed,
+        "strict": args.strict,
+        "screenshots": args.screenshots,
+        "hooks": hooks,
+    }
+    return settings, reported
+
+
+def _prompt(args: argparse.Namespace) -> Prompt | None:
+    """The terminal prompt for a held step, when a person is there to answer it."""
     interactive = (
         not args.dry_run and not args.json and not getattr(args, "no_prompt", False)
         and sys.stdin.isatty() and not os.environ.get("CI")
     )  # fmt: skip
-    quiet = args.json
-    policy = load_operator_policy(args.policy, path)
-    return RunOptions(
-        policy=policy,
-        on_policy=announce_policy,
-        inputs=pairs(args.input, "--input"),
-        app_overrides=url_pairs(args.app, "--app"),
-        api_overrides=url_pairs(args.api, "--api"),
-        approvals=frozenset(getattr(args, "approve", ())),
-        dry_run=args.dry_run,
-        strict=args.strict,
-        headed=args.headed,
-        seed=args.seed,
-        screenshots=args.screenshots,
-        prompt=_ask if interactive else None,
-        on_step=None if quiet else _print_step,
-        on_start=None if quiet else lambda rec: print(f"{label} {rec.run_id}: {rec.directory}"),
-        on_progress=None if quiet else _print_progress,
-    )
+    return _ask if interactive else None
 
 
 def print_invalid(report: ValidationReport, *, as_json: bool, policy: Any = None) -> int:

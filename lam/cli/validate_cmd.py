@@ -39,14 +39,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lam.facade import validate
     from lam.policy_source import policy_identity
-    from lam.validate import validate_plan
 
     path = existing_file(args.plan, what="plan")
     apis, apps = url_pairs(args.api, "--api"), url_pairs(args.app, "--app")  # usage first
     policy = load_operator_policy(args.policy, path)
     try:
-        report = validate_plan(path, policy=policy, api_overrides=apis, app_overrides=apps)
+        report = validate(path, policy=policy, apis=apis, apps=apps)
     except PlanError as exc:
         if not args.json:
             raise
