@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lam import json_pointer
 from lam.documents import format_path
 from lam.errors import SpecError
 from lam.expressions import Expression, Template
@@ -316,7 +317,7 @@ def _fill(
     if isinstance(value, Mapping):
         return {
             k: _fill(
-                spec, root, v, f"{pointer}/{_escape(str(k))}", holes, problems, expression_schema
+                spec, root, v, pointer + json_pointer.join([k]), holes, problems, expression_schema
             )
             for k, v in value.items()
         }
@@ -367,14 +368,10 @@ def _contains_expressions(value: Any) -> bool:
     return False
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def _join(base: str, pointer: str) -> str:
     """``("body", "/tags/0/name")`` -> ``body.tags[0].name``."""
     parts: list[str | int] = [base]
-    for raw in pointer.split("/")[1:] if pointer else []:
-        token = raw.replace("~1", "/").replace("~0", "~")
-        parts.append(int(token) if token.isdigit() else token)
+    for token in json_pointer.parse(pointer):
+        position = json_pointer.index(token)
+        parts.append(token if position is None else position)
     return format_path(parts)

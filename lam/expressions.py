@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lam import json_pointer
+
 __all__ = [
     "MAX_RESOLVED_CHARS",
     "Context",
@@ -47,7 +49,6 @@ _EXPR = re.compile(
     re.VERBOSE,
 )
 _TEMPLATE_PART = re.compile(r"\{(\$[^{}]+)\}")
-_INDEX = re.compile(r"0|[1-9][0-9]*")
 
 
 class ExpressionError(ValueError):
@@ -184,28 +185,10 @@ _MISSING = object()
 
 def resolve_pointer(document: Any, pointer: str) -> Any:
     """Follow an RFC 6901 JSON pointer; raise ExpressionError naming where it stopped."""
-    if pointer in ("", "/"):
-        return document if pointer == "" else _step_into(document, "", "")
-    current = document
-    walked = ""
-    for raw in pointer.lstrip("/").split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        current = _step_into(current, token, walked)
-        walked += "/" + raw
-    return current
-
-
-def _step_into(current: Any, token: str, walked: str) -> Any:
-    if isinstance(current, Mapping):
-        if token in current:
-            return current[token]
-        raise ExpressionError(f"no key {token!r} at #{walked or '/'}")
-    if isinstance(current, list):
-        # RFC 6901 array indexes: ASCII digits without a leading zero
-        if _INDEX.fullmatch(token) and int(token) < len(current):
-            return current[int(token)]
-        raise ExpressionError(f"no item {token} at #{walked or '/'} (list of {len(current)})")
-    raise ExpressionError(f"cannot look up {token!r} in a {type(current).__name__} at #{walked}")
+    try:
+        return json_pointer.resolve(document, pointer)
+    except (json_pointer.PointerNotFound, ValueError) as exc:
+        raise ExpressionError(str(exc)) from None
 
 
 @dataclass

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lam import json_pointer
 from lam.errors import PlanError
 from lam.plan import Plan, Step
 
@@ -80,10 +81,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _pointer_escape(text: str) -> str:
-    return text.replace("~", "~0").replace("/", "~1")
-
-
 def _step(step: Step, raw: Mapping[str, Any], plan: Plan, qualify: bool) -> dict[str, Any]:
     api_name = step.api_name or ""
     ref = step.operation_ref or ""
@@ -96,7 +93,7 @@ def _step(step: Step, raw: Mapping[str, Any], plan: Plan, qualify: bool) -> dict
     else:
         method, _, path = ref.partition(" ")
         out["operationPath"] = (
-            f"{{$sourceDescriptions.{api_name}.url}}#/paths/{_pointer_escape(path.strip())}"
+            f"{{$sourceDescriptions.{api_name}.url}}#/paths/{json_pointer.escape(path.strip())}"
             f"/{method.lower()}"
         )
     locations = {p.name: p.location for p in operation.parameters} if operation else {}

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lam import json_pointer
 from lam.documents import load_document
 from lam.errors import DocumentError
 from lam.export.arazzo import relocate
@@ -199,6 +200,6 @@ def _call(raw: Mapping[str, Any], place: str, default_source: str | None, where:
                 "operationPath must read {$sourceDescriptions.NAME.url}#/paths/PATH/METHOD",
                 f"{place}.operationPath",
             )
-        path = match.group(2).replace("~1", "/").replace("~0", "~")
+        path = json_pointer.unescape(match.group(2))
         return f"{match.group(1)} {match.group(3).upper()} {path}"
     raise where.error("a step needs operationId or operationPath", place)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lam import json_pointer
 from lam.sandbox.collections import split_path
 from lam.sandbox.examples import ExampleGenerator, media_example
 
@@ -228,13 +229,13 @@ class Shaper:
         return shell
 
     def _fix(self, value: Any, schema: Any, pointer: str, where: str) -> Any:
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        parts = json_pointer.parse(pointer)
         while True:
             sub = self._schema_at(schema, pointer) if parts else schema
             if sub is not None or not parts:
                 break
             parts = parts[:-1]
-            pointer = "/" + "/".join(parts) if parts else ""
+            pointer = json_pointer.join(parts)
         target = _get(value, parts)
         fixed = self._repair(target, sub if sub is not None else schema, f"{where}{pointer}")
         return fixed if not parts else _set(value, parts, fixed)
@@ -279,7 +280,8 @@ def _is_array(schema: Any) -> bool:
 def _get(value: Any, parts: list[str]) -> Any:
     for part in parts:
         if isinstance(value, list):
-            value = value[int(part)] if part.isdigit() and int(part) < len(value) else None
+            i = json_pointer.index(part)
+            value = value[i] if i is not None and i < len(value) else None
         elif isinstance(value, dict):
             value = value.get(part)
         else:
@@ -289,9 +291,10 @@ def _get(value: Any, parts: list[str]) -> Any:
 
 def _set(value: Any, parts: list[str], new: Any) -> Any:
     head, rest = parts[0], parts[1:]
-    if isinstance(value, list) and head.isdigit() and int(head) < len(value):
+    i = json_pointer.index(head) if isinstance(value, list) else None
+    if isinstance(value, list) and i is not None and i < len(value):
         copy = list(value)
-        copy[int(head)] = new if not rest else _set(copy[int(head)], rest, new)
+        copy[i] = new if not rest else _set(copy[i], rest, new)
         return copy
     if isinstance(value, dict):
         out = dict(value)

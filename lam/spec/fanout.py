@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lam import json_pointer
 from lam.errors import SpecError
-from lam.spec.refs import Bundle, escape_token, lookup_pointer
+from lam.spec.refs import Bundle, lookup_pointer
 
 __all__ = ["MAX_SCHEMA_BRANCHES", "check_fanout"]
 
@@ -114,7 +115,7 @@ def _pointer_of(document: Any, target: dict[str, Any]) -> str:
     while stack:
         current, where = stack.pop()
         if current is target:
-            return "/" + "/".join(escape_token(t) for t in where) if where else ""
+            return json_pointer.join(where)
         if isinstance(current, dict):
             stack.extend((v, [*where, str(k)]) for k, v in current.items())
         elif isinstance(current, list):

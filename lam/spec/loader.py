@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from lam import json_pointer
 from lam.errors import SpecError
 from lam.spec.cache import read_entry, write_entry
 from lam.spec.check import SpecProblem, check_spec
@@ -177,8 +178,7 @@ class Spec:
     def schema_at(self, schema: Mapping[str, Any], pointer: str) -> Mapping[str, Any] | None:
         """The sub-schema an instance pointer (``/0/id``) reaches, or None if unknown."""
         current: Any = self.resolve(schema)
-        for raw in [t for t in pointer.split("/")[1:]] if pointer else []:
-            token = raw.replace("~1", "/").replace("~0", "~")
+        for token in json_pointer.parse(pointer):
             current = self._step(current, token)
             if current is None:
                 return None
@@ -188,10 +188,11 @@ class Spec:
         schema = self.resolve(schema)
         if not isinstance(schema, Mapping):
             return None
-        if token.isdigit():
+        position = json_pointer.index(token)
+        if position is not None:
             prefix = schema.get("prefixItems")
-            if isinstance(prefix, list) and int(token) < len(prefix):
-                return self._resolved(prefix[int(token)])
+            if isinstance(prefix, list) and position < len(prefix):
+                return self._resolved(prefix[position])
             if isinstance(schema.get("items"), Mapping):
                 return self._resolved(schema["items"])
         props = schema.get("properties")
@@ -203,7 +204,7 @@ class Spec:
                 if found is not None:
                     return found
         extra = schema.get("additionalProperties")
-        if isinstance(extra, Mapping) and not token.isdigit():
+        if isinstance(extra, Mapping) and position is None:
             return self._resolved(extra)
         return None
 

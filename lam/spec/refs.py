@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin
 
+from lam import json_pointer
 from lam.documents import parse_text, read_text
 from lam.errors import SpecError
 from lam.limits import SPEC_LIMITS
@@ -31,7 +32,6 @@ __all__ = [
     "SourceText",
     "bundle_document",
     "check_refs",
-    "escape_token",
     "lookup_pointer",
     "read_source",
 ]
@@ -141,31 +141,13 @@ def parse_source(source: SourceText) -> Any:
     return parse_text(source.text, name=source.name, error=SpecError, fast=fast, limits=SPEC_LIMITS)
 
 
-def escape_token(token: str) -> str:
-    """One JSON pointer token, escaped (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def lookup_pointer(document: Any, pointer: str) -> Any:
-    """The node at a JSON pointer (``/components/schemas/Pet``), or ``_MISSING``-like None."""
-    node = document
-    if not pointer:
-        return node
-    for raw in pointer.lstrip("/").split("/"):
-        token = raw
-        if "%" in token:
-            token = unquote(token)
-        if "~" in token:
-            token = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict):
-            node = node.get(token, _MISSING)
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return _MISSING
-        if node is _MISSING:
-            return _MISSING
-    return node
+    """The node a ``$ref`` fragment's pointer (``/components/schemas/Pet``, percent-encoded as
+    in a URI) reaches, or ``_MISSING``."""
+    try:
+        return json_pointer.resolve(document, pointer, fragment=True)
+    except (json_pointer.PointerNotFound, ValueError):
+        return _MISSING
 
 
 @dataclass
@@ -181,7 +163,7 @@ class Bundle:
         prefix = f"/{BUNDLE_KEY}/"
         if pointer.startswith(prefix):
             key, _, rest = pointer[len(prefix) :].partition("/")
-            name = self.files.get(key.replace("~1", "/").replace("~0", "~"))
+            name = self.files.get(json_pointer.unescape(key))
             return name, "/" + rest if rest else ""
         return None, pointer
 
@@ -281,7 +263,7 @@ def _load_external(name: str, referrer: str, where: list[str]) -> tuple[SourceTe
 
 
 def _pointer(tokens: list[str]) -> str:
-    return "#/" + "/".join(escape_token(t) for t in tokens) if tokens else "#"
+    return "#" + json_pointer.join(tokens)
 
 
 def _all_refs(node: Any) -> set[str]:
@@ -317,7 +299,7 @@ def check_refs(bundle: Bundle) -> None:
     for holder, where in sorted(_iter_refs(document, []), key=lambda hw: hw[1]):
         problem = bad.get(holder["$ref"])
         if problem:
-            file, pointer = bundle.file_of("/" + "/".join(escape_token(t) for t in where))
+            file, pointer = bundle.file_of(json_pointer.join(where))
             raise SpecError(
                 problem,
                 file=file or next(iter(bundle.hashes)),

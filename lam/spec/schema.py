@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker
@@ -20,6 +20,8 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 from referencing import Registry, Resource, Specification
 from referencing.jsonschema import DRAFT202012
+
+from lam import json_pointer
 
 __all__ = ["DOCUMENT_URI", "SchemaValidator", "describe", "make_registry", "validator_class"]
 
@@ -180,10 +182,6 @@ class SchemaValidator:
         return bool(self._validator.is_valid(instance))
 
 
-def _pointer(parts: Iterable[Any]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def describe(value: Any) -> str:
     """A value as messages show it: ``"abc"``, ``42``, ``an object``."""
     if isinstance(value, dict):
@@ -202,7 +200,7 @@ def _render(err: ValidationError) -> tuple[str, str]:
         deeper = best_match(err.context)
         if deeper is not None and len(deeper.absolute_path) > len(err.absolute_path):
             return _render(deeper)
-    where = _pointer(err.absolute_path)
+    where = json_pointer.join(err.absolute_path)
     got = describe(err.instance)
     kind = err.validator
     if kind == "type":
