@@ -7,18 +7,20 @@ elicitation or the operator runs `lam approve`, and the session's record and pla
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from mcp_harness import Client, answering, lam_mcp, ref_of, shop_args
+from mcp import types
+from mcp_harness import Client, lam_mcp, ref_of, shop_args
 from servers import DemoServer, start_demo
 
 from lam.adapters.browser import find_chromium
+from lam.cli.main import main
 
 pytestmark = [
     pytest.mark.integration,
@@ -32,13 +34,12 @@ def pet_names(server: DemoServer) -> set[str]:
         return {row[0] for row in db.execute("SELECT name FROM pets")}
 
 
-def lam(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def lam(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lam", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
         stdin=subprocess.DEVNULL,
     )
 
@@ -61,7 +62,7 @@ async def sign_in(client: Client, url: str) -> str:
 
 
 def test_rename_through_refs_then_the_record_verifies_and_the_plan_replays(
-    demo: DemoServer, tmp_path: Path
+    demo: DemoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def go() -> tuple[str, str]:
         async with lam_mcp(shop_args(demo.url), tmp_path) as client:
@@ -79,24 +80,14 @@ def test_rename_through_refs_then_the_record_verifies_and_the_plan_replays(
 
     run_id, plan = asyncio.run(go())
     assert "Rexy" in pet_names(demo) and "Rex" not in pet_names(demo)
-    verified = lam("verify", run_id)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert main(["verify", run_id]) == 0
     assert "$secrets.PASSWORD" in plan and "admin-pass" not in plan  # typed password kept out
     # the session's plan, run by `lam run` against a fresh shop: the same change there
     path = Path(re.search(r"# lam run (\S+)", plan).group(1))  # type: ignore[union-attr]
     with start_demo(tmp_path / "fresh") as fresh:
-        env = {**os.environ, "PASSWORD": "admin-pass"}
-        again = lam(
-            "run",
-            str(path),
-            "--app",
-            f"shop={fresh.url}/",
-            "--api",
-            f"shop={fresh.api}",
-            "--no-prompt",
-            env=env,
-        )
-        assert again.returncode == 0, again.stdout + again.stderr
+        monkeypatch.setenv("PASSWORD", "admin-pass")
+        argv = ["run", str(path), "--app", f"shop={fresh.url}/", "--api", f"shop={fresh.api}"]
+        assert main([*argv, "--no-prompt"]) == 0
         assert "Rexy" in pet_names(fresh) and "Rex" not in pet_names(fresh)
 
 
@@ -132,33 +123,33 @@ def test_a_destructive_click_is_held_until_the_operator_approves(
     assert "Rex" in pet_names(demo)
 
 
-@pytest.mark.parametrize("approve", [True, False], ids=["yes", "no"])
-def test_elicitation_asks_the_person_and_acts_only_on_yes(
-    demo: DemoServer, tmp_path: Path, approve: bool
-) -> None:
+def test_elicitation_asks_the_person_and_acts_only_on_yes(demo: DemoServer, tmp_path: Path) -> None:
     asked: list[str] = []
+    answers = [False, True, True]  # Delete Rex: no; Delete Bella: yes; "Yes, delete": yes
+
+    async def answer(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        if answers.pop(0):
+            return types.ElicitResult(action="accept", content={"approve": True})
+        return types.ElicitResult(action="decline")
 
     async def go() -> None:
-        async with lam_mcp(shop_args(demo.url), tmp_path, elicit=answering(approve, asked)) as c:
-            pets = await sign_in(c, demo.url)
-            first = await c.call(
-                "browser_click", {"element": "Delete Rex", "ref": ref_of(pets, r'"Delete Rex"')}
-            )
-            first_text = first.content[0].text  # type: ignore[union-attr]
-            if not approve:
-                assert first.isError and "not approved by the person" in first_text
-                return
-            assert not first.isError, first_text
-            done = await c.text("browser_click", {"ref": ref_of(first_text, "Yes, delete")})
-            assert "Rex" not in done
+        async with lam_mcp(shop_args(demo.url), tmp_path, elicit=answer) as client:
+            pets = await sign_in(client, demo.url)
+            rex = {"element": "Delete Rex", "ref": ref_of(pets, r'"Delete Rex"')}
+            declined = await client.call("browser_click", rex)
+            text = declined.content[0].text  # type: ignore[union-attr]
+            assert declined.isError and "not approved by the person" in text, text
+            assert not any("/delete" in r["path"] for r in demo.requests())
+            bella = {"element": "Delete Bella", "ref": ref_of(pets, r'"Delete Bella"')}
+            confirm = await client.text("browser_click", bella)
+            done = await client.text("browser_click", {"ref": ref_of(confirm, "Yes, delete")})
+            assert "Bella" not in done and "Rex" in done
 
     asyncio.run(go())
-    assert asked, "the person was not asked"
-    assert "click" in asked[0] and "destructive" in asked[0]
+    assert len(asked) == 3 and answers == []
+    assert "Delete Rex" in asked[0] and "destructive" in asked[0]
     assert re.search(r"s\d+_click@[0-9a-f]{10}", asked[0]), asked[0]  # the step's digest
-    deletes = [r for r in demo.requests() if "/delete" in r["path"]]
-    if approve:
-        assert "Rex" not in pet_names(demo) and len(asked) == 2
-        assert ("POST", "/pets/1/delete") in [(r["method"], r["path"]) for r in deletes]
-    else:
-        assert "Rex" in pet_names(demo) and deletes == []
+    assert "Rex" in pet_names(demo) and "Bella" not in pet_names(demo)
+    deletes = [(r["method"], r["path"]) for r in demo.requests() if "/delete" in r["path"]]
+    assert deletes == [("GET", "/pets/2/delete"), ("POST", "/pets/2/delete")], deletes

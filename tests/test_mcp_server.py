@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from mcp_harness import lam_mcp, ref_of, shop_args
+from mcp_harness import SPEC, lam_mcp, ref_of, shop_args
 from servers import DemoServer
 
 from lam.adapters.browser import find_chromium
@@ -41,19 +44,6 @@ LAM_TOOLS = {
     "plan_run",
     "session_plan",
 }
-
-
-def test_lists_playwright_mcp_tools_and_lams_own(demo: DemoServer, tmp_path: Path) -> None:
-    async def go() -> None:
-        async with lam_mcp(shop_args(demo.url), tmp_path) as client:
-            listed = {t.name: t for t in (await client.session.list_tools()).tools}
-            assert set(listed) == PLAYWRIGHT_MCP_TOOLS | LAM_TOOLS
-            click = listed["browser_click"].inputSchema["properties"]
-            assert {"element", "ref"} <= set(click)  # Playwright MCP's argument names
-            assert set(listed["browser_type"].inputSchema["properties"]) >= {"text", "submit"}
-            assert listed["browser_snapshot"].annotations.readOnlyHint is True
-
-    asyncio.run(go())
 
 
 def test_bad_input_is_an_error_result_and_the_server_keeps_serving(
@@ -97,11 +87,17 @@ def test_bad_input_is_an_error_result_and_the_server_keeps_serving(
     asyncio.run(go())
 
 
-def test_api_call_is_checked_against_the_spec_before_anything_is_sent(
+def test_tools_listed_and_api_calls_checked_against_the_spec_before_anything_is_sent(
     demo: DemoServer, tmp_path: Path
 ) -> None:
     async def go() -> None:
         async with lam_mcp(shop_args(demo.url), tmp_path) as client:
+            listed = {t.name: t for t in (await client.session.list_tools()).tools}
+            assert set(listed) == PLAYWRIGHT_MCP_TOOLS | LAM_TOOLS
+            click = listed["browser_click"].inputSchema["properties"]
+            assert {"element", "ref"} <= set(click)  # Playwright MCP's argument names
+            assert set(listed["browser_type"].inputSchema["properties"]) >= {"text", "submit"}
+            assert listed["browser_snapshot"].annotations.readOnlyHint is True
             ops = json.loads(await client.text("api_operations", {"risk": "destructive"}))
             assert {o["operation"] for o in ops["operations"]} >= {"deletePet"}
             assert all(o["verdict"] == "approve" for o in ops["operations"])
@@ -130,7 +126,7 @@ def test_api_call_is_checked_against_the_spec_before_anything_is_sent(
                 )
             )
             assert login["status"] == 200 and login["body"]["token"]
-            listed = json.loads(
+            listed_pets = json.loads(
                 await client.text(
                     "api_call",
                     {
@@ -141,7 +137,64 @@ def test_api_call_is_checked_against_the_spec_before_anything_is_sent(
                     },
                 )
             )
-            assert "Rex" in json.dumps(listed["body"])
+            assert "Rex" in json.dumps(listed_pets["body"])
+            # a deleting call is held like a destructive click: nothing is sent
+            delete = {
+                "api": "shop",
+                "operation": "deletePet",
+                "params": {"petId": 1, "Authorization": f"Bearer {login['body']['token']}"},
+            }
+            held = await client.call("api_call", delete)
+            assert held.isError and "lam approve" in held.content[0].text  # type: ignore[union-attr]
         assert [r["path"] for r in demo.requests()] == ["/api/login", "/api/pets"]
 
     asyncio.run(go())
+
+
+def test_plan_tools_validate_and_run_whole_plans_under_the_operators_approval(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    plan = {
+        "lam": 1,
+        "name": "remove a pet",
+        "apis": {"shop": {"spec": str(SPEC), "base_url": demo.api}},
+        "steps": [
+            {
+                "id": "login",
+                "call": "shop.login",
+                "body": {"username": "admin", "password": "admin-pass"},
+                "outputs": {"token": "$response.body#/token"},
+            },
+            {
+                "id": "remove",
+                "call": "shop.deletePet",
+                "params": {"petId": 2, "Authorization": "Bearer {$steps.login.outputs.token}"},
+            },
+        ],
+    }
+
+    async def go() -> None:
+        async with lam_mcp(shop_args(demo.url), tmp_path) as client:
+            broken = {**plan, "steps": [{"id": "x", "call": "shop.nothing"}]}
+            invalid = await client.call("plan_validate", {"plan": broken})
+            assert invalid.isError and "steps[0]" in invalid.content[0].text  # type: ignore[union-attr]
+            report = json.loads(await client.text("plan_validate", {"plan": plan}))
+            assert [s["verdict"] for s in report["steps"]] == ["allow", "approve"]
+            held = await client.call("plan_run", {"plan": plan})
+            text = held.content[0].text  # type: ignore[union-attr]
+            assert held.isError and "needs approval" in text, text
+            found = re.search(r"lam approve \S+ (remove@[0-9a-f]{10})", text)
+            assert found is not None, text
+            assert not any("/api/pets" in r["path"] for r in demo.requests())
+            granted = subprocess.run(
+                [sys.executable, "-m", "lam", "approve", client.run_id, found.group(1)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert granted.returncode == 0, granted.stderr
+            ran = json.loads(await client.text("plan_run", {"plan": plan}))
+            assert ran["status"] == "ok", ran
+
+    asyncio.run(go())
+    assert ("DELETE", "/api/pets/2") in [(r["method"], r["path"]) for r in demo.requests()]

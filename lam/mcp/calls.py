@@ -328,14 +328,21 @@ class Calls:
         plan, inputs = args["plan"], args.get("inputs") or {}
         code, out = plans.run_plan(plan, inputs, self.config, dry_run=False)
         if code == 3:  # held before it started: the person (or the operator) may approve
+            held = _held_steps(out)
             granted = [
-                h.approval for h in _held_steps(out)
+                h.approval for h in held
                 if approvals.take(self.session.run_id, h.approval) or ask(h) is True
             ]  # fmt: skip
-            if granted:
+            if held and len(granted) == len(held):
                 code, out = plans.run_plan(
                     plan, inputs, self.config, dry_run=False, approvals=granted
                 )
+            else:
+                out["held"] = [
+                    f"lam approve {self.session.run_id} {h.approval}"
+                    for h in held
+                    if h.approval not in granted
+                ]
         return Reply(json.dumps(out, indent=1, default=str), error=code != 0)
 
     def _session_plan(self, args: dict[str, Any], ask: Ask) -> Reply:
