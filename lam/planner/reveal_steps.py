@@ -22,7 +22,15 @@ from typing import Any
 
 from lam.adapters.browser.reveal import Sighting
 
-__all__ = ["REVEAL_PREFIX", "Sighting", "TextTarget", "strip_means", "text_target"]
+__all__ = [
+    "REVEAL_PREFIX",
+    "Sighting",
+    "TextTarget",
+    "scroll_target",
+    "split_run_on",
+    "strip_means",
+    "text_target",
+]
 
 REVEAL_PREFIX = "r"
 """Step ids of reveal steps start ``r<clause>x<n>-``: they never mark their clause done."""
@@ -45,6 +53,8 @@ def text_target(text: str, seen: Sequence[Sighting]) -> TextTarget | None:
     mine = [s for s in seen if s.text == wanted]
     if not mine:
         return None
+    same = [s for s in mine if s.said == " ".join(text.split())]
+    mine = same or mine  # "Eget" is not "eget" when both are there (the locator is exact)
     shown = [s for s in mine if s.visible]
     if len(shown) == 1:
         return TextTarget({"text": text, "exact": True}, note=f"{text!r} is shown text")
@@ -83,3 +93,41 @@ def strip_means(goal: str) -> str:
     """
     stripped = _MEANS.sub("", goal, count=1)
     return stripped[:1].upper() + stripped[1:] if stripped != goal else goal
+
+
+_RUN_ON = re.compile(
+    r"(?<=\w)\s+(?=(?:hit|press|click)\s+(?:the\s+)?[\w\"“]+(?:\s+button)?\s*[.!]?\s*$)", re.I
+)
+_JOINS = frozenset({"and", "then", "please", "now", "to", "or", "just", "also", "finally"})
+_SCROLL_WHAT = (
+    re.compile(r"^scroll\s+(?:down\s+|up\s+)?(?:the\s+|a\s+)?(.+?)\s+(?:to|until)\b", re.I),
+    re.compile(
+        r"^scroll\s+(?:down\s+|up\s+)?to\s+the\s+(?:top|bottom|end)\s+of\s+(?:the\s+)?(.+)$", re.I
+    ),
+)
+
+
+def split_run_on(goal: str) -> str:
+    """A goal whose last instruction runs on without a joiner ("... to the bottom of the text
+    hit submit.") with an "and" put in, so that the clause splitter sees two clauses."""
+    found = _RUN_ON.search(goal)
+    if found is None:
+        return goal
+    before = re.split(r"(?<=[.!?])\s+", goal[: found.start()])[-1].split()
+    # only after an instruction of its own ("Scroll the textarea to the bottom of the text"),
+    # never "Please click ..." or "... then click ..."
+    if len(before) < 4 or before[-1].lower() in _JOINS or before[0].lower() in _JOINS:
+        return goal
+    return goal[: found.start()] + " and " + goal[found.end() :]
+
+
+def scroll_target(clause: str) -> str:
+    """The element a scroll clause names ("the textarea" in "Scroll the textarea to the
+    bottom", "Scroll to the bottom of the textarea"), or "" for the page."""
+    for pattern in _SCROLL_WHAT:
+        found = pattern.match(clause.strip().rstrip(".!"))
+        if found:
+            what = found.group(1).strip()
+            if what.lower() not in ("top", "bottom", "end", "the top", "the bottom", "page"):
+                return what
+    return ""

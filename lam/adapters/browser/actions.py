@@ -133,12 +133,20 @@ def _hover(page: Page, loc: Locator | None, _: Any, timeout: float) -> None:
     _need(loc, "hover").hover(timeout=timeout)
 
 
+_WHEEL = {"bottom": 10**6, "top": -(10**6), "down": 600, "up": -600}
+
+
 def _scroll(page: Page, loc: Locator | None, value: Any, timeout: float) -> None:
     if loc is not None:
         loc.scroll_into_view_if_needed(timeout=timeout)
+        if str(value) in _WHEEL:  # "scroll the textarea to the bottom": the wheel over it
+            box = loc.bounding_box(timeout=timeout)
+            if box is None:
+                raise StepFailed("the element to scroll has no box on the page", code="bad-action")
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.wheel(0, float(_WHEEL[str(value)]))
     else:
-        steps = {"bottom": 10**6, "top": -(10**6), "down": 600, "up": -600}
-        page.mouse.wheel(0, float(steps.get(str(value), 600)))
+        page.mouse.wheel(0, float(_WHEEL.get(str(value), 600)))
 
 
 def _wait(page: Page, loc: Locator | None, value: Any, timeout: float) -> None:

@@ -27,7 +27,7 @@ __all__ = ["Sighting", "sightings"]
 class Sighting:
     """One element whose own text is ``text``: shown or not, where, and what reveals it.
 
-    ``css`` is a css path unique in the page; ``revealer`` the css path of the visible
+    ``text`` is case-folded and ``said`` as written; ``css`` is a css path unique in the page; ``revealer`` the css path of the visible
     disclosure control that shows the element (empty when it is shown, or when nothing
     structurally reveals it); ``revealer_name`` that control's text.
     """
@@ -37,6 +37,7 @@ class Sighting:
     css: str
     revealer: str = ""
     revealer_name: str = ""
+    said: str = ""  # the text as the page writes it (``text`` is case-folded)
 
 
 _JS = r"""([texts, outside]) => {
@@ -97,7 +98,8 @@ _JS = r"""([texts, outside]) => {
     if ([...el.children].some(c => norm(c.textContent) === text)) continue;
     const visible = shown(el);
     const rev = visible ? null : revealerOf(el);
-    out.push({text, visible, css: cssOf(el), revealer: rev ? cssOf(rev) : "",
+    const said = (el.textContent || "").replace(/\s+/g, " ").trim();
+    out.push({text, said, visible, css: cssOf(el), revealer: rev ? cssOf(rev) : "",
               revealer_name: rev ? norm(rev.textContent).slice(0, 80) : ""});
   }
   return out;
@@ -121,6 +123,7 @@ def sightings(page: Page, texts: Iterable[str], *, outside: str = "") -> list[Si
             str(f["css"]),
             str(f["revealer"]),
             str(f["revealer_name"]),
+            str(f["said"]),
         )
         for f in found
     ]
