@@ -419,8 +419,11 @@ def _build_step(index: int, raw: Mapping[str, Any]) -> tuple[Step | None, list[P
                 bad(key, "not-for-ui", f"'{key}' belongs to API calls, not to a {action} step")
         if action in _NEEDS_VALUE and "value" not in raw:
             bad("value", "missing-value", f"a {action} step needs a value")
-        if "value" in raw and action not in _TAKES_VALUE:
+        scrolls_in = action == "scroll" and isinstance(raw.get("scroll"), Mapping)
+        if "value" in raw and action not in _TAKES_VALUE and not scrolls_in:
             bad("value", "unused-value", f"a {action} step takes no value")
+        if scrolls_in and "value" in raw and raw["value"] not in _SCROLL_WORDS:
+            bad("value", "bad-value", f"scrolling in an element takes one of {_SCROLL_WORDS}")
         if action == "press" and isinstance(raw["press"], Mapping) and "value" not in raw:
             bad("value", "missing-value", "press on an element needs the key as value")
     argument = raw[action]

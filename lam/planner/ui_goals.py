@@ -27,7 +27,14 @@ from lam.adapters.browser.snapshot import ElementInfo
 from lam.planner.base import Candidate, HistoryItem, Observation, Proposal
 from lam.planner.conversions import apply_case, for_input, names_control, value_into
 from lam.planner.instructions import Intent, parse_goal
-from lam.planner.reveal_steps import REVEAL_PREFIX, Sighting, strip_means, text_target
+from lam.planner.reveal_steps import (
+    REVEAL_PREFIX,
+    Sighting,
+    scroll_target,
+    split_run_on,
+    strip_means,
+    text_target,
+)
 
 __all__ = ["UiGoalPlanner", "hints_for"]
 
@@ -209,7 +216,7 @@ class UiGoalPlanner:
 
     def propose(self, observation: Observation, history: Sequence[HistoryItem]) -> Proposal:
         """Steps for the goal's clauses not yet run, or a refusal naming what is unsure."""
-        intents = parse_goal(strip_means(apply_case(observation.goal)))  # lam.planner.conversions
+        intents = parse_goal(split_run_on(strip_means(apply_case(observation.goal))))
         start = _resume_point(history)
         elements = [e for e in observation.elements if not isinstance(e, Sighting)]
         self._seen = [e for e in observation.elements if isinstance(e, Sighting)]
@@ -267,6 +274,17 @@ class UiGoalPlanner:
         if act == "press" and intent.value:
             return [{"id": f"{sid}-press", "press": intent.value}], None, ""
         if act == "scroll" and intent.value:
+            what = scroll_target(intent.clause)  # "scroll the textarea to the bottom"
+            if what:
+                box = Intent("scroll", intent.clause, target=what)
+                word = _norm(what)  # "the textarea": the element is named by what it is
+                ranked = sorted(((el, 1.0 if names_control(word, el.tag, el.role, el.id) else v)
+                                 for el, v in _rank(box, elements)),
+                                key=lambda p: (-p[1], p[0].index))  # fmt: skip
+                choice = _decide(box, ranked)
+                steps = [{"id": f"{sid}-scroll", "scroll": hints_for(el, elements),
+                          "value": intent.value} for el in choice.chosen]  # fmt: skip
+                return steps, choice, ""
             return [{"id": f"{sid}-scroll", "scroll": intent.value}], None, ""
         if act == "wait":
             return [{"id": f"{sid}-wait", "wait": int(intent.value or 1000)}], None, ""
