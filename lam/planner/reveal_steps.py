@@ -5,6 +5,7 @@ The UI planner names a target that is not a control in the snapshot by its quote
 :class:`~lam.adapters.browser.reveal.Sighting` entries for that text, :func:`text_target`
 decides, by one rule, what to do:
 
+- no element says it (the sightings looked): refuse;
 - exactly one shown element says it: click it by its exact text;
 - none is shown, and every hidden one is behind the same disclosure control (a tab, an
   accordion header, a ``<summary>``): click that control first; the planner proposes it with
@@ -53,6 +54,8 @@ def text_target(text: str, seen: Sequence[Sighting]) -> TextTarget | None:
     mine = [s for s in seen if s.text == wanted]
     if not mine:
         return None
+    if not any(s.css for s in mine):
+        return TextTarget(None, problem=f"no element on the page says {text!r}")
     same = [s for s in mine if s.said == " ".join(text.split())]
     mine = same or mine  # "Eget" is not "eget" when both are there (the locator is exact)
     shown = [s for s in mine if s.visible]

@@ -27,7 +27,8 @@ __all__ = ["Sighting", "sightings"]
 class Sighting:
     """One element whose own text is ``text``: shown or not, where, and what reveals it.
 
-    ``text`` is case-folded and ``said`` as written; ``css`` is a css path unique in the page; ``revealer`` the css path of the visible
+    ``text`` is case-folded and ``said`` as written; ``css`` is a css path unique in the page
+    (empty: no element says the text); ``revealer`` the css path of the visible
     disclosure control that shows the element (empty when it is shown, or when nothing
     structurally reveals it); ``revealer_name`` that control's text.
     """
@@ -108,7 +109,8 @@ _JS = r"""([texts, outside]) => {
 
 def sightings(page: Page, texts: Iterable[str], *, outside: str = "") -> list[Sighting]:
     """Every element of the top frame whose own text is one of ``texts`` (case and spacing
-    ignored), shown or hidden, with the disclosure control of each hidden one.
+    ignored), shown or hidden, with the disclosure control of each hidden one. A text no
+    element says comes back as one Sighting with an empty ``css``: looked for, not there.
 
     ``outside`` is a css selector of parts of the page that are not the application (a test
     harness that shows the goal itself): nothing inside them is sighted."""
@@ -116,7 +118,9 @@ def sightings(page: Page, texts: Iterable[str], *, outside: str = "") -> list[Si
     if not wanted:
         return []
     found = page.evaluate(_JS, [wanted, outside])
-    return [
+    folded = {" ".join(t.casefold().split()) for t in wanted}
+    missing = folded - {str(f["text"]) for f in found}
+    return [Sighting(text, False, "") for text in sorted(missing)] + [
         Sighting(
             str(f["text"]),
             bool(f["visible"]),
