@@ -57,14 +57,11 @@ _LAZY = {
     "Session": "lam.hands",
     "PageSnapshot": "lam.page_refs",
     "LamError": "lam.errors",
-    "validate": "lam.facade",
     "Hooks": "lam.facade",
     "InvalidPlanError": "lam.facade",
     "CannotPlanError": "lam.facade",
     "PlannedPlan": "lam.planning",
     "dry_run": "lam.facade",
-    "run": "lam.facade",
-    "replay": "lam.facade",
     # lam.recording imports Playwright: loaded only when asked for, not at ``import lam``
     "record": "lam.recording",
 }
@@ -79,21 +76,52 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+class _Function:
+    """``lam.run`` and its like: the function of :mod:`lam.facade`, callable, and for attribute
+    access the module of the same name (``lam.run.record`` is still the run record module)."""
+
+    def __init__(self, name: str, module: str) -> None:
+        import functools
+        import importlib
+
+        functools.update_wrapper(self, getattr(importlib.import_module("lam.facade"), name))
+        self._module = module
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__wrapped__(*args, **kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._module), name)
+
+    def __repr__(self) -> str:
+        return f"<function lam.{self.__name__}>"  # type: ignore[attr-defined]
+
+
+def _entry(name: str) -> property:
+    """A property of the ``lam`` module for a function named like one of lam's modules:
+    importing ``lam/run/`` sets ``lam.run`` to the package, and the setter puts it aside so
+    that ``lam.run`` stays the function (``from lam.run.record import RunRecord`` goes by
+    ``sys.modules`` and is unaffected)."""
+
+    def get(module: types.ModuleType) -> _Function:
+        found = module.__dict__.get(f"_{name}_function")
+        if found is None:
+            found = module.__dict__[f"_{name}_function"] = _Function(name, f"lam.{name}")
+        return found  # type: ignore[no-any-return]
+
+    def put(module: types.ModuleType, value: Any) -> None:
+        module.__dict__[f"_{name}_module"] = value
+
+    return property(get, put)
+
+
 class _Lam(types.ModuleType):
-    """``lam.plan`` is the function :func:`lam.facade.plan` although ``lam/plan.py`` is a module
-    too: importing a submodule sets it as an attribute of its package, and this property
-    keeps the function in its place (``from lam.plan import Plan`` still finds the module in
-    ``sys.modules``)."""
-
-    @property
-    def plan(self) -> Any:
-        from lam.facade import plan
-
-        return plan
-
-    @plan.setter
-    def plan(self, module: Any) -> None:
-        self.__dict__["_plan_module"] = module
+    plan = _entry("plan")
+    run = _entry("run")
+    validate = _entry("validate")
+    replay = _entry("replay")
 
 
 sys.modules[__name__].__class__ = _Lam
