@@ -116,7 +116,8 @@ def ordinary_instruction(goal: str) -> str:
     return ""
 
 
-_ROUNDS = 4
+_ROUNDS = 6
+_SETTLE_MS = 350  # before observing again: jQuery UI opens a submenu 300 ms after the hover
 _SETTLE_S = 0.5  # how long a reward may take to show after the last action
 _STEP_TIMEOUT_S = 2.0
 
@@ -185,7 +186,7 @@ class _SharedBrowserExecutor(UiStepExecutor):
         # What UiStepExecutor._start does, in the evaluation's context instead of a new browser
         # (a public ``session=`` seam on UiStepExecutor would make this override unnecessary).
         if self._net is None:
-            net = NetworkGuard(state, [], dry_run=False, settle_ms=50)  # no app requests here
+            net = NetworkGuard(state, [], settle_ms=50)  # no app requests here
             net.attach(self._shared.context)
             self._session, self._net = self._shared, net
             self._shots = ScreenshotWriter(state.record.screenshots, state.record.directory)
@@ -243,6 +244,8 @@ def run_episode(harness: Harness, task: str, seed: int) -> Episode:
 
 
 def _propose(harness: Harness, page: Page, goal: str, history: list[HistoryItem]) -> Proposal:
+    if history:  # after steps ran: let what they started (a submenu's delay, a panel) show
+        page.wait_for_timeout(_SETTLE_MS)
     # the quoted texts' sightings (shown or behind a tab or a collapsed section) go with the
     # snapshot: a span a script made clickable is not a control the snapshot lists
     seen = sightings(page, split_quoted(goal), outside="#query")  # (#query shows the goal)

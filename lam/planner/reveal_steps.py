@@ -27,6 +27,7 @@ __all__ = [
     "REVEAL_PREFIX",
     "Sighting",
     "TextTarget",
+    "menu_path",
     "scroll_target",
     "split_run_on",
     "strip_means",
@@ -134,3 +135,25 @@ def scroll_target(clause: str) -> str:
             if what.lower() not in ("top", "bottom", "end", "the top", "the bottom", "page"):
                 return what
     return ""
+
+
+_MENU_PATH = re.compile(
+    r"^\s*(?:select|choose|click|open|go\s+to)\s+(?:on\s+)?[\"“]?"
+    r"(?P<path>[^>\"”]+(?:\s*>\s*[^>\"”]+)+?)[\"”]?\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def menu_path(goal: str) -> str:
+    """'Select A>B>C' (a menu path) as 'Hover over "A", then hover over "B", then click "C"':
+    each item opens, under the pointer, the submenu that shows the next, and each is grounded
+    once it is shown."""
+    found = _MENU_PATH.match(goal)
+    if found is None:
+        return goal
+    names = [n.strip() for n in found.group("path").split(">")]
+    if any(not n or '"' in n for n in names):
+        return goal
+    verbs = ["hover over"] * (len(names) - 1) + ["click"]  # a submenu opens under the pointer
+    said = ", then ".join(f'{v} "{n}"' for v, n in zip(verbs, names, strict=True))
+    return said[:1].upper() + said[1:]
