@@ -30,6 +30,7 @@ from lam.planner.instructions import Intent, parse_goal
 from lam.planner.reveal_steps import (
     REVEAL_PREFIX,
     Sighting,
+    menu_path,
     scroll_target,
     split_run_on,
     strip_means,
@@ -216,11 +217,13 @@ class UiGoalPlanner:
 
     def propose(self, observation: Observation, history: Sequence[HistoryItem]) -> Proposal:
         """Steps for the goal's clauses not yet run, or a refusal naming what is unsure."""
-        intents = parse_goal(split_run_on(strip_means(apply_case(observation.goal))))
+        goal = menu_path(split_run_on(strip_means(apply_case(observation.goal))))
+        intents = parse_goal(goal)  # (lam.planner.conversions and .reveal_steps)
         start = _resume_point(history)
         elements = [e for e in observation.elements if not isinstance(e, Sighting)]
         self._seen = [e for e in observation.elements if isinstance(e, Sighting)]
         self._round = len(history)
+        self._picked: dict[str, list[str]] = {}
         steps: list[dict[str, Any]] = []
         unsure: list[str] = []
         notes: list[str] = []
@@ -318,6 +321,9 @@ class UiGoalPlanner:
             # A quoted name the snapshot has no control for (a span with a click handler):
             # its exact text is a locator the runner resolves uniquely or refuses; hidden,
             # the control that reveals it goes first (lam.planner.reveal_steps).
+            hidden = [e for e in elements if not e.visible and _norm(intent.exact) in _names(e)]
+            if hidden:  # a submenu item not open yet: grounded once an earlier step shows it
+                return [], _Choice((), 0.0, (), f"{hidden[0].describe()} is not shown"), ""
             found = text_target(intent.exact, getattr(self, "_seen", ()))
             if found is not None and found.step is None:
                 return [], _Choice((), 0.0, (), found.problem), ""
@@ -387,6 +393,10 @@ class UiGoalPlanner:
             return [], choice, ""
         step: dict[str, Any] = {"id": f"{sid}-select", "select": hints_for(choice.chosen[0], elements),
                 "value": intent.value or ""}  # fmt: skip
+        if choice.chosen[0].role == "listbox":  # a multiple select: "A, B from the list" keeps A
+            so_far = self._picked.setdefault(repr(step["select"]), [])
+            so_far.append(intent.value or "")
+            step["value"] = list(so_far)
         return [step], choice, "the option's presence is checked when the step runs"
 
     def _login(
@@ -475,7 +485,9 @@ def _candidate(el: ElementInfo, value: float) -> Candidate:
 
 
 def _may_change_page(steps: Sequence[Mapping[str, Any]]) -> bool:
-    return any(k in s for s in steps for k in ("click", "goto", "press", "select", "check"))
+    return any(
+        k in s for s in steps for k in ("click", "goto", "press", "select", "check", "hover")
+    )
 
 
 def _resume_point(history: Sequence[HistoryItem]) -> int:
