@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from lam.planner.phrasing import LOGIN_SLOT, Phrased, extract_logins, read_phrased
+
 __all__ = ["KEYS", "Intent", "parse_clause", "parse_goal", "split_clauses"]
 
 KEYS = {
@@ -79,6 +81,12 @@ class Intent:
     (-1: last), ``every`` is set for "both"/"all" targets, ``container`` names where an option
     is chosen from ("from the list"), ``secret`` holds a password for ``login``; ``any_one``
     says the goal asked for "a"/"any" such element, so equally good matches are all right.
+
+    Goals in people's words (:mod:`lam.planner.phrasing`) add the actions open, delete,
+    change, create, confirm and save: ``refers`` says the target is a thing named before ("it",
+    "her", "the pet"; ``target`` is then its name, or "" when none was), ``field`` is the field
+    a change sets (empty: the value's first words name it), ``mode`` says how ("find" or
+    "search" for open, "toggle" for a checkbox change), ``save`` that a change ends by saving.
     """
 
     action: str
@@ -91,6 +99,10 @@ class Intent:
     any_one: bool = False
     container: str = ""
     secret: str | None = None
+    refers: bool = False
+    field: str = ""
+    mode: str = ""
+    save: bool = False
 
 
 def _protect(goal: str) -> tuple[str, list[str]]:
@@ -133,19 +145,63 @@ def _strip_articles(text: str) -> str:
 
 
 def parse_goal(goal: str) -> list[Intent]:
-    """Every clause of ``goal`` as an Intent; verb-less clauses borrow the previous verb."""
+    """Every clause of ``goal`` as an Intent; verb-less clauses borrow the previous verb.
+
+    Sign-in phrases are read from the whole goal first; references ("it", "her") are resolved
+    to the thing the clauses before named; a change of a thing's fields ends by saving unless
+    the goal goes on to fill, choose or save itself."""
+    text, logins = extract_logins(goal)
     intents: list[Intent] = []
     previous: Intent | None = None
-    for clause in split_clauses(goal):
-        intent = parse_clause(clause, previous)
+    entity: str | None = None
+    for clause in split_clauses(text):
+        slot = LOGIN_SLOT.search(clause)
+        if slot is not None and clause.lower().startswith("log in"):
+            login = logins[int(slot.group(1))]
+            intent = Intent("login", login.text, value=login.user, secret=login.password)
+        else:
+            intent = parse_clause(LOGIN_SLOT.sub(lambda m: logins[int(m.group(1))].text, clause),
+                                  previous, entity=entity)  # fmt: skip
         intents.append(intent)
         if intent.action not in ("unknown", "none"):
             previous = intent
-    return intents
+        entity = _named(intent) or entity
+    return _saving(intents, entity_known=False)
 
 
-def parse_clause(clause: str, previous: Intent | None = None) -> Intent:
-    """One clause as an Intent (``previous`` lends its verb to a clause that has none)."""
+def _named(intent: Intent) -> str | None:
+    """The thing a clause names, for later references to it."""
+    if intent.action == "create":
+        return intent.value
+    if intent.action in ("open", "delete", "change") and intent.target and not intent.refers:
+        return intent.target
+    if intent.action == "click" and intent.target and not intent.every:
+        return intent.exact or intent.target
+    return None
+
+
+_EDITS = frozenset({"change", "fill", "select", "check", "uncheck", "save", "submit"})
+
+
+def _saving(intents: list[Intent], *, entity_known: bool) -> list[Intent]:
+    """A change of a thing ("set his species to cat") is saved after the last of a run."""
+    out: list[Intent] = []
+    for i, intent in enumerate(intents):
+        after = intents[i + 1] if i + 1 < len(intents) else None
+        saved_later = after is not None and (
+            after.action in _EDITS or (after.action == "click" and "save" in after.target.lower())
+        )
+        if intent.action == "change" and (intent.refers or intent.target) and not saved_later:
+            intent = replace(intent, save=True)
+        out.append(intent)
+    return out
+
+
+def parse_clause(
+    clause: str, previous: Intent | None = None, *, entity: str | None = None
+) -> Intent:
+    """One clause as an Intent (``previous`` lends its verb to a clause that has none;
+    ``entity`` is what "it", "her" or "the pet" refer to)."""
     protected, quoted = _protect(clause)
     text = _POLITE.sub("", protected).strip()
     doing = _BY_DOING.search(text)
@@ -156,6 +212,11 @@ def parse_clause(clause: str, previous: Intent | None = None) -> Intent:
         text = f"{use.group(2)} {use.group(3)} into {use.group(1)}"
     word = _first_word(text)
     verb = _VERBS.get(word)
+    phrased = read_phrased(text)
+    if phrased is None and verb is None and previous and previous.action in ("delete", "change"):
+        phrased = read_phrased(f"{previous.action} {text}")  # "delete alice and bob"
+    if phrased is not None:
+        return _from_phrased(phrased, quoted, clause, entity)
     if verb is None:
         if previous is None or previous.action in ("login", "goto", "scroll", "wait"):
             return Intent("unknown", clause)
@@ -295,3 +356,14 @@ def _login(rest: str, quoted: list[str], clause: str) -> Intent:
     if not found:
         return Intent("unknown", clause)
     return Intent("login", clause, value=found.group(1), secret=found.group(2))
+
+
+def _from_phrased(phrased: Phrased, quoted: list[str], clause: str, entity: str | None) -> Intent:
+    target = _restore(phrased.target, quoted).strip()
+    if phrased.refers:
+        target = entity or ""
+    value = None if phrased.value is None else _restore(phrased.value, quoted).strip()
+    return Intent(
+        phrased.action, clause, target=target, value=value, every=phrased.every,
+        refers=phrased.refers, field=_restore(phrased.field, quoted).strip(), mode=phrased.mode,
+    )  # fmt: skip

@@ -36,6 +36,7 @@ from lam.planner.reveal_steps import (
     strip_means,
     text_target,
 )
+from lam.planner.ui_tasks import ground_task, same_place
 
 __all__ = ["UiGoalPlanner", "hints_for"]
 
@@ -72,7 +73,11 @@ _ROLE_NOUNS = frozenset(
 _CLOSE_WORDS = frozenset({"x", "×", "✕", "✖", "close", "dismiss"})
 _SUBMIT = "submit"
 _LOGIN_BUTTON = ("log in", "login", "sign in", "signin", "submit", "continue")
-_STEP_ID = re.compile(r"^c(\d+)-")
+_STEP_ID = re.compile(r"^c(\d+)(?:s(\d+))?-")
+_TASKS = frozenset({"delete", "change", "create", "confirm", "save"})
+# Controls whose click usually loads another page: the clauses after it are grounded there.
+_SUBMITS = frozenset({"save", "submit", "go", "search", "log in", "login", "sign in", "filter",
+                      "continue", "next", "ok", "yes", "apply", "update"})  # fmt: skip
 _TIE = 0.02
 
 
@@ -124,7 +129,9 @@ def _norm(text: str) -> str:
 
 
 def _names(el: ElementInfo) -> list[str]:
-    return [_norm(n) for n in (el.name, el.label, el.text, el.placeholder, el.value or "") if n]
+    # (what a field holds is not its name: "open bob" is not the search box that says bob)
+    value = "" if el.role in _TYPABLE else (el.value or "")
+    return [_norm(n) for n in (el.name, el.label, el.text, el.placeholder, value) if n]
 
 
 def _query_text(intent: Intent, extra: str = "") -> str:
@@ -148,7 +155,8 @@ def _rank(
     wanted = roles or query.roles
     exact = _norm(intent.exact) if intent.exact else ""
     named = [w for w in _query_text(intent, extra).split() if w.lower() not in _ROLE_NOUNS]
-    whole = _norm(" ".join(named)) if query.words and query.ordinal is None else ""
+    # (a name of stop words only, "Go", is still a whole name to match exactly)
+    whole = _norm(" ".join(named)) if named and query.ordinal is None else ""
     ranked: list[tuple[ElementInfo, float]] = []
     for el in elements:
         if not el.visible or el.disabled:
@@ -197,6 +205,8 @@ def _decide(intent: Intent, ranked: list[tuple[ElementInfo, float]], count: int 
         return _Choice((), best, top, "the best matches are too close to call")
     if len(tied) > 1 and intent.any_one and intent.ordinal is None:
         return _Choice((min(tied, key=lambda p: p[0].index)[0],), best, top)  # "click a box"
+    if len(tied) > 1 and intent.ordinal is None and same_place([p[0] for p in tied]):
+        return _Choice((min(tied, key=lambda p: p[0].index)[0],), best, top)  # one address
     if len(tied) > 1:
         if intent.ordinal is None or intent.ordinal >= len(tied):
             return _Choice((), best, top, f"{len(tied)} elements match equally well")
@@ -216,10 +226,19 @@ class UiGoalPlanner:
     """
 
     def propose(self, observation: Observation, history: Sequence[HistoryItem]) -> Proposal:
-        """Steps for the goal's clauses not yet run, or a refusal naming what is unsure."""
+        """Steps for the goal's clauses not yet run, or a refusal naming what is unsure.
+
+        A clause lam cannot read refuses the whole goal before anything runs. After a step
+        that loads another page (a link, a submit button, a sign-in) the proposal stops with
+        ``done=False``: the clauses after it are grounded on the page they apply to."""
         goal = menu_path(split_run_on(strip_means(apply_case(observation.goal))))
         intents = parse_goal(goal)  # (lam.planner.conversions and .reveal_steps)
-        start = _resume_point(history)
+        unread = [(n, i) for n, i in enumerate(intents, start=1) if i.action == "unknown"]
+        if unread:
+            lines = tuple(f"clause {n} {i.clause!r}: not an instruction lam can carry out"
+                          for n, i in unread)  # fmt: skip
+            return Proposal((), 0.3, done=False, unsure=lines)
+        start, stage = _progress(history)
         elements = [e for e in observation.elements if not isinstance(e, Sighting)]
         self._seen = [e for e in observation.elements if isinstance(e, Sighting)]
         self._round = len(history)
@@ -232,7 +251,13 @@ class UiGoalPlanner:
         for number, intent in enumerate(intents, start=1):
             if number <= start:
                 continue
-            made, choice, note = self._ground(intent, elements, number)
+            if intent.action in _TASKS:
+                made, choice, note, partial = self._task(
+                    intent, elements, number, stage if number == start + 1 else 0
+                )
+            else:
+                made, choice, note = self._ground(intent, elements, number)
+                partial = False
             if note:
                 notes.append(note)
             if choice is not None:
@@ -242,6 +267,11 @@ class UiGoalPlanner:
             if made:
                 steps.extend(made)
                 if made[-1]["id"].startswith(REVEAL_PREFIX):  # the target shows after it
+                    return Proposal(tuple(steps), round(confidence, 4), done=False,
+                                    notes=tuple(notes), candidates=tuple(candidates))  # fmt: skip
+                if partial or (number < len(intents) and _navigates(intent, choice, made)):
+                    notes.append(f"clause {number + (0 if partial else 1)} is grounded on the "
+                                 "page these steps lead to")  # fmt: skip
                     return Proposal(tuple(steps), round(confidence, 4), done=False,
                                     notes=tuple(notes), candidates=tuple(candidates))  # fmt: skip
                 continue
@@ -264,6 +294,14 @@ class UiGoalPlanner:
             tuple(steps), round(confidence, 4), done=not unsure, unsure=tuple(unsure),
             notes=tuple(notes), candidates=tuple(candidates),
         )  # fmt: skip
+
+    def _task(
+        self, intent: Intent, elements: Sequence[ElementInfo], number: int, stage: int
+    ) -> tuple[list[dict[str, Any]], _Choice | None, str, bool]:
+        found = ground_task(intent, elements, f"c{number}", stage)
+        choice = _Choice((), found.score, found.ranking, found.problem)
+        partial = any(re.match(r"^c\d+s\d+-", str(s["id"])) for s in found.steps)
+        return found.steps, choice, found.note, partial
 
     # -- one intent -------------------------------------------------------------------------
 
@@ -302,8 +340,18 @@ class UiGoalPlanner:
             return self._element_step(submit, elements, sid)
         if act == "login":
             return self._login(intent, elements, sid)
-        if act == "search":
-            return self._search(intent, elements, sid)
+        if act in ("search", "open"):  # "find Rex": its link, else the search box; "search
+            # for Rex": the search box, else its link
+            box = Intent("search", intent.clause, value=intent.value or intent.target)
+            link = Intent("click", intent.clause, target=box.value or "")
+            first, second = (self._search, self._element_step)
+            if act == "open":
+                first, second = second, first
+            made = first(box if act == "search" else link, elements, sid)
+            if made[0] or not box.value:
+                return made
+            other = second(link if act == "search" else box, elements, sid)
+            return other if other[0] else made
         return [], None, ""
 
     def _element_step(
@@ -374,6 +422,9 @@ class UiGoalPlanner:
             return self._fill(replace(intent, action="fill", value=into[0], target=into[1],
                                       exact=None), elements, sid)  # fmt: skip
         lists = [e for e in elements if e.tag == "select" or e.role == "listbox"]
+        row = _row_checkbox(intent.value or "", elements)
+        if row is not None and not intent.container:  # "select bob" in a list: bob's row
+            return [{"id": f"{sid}-check", "check": hints_for(row, elements)}], None, ""
         if not intent.container or not lists:
             choice = _decide(intent, _rank(intent, elements, _CHOOSABLE))
             if choice.chosen:
@@ -429,7 +480,7 @@ class UiGoalPlanner:
         self, intent: Intent, elements: Sequence[ElementInfo], sid: str
     ) -> tuple[list[dict[str, Any]], _Choice | None, str]:
         box = Intent("fill", intent.clause, target="search")
-        fields = [e for e in elements if e.role in _TYPABLE]
+        fields = [e for e in elements if e.role in _TYPABLE and e.tag != "select"]
         ranked = _rank(box, fields)
         ranked = [(el, 1.0 if el.role == "searchbox" else s) for el, s in ranked]
         if len(fields) == 1:
@@ -466,6 +517,21 @@ def _innermost(tied: list[tuple[ElementInfo, float]]) -> list[tuple[ElementInfo,
     return [p for p in tied if not any(holds(p[0], q[0]) for q in tied)]
 
 
+def _row_checkbox(value: str, elements: Sequence[ElementInfo]) -> ElementInfo | None:
+    """The selection checkbox of the row named ``value`` in a list whose rows each have one
+    ("Select this object for an action - bob"): the same words, then the row's name."""
+    if not value.strip():
+        return None
+    tail = re.compile(rf"^(.+?)\W*{re.escape(value.strip())}$", re.I)
+    boxes = [e for e in elements if e.visible and not e.disabled and e.role == "checkbox"]
+    mine = [(e, m.group(1)) for e in boxes if (m := tail.match(e.name))]
+    if len(mine) != 1:
+        return None
+    lead = mine[0][1]
+    rows = [e for e in boxes if e.name.startswith(lead)]
+    return mine[0][0] if len(rows) >= 3 else None
+
+
 def _best_button(elements: Sequence[ElementInfo]) -> _Choice:
     for words in _LOGIN_BUTTON:
         exact = Intent("click", "", target="", exact=words)
@@ -490,11 +556,36 @@ def _may_change_page(steps: Sequence[Mapping[str, Any]]) -> bool:
     )
 
 
-def _resume_point(history: Sequence[HistoryItem]) -> int:
-    """The last clause whose steps all ran (step ids are ``c<clause>-...``)."""
+def _progress(history: Sequence[HistoryItem]) -> tuple[int, int]:
+    """The last clause whose steps all ran (step ids are ``c<clause>-...``), and how many
+    pages the next clause has already gone through (its partial steps, ``c<clause>s<n>-``)."""
     done = 0
+    stages: dict[int, int] = {}
     for item in history:
         found = _STEP_ID.match(str(item.step.get("id", "")))
-        if found and item.status == "ok":
+        if not found or item.status != "ok":
+            continue
+        if found.group(2):
+            clause = int(found.group(1))
+            stages[clause] = max(stages.get(clause, 0), int(found.group(2)))
+        else:
             done = max(done, int(found.group(1)))
-    return done
+    return done, stages.get(done + 1, 0)
+
+
+def _navigates(intent: Intent, choice: _Choice | None, made: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the clause's steps load another page (a real link, a submit, a sign-in)."""
+    if intent.action in _TASKS:
+        return any("click" in step for step in made)
+    if intent.action in ("login", "search", "open"):
+        return True
+    if intent.action == "goto":
+        return True
+    if intent.action not in ("click", "press", "delete", "change") or choice is None:
+        return False
+    for el in choice.chosen:
+        if el.role == "link" and el.href and not el.href.startswith(("#", "javascript:")):
+            return True
+        if el.type == "submit" or " ".join(el.name.casefold().split()) in _SUBMITS:
+            return True
+    return False
