@@ -247,8 +247,12 @@ _PASSWORD = re.compile(r"password\s+(?:is\s+)?(?:'([^']+)'|\"([^\"]+)\"|(\S+))",
 
 
 def _passwords_in(goal: str) -> list[str]:
-    """Values a goal gives as a password ("... with password 'x'")."""
-    return [next(g for g in m.groups() if g) for m in _PASSWORD.finditer(goal)]
+    """Values a goal gives as a password ("... with password 'x'", "as admin using x",
+    "(admin / x)": every sign-in phrasing the planner reads, lam.planner.phrasing)."""
+    from lam.planner.phrasing import goal_secrets
+
+    found = [next(g for g in m.groups() if g) for m in _PASSWORD.finditer(goal)]
+    return [*found, *(s for s in goal_secrets(goal) if s not in found)]
 
 
 def secret_passwords(steps: list[dict[str, Any]]) -> list[str]:
