@@ -153,3 +153,18 @@ def test_elicitation_asks_the_person_and_acts_only_on_yes(demo: DemoServer, tmp_
     assert "Rex" in pet_names(demo) and "Bella" not in pet_names(demo)
     deletes = [(r["method"], r["path"]) for r in demo.requests() if "/delete" in r["path"]]
     assert deletes == [("GET", "/pets/2/delete"), ("POST", "/pets/2/delete")], deletes
+
+
+def test_in_a_dry_run_nothing_that_changes_the_shop_reaches_it(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    async def go() -> str:
+        async with lam_mcp([*shop_args(demo.url), "--dry-run"], tmp_path) as client:
+            pets = await sign_in(client, demo.url)  # signing in reaches the shop, as in lam dry-run
+            rex = {"element": "Delete Rex", "ref": ref_of(pets, r'"Delete Rex"')}
+            # not held for a person: the sandbox holds what the click sends, and answers it
+            return await client.text("browser_click", rex)
+
+    said = asyncio.run(go())
+    assert "Delete Rex" in said and "Rex" in pet_names(demo)
+    assert not any("/delete" in r["path"] for r in demo.requests())

@@ -161,15 +161,16 @@ class Calls:
 
     def _page_step(self, step: dict[str, Any], ask: Ask, what: str) -> Reply:
         """One browser step, then the page as it is now (its refs the current ones)."""
-        self._act(step, ask)
-        return self._ran(what)
+        result = self._act(step, ask)
+        return self._ran(what, result.summary)
 
-    def _ran(self, what: str) -> Reply:
+    def _ran(self, what: str, summary: str = "") -> Reply:
         text = self._snap_text()
         url = self._snapshot.url
         if url and (not self._history or self._history[-1] != url):
             self._history.append(url)
-        return Reply(f"### Ran\n{what}\n\n### Page\n{text}")
+        said = f"\n{summary}" if summary and summary != what else ""
+        return Reply(f"### Ran\n{what}{said}\n\n### Page\n{text}")
 
     def _snap_text(self) -> str:
         self._snapshot = self.session.observe()
@@ -221,12 +222,13 @@ class Calls:
 
     def _browser_type(self, args: dict[str, Any], ask: Ask) -> Reply:
         target, described = self._target(args)
-        self._act({"fill": target, "value": str(args["text"]), "description": described}, ask)
+        fill = {"fill": target, "value": str(args["text"]), "description": described}
+        result = self._act(fill, ask)
         if args.get("submit"):
             press = {"press": dict(target), "value": "Enter", "description": described}
-            self._act(press, ask)
+            result = self._act(press, ask)
         said = " and press Enter" if args.get("submit") else ""
-        return self._ran(f"type into {described}{said}")
+        return self._ran(f"type into {described}{said}", result.summary)
 
     def _browser_select_option(self, args: dict[str, Any], ask: Ask) -> Reply:
         target, described = self._target(args)

@@ -173,7 +173,7 @@ def _build_server(
         if problem is not None:
             return _result(Reply(problem, error=True))
         context = server.request_context
-        ask = _asker(context, loop_box)
+        ask = _asker(context, loop_box, lambda: _pulled(calls.session))
         future: concurrent.futures.Future[Reply] = concurrent.futures.Future()
         jobs.put((lambda: calls.call(name, arguments, ask), future))
         try:
@@ -219,7 +219,9 @@ def _check_arguments(name: str, arguments: Any, names: set[str]) -> str | None:
     return f"{name}: arguments{where}: {what}"
 
 
-def _asker(context: Any, loop_box: list[asyncio.AbstractEventLoop]) -> Callable[[Held], Any]:
+def _asker(
+    context: Any, loop_box: list[asyncio.AbstractEventLoop], stopped: Callable[[], bool]
+) -> Callable[[Held], Any]:
     """Ask the person about a held step through the client's elicitation, from the session
     thread: True on an explicit yes, False on anything else, None when the client cannot."""
     session = context.session
@@ -243,10 +245,16 @@ def _asker(context: Any, loop_box: list[asyncio.AbstractEventLoop]) -> Callable[
         }
         coro = session.elicit_form(held.message(), schema, related_request_id=request_id)
         future = asyncio.run_coroutine_threadsafe(coro, loop_box[0])
-        try:
-            answer = future.result()
-        except Exception:
-            return False  # no answer is no approval
+        while True:  # the person may take their time; lam kill does not wait for them
+            try:
+                answer = future.result(timeout=_TICK)
+                break
+            except concurrent.futures.TimeoutError:
+                if stopped():
+                    future.cancel()
+                    return False
+            except Exception:
+                return False  # no answer is no approval
         return bool(answer.action == "accept" and (answer.content or {}).get("approve") is True)
 
     return ask
