@@ -9,7 +9,6 @@ guards and checks every request in both modes.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from lam import http_retry
 from lam.adapters.http_cancel import CancellableTransport, Interrupt, exchange
 from lam.documents import format_path
 from lam.errors import KilledError, StepFailed
@@ -255,9 +255,9 @@ class ApiClient:
 
     def _pause(self, attempt: int, retry_after: str | None) -> None:
         delay = self.backoff * (2 ** (attempt - 1))
-        if retry_after:
-            with contextlib.suppress(ValueError):
-                delay = min(float(retry_after), 30.0)
+        asked = http_retry.retry_after(retry_after)
+        if asked is not None:
+            delay = min(asked, 30.0)
         if self._sleep(delay):
             raise StepFailed("stopped while waiting to retry", code="killed")
 

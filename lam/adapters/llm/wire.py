@@ -9,7 +9,6 @@ message — never the key.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ import httpx
 
 from lam.adapters.llm.config import LlmConfig
 from lam.errors import LamError
+from lam.http_retry import retry_after
 
 __all__ = ["LlmBackend", "LlmError", "ToolAnswer", "ToolSpec", "Turn", "post_json"]
 
@@ -82,7 +82,8 @@ def post_json(
     server is busy or failing (429, 5xx), after its ``Retry-After`` (capped)."""
     response = _send(client, config, url, headers, body)
     if response.status_code in _RETRY_STATUSES:
-        wait = _retry_after(response.headers.get("retry-after"), default=1.0)
+        asked = retry_after(response.headers.get("retry-after"))
+        wait = 1.0 if asked is None else asked
         if wait > config.max_retry_wait:
             raise _http_error(config, url, response, f" (asked to retry after {wait:.0f} s)")
         time.sleep(wait)
@@ -120,21 +121,6 @@ def _send(
             file=url,
             code="llm-unreachable",
         ) from None
-
-
-def _retry_after(value: str | None, *, default: float) -> float:
-    """Seconds to wait: ``Retry-After`` as seconds or as an HTTP date."""
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _http_error(config: LlmConfig, url: str, response: httpx.Response, extra: str) -> LlmError:
