@@ -133,3 +133,17 @@ def test_the_person_sees_the_exact_step_its_risk_and_its_digest() -> None:
     assert "name: Delete Rex" in shown and "s4_click@0123456789" in shown
     assert "risk: destructive (the words say delete)" in shown
     assert json.dumps(step["click"]) not in shown  # YAML, as a person reads it
+
+
+def test_a_plan_named_by_path_stays_under_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lam.mcp.plans import McpConfig, run_plan, validate
+    from lam.policy import default_policy
+
+    monkeypatch.chdir(tmp_path)
+    for outside in ("/etc/passwd", "../plan.yaml", str(ROOT / "examples" / "demo_mixed.yaml")):
+        with pytest.raises(UsageError, match="under the working directory"):
+            validate(outside, default_policy())
+    with pytest.raises(UsageError, match="not an input name"):
+        run_plan({"lam": 1}, {"--approve=x": "1"}, McpConfig(), dry_run=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,8 @@ from lam.errors import PlanError, UsageError
 
 __all__ = ["McpConfig", "operations", "run_plan", "validate"]
 
+_PLAN_SUFFIXES = (".yaml", ".yml", ".json")
+_INPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
 RUN_TIMEOUT_S = 600.0  # a whole plan run through a tool call: the call's own limit
 
 
@@ -77,9 +80,18 @@ def _plan_file(plan: Any, folder: Path) -> tuple[Path, bool]:
     working directory (so its relative spec paths mean what they mean for ``lam run``).
     Returns the path and whether it is ours to remove."""
     if isinstance(plan, str):
-        path = Path(plan)
+        # a model names the file: only a plan file under the working directory (the project),
+        # so no tool call reads the rest of the disk back through an error message
+        path = Path(plan).resolve()
+        if not path.is_relative_to(folder.resolve()) or path.suffix not in _PLAN_SUFFIXES:
+            raise UsageError(
+                "a plan given by path must be a .yaml, .yml or .json file under the working "
+                f"directory {folder}",
+                file=plan[:200],
+                code="plan-outside",
+            )
         if not path.is_file():
-            raise UsageError("plan file not found", file=plan, code="not-found")
+            raise UsageError("plan file not found", file=plan[:200], code="not-found")
         return path, False
     if not isinstance(plan, Mapping):
         raise PlanError("a plan is a mapping (the document) or a path", code="not-a-mapping")
@@ -114,19 +126,24 @@ def run_plan(
     approvals: Sequence[str] = (),
 ) -> tuple[int, dict[str, Any]]:
     """``lam run --json`` (or ``lam dry-run``) in a child process; its exit code and JSON."""
+    for name in inputs:
+        if not _INPUT_NAME.match(name):
+            raise UsageError(f"inputs: {name[:100]!r} is not an input name", code="usage")
     path, ours = _plan_file(plan, Path.cwd())
-    argv = [sys.executable, "-m", "lam", "dry-run" if dry_run else "run", str(path), "--json"]
+    # the path absolute and every value in one --opt=VALUE word: nothing a caller gives can
+    # be read as another option (an --approve) by the child's command line
+    argv = [sys.executable, "-m", "lam", "dry-run" if dry_run else "run", str(path.resolve())]
+    argv.append("--json")
     if not dry_run:
         argv.append("--no-prompt")
     if config.policy:
-        argv += ["--policy", config.policy]
+        argv.append(f"--policy={config.policy}")
     if config.headed:
         argv.append("--headed")
     for name, value in inputs.items():
         text = value if isinstance(value, str) else json.dumps(value)
-        argv += ["--input", f"{name}={text}"]
-    for approval in approvals:
-        argv += ["--approve", approval]
+        argv.append(f"--input={name}={text}")
+    argv += [f"--approve={approval}" for approval in approvals]
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, stdin=subprocess.DEVNULL
