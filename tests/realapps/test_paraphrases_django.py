@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from paraphrases import Case, GoalDriver, cases, table_state
-from test_paraphrases import check_case
+from paraphrases import Case, GoalDriver, cases, check_case, table_state
 
 from lam.adapters.browser import BrowserSession, find_chromium
 from lam.cli.main import main
