@@ -1,22 +1,24 @@
 """How often the embedded API planner picks the right operations and values.
 
-    .venv/bin/python benchmarks/plan_api_bench.py [-v] [--restbench RESTGPT_CHECKOUT]
+    .venv/bin/python benchmarks/plan_api_bench.py [-v|-vv] [--sweep] [--shipped] [--restbench RESTGPT_CHECKOUT]
 
 1. The goal sets in tests/data/goals/ (petstore and demo specs; ``*_heldout`` were written after
    tuning): per goal outcome (-v), then operation accuracy, parameter accuracy, refusals and
    wrong plans per set. Baseline, same run: BM25 alone (top text score per clause, no value fit,
    never refusing), as a ratio.
-2. With ``--restbench DIR`` (a checkout of github.com/Yifan-Song793/RestGPT, MIT): RestBench (RestGPT's tmdb and spotify queries
-   with gold call chains). Scored on the *first* gold call only, since the embedded planner
-   plans a clause per action and RestBench queries hide their chains ("the lead actor of The
-   Dark Knight" needs a search first). Figures: ranker top-1 and top-5 over the whole query;
-   the planner's answered share (it refuses when unsure) and its first-step accuracy when it
-   answers.
+2. RestBench (RestGPT's TMDB and Spotify queries with gold call chains, MIT; read from a RestGPT
+   checkout given with ``--restbench DIR``, else ../shared/specs, else (or with ``--shipped``)
+   the copies shipped in tests/data), scored by :mod:`lam.planner.restbench` per dataset and split (even query
+   indexes tune, odd ones are held out): the share answered (the planner refuses when unsure),
+   and of the answered ones the share whose first call is right and whose whole call chain is
+   the gold one. Baseline, same run: BM25 alone, answering every query with its top operation
+   (first call right over all queries). ``-v`` prints each query of the tuning split only, so
+   the held-out split stays unread while tuning; ``-vv`` prints both. ``--sweep`` prints the
+   tuning split's figures over a grid of the planner's two thresholds.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,9 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lam.planner import ApiGoalPlanner, Observation  # noqa: E402
+from lam.planner import ApiGoalPlanner  # noqa: E402
 from lam.planner.api_goals import split_clauses  # noqa: E402
 from lam.planner.evaluate import GoalSet, load_goal_set, score_goal_set  # noqa: E402
+from lam.planner.restbench import Query, Tally, load_queries, score, tally  # noqa: E402
 from lam.spec import Spec, load_spec  # noqa: E402
 
 
@@ -73,82 +76,72 @@ def goal_sets(verbose: bool) -> None:
     print(f"{'all':24} {n:5}  {ops / n:6.2f}  {allv / n:9.2f}  {refused:7}  {wrong:5}")
 
 
-# Two gold calls that name no operation of their own spec (typos in the dataset, listed in
-# ../shared/specs/README.md); read as the operation they obviously mean.
-_GOLD_TYPOS = {
-    "GET /person/{movie_id}/movie_credits": "GET /person/{person_id}/movie_credits",
-    "GET /track/{id}": "GET /tracks/{id}",
-}
 SHARED = ROOT.parent / "shared" / "specs"
+SHIPPED = ROOT / "tests" / "data"
 
 
 def _restbench_files(name: str, checkout: Path | None) -> tuple[Path, Path]:
-    if checkout is not None:  # a RestGPT checkout
+    """The queries and the spec: a RestGPT checkout when given, else ../shared/specs when
+    present, else the copies shipped with the tests (the spec unpacked from its .xz)."""
+    if checkout is not None:
         return checkout / "datasets" / f"{name}.json", checkout / "specs" / f"{name}_oas.json"
-    return SHARED / "restbench" / f"{name}.json", SHARED / f"restbench_{name}_oas.json"
+    if (SHARED / "restbench" / f"{name}.json").exists() and "--shipped" not in sys.argv:
+        return SHARED / "restbench" / f"{name}.json", SHARED / f"restbench_{name}_oas.json"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from real_specs import real_spec
+
+    return SHIPPED / "restbench" / f"{name}.json", real_spec(f"restbench_{name}_oas.json")
 
 
-def split_of(index: int) -> str:
-    """RestBench's split, fixed before any tuning: even query indexes tune, odd ones are held out."""
-    return "tune" if index % 2 == 0 else "held-out"
+BM25_TOP1: dict[tuple[str, str], int] = {}
 
 
-def _calls(proposal_steps: tuple[dict[str, object], ...], spec: Spec, name: str) -> list[str]:
-    out = []
-    for step in proposal_steps:
-        ref = str(step["call"])
-        op = spec.find(ref.removeprefix(f"{name}.")) or spec.find(ref.removeprefix(f"{name} "))
-        out.append(op.key if op is not None else ref)
-    return out
+def _bm25_first(planner: ApiGoalPlanner, query: Query, spec: Spec, name: str) -> bool:
+    ranked = sorted(planner.rank(query.goal, {name: spec}), key=lambda r: -r.text_score)
+    return bool(ranked) and ranked[0].op.key == query.gold[0]
 
 
 def restbench(
     checkout: Path | None, planner: ApiGoalPlanner, verbose: bool
-) -> dict[tuple[str, str], list[int]]:
-    """Per (dataset, split): queries, answered, first call right, whole path right, top-1."""
-    table: dict[tuple[str, str], list[int]] = {}
+) -> dict[tuple[str, str], Tally]:
+    """Per (dataset, split): the tally of answers; -v prints each query of the tuning split."""
+    table: dict[tuple[str, str], Tally] = {}
     for name in ("tmdb", "spotify"):
         queries_file, spec_file = _restbench_files(name, checkout)
         if not queries_file.exists() or not spec_file.exists():
             print(f"restbench {name}: skipped ({queries_file} not present)")
             continue
-        queries = json.loads(queries_file.read_text(encoding="utf-8"))
         spec = load_spec(spec_file)
-        apis = {name: spec}
-        for i, item in enumerate(queries):
-            gold = [_GOLD_TYPOS.get(c.strip(), c.strip()) for c in item["solution"]]
-            row = table.setdefault((name, split_of(i)), [0, 0, 0, 0, 0])
-            goal = str(item["query"]).strip()
-            ranked = planner.rank(goal, apis)
-            proposal = planner.propose(Observation(goal, apis=apis), ())
-            row[0] += 1
-            row[4] += bool(ranked) and ranked[0].op.key == gold[0]
-            if proposal.grounded:
-                calls = _calls(proposal.steps, spec, name)
-                row[1] += 1
-                row[2] += calls[0] == gold[0]
-                row[3] += calls == gold
-                mark = "ok  " if calls == gold else "ok1 " if calls[0] == gold[0] else "WRONG"
-                got = " > ".join(calls)
+        outcomes = score(planner, load_queries(queries_file), spec, name)
+        for split in ("tune", "held-out"):
+            table[(name, split)] = tally(outcomes, split)
+            base = [o for o in outcomes if o.query.split == split]
+            BM25_TOP1[(name, split)] = sum(_bm25_first(planner, o.query, spec, name) for o in base)
+        for o in outcomes:
+            if not verbose or (o.query.split != "tune" and "-vv" not in sys.argv):
+                continue
+            if o.answered:
+                mark = "ok" if o.whole_right else "ok1" if o.first_right else "WRONG"
+                got = " > ".join(o.calls)
             else:
-                mark, got = "refused", "; ".join(proposal.unsure)[:300]
-            if verbose and (split_of(i) == "tune" or "-vv" in sys.argv):
-                print(f"  {name} {i:3} {split_of(i):8} {mark:7} {goal}")
-                print(f"      gold: {' > '.join(gold)}\n      plan: {got}")
+                mark, got = "refused", "; ".join(o.proposal.unsure)[:300]
+            print(f"  {name} {o.query.index:3} {o.query.split:8} {mark:7} {o.query.goal}")
+            print(f"      gold: {' > '.join(o.query.gold)}\n      plan: {got}")
     return table
 
 
-def print_restbench(table: dict[tuple[str, str], list[int]]) -> None:
+def print_restbench(table: dict[tuple[str, str], Tally]) -> None:
     print(
         "restbench  split     queries  answered  first call right  whole path right  "
-        "ranker top-1 (baseline)"
+        "BM25 alone: first call right"
     )
-    for (name, split), (n, answered, first, whole, top1) in table.items():
-        a = max(1, answered)
+    for (name, split), t in table.items():
+        base = BM25_TOP1.get((name, split), 0)
         print(
-            f"{name:10} {split:8}  {n:7}  {answered / n:8.2f}  "
-            f"{first / a:6.2f} ({first:2}/{answered:2})   {whole / a:6.2f} ({whole:2}/{answered:2})"
-            f"   {top1 / n:.2f}"
+            f"{name:10} {split:8}  {t.queries:7}  {t.answer_rate:8.2f}  "
+            f"{t.precision:6.2f} ({t.first_right:2}/{t.answered:2})   "
+            f"{t.whole_precision:6.2f} ({t.whole_right:2}/{t.answered:2})   "
+            f"{base / max(1, t.queries):.2f} ({base}/{t.queries})"
         )
 
 
@@ -156,13 +149,13 @@ def sweep(checkout: Path | None) -> None:
     """Answer rate and first-call precision on the *tuning* split over a grid of thresholds."""
     print("sweep on the tuning split: coverage margin -> answered, first call right")
     for coverage in (0.1, 0.2, 0.3, 0.4):
-        for margin in (0.04, 0.08, 0.12, 0.16, 0.2, 0.25, 0.3):
+        for margin in (0.04, 0.08, 0.12, 0.16, 0.2):
             planner = ApiGoalPlanner(min_coverage=coverage, min_margin=margin)
             table = restbench(checkout, planner, False)
             cells = []
             for name in ("tmdb", "spotify"):
-                n, answered, first, _, _ = table.get((name, "tune"), [0, 0, 0, 0, 0])
-                cells.append(f"{name} {answered}/{n} right {first}/{answered}")
+                t = table.get((name, "tune"), Tally())
+                cells.append(f"{name} {t.answered}/{t.queries} right {t.first_right}/{t.answered}")
             print(f"  {coverage:.2f} {margin:.2f}  " + "  ".join(cells))
 
 

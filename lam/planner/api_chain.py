@@ -70,6 +70,9 @@ _CUES: Mapping[str, frozenset[str]] = {
 _BY_SOMEONE = frozenset(["person", "artist"])
 # Words that pick one item of a list: without one, taking a list's first item is a guess.
 _ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|last|latest|newest|top)\b", re.I)
+# Words after which a name is a value being set, not a thing to find: "rename it to 'Jazz'",
+# "a playlist named 'Love Taylor'", "name it Quiet".
+_SETS = re.compile(r"\b(?:to|named|called|name\s+it|as)\s*$", re.I)
 # Path words that say nothing about which list an operation returns.
 _GENERIC = frozenset(["get", "search", "list", "me", "my", "v1", "api"])
 
@@ -82,6 +85,8 @@ class Named:
     start: int
     end: int
     kinds: frozenset[str]  # resource stems its cue word suggests; empty when nothing says
+    new: bool = False  # a value the goal sets ("rename it to 'Jazz'"), not a thing to look up
+    own: bool = False  # the user's own ("my playlist 'My Rock'"): a public search finds others'
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,10 @@ def _cue_words(goal: str, start: int, end: int, possessive: bool) -> frozenset[s
     return _BY_SOMEONE if possessive else frozenset()
 
 
+def _own(goal: str, start: int) -> bool:
+    return "my" in words(goal[:start])[-3:]
+
+
 def named_things(goal: str) -> list[Named]:
     """Quoted strings and capitalised names in ``goal``, in order, with a guess at their kind.
 
@@ -138,7 +147,9 @@ def named_things(goal: str) -> list[Named]:
     taken: list[tuple[int, int]] = []
     for m in _QUOTED.finditer(goal):
         text = next(g for g in m.groups() if g)
-        out.append(Named(text, m.start(), m.end(), _cue(goal, m.start(), m.end(), False)))
+        cue = _cue(goal, m.start(), m.end(), False)
+        new = bool(_SETS.search(goal[: m.start()]))
+        out.append(Named(text, m.start(), m.end(), cue, new, _own(goal, m.start())))
         taken.append(m.span())
     for m in _TITLE.finditer(goal):
         start, end = m.span()
@@ -166,7 +177,9 @@ def named_things(goal: str) -> list[Named]:
             continue
         text = " ".join(parts)
         start = end - len(m.group(0)) + m.group(0).find(text)
-        out.append(Named(text, start, start + len(text), _cue(goal, start, end, possessive)))
+        cue = _cue(goal, start, end, possessive)
+        new = bool(_SETS.search(goal[:start]))
+        out.append(Named(text, start, start + len(text), cue, new, _own(goal, start)))
     return sorted(out, key=lambda n: n.start)
 
 
@@ -210,25 +223,27 @@ def _success_schema(spec: Spec, op: Operation) -> Mapping[str, Any] | None:
 
 
 def _walk(
-    spec: Spec, node: Any, pointer: str, keys: tuple[str, ...], depth: int
+    spec: Spec, node: Any, pointer: str, keys: tuple[str, ...], seen: frozenset[int] = frozenset()
 ) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """(pointer, keys on the way) of every property reachable in a response schema."""
+    """(pointer, keys on the way) of every property reachable in a response schema; each
+    schema object is entered once per branch, so recursive schemas end."""
     node = spec.resolve(node)
-    if not isinstance(node, Mapping) or depth > 4:
+    if not isinstance(node, Mapping) or id(node) in seen or len(keys) > 6:
         return
+    seen = seen | {id(node)}
     for combinator in ("allOf", "oneOf", "anyOf"):
         parts = node.get(combinator)
-        if isinstance(parts, list) and parts:
-            yield from _walk(spec, parts[0], pointer, keys, depth + 1)
+        for part in parts if isinstance(parts, list) else ():
+            yield from _walk(spec, part, pointer, keys, seen)
     if node.get("type") == "array" or "items" in node:
-        yield from _walk(spec, node.get("items"), pointer + "/0", keys, depth + 1)
+        yield from _walk(spec, node.get("items"), pointer + "/0", keys, seen)
         return
     props = node.get("properties")
     if isinstance(props, Mapping):
         for name, sub in props.items():
             here = f"{pointer}/{name}"
             yield here, (*keys, str(name))
-            yield from _walk(spec, sub, here, (*keys, str(name)), depth + 1)
+            yield from _walk(spec, sub, here, (*keys, str(name)), seen)
 
 
 def id_pointer(spec: Spec, op: Operation, key: str, resource: str) -> str | None:
@@ -242,8 +257,10 @@ def id_pointer(spec: Spec, op: Operation, key: str, resource: str) -> str | None
     if schema is None:
         return None
     path_stems = {stem(w) for s in op.path.split("/") if not s.startswith("{") for w in words(s)}
+    if op.path.strip("/") == "me":
+        path_stems.add("user")  # GET /me: the signed-in user, whose id is a user_id
     best: tuple[int, str] | None = None
-    for pointer, keys in _walk(spec, schema, "", (), 0):
+    for pointer, keys in _walk(spec, schema, "", ()):
         if keys[-1] != key:
             continue
         on_way = {stem(w) for k in keys[:-1] for w in words(k)}
@@ -303,7 +320,7 @@ def producers(
             continue
         if texts:
             for thing in named:
-                if thing.kinds and resource not in thing.kinds:
+                if thing.new or thing.own or (thing.kinds and resource not in thing.kinds):
                     continue  # "directed by Sofia Coppola" is a person: no movie search
                 fit = 1.0 if resource in thing.kinds else 0.0
                 value = Filled(texts[0], thing.text, f"named thing {thing.text!r}")
@@ -314,6 +331,9 @@ def producers(
         matched = [w for w in said if w in goal_terms]
         if said and len(matched) == len(said):
             out.append(Producer(op, tuple(filled), pointer, "list", None, 0.5 * len(matched)))
+        elif not said and "/0" not in pointer:
+            # One object, nothing to pick: GET /me gives the signed-in user's id.
+            out.append(Producer(op, tuple(filled), pointer, "list", None, 0.25))
         elif not said and resource in goal_terms and _ORDINAL.search(goal):
             # "my first playlist" -> GET /me/playlists; "delete a pet" picks none from a list.
             out.append(Producer(op, tuple(filled), pointer, "list", None, 0.25))

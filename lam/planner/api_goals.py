@@ -443,7 +443,9 @@ def _chains_for(
         if slot.kind == "string" and not slot.enum and wants_id(slot) is None and named:
             # The target is itself a search: the named thing is its text, unless its cue says
             # it is another kind of thing (then it stays unused, and the chain is refused).
-            thing = named[0]
+            thing = next((n for n in named if not n.new and not n.own), None)
+            if thing is None:
+                continue  # only values being set: wiring.py reports the missing text
             res = {stem(w) for s in target.op.path.split("/") for w in words(s)}
             if not thing.kinds or thing.kinds & res:
                 bonus += 1.0 if thing.kinds else 0.0

@@ -198,9 +198,13 @@ def fill_slots(clause: str, slots: Sequence[Slot]) -> list[Filled]:
         if taken((start, end)):
             continue
         before = _word_before(clause, start, 2)
-        target = next((s for s in slots if free(s) and _mentions(s, before)), None)
+        # A spaced value is no id: "rename my first playlist to 'My First'" names none.
+        spaced = " " in value.strip()
+        target = next(
+            (s for s in slots if free(s) and _mentions(s, before) and not (spaced and _is_id(s))),
+            None,
+        )
         if target is None:
-            # Not an id ("rename my first playlist to 'My First'" names no playlist id).
             target = next((s for s in strings if free(s) and s.required and not _is_id(s)), None)
         if target is None:
             target = next(
