@@ -33,12 +33,11 @@ from lam.egress.netns import strict_available
 from lam.plan import AppDecl, Plan
 from lam.policy import default_policy
 from lam.run.context import RunState
-from lam.run.effects import EffectLog
-from lam.run.guard import DryRunGuard, LiveGuard
 from lam.run.kill import KillSwitch
+from lam.run.mode import LiveMode, RunMode
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.record import RunRecord
-from lam.run.ui_step import LiveReader
+from lam.run.sandbox_mode import LiveReader, SandboxMode
 from lam.sandbox.demo.live import running
 from lam.sandbox.simulator import Simulator
 from lam.spec import load_spec
@@ -51,12 +50,14 @@ MODES = ("plain", "routes only", "proxy only", "live guard", "dry-run guard", "l
 def _state(tmp: Path, url: str, dry: bool) -> RunState:
     plan = Plan(name="bench", steps=(), apps={"shop": AppDecl("shop", url + "/", "shop")})
     record = RunRecord.create(tmp / "runs")
-    guard_type = DryRunGuard if dry else LiveGuard
+    mode: RunMode = SandboxMode() if dry else LiveMode()
     host = url.removeprefix("http://")
-    guard = guard_type(default_policy(), declared_hosts=[host], record=record)
+    guard = mode.guard(
+        default_policy(), declared_hosts=[host], record=record, approvals=(), prompt=None
+    )
     return RunState(
         plan=plan, inputs={}, outputs={}, guard=guard, record=record,
-        kill=KillSwitch(record.directory, tmp), effects=EffectLog() if dry else None,
+        kill=KillSwitch(record.directory, tmp), mode=mode,
         app_urls={"shop": url + "/"}, api_urls={"shop": url + "/api"},
     )  # fmt: skip
 
@@ -99,7 +100,7 @@ def _phase(
     times: dict[str, list[float]] = {mode: [] for mode in modes}
     gate = Containment(
         policy=default_policy(), declared_hosts=[url.removeprefix("http://")], routes=(),
-        dry_run=dry, record=None, strict=strict,
+        writes=(SandboxMode if dry else LiveMode).egress, record=None, strict=strict,
     )  # fmt: skip
     gate.start()
     readers: list[LiveReader] = []
@@ -118,7 +119,7 @@ def _phase(
                         sim = Simulator(spec, base_path="/api", fallback=readers[-1])
                     route = ApiRoute("shop", "shop", spec, url + "/api", sim)
                     with_proxy = gate if mode != "routes only" else None
-                    net = NetworkGuard(state, [route], dry_run=dry, containment=with_proxy)
+                    net = NetworkGuard(state, [route], containment=with_proxy)
                     net.sign_in_forms.add(("", url + "/login"))  # a run learns it from the form
                     net.attach(context)
                 pages[mode] = context.new_page()

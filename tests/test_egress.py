@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from lam.egress.containment import Containment
-from lam.egress.decide import assess, judge_unattended, read_outgoing
+from lam.egress.decide import UnattendedWrites, assess, judge_unattended, read_outgoing
 from lam.egress.grants import GRANT_HEADER, Grants, canonical_url
 from lam.policy import default_policy, policy_from_data
 from lam.types import Verdict
@@ -72,7 +72,8 @@ HOSTS = ["127.0.0.1:8000"]
 def unattended(method: str, url: str, *, dry_run: bool = False, body: bytes = b"") -> Verdict:
     out = read_outgoing(method, url, {"content-type": "application/json"}, body)
     found = assess(out, (), default_policy(), HOSTS)
-    return judge_unattended(found, default_policy(), dry_run=dry_run).verdict
+    writes = UnattendedWrites.REFUSED if dry_run else UnattendedWrites.POLICY  # a dry run's rule
+    return judge_unattended(found, default_policy(), writes=writes).verdict
 
 
 @pytest.mark.parametrize(
@@ -98,7 +99,7 @@ def test_a_write_the_policy_would_ask_about_is_refused_without_a_step_to_approve
     policy = policy_from_data({"rules": [{"match": {"risk": "write"}, "verdict": "approve"}]})
     out = read_outgoing("POST", "http://127.0.0.1:8000/items", {}, b"")
     found = assess(out, (), policy, HOSTS)
-    assert judge_unattended(found, policy, dry_run=False).verdict is Verdict.DENY
+    assert judge_unattended(found, policy, writes=UnattendedWrites.POLICY).verdict is Verdict.DENY
 
 
 def test_a_method_override_counts_at_the_proxy_too() -> None:
@@ -106,7 +107,8 @@ def test_a_method_override_counts_at_the_proxy_too() -> None:
         "POST", "http://127.0.0.1:8000/items/1", {"X-HTTP-Method-Override": "DELETE"}, b""
     )
     found = assess(out, (), default_policy(), HOSTS)
-    assert judge_unattended(found, default_policy(), dry_run=False).verdict is Verdict.DENY
+    verdict = judge_unattended(found, default_policy(), writes=UnattendedWrites.POLICY).verdict
+    assert verdict is Verdict.DENY
 
 
 # -- the proxy, with bad input straight to its port ---------------------------------------------
@@ -156,7 +158,7 @@ def contained(upstream: Upstream) -> Iterator[Containment]:
         policy=default_policy(),
         declared_hosts=[upstream.url.removeprefix("http://")],
         routes=(),
-        dry_run=False,
+        writes=UnattendedWrites.POLICY,
         record=None,
     )
     gate.start()
@@ -279,7 +281,11 @@ def test_a_thousand_connections_do_not_hang_the_proxy(
 
 def test_the_proxy_stops_cleanly_with_connections_open(upstream: Upstream, tmp_path: Path) -> None:
     gate = Containment(
-        policy=default_policy(), declared_hosts=[], routes=(), dry_run=False, record=None
+        policy=default_policy(),
+        declared_hosts=[],
+        routes=(),
+        writes=UnattendedWrites.POLICY,
+        record=None,
     )
     gate.start()
     socks = [socket.create_connection(("127.0.0.1", proxy_port(gate))) for _ in range(50)]

@@ -24,6 +24,7 @@ from playwright.sync_api import Request, Route
 
 from lam.adapters.browser import BrowserSession, find_chromium
 from lam.egress.containment import Containment
+from lam.egress.decide import UnattendedWrites
 from lam.policy import default_policy
 
 pytestmark = [
@@ -125,7 +126,7 @@ def test_https_is_read_by_the_proxy_and_a_worker_delete_is_refused(
     app.log.clear()
     host = app.url.removeprefix("https://")
     gate = Containment(
-        policy=default_policy(), declared_hosts=[host], routes=(), dry_run=False, record=None,
+        policy=default_policy(), declared_hosts=[host], routes=(), writes=UnattendedWrites.POLICY, record=None,
         upstream_ca=server_ca,
     )  # fmt: skip
     gate.start()
@@ -164,7 +165,7 @@ def test_the_run_ca_is_trusted_by_that_browser_only(https_app: tuple[HttpsApp, P
     app, server_ca = https_app
     host = app.url.removeprefix("https://")
     gate = Containment(
-        policy=default_policy(), declared_hosts=[host], routes=(), dry_run=False, record=None,
+        policy=default_policy(), declared_hosts=[host], routes=(), writes=UnattendedWrites.POLICY, record=None,
         upstream_ca=server_ca,
     )  # fmt: skip
     gate.start()

@@ -25,6 +25,7 @@ from lam.adapters.browser import find_chromium
 from lam.adapters.browser.chromium import launch
 from lam.cli.main import main
 from lam.egress.containment import Containment, strict_wanted
+from lam.egress.decide import UnattendedWrites
 from lam.egress.netns import strict_available
 from lam.egress.proxy import EgressError
 from lam.policy import default_policy
@@ -87,7 +88,7 @@ def test_a_direct_connection_past_the_proxy_reaches_nothing_in_strict_mode(
     other.log.clear()
     gate = Containment(
         policy=default_policy(), declared_hosts=[app.url.removeprefix("http://")], routes=(),
-        dry_run=False, record=None, strict=strict,
+        writes=UnattendedWrites.POLICY, record=None, strict=strict,
     )  # fmt: skip
     gate.start()
     try:

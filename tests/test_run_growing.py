@@ -143,8 +143,8 @@ def test_a_dry_run_takes_a_held_step_in_the_sandbox_and_refuses_a_denied_one(
             runner.add_step({"id": "drop", "call": "shop.deleteOrder",
                              "params": {"Authorization": AUTH, "orderId": 1}})  # fmt: skip
     assert 2 in pets(demo.db) and deletes(demo) == []
-    assert runner.result.effects is not None
-    assert [e.step for e in runner.result.effects.effects] == ["login", "remove"]
+    assert runner.result.dry_run and runner.result.effects_json is not None
+    assert [e["step"] for e in runner.result.effects_json] == ["login", "remove"]
 
 
 def test_an_invalid_step_is_a_plan_error_at_its_place_and_the_plan_stays(

@@ -330,10 +330,10 @@ def test_a_websocket_to_a_host_outside_the_plan_is_refused(
     guard = LiveGuard(default_policy(), declared_hosts=["127.0.0.1"], record=record)
     state = RunState(
         plan=plan, inputs={}, outputs={}, guard=guard, record=record,
-        kill=KillSwitch(record.directory, tmp_path), effects=None,
+        kill=KillSwitch(record.directory, tmp_path),
         app_urls={"shop": shop.url + "/"}, api_urls={},
     )  # fmt: skip
-    net = NetworkGuard(state, [], dry_run=False)
+    net = NetworkGuard(state, [])
     with BrowserSession() as session:
         net.attach(session.new_context())
         net.begin("probe")

@@ -21,7 +21,13 @@ from typing import Any
 
 from lam.adapters.browser.chromium import BrowserNotFound, find_chromium
 from lam.egress.ca import RunCA, make_run_ca
-from lam.egress.decide import ApiRoute, assess, judge_unattended, read_outgoing
+from lam.egress.decide import (
+    ApiRoute,
+    UnattendedWrites,
+    assess,
+    judge_unattended,
+    read_outgoing,
+)
 from lam.egress.grants import GRANT_HEADER, Grants
 from lam.egress.netns import NetnsGate, strict_available
 from lam.egress.proxy import EgressError, GuardProxy, Judged, ProxyRefusal
@@ -72,7 +78,7 @@ class Containment:
         policy: Policy,
         declared_hosts: Iterable[str],
         routes: Sequence[ApiRoute],
-        dry_run: bool,
+        writes: UnattendedWrites,
         record: RunRecord | None,
         where: Callable[[], tuple[str, bool]] = lambda: ("", False),
         upstream_ca: Path | None = None,
@@ -83,7 +89,7 @@ class Containment:
         self.policy = policy
         self.declared_hosts = frozenset(declared_hosts)
         self.routes = tuple(routes)
-        self.dry_run = dry_run
+        self.writes = writes  # the run mode's rule for state changes no step sent
         self.record = record
         self.where = where
         self.grants = Grants()
@@ -183,7 +189,7 @@ class Containment:
         out = read_outgoing(method, url, headers, raw)
         found = assess(out, self.routes, self.policy, self.declared_hosts)
         return Judged(
-            judge_unattended(found, self.policy, dry_run=self.dry_run),
+            judge_unattended(found, self.policy, writes=self.writes),
             destructive=found.classification.risk is Risk.DESTRUCTIVE,
             changing=found.changing,
             # a prefetch or prerender says "navigate" too, but no step went anywhere

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,6 +32,7 @@ __all__ = [
     "ApiRoute",
     "Assessment",
     "Outgoing",
+    "UnattendedWrites",
     "assess",
     "changes_state",
     "judge_unattended",
@@ -38,6 +40,14 @@ __all__ = [
 ]
 
 _MULTIPART_FIELD = re.compile(r'name="([^"]+)"\r?\n\r?\n([^\r\n]*)')
+
+
+class UnattendedWrites(StrEnum):
+    """What becomes of a state-changing request to the plan's hosts that no step sent: a run
+    mode's rule (:attr:`lam.run.mode.RunMode.egress`), applied by :func:`judge_unattended`."""
+
+    POLICY = "policy"  # a live run: it goes only if the policy allows it outright
+    REFUSED = "refused"  # a dry run sends no state-changing request
 
 
 @dataclass(frozen=True)
@@ -146,13 +156,15 @@ def assess(
     )
 
 
-def judge_unattended(found: Assessment, policy: Policy, *, dry_run: bool) -> Decision:
+def judge_unattended(
+    found: Assessment, policy: Policy, *, writes: UnattendedWrites
+) -> Decision:
     """The verdict for a request no step sent through the route handler (it reached the proxy
     without a grant). Nobody can approve it, so anything that would need approval is refused:
 
     - a host outside the plan: refused;
     - destructive: refused;
-    - in a dry run, anything that changes state: refused (a dry run changes nothing);
+    - with ``writes`` REFUSED (a dry run), anything that changes state: refused;
     - a read on the plan's hosts: allowed;
     - a plain write in a live run: allowed only if the policy allows it outright.
     """
@@ -166,7 +178,7 @@ def judge_unattended(found: Assessment, policy: Policy, *, dry_run: bool) -> Dec
         )
     if not found.changing:
         return Decision(Verdict.ALLOW, ("a read on one of the plan's hosts",))
-    if dry_run:
+    if writes is UnattendedWrites.REFUSED:
         return Decision(Verdict.DENY, ("a dry run sends no state-changing request",))
     decision = policy.decide(found.facts)
     if decision.verdict is Verdict.ALLOW:

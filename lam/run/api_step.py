@@ -95,15 +95,15 @@ class ApiStepExecutor:
         started = time.perf_counter()
         response, attempts = self._client(api, state).send(call, step=step.id, timeout=step.timeout)
         elapsed = time.perf_counter() - started
-        if state.effects is not None and effect is not None:
+        if effect is not None:  # to the mode's sink: held in a dry run, nothing live
             why = response.extensions.get(PASSED_THROUGH)
-            if why:  # a sign-in sent live (lam.run.sign_in): listed as such, never hidden
+            if why:  # a dry run's sign-in sent live (lam.run.sign_in): listed, never hidden
                 state.record.event(
                     "passthrough", step=step.id, method=call.method, url=call.url,
                     reason=f"sign-in ({why}): the dry run goes on as the signed-in user",
                 )  # fmt: skip
                 effect = replace(effect, body="(credentials not recorded)", answered_by=PASSED_LIVE)
-            state.effects.add(effect)
+            state.mode.effects.add(effect)
         body_value, decode_problem = decode_body(response)
         media = response.headers.get("content-type", "")
         warnings = [decode_problem] if decode_problem else []

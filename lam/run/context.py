@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from lam.errors import StepFailed
 from lam.expressions import Context, ExpressionError, resolve_value
 from lam.plan import Plan, Step
-from lam.run.effects import EffectLog
 from lam.run.guard import Guard
 from lam.run.kill import KillSwitch
+from lam.run.mode import LiveMode, RunMode
 from lam.run.record import RunRecord
 
 if TYPE_CHECKING:
@@ -39,11 +39,11 @@ class RunState:
     guard: Guard
     record: RunRecord
     kill: KillSwitch
-    effects: EffectLog | None  # set in dry runs: state-changing requests are held and logged
     app_urls: Mapping[str, str]
     api_urls: Mapping[str, str]
     strict: bool = False
     secrets: Callable[[str], str] = read_secret  # a dry run may stand placeholders in
+    mode: RunMode = field(default_factory=LiveMode)  # live, or the sandbox (lam.run.mode)
 
     def context(self, response: Mapping[str, Any] | None = None) -> Context:
         return Context(self.inputs, self.outputs, self._secret, response)

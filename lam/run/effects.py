@@ -33,13 +33,19 @@ class Effect:
 
 
 class EffectLog:
-    """Collects effects in the order they were held."""
+    """Collects effects in the order they were held: a dry run's effect sink
+    (:class:`lam.run.mode.EffectSink`)."""
 
     def __init__(self) -> None:
         self.effects: list[Effect] = []
 
     def add(self, effect: Effect) -> None:
         self.effects.append(effect)
+
+    @property
+    def held(self) -> tuple[Effect, ...]:
+        """The effects held so far, in order."""
+        return tuple(self.effects)
 
     def to_json(self) -> list[dict[str, Any]]:
         return [e.to_json() for e in self.effects]

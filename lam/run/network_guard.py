@@ -11,10 +11,10 @@ refusal cannot be raised through the action that caused it. The handler aborts t
 keeps the refusal; the step asks for it (:meth:`NetworkGuard.take_refusal`) after the action
 and after the page has settled, and raises it then.
 
-In a dry run (``dry_run=True``) nothing state-changing reaches the app: each such request is
-held, logged as an :class:`~lam.run.effects.Effect` and answered by the sandbox simulator of the
-app's API (for URLs under that API), or by a synthetic response otherwise. Sign-in requests
-pass through so the dry run goes on as the signed-in user.
+What becomes of a request the guard lets through is the run mode's
+(:class:`~lam.run.mode.RequestHandling`, from ``state.mode.requests``): a live run sends it on
+(:meth:`NetworkGuard.continue_granted`, :meth:`NetworkGuard.send_checked`); a dry run holds
+what would change something and answers it from the sandbox (:mod:`lam.run.held_requests`).
 
 With a :class:`~lam.egress.containment.Containment` (every run lam starts has one) the routes
 are where requests are attributed to steps, and the run's guard proxy is where they leave: each
@@ -34,9 +34,10 @@ from __future__ import annotations
 import contextlib
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
 
@@ -44,13 +45,8 @@ from lam.egress.containment import Containment, Unattended
 from lam.egress.decide import ApiRoute, Outgoing, assess, changes_state, read_outgoing
 from lam.errors import BlockedError
 from lam.policy import ActionFacts, url_host
-from lam.risk.http import url_classification
 from lam.run.context import RunState
-from lam.run.effects import Effect
 from lam.run.guard import GuardCheck
-from lam.run.sign_in import PASSED_LIVE, spec_sign_in
-from lam.sandbox.simulator import SimRequest
-from lam.spec import Operation
 from lam.types import Classification, Decision, Risk, Verdict
 
 __all__ = ["ApiRoute", "NetworkGuard"]
@@ -73,7 +69,6 @@ class NetworkGuard:
         state: RunState,
         routes: Sequence[ApiRoute],
         *,
-        dry_run: bool,
         settle_ms: int = 200,
         containment: Containment | None = None,
     ) -> None:
@@ -81,7 +76,7 @@ class NetworkGuard:
         self.containment = containment
         self.acting = False  # the running step acts on the page (see begin())
         self.routes = tuple(routes)
-        self.dry_run = dry_run
+        self.requests = state.mode.requests  # what becomes of what the guard lets through
         self.settle_ms = settle_ms
         self.step = ""
         # (step, action URL) of credentials forms a step's click submits (lam.run.sign_in)
@@ -126,7 +121,8 @@ class NetworkGuard:
 
     def _proxy_refused(self, found: Unattended) -> None:
         """A request the proxy refused (it never left): unless only its host was wrong (see
-        below), log it with the guard's decisions and stop the step (a live run)."""
+        below), log it with the guard's decisions and have the guard refuse it for the step
+        (a live run's guard stops the step; a dry run's records it)."""
         refusal = found.refusal
         # No route saw it, so no step is known to have sent it: Chromium's own traffic and a
         # page's side channels look alike here. A request refused for its host alone left
@@ -166,16 +162,10 @@ class NetworkGuard:
             reasons=[], verdict="deny", verdict_reasons=list(refusal.reasons),
             detail={"by": "proxy"},
         )  # fmt: skip
-        if self.dry_run:
-            return
-        self._refusals.append(
-            BlockedError(
-                f"{summary}: denied: {'; '.join(refusal.reasons)}",
-                step=found.step or self.step,
-                steps=[found.step or self.step],
-                code="denied",
-            )
-        )
+        try:
+            self.state.guard.refuse(replace(check, step=found.step or self.step), decision)
+        except BlockedError as refused:
+            self._refusals.append(refused)
 
     def mark(self) -> int:
         """A mark to pass to :meth:`settle`: taken just before an action."""
@@ -209,17 +199,18 @@ class NetworkGuard:
     def _started(self, request: Request) -> None:
         earlier = request.redirected_from
         if earlier is not None and earlier.redirected_from is not None:
-            self._late_hop(request)  # the second hop on: no route saw it (see _pass)
+            self._late_hop(request)  # the second hop on: no route saw it (see send_checked)
         elif earlier is not None and earlier in self._continued:
-            self._first_hop(request)  # a read's redirect (see _continue)
+            self._first_hop(request)  # a read's redirect (see continue_granted)
         self._in_flight += 1
         self._started_count += 1
         self._last_activity = time.monotonic()
 
     def _late_hop(self, request: Request) -> None:
         try:
-            hop = _read(request)
-            if not self._hop_allowed(hop) and self.dry_run:
+            hop, refused = _read(request), len(self._refusals)
+            # a hop the guard did not refuse itself (a dry run's) still may not go: say so
+            if not self._hop_allowed(hop) and len(self._refusals) == refused:
                 self._refusals.append(
                     BlockedError(
                         f"{hop.method} {hop.url}: a redirect chain reached it unchecked",
@@ -247,7 +238,8 @@ class NetworkGuard:
     # -- the route handler -------------------------------------------------------------------
 
     def handle(self, route: Route, request: Request) -> None:
-        """Let a request through, refuse it, or (dry run) answer it from the sandbox."""
+        """Refuse a request, or hand it to the mode's request handling (sent on, or held and
+        answered from the sandbox)."""
         try:
             self._handle(route, request)
         except Exception as exc:  # a handler must answer every request, or the page hangs
@@ -315,18 +307,12 @@ class NetworkGuard:
                 _abort(route)
                 return
         if not changing:
-            if self.dry_run and api_route is not None and api_route.simulator is not None:
-                self._simulate(route, seen, api_route)
-            else:
-                self._continue(route, request, seen)
-            return
-        if not self.dry_run:
-            self._pass(route, seen)
+            self.requests.read(self, route, request, seen, api_route)
             return
         assert verdict is not None
-        self._hold(route, request, seen, api_route, verdict)
+        self.requests.change(self, route, request, seen, api_route, verdict)
 
-    def _continue(self, route: Route, request: Request, seen: _Seen) -> None:
+    def continue_granted(self, route: Route, request: Request, seen: _Seen) -> None:
         """Let a read on the plan's hosts go on in the browser, with a grant for exactly it.
 
         A read's redirect is a read too (301/302/303 turn anything into a GET, 307/308 keep
@@ -334,10 +320,10 @@ class NetworkGuard:
         each on its own before it leaves (a host outside the plan, a destructive or, in a dry
         run, any state-changing URL is refused there), and :meth:`_started` has the guard judge
         the first hop for the step as well. Sending it on here rather than through
-        :meth:`_pass` spares a proxy tunnel and a copy of the response per request.
+        :meth:`send_checked` spares a proxy tunnel and a copy of the response per request.
         """
         if self.containment is None:  # no proxy to hold the redirect line: check it here
-            self._pass(route, seen)
+            self.send_checked(route, seen)
             return
         headers = self.containment.grant_headers(
             dict(request.headers), request.method, request.url, request.post_data_buffer
@@ -345,7 +331,7 @@ class NetworkGuard:
         self._continued.add(request)
         route.continue_(headers=headers)
 
-    def _pass(self, route: Route, seen: _Seen) -> None:
+    def send_checked(self, route: Route, seen: _Seen) -> None:
         """Send a request on, checking where a redirect would take it before the browser goes.
 
         Playwright routes only the first URL of a redirect chain: after ``continue_()``
@@ -372,7 +358,8 @@ class NetworkGuard:
         route.fulfill(response=response)
 
     def _hop_allowed(self, hop: _Seen) -> bool:
-        """Whether the guard lets a redirect's next hop go (in a dry run: only reads)."""
+        """Whether the guard lets a redirect's next hop go (a state change only where the
+        mode sends changes: not in a dry run)."""
         guard = self.state.guard
         allowed_host = guard.policy.host_allowed(hop.host, guard.declared_hosts)
         changing = changes_state(hop.method, hop.url)
@@ -380,7 +367,7 @@ class NetworkGuard:
             return True
         api_route = next((r for r in self.routes if r.covers(hop.url)), None)
         verdict = self._check(hop, api_route, via="redirect")
-        return verdict is not None and allowed_host and not self.dry_run
+        return verdict is not None and allowed_host and self.requests.sends_changes()
 
     def _check(
         self,
@@ -420,99 +407,6 @@ class NetworkGuard:
             self._refusals.append(refusal)
             return None
         return classification.risk.value, decision.verdict.value
-
-    def _operation(self, seen: _Seen, api_route: ApiRoute | None) -> Operation | None:
-        if api_route is None:
-            return None
-        found = api_route.spec.match(seen.method, urlsplit(seen.url).path)
-        return found[0] if found else None
-
-    # -- dry runs ------------------------------------------------------------------------------
-
-    def _hold(
-        self,
-        route: Route,
-        request: Request,
-        seen: _Seen,
-        api_route: ApiRoute | None,
-        verdict: tuple[str, str],
-    ) -> None:
-        op = self._operation(seen, api_route)
-        risk, said = verdict
-        why = self._signs_in(seen, op, api_route, Risk(risk))
-        assert self.state.effects is not None
-        if why is not None:  # listed in the effects and the record as sent live
-            self.state.record.event(
-                "passthrough", step=self.step, method=seen.method, url=seen.url,
-                reason=f"sign-in ({why}): the dry run goes on as the signed-in user",
-            )  # fmt: skip
-            self.state.effects.add(Effect(
-                self.step, seen.method, seen.url, "(credentials not recorded)", risk, said,
-                PASSED_LIVE,
-            ))  # fmt: skip
-            self._pass(route, seen)
-            return
-        simulated = api_route is not None and api_route.simulator is not None
-        answered_by = "simulator" if simulated else "synthetic"
-        self.state.effects.add(
-            Effect(self.step, seen.method, seen.url, seen.body, risk, said, answered_by)
-        )
-        if api_route is not None and api_route.simulator is not None:
-            self._simulate(route, seen, api_route)
-            return
-        self.state.record.event(
-            "note", step=self.step,
-            message=f"{seen.method} {seen.url} was held and answered by a synthetic response: "
-            "the page after this point is not the one the app would show",
-        )  # fmt: skip
-        if seen.form or request.is_navigation_request():
-            back = urljoin(seen.url, request.headers.get("referer") or request.frame.url or "/")
-            if seen.form and self._safe_to_follow(back) and back.split("#")[0] != seen.url:
-                route.fulfill(status=303, headers={"location": back}, body="")
-            else:  # a 303 is followed unrouted, and a page that reloads may loop: stay put
-                route.fulfill(status=204, body="")
-        else:
-            route.fulfill(status=200, content_type="application/json", body="{}")
-
-    def _safe_to_follow(self, url: str) -> bool:
-        """Whether the browser may go to ``url`` unrouted: a read on one of the plan's hosts."""
-        guard = self.state.guard
-        return guard.policy.host_allowed(url_host(url), guard.declared_hosts) and (
-            url_classification("GET", url).risk is Risk.READ
-        )
-
-    def _signs_in(
-        self, seen: _Seen, op: Operation | None, api_route: ApiRoute | None, risk: Risk
-    ) -> str | None:
-        """Why a held request may go live as a sign-in (:mod:`lam.run.sign_in`), or None: never
-        a destructive one, never for a word in its path."""
-        if seen.method != "POST" or risk.rank > Risk.WRITE.rank:
-            return None
-        if api_route is not None:
-            return spec_sign_in(api_route.spec, op, seen.url, risk)
-        form = (self.step, seen.url.split("#", 1)[0])
-        if form in self.sign_in_forms:
-            self.sign_in_forms.discard(form)  # once: the form's own submission
-            return "the credentials form this step submitted"
-        return None
-
-    def _simulate(self, route: Route, seen: _Seen, api_route: ApiRoute) -> None:
-        assert api_route.simulator is not None
-        parts = urlsplit(seen.url)
-        answer = api_route.simulator.handle(
-            SimRequest(
-                method=seen.method,
-                path=parts.path,
-                query=parse_qs(parts.query, keep_blank_values=True),
-                headers=dict(_headers_of(route.request)),
-                body=seen.raw,
-            )
-        )
-        route.fulfill(status=answer.status, headers=dict(answer.headers), body=answer.body)
-
-
-def _headers_of(request: Request) -> Mapping[str, str]:
-    return {k.lower(): v for k, v in request.headers.items()}
 
 
 def _read(request: Request) -> _Seen:

@@ -13,26 +13,38 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from lam.errors import BlockedError, KilledError, LamError, StepFailed
 from lam.plan import Plan, PlanProblem, Step, step_digest
 from lam.run.context import Observer, PageView, RunState, StepExecutor, StepOutcome, read_secret
-from lam.run.effects import EffectLog
 from lam.run.growing import Validator, approvals_naming, grow_plan
 from lam.run.guard import Guard
 from lam.run.kill import KillSwitch
+from lam.run.mode import LIVE, ModeName, RunMode
 from lam.run.record import RunRecord
 from lam.types import Risk, Verdict
 from lam.validate import StepReport, ValidationReport, validate_loaded
 
-__all__ = ["RunResult", "Runner", "StepResult", "bind_approvals", "preflight"]
+__all__ = ["RunResult", "Runner", "Status", "StepResult", "bind_approvals", "preflight"]
+
+
+class Status(StrEnum):
+    """How a step or a run went (a run is ``running`` until it ends). The values are what
+    records, ``--json`` output and reports say."""
+
+    OK = "ok"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    KILLED = "killed"
+    RUNNING = "running"
 
 
 @dataclass(frozen=True)
 class StepResult:
     id: str
-    status: str  # "ok" | "failed" | "blocked" | "killed"
+    status: Status  # never RUNNING
     summary: str
     seconds: float
     warnings: tuple[str, ...] = ()
@@ -57,12 +69,16 @@ class StepResult:
 class RunResult:
     run_id: str
     directory: str
-    status: str = "running"  # "ok" | "failed" | "blocked" | "killed"
+    status: Status = Status.RUNNING
     steps: list[StepResult] = field(default_factory=list)
     error: LamError | None = None
-    effects: EffectLog | None = None
-    dry_run: bool = False
-    effects_json: list[dict[str, Any]] | None = None  # as recorded: secrets redacted
+    mode: ModeName = ModeName.LIVE  # what it acted on: the live systems, or the sandbox
+    effects_json: list[dict[str, Any]] | None = None  # a dry run's, as recorded: redacted
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether the run acted in the sandbox (for callers: lam itself asks the mode)."""
+        return self.mode is ModeName.DRY_RUN
 
     @property
     def exit_code(self) -> int:
@@ -185,7 +201,7 @@ class Runner:
         inputs: Mapping[str, Any],
         app_urls: Mapping[str, str],
         api_urls: Mapping[str, str],
-        effects: EffectLog | None = None,
+        mode: RunMode = LIVE,
         strict: bool = False,
         on_step: Any = None,
         secrets: Callable[[str], str] = read_secret,
@@ -196,16 +212,13 @@ class Runner:
         self.executors = executors
         self.record = record
         self.kill = kill
-        self.effects = effects
+        self.mode = mode
         self.on_step = on_step
         self.state = RunState(
             plan=plan, inputs=inputs, outputs={}, guard=guard, record=record, kill=kill,
-            effects=effects, app_urls=app_urls, api_urls=api_urls, strict=strict,
-            secrets=secrets,
+            app_urls=app_urls, api_urls=api_urls, strict=strict, secrets=secrets, mode=mode,
         )  # fmt: skip
-        self.result = RunResult(
-            record.run_id, str(record.directory), effects=effects, dry_run=effects is not None
-        )
+        self.result = RunResult(record.run_id, str(record.directory), mode=mode.name)
         # a step held at run time names its approval bound to its content, as preflight does
         guard.approval_name = self._digest_name
         self._open = False
@@ -240,7 +253,7 @@ class Runner:
                     finish = getattr(executor, "finish", None)
                     if finish is not None:
                         finish()  # e.g. a page's request refused after the last step
-                self.result.status = "ok"
+                self.result.status = Status.OK
             except LamError as exc:
                 self.result.error = exc
                 self.result.status = _status_of(exc)
@@ -339,7 +352,7 @@ class Runner:
             raise exc from None
         seconds = time.perf_counter() - started
         result = StepResult(
-            step.id, "ok", outcome.summary, seconds, tuple(outcome.warnings),
+            step.id, Status.OK, outcome.summary, seconds, tuple(outcome.warnings),
             screenshot=outcome.screenshot, unchecked=tuple(outcome.expect_unchecked),
         )  # fmt: skip
         self._step_done(result, kind=step.kind, detail=outcome.detail)
@@ -379,9 +392,11 @@ class Runner:
                 executor.close()
             except Exception as exc:  # closing must not hide the run's own outcome
                 self.record.event("warning", message=f"closing an adapter failed: {exc}")
-        if self.effects is not None:
-            self.result.effects_json = self.record.redact(self.effects.to_json())
-            self.record.write_json("effects.json", self.result.effects_json)
+        try:
+            self.mode.close()  # a dry run's live readers
+        except Exception as exc:
+            self.record.event("warning", message=f"closing the run's mode failed: {exc}")
+        self.result.effects_json = self.mode.write_effects(self.record)
         error = self.result.error
         if isinstance(error, KilledError):
             self.record.event(
@@ -408,9 +423,9 @@ def _validator(guard: Guard) -> Validator:
     return validate
 
 
-def _status_of(exc: LamError) -> str:
+def _status_of(exc: LamError) -> Status:
     if isinstance(exc, KilledError):
-        return "killed"
+        return Status.KILLED
     if isinstance(exc, BlockedError):
-        return "blocked"
-    return "failed"
+        return Status.BLOCKED
+    return Status.FAILED

@@ -3,7 +3,8 @@
 The guard sees each action twice: at the element (before a click, fill, select... the element is
 resolved, its facts read and the action classified) and at the network (every request the page
 sends, see :mod:`lam.run.network_guard`). In a dry run the same browser opens the same pages;
-state-changing requests are held and answered from the sandbox instead of reaching the app.
+state-changing requests are held and answered from the sandbox instead of reaching the app
+(the run's mode, :mod:`lam.run.mode`, says which).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
@@ -39,16 +39,15 @@ from lam.run.context import PageView, RunState, StepOutcome
 from lam.run.guard import GuardCheck
 from lam.run.network_guard import ApiRoute, NetworkGuard
 from lam.run.screenshots import Box, ScreenshotWriter
-from lam.run.sign_in import credentials_form, read_stays_read
+from lam.run.sign_in import credentials_form
 from lam.run.ui_wait import wait_on_page
-from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.types import Classification, Risk
 from lam.validate import ValidationReport
 
 if TYPE_CHECKING:
     from lam.run.start import RunOptions
 
-__all__ = ["ABORT_GRACE_S", "GUARDED_ACTIONS", "LiveReader", "UiStepExecutor", "resolve_goto"]
+__all__ = ["ABORT_GRACE_S", "GUARDED_ACTIONS", "UiStepExecutor", "resolve_goto"]
 
 GUARDED_ACTIONS = frozenset({"click", "check", "uncheck", "select", "press", "fill", "upload"})
 """Actions that may change something: the guard sees the element before each one."""
@@ -59,7 +58,6 @@ ABORT_GRACE_S = 0.15
 _TYPING = frozenset({"fill", "select", "upload"})
 _APP_REF = re.compile(r"^([A-Za-z_][\w-]*):(/.*)?$")
 _DEFAULT_TIMEOUT_MS = 10_000.0
-_FORWARDED = ("authorization", "accept", "cookie")
 _BOX_JS = """(els) => {
   if (els.length !== 1) return null;
   // (Through the prototypes: a form's controls could stand in for the form's own methods.)
@@ -101,73 +99,28 @@ def resolve_goto(target: str, app_urls: Mapping[str, str]) -> str:
     return target
 
 
-class LiveReader:
-    """A simulator fallback that performs the same GET against the live API (reads are safe),
-    so a dry run's lists and items merge live data with the simulated changes. A GET that
-    ``spec`` or its words call destructive is never read live (:func:`read_stays_read`)."""
-
-    def __init__(self, base_url: str, *, timeout: float = 10.0, spec: Any = None) -> None:
-        parts = urlsplit(base_url)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self._base_path = parts.path
-        self._spec = spec
-        self._client = httpx.Client(timeout=timeout)
-
-    def __call__(self, request: SimRequest) -> SimResponse | None:
-        if request.method.upper() not in ("GET", "HEAD"):
-            return None
-        headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
-        params = httpx.QueryParams([(k, v) for k, vs in request.query.items() for v in vs])
-        url = str(httpx.URL(self.origin + request.path, params=params))
-        if not read_stays_read(self._spec, self._base_path, request.method, url):
-            return None
-        try:
-            answer = self._client.get(self.origin + request.path, params=params, headers=headers)
-        except httpx.HTTPError:
-            return None
-        try:
-            data = answer.json() if answer.content else None
-        except ValueError:
-            data = None
-        media = {"content-type": answer.headers.get("content-type", "application/json")}
-        return SimResponse(answer.status_code, media, answer.content, data)
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self._client.close()
-
-
 class UiStepExecutor:
     """Executes UI steps for one run. The browser starts at the first UI step; :meth:`close`
     ends it."""
 
-    def __init__(
-        self,
-        report: ValidationReport,
-        options: RunOptions,
-        *,
-        simulators: Mapping[str, Simulator] | None = None,
-        readers: list[LiveReader] | None = None,
-    ) -> None:
+    def __init__(self, report: ValidationReport, options: RunOptions) -> None:
         self.report = report
         self.options = options
         self._session: BrowserSession | None = None
         self._net: NetworkGuard | None = None
         self._containment: Containment | None = None
         self._shots: ScreenshotWriter | None = None
-        self._simulators = dict(simulators or {})  # shared with the dry run's API steps
-        self._readers: list[LiveReader] = list(readers or [])
 
     # -- the browser -----------------------------------------------------------------------
 
     def _start(self, state: RunState) -> NetworkGuard:
         if self._net is not None:
             return self._net
-        routes, dry = self._routes(state), state.effects is not None
+        routes = self._routes(state)
         # the run's egress chokepoint: everything the browser sends leaves through its proxy
         contained = Containment(
             policy=state.guard.policy, declared_hosts=state.guard.declared_hosts,
-            routes=routes, dry_run=dry, record=state.record, strict=strict_wanted(),
+            routes=routes, writes=state.mode.egress, record=state.record, strict=strict_wanted(),
         )  # fmt: skip
         contained.start()
         self._containment = contained
@@ -186,7 +139,7 @@ class UiStepExecutor:
             progress(f"Chromium started in {time.perf_counter() - started:.1f} s")
         self._session = session
         context = session.new_context(service_workers="block")  # their requests dodge routes
-        net = NetworkGuard(state, routes, dry_run=dry, containment=contained)
+        net = NetworkGuard(state, routes, containment=contained)
         contained.where = net.where
         net.attach(context)
         self._net = net
@@ -207,13 +160,8 @@ class UiStepExecutor:
             base = state.api_urls.get(app.api or "", "")
             if app.api is None or spec is None or "://" not in base:
                 continue
-            simulator = self._simulators.get(app.api)
-            if state.effects is not None and simulator is None:
-                reader = LiveReader(base, spec=spec)
-                self._readers.append(reader)
-                simulator = Simulator(
-                    spec, seed=self.options.seed, base_path=urlsplit(base).path, fallback=reader
-                )
+            # a dry run's simulator of the API, shared with the plan's API steps; None live
+            simulator = state.mode.simulator(app.api)
             routes.append(ApiRoute(name, app.api, spec, base.rstrip("/"), simulator))
         return routes
 
@@ -243,7 +191,7 @@ class UiStepExecutor:
             raise refused
 
     def close(self) -> None:
-        """Finish the screenshots; close the browser and the dry run's live readers."""
+        """Finish the screenshots; close the browser and its egress proxy."""
         if self._shots is not None:
             self._shots.close()
             self._shots = None
@@ -252,9 +200,6 @@ class UiStepExecutor:
         if self._containment is not None:
             self._containment.close()
             self._containment = None
-        for reader in self._readers:
-            reader.close()
-        self._readers.clear()
         self._session = None
         self._net = None
 
@@ -418,8 +363,7 @@ STAND_IN = "not checked in a dry run (the page after a held write is a stand-in)
 
 def _stand_ins(state: RunState) -> int:
     """How many writes the dry run has answered with a synthetic response so far (0 live)."""
-    effects = state.effects.effects if state.effects is not None else []
-    return sum(1 for e in effects if e.answered_by == "synthetic")
+    return sum(1 for e in state.mode.effects.held if e.answered_by == "synthetic")
 
 
 def _unchecked(expect: Mapping[str, Any]) -> list[str]:
