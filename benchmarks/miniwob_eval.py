@@ -66,7 +66,7 @@ PLAIN = (
 CONTROL_VERBS = frozenset(
     ["click", "tap", "press", "push", "hit", "select", "choose", "pick", "check", "uncheck",
      "tick", "enter", "type", "fill", "expand", "close", "switch", "open", "focus", "scroll",
-     "wait", "submit", "search", "navigate", "log", "sign"]
+     "wait", "submit", "search", "navigate", "log", "sign", "copy"]
 )  # fmt: skip
 """Each sentence (and each part after "then") must begin with one of these."""
 JUDGEMENT = re.compile(
@@ -79,7 +79,7 @@ JUDGEMENT = re.compile(
     r"|number of|solve|math|similar|correctly|best"
     r"|drag|draw|resize|highlight|hover(?:ed)?|mouse|move|moving|sliders?|color picker"
     r"|game|guess|win|play(?:ing)?"
-    r"|copy|paste|value of|corresponds?|the text below|in the order|displayed|last word"
+    r"|value of|corresponds?|the text below|in the order|displayed|last word"
     r")\b",
     re.IGNORECASE,
 )

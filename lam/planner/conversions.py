@@ -14,8 +14,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["apply_case", "for_input", "names_control", "parse_date", "parse_time", "value_into"]
+__all__ = [
+    "apply_case",
+    "copy_paste",
+    "for_input",
+    "names_control",
+    "parse_date",
+    "parse_time",
+    "value_into",
+]
 
 _CASE = re.compile(
     r"(?P<q>[\"“])(?P<value>[^\"”]*)[\"”]\s*,?\s*(?:written\s+|typed\s+)?in\s+(?:all\s+)?"
@@ -158,3 +168,47 @@ def names_control(word: str, input_type: str, role: str, element_id: str) -> boo
     if word == input_type.casefold() or (word == "spinner" and role == "spinbutton"):
         return True
     return len(word) >= 4 and element_id.casefold().startswith(word)
+
+
+_COPY = re.compile(
+    r"^\s*copy\s+the\s+(?:text|value|contents?)\s+(?:in|from|of)\s+(?:the\s+)?(?P<src>.+?)"
+    r"(?:\s+(?:below|above))?\s*(?:,\s*(?:and\s+)?|\s+and\s+)(?:then\s+)?paste\s+it\s+"
+    r"(?:into|in|to)\s+(?:the\s+)?(?P<dst>.+?)(?P<rest>(?:\s*,\s*|\s+)(?:and\s+|then\s+).*)?"
+    r"[.!]?\s*$",
+    re.IGNORECASE,
+)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+
+
+def copy_paste(goal: str, elements: Sequence[Any]) -> tuple[str, str, str]:
+    """'Copy the text in the X, paste it into the Y ...' as 'Enter "<X's text>" into the Y ...'.
+
+    Returns (goal, problem, value): the goal rewritten with the value read from the snapshot
+    (and that value as it is, spaces included: the clause parser trims what it reads), or the
+    goal unchanged and why the copy cannot be made (no such field, several and no ordinal, a
+    value with a double quote). A goal without a copy comes back unchanged with no problem.
+    """
+    found = _COPY.match(goal)
+    if found is None:
+        return goal, "", ""
+    src = found.group("src").strip()
+    pool = [e for e in elements if e.visible and e.value is not None and e.role == "textbox"]
+    if re.search(r"\btext\s*areas?\b", src, re.I):
+        pool = [e for e in pool if e.tag == "textarea"]
+    where = re.search(r"\b(?:(\d+)(?:st|nd|rd|th)|(" + "|".join(_ORDINALS) + r"))\b", src, re.I)
+    if where:
+        n = int(where.group(1)) if where.group(1) else _ORDINALS[where.group(2).lower()]
+        chosen = pool[n - 1 : n] if n > 0 else pool[-1:]
+    else:
+        chosen = pool if len(pool) == 1 else []
+    if len(chosen) != 1:
+        return (
+            goal,
+            f"the field to copy from ({src!r}) is not one field here ({len(pool)} candidates)",
+            "",
+        )
+    value = str(chosen[0].value)
+    if '"' in value:
+        return goal, "the text to copy holds a double quote", ""
+    rest = found.group("rest") or ""
+    return f'Enter "{value}" into the {found.group("dst")}{rest}', "", value
