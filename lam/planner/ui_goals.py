@@ -25,7 +25,13 @@ from typing import Any
 from lam.adapters.browser.grounding import MARGIN, THRESHOLD, parse_query, score
 from lam.adapters.browser.snapshot import ElementInfo
 from lam.planner.base import Candidate, HistoryItem, Observation, Proposal
-from lam.planner.conversions import apply_case, for_input, names_control, value_into
+from lam.planner.conversions import (
+    apply_case,
+    copy_paste,
+    for_input,
+    names_control,
+    value_into,
+)
 from lam.planner.instructions import Intent, parse_goal
 from lam.planner.reveal_steps import (
     REVEAL_PREFIX,
@@ -231,7 +237,11 @@ class UiGoalPlanner:
         A clause lam cannot read refuses the whole goal before anything runs. After a step
         that loads another page (a link, a submit button, a sign-in) the proposal stops with
         ``done=False``: the clauses after it are grounded on the page they apply to."""
-        goal = menu_path(split_run_on(strip_means(apply_case(observation.goal))))
+        controls = [e for e in observation.elements if not isinstance(e, Sighting)]
+        goal, problem, self._copied = copy_paste(apply_case(observation.goal), controls)
+        if problem:
+            return Proposal((), 0.3, done=False, unsure=(f"{observation.goal!r}: {problem}",))
+        goal = menu_path(split_run_on(strip_means(goal)))
         intents = parse_goal(goal)  # (lam.planner.conversions and .reveal_steps)
         unread = [(n, i) for n, i in enumerate(intents, start=1) if i.action == "unknown"]
         if unread:
@@ -391,6 +401,7 @@ class UiGoalPlanner:
         self, intent: Intent, elements: Sequence[ElementInfo], sid: str
     ) -> tuple[list[dict[str, Any]], _Choice | None, str]:
         typable = [e for e in elements if e.role in _TYPABLE and e.tag != "select"]
+        typable = [e for e in typable if _kind_fits(intent.target, e.tag)]
         ranked = _rank(intent, typable, _TYPABLE)
         if len(_norm(intent.target).split()) == 1:  # "as the date": the date input is named so
             word = _norm(intent.target)
@@ -403,7 +414,10 @@ class UiGoalPlanner:
             ranked = [(el, max(s, 0.6)) for el, s in ranked]
         count = 2 if re.search(r"\bboth\b", intent.clause, re.I) else 0
         choice = _decide(intent, ranked, count)
-        values = [for_input(intent.value or "", el.type) for el in choice.chosen]
+        wanted = intent.value or ""
+        if self.__dict__.get("_copied") and wanted == self._copied.strip():
+            wanted = self._copied  # copied as it is, spaces and all
+        values = [for_input(wanted, el.type) for el in choice.chosen]
         if None in values:  # "tomorrow" into a date input: not a date it can take
             el = choice.chosen[values.index(None)]
             why = f"{intent.value!r} is not a value a {el.type} input takes"
@@ -501,6 +515,15 @@ class UiGoalPlanner:
             steps.append({"id": f"{sid}-press", "press": hints_for(field_el, elements),
                           "value": "Enter"})  # fmt: skip
         return steps, choice, ""
+
+
+def _kind_fits(target: str, tag: str) -> bool:
+    """A "text area" is a textarea; a "text input", "textbox" or "text field" is not one."""
+    if re.search(r"\btext\s*areas?\b", target, re.I):
+        return tag == "textarea"
+    if re.search(r"\b(?:text\s*)?inputs?\b|\btext\s*box(?:es)?\b|\btext\s*fields?\b", target, re.I):
+        return tag != "textarea"
+    return True
 
 
 def _innermost(tied: list[tuple[ElementInfo, float]]) -> list[tuple[ElementInfo, float]]:
