@@ -8,6 +8,7 @@ one control that reveals it, or refuse. Neither guesses: every ambiguous case is
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from lam.adapters.browser.reveal import Sighting
 from lam.planner.base import Observation
 from lam.planner.conversions import (
     apply_case,
+    copy_paste,
     for_input,
     names_control,
     parse_date,
@@ -131,3 +133,29 @@ def test_planner_opens_the_revealer_first_and_not_done() -> None:
     assert [s["click"] for s in proposal.steps] == [{"css": "#ui-id-3"}]
     assert not proposal.done and not proposal.unsure
     assert proposal.steps[0]["id"].startswith("r")  # a reveal step never marks its clause done
+
+
+def _box(css: str, tag: str, value: str) -> Any:
+    from lam.adapters.browser.snapshot import ElementInfo
+
+    return ElementInfo(
+        index=0, role="textbox", name="", tag=tag, visible=True, value=value, css=css
+    )
+
+
+def test_copy_paste_reads_the_one_field_it_names() -> None:
+    areas = [
+        _box("#t1", "textarea", "one "),
+        _box("#t2", "textarea", "two"),
+        _box("#in", "input", ""),
+    ]
+    goal = "Copy the text from the 2nd text area below and paste it into the text input, then press Submit."
+    assert copy_paste(goal, areas) == (
+        'Enter "two" into the text input, then press Submit.',
+        "",
+        "two",
+    )
+    unsure = "Copy the text from the text area and paste it into the text input."
+    rewritten, problem, _ = copy_paste(unsure, areas)  # two text areas, no ordinal: refused
+    assert rewritten == unsure and "2 candidates" in problem
+    assert copy_paste("Click Submit.", areas) == ("Click Submit.", "", "")
