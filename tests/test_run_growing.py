@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from servers import DemoServer
 
+from lam.adapters.browser import find_chromium
 from lam.errors import BlockedError, PlanError, StepFailed
 from lam.plan import load_plan, step_digest
 from lam.policy import default_policy, policy_from_data
 from lam.run.growing import approvals_naming, step_document
+from lam.run.guard import GuardCheck
 from lam.run.record import read_trace
 from lam.run.runner import Runner
 from lam.run.start import RunOptions, open_growing
@@ -202,3 +204,43 @@ def test_a_step_object_is_added_under_the_digest_of_its_plan_file(
         for step in plan.steps:
             runner.add_step(step, approvals=[f"remove@{digest}"])
     assert 3 not in pets(demo.db) and runner.result.status == "ok"
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_with_a_human_at_the_prompt_a_held_step_is_asked_about_when_it_acts(
+    demo: DemoServer, tmp_path: Path, answer: bool
+) -> None:
+    asked: list[str] = []
+
+    def prompt(check: GuardCheck) -> bool:
+        asked.append(check.summary)
+        return answer
+
+    runner = runner_for(demo, tmp_path, prompt=prompt)
+    with runner.session():
+        runner.add_step(LOGIN)
+        if answer:
+            runner.add_step(remove(2))
+        else:
+            with pytest.raises(BlockedError, match="needs approval"):
+                runner.add_step(remove(2))
+    assert len(asked) == 1 and asked[0].startswith("DELETE ")
+    assert (2 in pets(demo.db)) is not answer
+    assert [s.id for s in runner.plan.steps] == (["login", "remove"] if answer else ["login"])
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_observe_shows_the_page_the_added_steps_reached(demo: DemoServer, tmp_path: Path) -> None:
+    document = {"lam": 1, "name": "grown", "apps": {"shop": {"url": demo.url + "/"}}}
+    run = RunOptions(policy=default_policy())
+    runner = open_growing({**document, "steps": []}, run, path=tmp_path / "grown.yaml")
+    with runner.session():
+        first = runner.observe()  # the browser starts for it: a blank page
+        runner.add_step({"id": "open", "goto": "shop:/login"})
+        view = runner.observe()
+    assert first is not None and view is not None
+    assert view.url == demo.url + "/login"
+    names = {(e.role, e.name) for e in view.elements}
+    assert ("button", "Log in") in names, names
+    assert runner.result.status == "ok"
