@@ -238,6 +238,8 @@ def run_episode(harness: Harness, task: str, seed: int) -> Episode:
         error = err.one_line()
     except PlaywrightError as err:
         error = str(err).splitlines()[0]
+    except Exception as err:  # a planner bug: the episode fails, the run goes on, it is reported
+        error = f"crash: {type(err).__name__}: {err}"
     success = _reward(page, wait=not refused) > 0  # nothing was done when it refused
     seconds = time.perf_counter() - started
     return Episode(task, seed, goal, success, refused, seconds, error, outside, blocked)
