@@ -497,7 +497,7 @@ class UiGoalPlanner:
         fields = [e for e in elements if e.role in _TYPABLE and e.tag != "select"]
         ranked = _rank(box, fields)
         ranked = [(el, 1.0 if el.role == "searchbox" else s) for el, s in ranked]
-        if len(fields) == 1:
+        if len(fields) == 1 and ranked:  # (a hidden or disabled one is not ranked)
             ranked = [(fields[0], max(ranked[0][1], 0.6))]
         choice = _decide(box, sorted(ranked, key=lambda p: (-p[1], p[0].index)))
         if not choice.chosen or not intent.value:
