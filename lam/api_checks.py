@@ -278,7 +278,7 @@ def _check_body(
     for pointer, message in spec.validator(schema).errors(concrete):
         if any(pointer == h or pointer.startswith(h + "/") for h in holes):
             continue
-        if message == "required property is missing" and _read_only(spec, schema, pointer):
+        if message == "required property is missing" and spec.read_only(schema, pointer):
             continue  # the server fills it in; a request leaves it out
         problems.append(CallProblem(_join("body", pointer), "invalid-body", message))
     return problems
@@ -327,11 +327,6 @@ def _fill(
             for i, v in enumerate(value)
         ]
     return value
-
-
-def _read_only(spec: Spec, schema: Mapping[str, Any], pointer: str) -> bool:
-    target = spec.schema_at(schema, pointer)
-    return target is not None and target.get("readOnly") is True
 
 
 def _plausible(schema: Mapping[str, Any] | None) -> Any:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from lam.documents import load_document, parse_text, schema, schema_errors
@@ -38,6 +38,7 @@ __all__ = [
     "AppDecl",
     "Plan",
     "PlanProblem",
+    "Served",
     "Step",
     "load_plan",
     "parse_plan",
@@ -168,6 +169,25 @@ class Plan:
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
+
+    def api_base_url(
+        self, name: str, specs: Mapping[str, Served], overrides: Mapping[str, str]
+    ) -> str | None:
+        """Where the calls to API ``name`` go: the override given at run time
+        (``--api NAME=URL``), else the plan's ``base_url``, else the spec's first server; None
+        when none says. The one rule for validation (hosts, policy facts) and runs alike."""
+        declared = self.apis.get(name)
+        url = overrides.get(name) or (declared.base_url if declared else None)
+        if url is None and name in specs and specs[name].servers:
+            url = specs[name].servers[0]
+        return url or None
+
+
+class Served(Protocol):
+    """What :meth:`Plan.api_base_url` needs of a spec: its server URLs, in order."""
+
+    @property
+    def servers(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)

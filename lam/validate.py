@@ -240,10 +240,8 @@ def declared_hosts(
     hosts = set()
     for name, app in plan.apps.items():
         hosts.add(url_host(app_overrides.get(name, app.url)))
-    for name, api in plan.apis.items():
-        base = api_overrides.get(name) or api.base_url
-        if base is None and name in specs and specs[name].servers:
-            base = specs[name].servers[0]
+    for name in plan.apis:
+        base = plan.api_base_url(name, specs, api_overrides)
         if base:
             hosts.add(url_host(base))
     hosts.discard("")
@@ -275,9 +273,7 @@ def _step_report(
     classification = classify_step(step, op)
     if step.kind == "api":
         name = step.api_name or ""
-        base = api_overrides.get(name) or (plan.apis[name].base_url if name in plan.apis else None)
-        if base is None and name in specs and specs[name].servers:
-            base = specs[name].servers[0]
+        base = plan.api_base_url(name, specs, api_overrides)
         facts = ActionFacts(
             kind="api",
             risk=classification.risk,

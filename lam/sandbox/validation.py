@@ -73,7 +73,7 @@ def request_errors(
         for pointer, message in spec.validator(found[1]).errors(body):
             if form and "is not of type" in message:
                 continue  # form fields are strings on the wire
-            if "required" in message and _read_only(spec, found[1], pointer):
+            if "required" in message and spec.read_only(found[1], pointer):
                 continue  # the server fills required readOnly fields; clients leave them out
             errors.append(_err("body", pointer, f"body{pointer or ''}: {message}"))
     return errors
@@ -129,12 +129,6 @@ def coerce(raw: list[str], schema: Mapping[str, Any], spec: Any) -> tuple[Any, b
             return text.lower() == "true", True
         return None, False
     return text, True
-
-
-def _read_only(spec: Any, schema: Any, pointer: str) -> bool:
-    sub = spec.schema_at(schema, pointer)
-    sub = spec.resolve(sub) if sub is not None else None
-    return isinstance(sub, Mapping) and bool(sub.get("readOnly"))
 
 
 def _kind(schema: Any) -> str:

@@ -184,6 +184,12 @@ class Spec:
                 return None
         return current if isinstance(current, Mapping) else None
 
+    def read_only(self, schema: Mapping[str, Any], pointer: str) -> bool:
+        """Whether the property an instance pointer reaches is ``readOnly``: the server sets
+        it, so a request may leave it out even where the schema requires it."""
+        target = self.schema_at(schema, pointer)
+        return target is not None and target.get("readOnly") is True
+
     def _step(self, schema: Any, token: str) -> Mapping[str, Any] | None:
         schema = self.resolve(schema)
         if not isinstance(schema, Mapping):
