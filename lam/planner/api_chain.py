@@ -23,6 +23,7 @@ chains that start differently are close; this module only builds them.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -246,6 +247,21 @@ def _walk(
             yield from _walk(spec, sub, here, (*keys, str(name)), seen)
 
 
+# Each operation's response keys, walked once: chaining asks every operation, for every slot.
+_KEYS: weakref.WeakKeyDictionary[Operation, tuple[tuple[str, tuple[str, ...]], ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _response_keys(spec: Spec, op: Operation) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    found = _KEYS.get(op)
+    if found is None:
+        schema = _success_schema(spec, op)
+        found = tuple(_walk(spec, schema, "", ())) if schema is not None else ()
+        _KEYS[op] = found
+    return found
+
+
 def id_pointer(spec: Spec, op: Operation, key: str, resource: str) -> str | None:
     """Where ``op``'s success response carries the ``key`` of a ``resource``, as a runtime
     expression (``$response.body#/results/0/id``), or None.
@@ -253,14 +269,11 @@ def id_pointer(spec: Spec, op: Operation, key: str, resource: str) -> str | None
     The response must be about the resource: the operation's path names it, or a key on the
     way to the value does (``albums/items/0/id`` for an album).
     """
-    schema = _success_schema(spec, op)
-    if schema is None:
-        return None
     path_stems = {stem(w) for s in op.path.split("/") if not s.startswith("{") for w in words(s)}
     if op.path.strip("/") == "me":
         path_stems.add("user")  # GET /me: the signed-in user, whose id is a user_id
     best: tuple[int, str] | None = None
-    for pointer, keys in _walk(spec, schema, "", ()):
+    for pointer, keys in _response_keys(spec, op):
         if keys[-1] != key:
             continue
         on_way = {stem(w) for k in keys[:-1] for w in words(k)}
