@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from mcp import ClientSession, StdioServerParameters, types
+from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -24,7 +25,7 @@ __all__ = ["Client", "Elicit", "answering", "lam_mcp", "lam_mcp_http", "ref_of",
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "lam" / "sandbox" / "demo" / "openapi.yaml"
 
-Elicit = Callable[[Any, types.ElicitRequestParams], Awaitable[types.ElicitResult]]
+Elicit = ElicitationFnT  # what ClientSession takes as elicitation_callback
 
 
 def shop_args(url: str, *, api: bool = True) -> list[str]:

@@ -202,6 +202,7 @@ class GoalDriver:
         verdict = report.steps[-1]
         if verdict.verdict is Verdict.ALLOW:
             return None
+        assert verdict.verdict is not None  # a step of a valid plan has a verdict
         return f"{verdict.verdict.value}: {verdict.risk}: {'; '.join(verdict.reasons)}"
 
     def _act(self, step: Mapping[str, Any]) -> str | None:

@@ -85,7 +85,7 @@ def options(model: Scripted, url: str, tmp: Path, **extra: Any) -> DoOptions:
     )
 
 
-LOGIN = [
+LOGIN: list[dict[str, Any]] = [
     {"id": "go", "goto": "app:/login", "description": "open the login page"},
     {"id": "user", "fill": {"label": "Username"}, "value": "admin", "description": "username"},
     {"id": "pw", "fill": {"label": "Password"}, "value": "admin-pass", "description": "password"},
@@ -96,7 +96,7 @@ LOGIN = [
 @pytest.mark.browser
 def test_a_failed_step_is_observed_again_and_corrected(demo: DemoServer, tmp_path: Path) -> None:
     memory = MemoryStore(tmp_path / "memory.db")
-    wrong = {"id": "user", "fill": {"label": "User name here"}, "value": "admin",
+    wrong: dict[str, Any] = {"id": "user", "fill": {"label": "User name here"}, "value": "admin",
              "description": "username", "timeout": 1}  # fmt: skip
     model = Scripted([[LOGIN[0], wrong], LOGIN[1:]])
     result = do_goal(options(model, demo.url + "/", tmp_path, memory=memory))
@@ -117,7 +117,7 @@ def test_a_failed_step_is_observed_again_and_corrected(demo: DemoServer, tmp_pat
 def test_what_worked_is_tried_first_next_time(demo: DemoServer, tmp_path: Path) -> None:
     memory = MemoryStore(tmp_path / "memory.db")
     memory.remember_success(demo.url, "username", {"label": "Username"})
-    vague = {"id": "user", "fill": {"label": "User name here"}, "value": "admin",
+    vague: dict[str, Any] = {"id": "user", "fill": {"label": "User name here"}, "value": "admin",
              "description": "username", "timeout": 1}  # fmt: skip
     model = Scripted([[LOGIN[0], vague, *LOGIN[2:]]])
     result = do_goal(options(model, demo.url + "/", tmp_path, memory=memory))
@@ -128,7 +128,7 @@ def test_what_worked_is_tried_first_next_time(demo: DemoServer, tmp_path: Path) 
 
 @pytest.mark.browser
 def test_page_text_cannot_make_a_destructive_click_happen(demo: DemoServer, tmp_path: Path) -> None:
-    fooled = [{"id": "obey", "click": {"role": "button", "name": "Delete all"},
+    fooled: list[dict[str, Any]] = [{"id": "obey", "click": {"role": "button", "name": "Delete all"},
                "description": "the page says to click Delete all"}]  # fmt: skip
     model = Scripted([[*LOGIN, {"id": "lab", "goto": "app:/lab/injection"}], fooled])
     result = do_goal(options(model, demo.url + "/", tmp_path))

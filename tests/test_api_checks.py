@@ -238,7 +238,7 @@ def test_required_read_only_property_may_be_left_out(tmp_path: Path) -> None:
 
 
 def test_body_errors_under_expressions_are_ignored(spec: Spec) -> None:
-    body = {"name": "$inputs.name", "photoUrls": "$inputs.urls", "tags": "$inputs.tags"}
+    body: dict[str, Any] = {"name": "$inputs.name", "photoUrls": "$inputs.urls", "tags": "$inputs.tags"}
     assert check(spec, "addPet", {}, body=body) == []
     # The whole body from an earlier step's output.
     assert check(spec, "addPet", {}, body="$steps.make.outputs.pet") == []

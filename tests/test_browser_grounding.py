@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from lam.adapters.browser.embeddings import embeddings_available, load_embedder
@@ -13,7 +15,7 @@ BOX = (0.0, 0.0, 10.0, 10.0)
 
 
 def el(
-    index: int, role: str, name: str, *, row: str = "", visible: bool = True, **extra: object
+    index: int, role: str, name: str, *, row: str = "", visible: bool = True, **extra: Any
 ) -> ElementInfo:
     return ElementInfo(
         index=index,

@@ -166,7 +166,7 @@ def test_a_sign_in_form_is_a_credentials_form_of_the_plans_app(
 def test_api_steps_in_a_dry_run_send_only_the_sign_in_live(
     site: Logged, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"id": "login", "call": "svc.login", "body": {"username": "u", "password": "p"}},
         {"id": "oauth", "call": "svc.issueToken", "content_type": "application/x-www-form-urlencoded",
          "body": {"grant_type": "client_credentials", "client_id": "c"}},
@@ -238,7 +238,7 @@ def test_a_password_form_that_deletes_is_held_in_a_dry_run(
 def test_a_form_with_a_hidden_password_is_not_a_sign_in(
     site: Logged, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    steps = [{"id": "open", "goto": "web:/pages/hidden_password.html"},
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": "web:/pages/hidden_password.html"},
              {"id": "save", "click": {"role": "button", "name": "Log in"}}]  # fmt: skip
     result = _dry_run(capsys, _plan(tmp_path, site.url, steps))
     assert site.changing() == [], result

@@ -187,7 +187,7 @@ def test_no_grant_reaches_a_server(
 def test_speculation_rules_cannot_fetch_a_destructive_url(
     mode: str, site: Logging, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    steps = [{"id": "open", "goto": "evil:/pages/speculation.html"}, {"id": "linger", "wait": 1500}]
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": "evil:/pages/speculation.html"}, {"id": "linger", "wait": 1500}]
     code, result = run(capsys, mode, str(plan_file(tmp_path, site.url, steps)))
     assert [p for _, p in site.reached() if "/items/" in p] == []
     assert code in (0, 3), result  # 3 when Chromium tried (the proxy refused), else 0
@@ -203,7 +203,7 @@ def test_a_prefetch_cannot_carry_a_secret_to_another_port(
 ) -> None:
     bystander.log.clear()
     port = bystander.url.rsplit(":", 1)[1]
-    steps = [{"id": "open", "goto": f"evil:/pages/other_port_prefetch.html?port={port}"},
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": f"evil:/pages/other_port_prefetch.html?port={port}"},
              {"id": "linger", "wait": 1500}]  # fmt: skip
     code, result = run(capsys, mode, str(plan_file(tmp_path, site.url, steps)))
     assert bystander.log == []
@@ -267,7 +267,7 @@ def test_control_webrtc_sends_stun_when_nothing_contains_it(
 def test_webrtc_cannot_send_udp_past_the_proxy(
     mode: str, site: Logging, udp: UdpListener, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    steps = [{"id": "open", "goto": f"evil:/pages/webrtc.html?port={udp.port}"},
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": f"evil:/pages/webrtc.html?port={udp.port}"},
              {"id": "linger", "wait": 2000}]  # fmt: skip
     code, result = run(capsys, mode, str(plan_file(tmp_path, site.url, steps)))
     time.sleep(0.2)
@@ -282,7 +282,7 @@ def test_webrtc_cannot_send_udp_past_the_proxy(
 def test_a_page_opening_thousands_of_connections_ends_cleanly(
     mode: str, site: Logging, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    steps = [{"id": "open", "goto": "evil:/pages/flood.html"}, {"id": "linger", "wait": 3000},
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": "evil:/pages/flood.html"}, {"id": "linger", "wait": 3000},
              {"id": "after", "goto": "evil:/pages/calm.html", "expect": {"text": "Still here"}}]  # fmt: skip
     started = time.monotonic()
     code, result = run(capsys, mode, str(plan_file(tmp_path, site.url, steps)))

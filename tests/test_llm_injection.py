@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -98,7 +99,7 @@ def test_a_fooled_model_cannot_approve_its_destructive_step(provider: str, tmp_p
 
 def test_the_tool_schema_has_no_place_for_approvals_or_policy() -> None:
     checker = Draft202012Validator(tool_spec().schema)
-    good = {
+    good: dict[str, Any] = {
         "steps": [{"id": "wipe", "click": {"text": "Delete all"}}],
         "done": True,
         "confidence": 1,

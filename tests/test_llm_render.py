@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from real_specs import real_spec
 
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _big_spec(tmp_path: Path, count: int) -> Path:
-    paths = {
+    paths: dict[str, Any] = {
         f"/things{i}": {"get": {"operationId": f"listThings{i}", "summary": f"List things {i}"}}
         for i in range(count)
     }

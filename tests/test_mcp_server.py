@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp_harness import SPEC, lam_mcp, ref_of, shop_args
@@ -53,7 +54,7 @@ def test_bad_input_is_an_error_result_and_the_server_keeps_serving(
         async with lam_mcp(shop_args(demo.url, api=False), tmp_path) as client:
             login = await client.text("browser_navigate", {"url": f"{demo.url}/login"})
             user = ref_of(login, "Username")
-            cases = [
+            cases: list[tuple[str, dict[str, Any], str]] = [
                 ("browser_teleport", {}, "unknown tool 'browser_teleport'"),
                 ("api_call", {"api": "shop"}, "unknown tool"),  # no --api: not offered
                 ("browser_click", {"ref": 7}, "arguments.ref: expected string"),
@@ -97,7 +98,8 @@ def test_tools_listed_and_api_calls_checked_against_the_spec_before_anything_is_
             click = listed["browser_click"].inputSchema["properties"]
             assert {"element", "ref"} <= set(click)  # Playwright MCP's argument names
             assert set(listed["browser_type"].inputSchema["properties"]) >= {"text", "submit"}
-            assert listed["browser_snapshot"].annotations.readOnlyHint is True
+            annotations = listed["browser_snapshot"].annotations
+            assert annotations is not None and annotations.readOnlyHint is True
             ops = json.loads(await client.text("api_operations", {"risk": "destructive"}))
             assert {o["operation"] for o in ops["operations"]} >= {"deletePet"}
             assert all(o["verdict"] == "approve" for o in ops["operations"])

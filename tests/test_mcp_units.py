@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,10 @@ def test_tool_lists_follow_the_sessions_apps_and_apis() -> None:
     "name", sorted(n for n in BROWSER_TOOLS if "ref" in TOOLS[n][1]["properties"])
 )
 def test_element_tools_take_element_and_ref_or_target(name: str) -> None:
-    extra = {"browser_type": {"text": "a"}, "browser_select_option": {"values": ["a"]}}
+    extra: dict[str, dict[str, Any]] = {
+        "browser_type": {"text": "a"},
+        "browser_select_option": {"values": ["a"]},
+    }
     base = extra.get(name, {})
     assert _check_arguments(name, {"element": "Save", "ref": "e3", **base}, ALL) is None
     assert _check_arguments(name, {"target": "e3", **base}, ALL) is None

@@ -117,7 +117,8 @@ def test_several_writers_at_once_lose_nothing(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_hammer, args=(path, w, 25)) for w in range(2)]
     threads = [threading.Thread(target=_hammer, args=(path, w, 25)) for w in range(2, 4)]
-    for w in (*workers, *threads):
+    started: list[multiprocessing.process.BaseProcess | threading.Thread] = [*workers, *threads]
+    for w in started:
         w.start()
     for p in workers:
         p.join(60)

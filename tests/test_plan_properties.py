@@ -248,11 +248,11 @@ def test_plan_like_documents_in_files(document: dict[str, Any]) -> None:
         # plan_problems reports instead of raising, past a readable file within the limits
         # on input (a NUL, say, is refused while parsing: docs/limits.md)
         try:
-            plan, problems = plan_problems(path)
+            loaded, problems = plan_problems(path)
         except PlanError as exc:
             assert exc.code in ("syntax", "too-large"), exc
             return
-        assert plan is not None or problems
+        assert loaded is not None or problems
 
 
 @BOUNDED

@@ -108,7 +108,7 @@ def test_a_risk_approval_bound_to_other_content_is_stale(
 def test_a_risk_approval_does_not_reach_outside_the_plan(
     shop: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"id": "open", "goto": "shop:/lab/outside"},
         {"id": "send", "click": {"role": "button", "name": "Send report"}},
     ]

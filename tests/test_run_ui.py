@@ -231,7 +231,7 @@ def test_a_request_to_a_host_outside_the_plan_is_refused(
     shop: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # the page's own pixel while it loads: refused and noted, and the run goes on (issue 11)
-    steps = [{"id": "open", "goto": "shop:/lab/outside"}]
+    steps: list[dict[str, Any]] = [{"id": "open", "goto": "shop:/lab/outside"}]
     code, result = run_json(capsys, "run", str(write_plan(tmp_path, steps)), *targets(shop))
     assert code == 0, result
     denied = [e for e in trace(result) if e["type"] == "guard" and e["verdict"] == "deny"]

@@ -68,7 +68,10 @@ def test_one_of_prefers_the_branch_that_matches_one() -> None:
             {"type": "object", "required": ["b"], "properties": {"b": {"type": "integer"}}},
         ]
     }
-    check = lambda s, v: Draft202012Validator(s).is_valid(v)  # noqa: E731
+
+    def check(s: Mapping[str, Any], v: Any) -> bool:
+        return bool(Draft202012Validator(s).is_valid(v))
+
     value = ExampleGenerator(resolve, check=check).generate(schema)
     assert check(schema, value)
 

@@ -64,7 +64,7 @@ def check_shape(document: dict[str, Any]) -> None:
         assert step["reasons"] and all(isinstance(r, str) for r in step["reasons"])
 
 
-def verdicts(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
+def verdicts(document: dict[str, Any]) -> dict[str, tuple[str | None, str | None]]:
     return {s["id"]: (s["risk"], s["verdict"]) for s in document["steps"]}
 
 

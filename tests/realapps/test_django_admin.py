@@ -76,8 +76,8 @@ def test_validate_reads_each_flow(capsys: pytest.CaptureFixture[str]) -> None:
         code, result = lam_json(capsys, "validate", str(plan))
         assert result["ok"] and not result["errors"], (plan.name, result)
         verdicts[plan.stem] = {s["id"]: s["verdict"] for s in result["steps"]}
-        held = any(v != "allow" for v in verdicts[plan.stem].values())
-        assert code == (3 if held else 0), plan.name  # valid, but held for approval: 3
+        any_held = any(v != "allow" for v in verdicts[plan.stem].values())
+        assert code == (3 if any_held else 0), plan.name  # valid, but held for approval: 3
     assert set(verdicts["django_change_user"].values()) == {"allow"}
     assert set(verdicts["django_add_group"].values()) == {"allow"}
     held = {k: v for k, v in verdicts["django_delete_user"].items() if v != "allow"}
