@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +30,6 @@ pytestmark = [
 def pet_names(server: DemoServer) -> set[str]:
     with sqlite3.connect(server.db) as db:
         return {row[0] for row in db.execute("SELECT name FROM pets")}
-
-
-def lam(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lam", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 async def sign_in(client: Client, url: str) -> str:
@@ -105,12 +93,10 @@ def test_a_destructive_click_is_held_until_the_operator_approves(
             assert approval is not None and approval.group(1) == client.run_id, text
             assert not any("/delete" in r["path"] for r in demo.requests())  # nothing reached it
             # a grant for another digest (what the agent might forge) grants nothing
-            forged = lam("approve", client.run_id, approval.group(2)[:-10] + "0" * 10)
-            assert forged.returncode == 0
+            assert main(["approve", client.run_id, approval.group(2)[:-10] + "0" * 10]) == 0
             again = await client.call("browser_click", delete)
             assert again.isError and not any("/delete" in r["path"] for r in demo.requests())
-            granted = lam("approve", client.run_id, approval.group(2))
-            assert granted.returncode == 0, granted.stderr
+            assert main(["approve", client.run_id, approval.group(2)]) == 0  # the operator
             confirm = await client.text("browser_click", delete)
             assert "Yes, delete" in confirm
             # the grant was used up: the next destructive step is held again

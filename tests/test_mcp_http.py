@@ -5,8 +5,6 @@ any run (exit 4, a record that verifies and says it was killed)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from mcp_harness import answering, lam_mcp_http, ref_of, shop_args
 from servers import DemoServer, free_port
 
 from lam.adapters.browser import find_chromium
+from lam.cli.main import main
 from lam.run.record import read_trace, runs_root
 
 pytestmark = [
@@ -51,25 +50,13 @@ def test_streamable_http_elicitation_and_lam_kill(demo: DemoServer, tmp_path: Pa
                 "browser_click", {"element": "Delete Rex", "ref": ref_of(page, r'"Delete Rex"')}
             )
             assert "Yes, delete" in confirm and len(asked) == 1
-            killed = subprocess.run(
-                [sys.executable, "-m", "lam", "kill", client.run_id],
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-            assert killed.returncode == 0, killed.stdout + killed.stderr
+            assert main(["kill", client.run_id]) == 0  # from the operator's terminal
             code = process.wait(timeout=20)
             return client.run_id, code
 
     run_id, code = asyncio.run(go())
     assert code == 4
-    verified = subprocess.run(
-        [sys.executable, "-m", "lam", "verify", run_id, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert main(["verify", run_id]) == 0
     trace = runs_root() / run_id / "trace.jsonl"
     events = list(read_trace(trace))
     kinds = [e.get("event") or e.get("type") for e in events]
