@@ -1,7 +1,7 @@
 """A page as an agent reads it: the actionable elements as text, each with a ref (``[ref=e3]``).
 
-:class:`PageSnapshot` wraps the page model of :mod:`lam.adapters.browser.snapshot` (one
-:class:`~lam.adapters.browser.snapshot.ElementInfo` per interactive element) with the refs a
+:class:`PageSnapshot` wraps the page model of :mod:`lam.adapters.browser.page_model` (one
+:class:`~lam.adapters.browser.page_model.ElementInfo` per interactive element) with the refs a
 model names elements by, in the shape Playwright MCP uses, so an agent that knows one knows the
 other. A ref is stable: :class:`RefBook` gives the same element on the same page the same ref
 in every snapshot of a session, and an element of another page (or a page since left) a ref the
@@ -24,7 +24,7 @@ from urllib.parse import urldefrag
 from lam.errors import GroundingError
 
 if TYPE_CHECKING:
-    from lam.adapters.browser.snapshot import ElementInfo
+    from lam.adapters.browser.page_model import ElementInfo
 
 __all__ = ["PageSnapshot", "RefBook"]
 
@@ -74,6 +74,24 @@ class PageSnapshot:
                 code="stale-ref",
             )
         return self.elements[index]
+
+    def find(self, name: str, *, role: str | None = None) -> str:
+        """The ref of the one element called ``name`` (case and spacing ignored), of ``role``
+        when given; none or several is a GroundingError listing what there is."""
+        wanted = _norm(name)
+        found = [
+            ref
+            for ref, e in zip(self.refs, self.elements, strict=True)
+            if _norm(e.name) == wanted and (role is None or e.role == role)
+        ]
+        if len(found) != 1:
+            what = f"{role} {name!r}" if role else repr(name)
+            listed = [f"{r}: {_line(self.element(r))}" for r in found]
+            raise GroundingError(
+                f"{len(found) or 'no'} element(s) called {what} on {self.url or '(no page)'}",
+                candidates=listed, code="ambiguous" if found else "not-found",
+            )  # fmt: skip
+        return found[0]
 
     def target(self, ref: str) -> dict[str, Any]:
         """Locator hints (plan format) that name the element behind ``ref`` and no other
