@@ -7,6 +7,7 @@ elicitation or the operator runs `lam approve`, and the session's record and pla
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import sqlite3
 from pathlib import Path
@@ -141,13 +142,34 @@ def test_elicitation_asks_the_person_and_acts_only_on_yes(demo: DemoServer, tmp_
     assert deletes == [("GET", "/pets/2/delete"), ("POST", "/pets/2/delete")], deletes
 
 
-def test_in_a_dry_run_nothing_that_changes_the_shop_reaches_it(
+def test_in_a_dry_run_every_browser_tool_works_and_nothing_changes_the_shop(
     demo: DemoServer, tmp_path: Path
 ) -> None:
     async def go() -> str:
         async with lam_mcp([*shop_args(demo.url), "--dry-run"], tmp_path) as client:
             pets = await sign_in(client, demo.url)  # signing in reaches the shop, as in lam dry-run
-            rex = {"element": "Delete Rex", "ref": ref_of(pets, r'"Delete Rex"')}
+            status = {"element": "Status", "ref": ref_of(pets, "combobox"), "values": ["Pending"]}
+            page = await client.text("browser_select_option", status)
+            assert 'value="Pending"' in page
+            go_filter = {"element": "Filter", "ref": ref_of(page, '"Filter"')}
+            await client.text("browser_hover", go_filter)
+            page = await client.text("browser_click", go_filter)
+            assert "status=pending" in page and "Milo" in page and '"Rex"' not in page
+            await client.text("browser_wait_for", {"text": "Milo"})
+            await client.text("browser_wait_for", {"textGone": "Nothing at all"})
+            await client.text("browser_wait_for", {"time": 0.1})
+            await client.text("browser_press_key", {"key": "Tab"})
+            await client.text("browser_navigate", {"url": f"{demo.url}/orders"})
+            back = await client.text("browser_navigate_back", {})
+            assert "status=pending" in back
+            tabs = await client.text("browser_tabs", {"action": "list"})
+            assert "status=pending" in tabs
+            shot = await client.call("browser_take_screenshot", {})
+            image = shot.content[1]
+            assert isinstance(image, types.ImageContent) and image.mimeType == "image/png"
+            assert base64.b64decode(image.data)[:8] == b"\x89PNG\r\n\x1a\n"
+            page = await client.text("browser_navigate", {"url": f"{demo.url}/pets"})
+            rex = {"element": "Delete Rex", "ref": ref_of(page, r'"Delete Rex"')}
             # not held for a person: the sandbox holds what the click sends, and answers it
             return await client.text("browser_click", rex)
 
