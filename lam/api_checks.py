@@ -275,12 +275,13 @@ def _check_body(
     problems: list[CallProblem] = []
     holes: list[str] = []
     concrete = _fill(spec, schema, body, "", holes, problems, expression_schema)
-    for pointer, message in spec.validator(schema).errors(concrete):
+    for problem in spec.validator(schema).problems(concrete):
+        pointer = problem.pointer
         if any(pointer == h or pointer.startswith(h + "/") for h in holes):
             continue
-        if message == "required property is missing" and spec.read_only(schema, pointer):
+        if problem.keyword == "required" and spec.read_only(schema, pointer):
             continue  # the server fills it in; a request leaves it out
-        problems.append(CallProblem(_join("body", pointer), "invalid-body", message))
+        problems.append(CallProblem(_join("body", pointer), "invalid-body", problem.message))
     return problems
 
 

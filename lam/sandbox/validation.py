@@ -70,12 +70,13 @@ def request_errors(
     found = op.request_schema(ctype.split(";")[0].strip() if ctype else None)
     if found is not None and ("json" in found[0] or "form" in found[0]):
         form = "form" in found[0]
-        for pointer, message in spec.validator(found[1]).errors(body):
-            if form and "is not of type" in message:
+        for problem in spec.validator(found[1]).problems(body):
+            if form and problem.keyword == "type":
                 continue  # form fields are strings on the wire
-            if "required" in message and spec.read_only(found[1], pointer):
+            if problem.keyword == "required" and spec.read_only(found[1], problem.pointer):
                 continue  # the server fills required readOnly fields; clients leave them out
-            errors.append(_err("body", pointer, f"body{pointer or ''}: {message}"))
+            pointer = problem.pointer
+            errors.append(_err("body", pointer, f"body{pointer or ''}: {problem.message}"))
     return errors
 
 

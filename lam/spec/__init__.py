@@ -13,11 +13,13 @@ from lam.spec.loader import (
     check_spec,
     load_spec,
 )
+from lam.spec.schema import SchemaProblem
 
 __all__ = [
     "METHODS",
     "Operation",
     "Parameter",
+    "SchemaProblem",
     "SchemaValidator",
     "Spec",
     "SpecProblem",

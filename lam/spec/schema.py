@@ -11,6 +11,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker
@@ -23,7 +24,14 @@ from referencing.jsonschema import DRAFT202012
 
 from lam import json_pointer
 
-__all__ = ["DOCUMENT_URI", "SchemaValidator", "describe", "make_registry", "validator_class"]
+__all__ = [
+    "DOCUMENT_URI",
+    "SchemaProblem",
+    "SchemaValidator",
+    "describe",
+    "make_registry",
+    "validator_class",
+]
 
 DOCUMENT_URI = "urn:lam:openapi"
 """The URI the bundled document is registered under; every ``$ref`` is local to it."""
@@ -160,8 +168,24 @@ def make_registry(document: Mapping[str, Any], openapi: str) -> Registry[Any]:
     return registry
 
 
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One way an instance breaks a schema.
+
+    ``pointer`` is where in the instance (``/0/id``; for a missing required property, the
+    property's own place), ``message`` what lam shows (``expected integer, got "3"``), and
+    ``keyword`` the JSON Schema keyword that failed (``type``, ``required``, ``enum``...):
+    code that treats some problems differently matches the keyword, never the message.
+    """
+
+    pointer: str
+    message: str
+    keyword: str
+
+
 class SchemaValidator:
-    """One compiled schema; ``errors`` lists every problem as ``(json pointer, message)``."""
+    """One compiled schema; ``problems`` lists every problem with its keyword, ``errors`` the
+    same as ``(json pointer, message)`` pairs."""
 
     __slots__ = ("_validator",)
 
@@ -173,9 +197,13 @@ class SchemaValidator:
             _resolver=registry.resolver(base_uri=DOCUMENT_URI),
         )
 
+    def problems(self, instance: Any) -> list[SchemaProblem]:
+        """All problems of ``instance``, each with its pointer, message and keyword."""
+        return [_render(err) for err in self._validator.iter_errors(instance)]
+
     def errors(self, instance: Any) -> list[tuple[str, str]]:
         """All errors of ``instance``: JSON pointer into it (``/0/id``) and a short message."""
-        return [_render(err) for err in self._validator.iter_errors(instance)]
+        return [(p.pointer, p.message) for p in self.problems(instance)]
 
     def is_valid(self, instance: Any) -> bool:
         """Whether ``instance`` is valid against the schema."""
@@ -195,35 +223,39 @@ def describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _render(err: ValidationError) -> tuple[str, str]:
+def _render(err: ValidationError) -> SchemaProblem:
     if err.context and err.validator in ("anyOf", "oneOf"):
         deeper = best_match(err.context)
         if deeper is not None and len(deeper.absolute_path) > len(err.absolute_path):
             return _render(deeper)
     where = json_pointer.join(err.absolute_path)
     got = describe(err.instance)
-    kind = err.validator
+    kind = str(err.validator)
+
+    def problem(message: str, at: str = where) -> SchemaProblem:
+        return SchemaProblem(at, message, kind)
+
     if kind == "type":
         expected = err.validator_value
         names = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        return where, f"expected {names}, got {got}"
+        return problem(f"expected {names}, got {got}")
     if kind == "enum":
         options = ", ".join(describe(v) for v in _as_list(err.validator_value))
-        return where, f"expected one of {options}, got {got}"
+        return problem(f"expected one of {options}, got {got}")
     if kind == "format":
-        return where, f"expected {err.validator_value}, got {got}"
+        return problem(f"expected {err.validator_value}, got {got}")
     if kind == "pattern":
-        return where, f'expected a string matching "{err.validator_value}", got {got}'
+        return problem(f'expected a string matching "{err.validator_value}", got {got}')
     if kind == "required" and isinstance(err.instance, dict):
         for name in _as_list(err.validator_value):
             if name not in err.instance and str(err.message).startswith(repr(name)):
-                return f"{where}/{name}", "required property is missing"
+                return problem("required property is missing", where + json_pointer.join([name]))
     if kind == "additionalProperties" and isinstance(err.instance, dict):
         known = set(err.schema.get("properties", {})) if isinstance(err.schema, dict) else set()
         extra = sorted(k for k in err.instance if k not in known)
         if extra:
-            return f"{where}/{extra[0]}", f"unknown property {extra[0]!r}"
-    return where, str(err.message)
+            return problem(f"unknown property {extra[0]!r}", where + json_pointer.join([extra[0]]))
+    return problem(str(err.message))
 
 
 def _as_list(value: Any) -> list[Any]:
