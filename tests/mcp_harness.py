@@ -95,7 +95,8 @@ async def lam_mcp(
 async def lam_mcp_http(
     args: Sequence[str], tmp: Path, port: int, *, elicit: Elicit | None = None
 ) -> AsyncIterator[tuple[Client, subprocess.Popen[bytes]]]:
-    """`lam mcp --http PORT ARGS` as a child process, and a client over streamable HTTP."""
+    """`lam mcp --http PORT ARGS` as a child process (checked to refuse a foreign Host header),
+    and a client over streamable HTTP."""
     log_path = tmp / "mcp-stderr.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -108,6 +109,7 @@ async def lam_mcp_http(
         try:
             url = f"http://127.0.0.1:{port}/mcp"
             _wait_listening(port, process)
+            _refuses_foreign_hosts(url)
             async with (
                 streamable_http_client(url) as (read, write, _),
                 ClientSession(read, write, elicitation_callback=elicit) as session,
@@ -120,6 +122,17 @@ async def lam_mcp_http(
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def _refuses_foreign_hosts(url: str) -> None:
+    """A request whose Host header is not loopback's is refused (DNS rebinding)."""
+    sent = httpx.post(
+        url,
+        json={"jsonrpc": "2.0", "id": 0, "method": "ping"},
+        headers={"Host": "rebound.test", "Accept": "application/json, text/event-stream"},
+        timeout=10,
+    )
+    assert sent.status_code == 421, (sent.status_code, sent.text)
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:

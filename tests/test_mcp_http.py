@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp_harness import answering, lam_mcp_http, ref_of, shop_args
 from servers import DemoServer, free_port
@@ -30,6 +31,18 @@ def test_streamable_http_elicitation_and_lam_kill(demo: DemoServer, tmp_path: Pa
         async with lam_mcp_http(
             shop_args(demo.url, api=False), tmp_path, port, elicit=answering(True, asked)
         ) as (client, process):
+            # one MCP session per process: a second client is refused (the harness checked,
+            # before the first one connected, that a foreign Host header is refused: rebinding)
+            initialize = {
+                "jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                           "clientInfo": {"name": "second", "version": "0"}},
+            }  # fmt: skip
+            accept = {"Accept": "application/json, text/event-stream"}
+            async with httpx.AsyncClient(timeout=10) as raw:
+                second = await raw.post(f"http://127.0.0.1:{port}/mcp", json=initialize,
+                                        headers=accept)  # fmt: skip
+                assert second.status_code == 503 and "sessions" in second.text, second.text
             listed = {t.name for t in (await client.session.list_tools()).tools}
             assert "browser_click" in listed and "api_call" not in listed
             page = await client.text("browser_navigate", {"url": f"{demo.url}/login"})
