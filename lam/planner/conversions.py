@@ -20,6 +20,7 @@ from typing import Any
 __all__ = [
     "apply_case",
     "copy_paste",
+    "described",
     "for_input",
     "names_control",
     "parse_date",
@@ -212,3 +213,14 @@ def copy_paste(goal: str, elements: Sequence[Any]) -> tuple[str, str, str]:
         return goal, "the text to copy holds a double quote", ""
     rest = found.group("rest") or ""
     return f'Enter "{value}" into the {found.group("dst")}{rest}', "", value
+
+
+_DESCRIBED = re.compile(r"^(?:the|your|a|an|its|their|his|her)\s+\w+", re.IGNORECASE)
+
+
+def described(value: str, clause: str) -> bool:
+    """Whether a value the goal gives unquoted is a description of one ("the text below", "the
+    value of Last name", "the total number of blocks"): something to find, not to type."""
+    if not value or f'"{value}"' in clause or f"“{value}”" in clause:
+        return False
+    return bool(_DESCRIBED.match(value.strip()))
