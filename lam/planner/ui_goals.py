@@ -28,6 +28,7 @@ from lam.planner.base import Candidate, HistoryItem, Observation, Proposal
 from lam.planner.conversions import (
     apply_case,
     copy_paste,
+    described,
     for_input,
     names_control,
     value_into,
@@ -415,6 +416,9 @@ class UiGoalPlanner:
         count = 2 if re.search(r"\bboth\b", intent.clause, re.I) else 0
         choice = _decide(intent, ranked, count)
         wanted = intent.value or ""
+        if described(wanted, intent.clause):  # "the value of Last name": to be found, not typed
+            why = f"the value is described ({wanted!r}), not given"
+            return [], _Choice((), 0.0, (), why), ""
         if self.__dict__.get("_copied") and wanted == self._copied.strip():
             wanted = self._copied  # copied as it is, spaces and all
         values = [for_input(wanted, el.type) for el in choice.chosen]
