@@ -223,6 +223,26 @@ class Session:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def killed(self) -> bool:
+        """Whether ``lam kill`` (or SIGINT/SIGTERM in the main thread) pulled the run's kill
+        switch. The next :meth:`act` returns ``killed``; :meth:`stop_if_killed` ends it now."""
+        return self._runner.kill.pulled()
+
+    def stop_if_killed(self) -> bool:
+        """Finish the record as killed (a ``killed`` event, then ``end``) if the kill switch is
+        pulled; True when the session is over because of it. A caller that waits between steps
+        (for a model, for a client) calls this as it waits, so ``lam kill`` sees the run end
+        at once rather than at the next step."""
+        if self._closed:
+            return isinstance(self._runner.result.error, KilledError)
+        try:
+            self._runner.kill.check("while the session waited for its next step")
+        except KilledError as exc:
+            self._finish(type(exc), exc, exc.__traceback__)
+            return True
+        return False
+
     # -- the page --------------------------------------------------------------------------------
 
     def observe(self) -> PageSnapshot:

@@ -8,6 +8,8 @@ set back as the session found it, and gets there too.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -250,3 +252,43 @@ def test_refs_are_stable_per_page_and_name_one_element() -> None:
     assert page.find("Name", role="textbox") == "e3"
     text = page.text()
     assert '- textbox "Name" value="Rex" [ref=e3]' in text and "Page Title: Rex" in text
+
+
+def test_lam_kill_stops_the_session_and_an_exception_still_ends_the_record(
+    demo: DemoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    apis = {"shop": (DEMO_SPEC, demo.api)}
+    login = {"call": "shop.login", "body": {"username": "admin", "password": "admin-pass"}}
+    with lam.Session(apis=apis) as session:
+        assert session.act(login).ok and not session.stop_if_killed()
+        codes: list[int] = []
+        killer = threading.Thread(target=lambda: codes.append(main(["kill", session.run_id])))
+        killer.start()  # lam kill finds the session registered like any run
+        deadline = time.monotonic() + 10
+        while not session.stop_if_killed() and time.monotonic() < deadline:
+            time.sleep(0.02)  # a caller waiting for its model polls the switch
+        killer.join()
+        assert codes == [0] and session.killed and session.closed
+        with pytest.raises(UsageError, match="closed"):
+            session.act(login)
+    assert session.result.status == "killed"
+    events = list(read_trace(session.directory / "trace.jsonl"))
+    assert [e["type"] for e in events][-2:] == ["killed", "end"]
+
+    seen = len(demo.requests())
+    with lam.Session(apis=apis) as stopped:
+        from lam.run.kill import stop_run
+        from lam.run.registry import find_runs
+
+        [entry] = find_runs(stopped.run_id)
+        stop_run(entry)
+        result = stopped.act(login)  # the next step is not taken
+        assert result.status is ActStatus.KILLED and stopped.closed
+    assert demo.requests()[seen:] == []
+    capsys.readouterr()
+
+    with pytest.raises(RuntimeError), lam.Session(apis=apis) as broken:
+        raise RuntimeError("the caller's own bug")
+    assert broken.closed
+    assert [e["type"] for e in read_trace(broken.directory / "trace.jsonl")][-1] == "end"
+    assert main(["verify", broken.run_id]) == 0
