@@ -115,6 +115,9 @@ def agent_loop(
     ]
     outcome = AgentOutcome("")
     while outcome.turns < max_turns:
+        if session.stop_if_killed():  # lam kill while the model was thinking: stop now
+            outcome.answer = "stopped by lam kill"
+            return outcome
         outcome.turns += 1
         response = http.post(
             f"{base_url.rstrip('/')}/chat/completions",
