@@ -109,7 +109,7 @@ def _entry(name: str) -> property:
         found = module.__dict__.get(f"_{name}_function")
         if found is None:
             found = module.__dict__[f"_{name}_function"] = _Function(name, f"lam.{name}")
-        return found  # type: ignore[no-any-return]
+        return found
 
     def put(module: types.ModuleType, value: Any) -> None:
         module.__dict__[f"_{name}_module"] = value
