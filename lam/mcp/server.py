@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Callable
 from io import TextIOWrapper
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -35,6 +36,7 @@ from lam.mcp import approvals
 from lam.mcp.calls import Calls, Held, Reply
 from lam.mcp.plans import McpConfig
 from lam.mcp.tools import MAX_ARGUMENT_BYTES, TOOLS, tool_list
+from lam.run.kill import KILL_FILE
 
 __all__ = ["serve"]
 
@@ -117,10 +119,13 @@ def _session_loop(
 
 def _pulled(session: Any) -> bool:
     """Whether the session's kill switch is pulled (lam kill, a signal). lam.Session has no
-    public word for it yet; its runner's switch is read, never changed."""
+    public word for it yet: its runner's switch is read (never changed), and the ``KILL`` file
+    ``lam kill`` leaves in the record's folder counts whatever becomes of that attribute."""
     runner = getattr(session, "_runner", None)
     kill = getattr(runner, "kill", None)
-    return bool(kill is not None and kill.pulled())
+    if kill is not None and kill.pulled():
+        return True
+    return (Path(session.directory) / KILL_FILE).exists()
 
 
 def _close(session: Any, *, killed: bool) -> None:
