@@ -17,6 +17,7 @@ from lam.planner.base import Observation
 from lam.planner.conversions import (
     apply_case,
     copy_paste,
+    described,
     for_input,
     names_control,
     parse_date,
@@ -159,3 +160,13 @@ def test_copy_paste_reads_the_one_field_it_names() -> None:
     rewritten, problem, _ = copy_paste(unsure, areas)  # two text areas, no ordinal: refused
     assert rewritten == unsure and "2 candidates" in problem
     assert copy_paste("Click Submit.", areas) == ("Click Submit.", "", "")
+
+
+def test_a_word_of_a_field_and_described_values() -> None:
+    area = [_box("#t", "textarea", "Donec ridiculus eget rhoncus, nunc."), _box("#in", "input", "")]
+    goal = "Find the last word in the text area, enter it into the text field and hit Submit."
+    assert copy_paste(goal, area)[0] == 'Enter "nunc" into the text field and hit Submit.'
+    assert described("the value of Last name", "Enter the value of Last name into the field")
+    assert described("the text below", "Type the text below into the text field")
+    assert not described("the end", 'Type "the end" into the text field')  # quoted: given
+    assert not described("05/20/2010", "Enter 05/20/2010 as the date")

@@ -178,18 +178,33 @@ _COPY = re.compile(
     r"[.!]?\s*$",
     re.IGNORECASE,
 )
+_WORD_OF = re.compile(
+    r"^\s*find\s+the\s+(?P<which>last|first|\d+(?:st|nd|rd|th))\s+word\s+(?:in|of|from)\s+"
+    r"(?:the\s+)?(?P<src>.+?)\s*(?:,\s*(?:and\s+)?|\s+and\s+)(?:enter|type|put)\s+(?:it|that)\s+"
+    r"(?:into|in)\s+(?:the\s+)?(?P<dst>.+?)(?P<rest>(?:\s*,\s*|\s+)(?:and\s+|then\s+).*)?"
+    r"[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _ordinal(word: str) -> int:
+    digits = re.match(r"\d+", word)
+    return int(digits.group(0)) if digits else _ORDINALS[word.lower()]
+
+
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
 
 
 def copy_paste(goal: str, elements: Sequence[Any]) -> tuple[str, str, str]:
-    """'Copy the text in the X, paste it into the Y ...' as 'Enter "<X's text>" into the Y ...'.
+    """'Copy the text in the X, paste it into the Y ...' as 'Enter "<X's text>" into the Y ...'
+    ('Find the last word in the X, enter it into the Y' the same, with that word of X's text).
 
     Returns (goal, problem, value): the goal rewritten with the value read from the snapshot
     (and that value as it is, spaces included: the clause parser trims what it reads), or the
     goal unchanged and why the copy cannot be made (no such field, several and no ordinal, a
     value with a double quote). A goal without a copy comes back unchanged with no problem.
     """
-    found = _COPY.match(goal)
+    found = _COPY.match(goal) or _WORD_OF.match(goal)
     if found is None:
         return goal, "", ""
     src = found.group("src").strip()
@@ -209,6 +224,14 @@ def copy_paste(goal: str, elements: Sequence[Any]) -> tuple[str, str, str]:
             "",
         )
     value = str(chosen[0].value)
+    which = found.groupdict().get("which")
+    if which:  # "the last word in the text area": a word, its punctuation left out
+        words = [w.strip(".,;:!?()\"'") for w in value.split()]
+        words = [w for w in words if w]
+        at = -1 if which.lower() == "last" else _ordinal(which) - 1
+        if not words or not -len(words) <= at < len(words):
+            return goal, f"the field has no {which} word", ""
+        value = words[at]
     if '"' in value:
         return goal, "the text to copy holds a double quote", ""
     rest = found.group("rest") or ""
