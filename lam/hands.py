@@ -123,7 +123,8 @@ class Session:
     ``(spec, base_url)``. ``policy`` is a :class:`~lam.policy.Policy`, a policy file, or None for
     the operator's (the project's policy found from the working directory, else lam's
     defaults). ``dry_run`` runs every step in the sandbox. ``approvals`` are the operator's
-    ``--approve`` values (``STEP``, ``STEP@DIGEST``, ``...:RISK``); ``prompt`` asks a person
+    grants given up front, each ``STEP@DIGEST`` (``:RISK`` for the requests a step sends): the
+    agent names its steps, so a grant always names the content too; ``prompt`` asks a person
     about a held action at the moment it is about to happen (True lets it through).
 
     Use a Session from one thread (the browser driver is thread-bound). In the main thread it
@@ -150,7 +151,7 @@ class Session:
 
         self._granted: set[str] = set()
         for approval in approvals:
-            self._granted.add(_parse_approval(approval, digest_needed=False)[0])
+            self._granted.add(_parse_approval(approval))
         self._options = RunOptions(
             policy=resolve_policy(policy),
             dry_run=dry_run,
@@ -296,8 +297,7 @@ class Session:
         except (StepFailed, GroundingError) as exc:
             return ActResult(new.id, ActStatus.FAILED, exc.message, error=exc, digest=digest,
                              screenshot=getattr(exc, "screenshot", None))  # fmt: skip
-        if approvals:
-            self._used.append(f"{new.id}@{digest}")
+        self._used += sorted(approvals)
         return ActResult(
             new.id, ActStatus.OK, outcome.summary,
             outputs=dict(runner.state.outputs.get(new.id, {})), digest=digest,
@@ -312,7 +312,7 @@ class Session:
         content only. Never hand this method to an agent (see the module's threat model).
         """
         self._check_open()
-        key, _ = _parse_approval(approval, digest_needed=True)
+        key = _parse_approval(approval)
         self._granted.add(key)
         self._runner.record.event("approval", approval=key, channel="operator")
 
@@ -328,7 +328,8 @@ class Session:
         return yaml.safe_dump(self.plan(), sort_keys=False, allow_unicode=True, width=100)
 
     def approvals_used(self) -> list[str]:
-        """The ``STEP@DIGEST`` approvals the steps that ran needed (for ``lam run --approve``)."""
+        """The approvals (``STEP@DIGEST[:RISK]``) the steps that ran used, in order: what
+        ``lam run --approve`` needs to run :meth:`plan` again."""
         return list(self._used)
 
     # -- inside ----------------------------------------------------------------------------------
@@ -373,12 +374,7 @@ class Session:
     def _approvals_for(self, step_id: str, digest: str) -> frozenset[str]:
         """The operator's grants that cover this step as it is now. One naming another digest
         is left out (the step is held, as if none were given), never an error for the agent."""
-        chosen = set()
-        for key in self._granted:
-            sid, given, _risk = _split(key)
-            if sid == step_id and given in (None, digest):
-                chosen.add(key)
-        return frozenset(chosen)
+        return frozenset(key for key in self._granted if _split(key)[:2] == (step_id, digest))
 
     def _held(self, verdict: StepReport, digest: str, exc: BlockedError) -> ActResult:
         """The validator's verdict holds or denies the step: nothing of it ran."""
@@ -441,14 +437,17 @@ def _base_document(
     return document
 
 
-def _parse_approval(approval: str, *, digest_needed: bool) -> tuple[str, str | None]:
+def _parse_approval(approval: str) -> str:
+    """An approval as the operator gives it, checked: ``STEP@DIGEST`` or ``STEP@DIGEST:RISK``.
+    The digest is required: the agent names its steps, so an approval by id alone would cover
+    whatever the agent sends under that id."""
     match = _APPROVAL.match(approval.strip()) if isinstance(approval, str) else None
     if match is None:
         raise UsageError(
-            f"approval {approval!r}: expected STEP, STEP@DIGEST or STEP@DIGEST:RISK",
+            f"approval {approval!r}: expected STEP@DIGEST or STEP@DIGEST:RISK",
             code="usage",
         )
-    if digest_needed and match["digest"] is None:
+    if match["digest"] is None:
         raise UsageError(
             f"approval {approval!r}: name the step with its digest (STEP@DIGEST), as the held "
             "step's result gives it, so the approval covers what was shown and nothing else",
@@ -460,7 +459,7 @@ def _parse_approval(approval: str, *, digest_needed: bool) -> tuple[str, str | N
             f"approval {approval!r}: {risk!r} is not a risk (read, write or destructive)",
             code="usage",
         )
-    return approval.strip(), match["digest"]
+    return approval.strip()
 
 
 def _split(key: str) -> tuple[str, str | None, str | None]:

@@ -180,6 +180,8 @@ def test_bad_input_is_a_lam_error_that_says_what_and_where(demo: DemoServer) -> 
             session.act({"id": "home", "goto": "shop:/"})
         with pytest.raises(UsageError, match="STEP@DIGEST"):
             session.approve("not an approval")
+        with pytest.raises(UsageError, match="digest"):  # an id alone: whatever the agent sends
+            lam.Session(apps={"shop": demo.url + "/"}, approvals=["delete"])
         failed = session.act({"click": {"text": "No such thing anywhere"}, "timeout": 1})
         assert failed.status is ActStatus.FAILED and failed.error is not None
         assert changing(demo.requests()[seen:]) == []
