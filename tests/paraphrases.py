@@ -158,7 +158,9 @@ class GoalDriver:
                 body = {k: v[0] for k, v in parse_qs(request.post_data).items()}
             found = classify_request(request.method, request.url, body=body)
             if found.risk is Risk.DESTRUCTIVE:
-                self.held = f"{request.method} {request.url}: {'; '.join(found.reasons)}"
+                self.held = (
+                    f"{found.risk}: {request.method} {request.url}: {'; '.join(found.reasons)}"
+                )
                 route.abort()
                 return
         route.continue_()
