@@ -168,6 +168,10 @@ def test_bad_input_is_a_lam_error_that_says_what_and_where(demo: DemoServer) -> 
             session.act({"call": "shop.createPet", "body": {"species": "dog"}})
         with pytest.raises(UsageError, match="observe"):
             session.act({"click": {"ref": "e1"}})  # no snapshot yet
+        with pytest.raises(PlanError, match="unknown key 'approve'"):
+            session.act({"goto": "shop:/", "approve": True})  # a step cannot approve itself
+        away = session.act({"id": "away", "goto": "http://127.0.0.2:9/steal"})
+        assert away.status is ActStatus.DENIED and away.approval is None
         assert session.act({"id": "home", "goto": "shop:/login"}).ok
         page = session.observe()
         assert session.act({"goto": "shop:/pets"}).ok
