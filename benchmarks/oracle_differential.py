@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from lam import json_pointer
 from lam.api_checks import NO_BODY, check_call
 from lam.spec import Operation, Parameter, Spec, load_spec
 
@@ -341,7 +342,7 @@ def _sites(spec: Spec, op: Operation, call: Call) -> Iterator[_Site]:
             yield _Site(None, pointer, spec.resolve(node))
         if isinstance(value, dict):
             for key, item in value.items():
-                yield from walk(item, f"{pointer}/{_escape(key)}")
+                yield from walk(item, f"{pointer}/{json_pointer.escape(key)}")
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 yield from walk(item, f"{pointer}/{i}")
@@ -393,7 +394,9 @@ def _mutate(
             return None
         dropped = present[rng.randrange(len(present))]
         body = {k: v for k, v in valid.body.items() if k != dropped}
-        return replace(valid, kind=kind, where=_where("/" + _escape(dropped)), body=body)
+        return replace(
+            valid, kind=kind, where=_where("/" + json_pointer.escape(dropped)), body=body
+        )
     if kind == "extra-property":
         site = pick(
             [
@@ -401,12 +404,12 @@ def _mutate(
                 for s in sites
                 if s.param is None
                 and s.schema.get("additionalProperties") is False
-                and isinstance(_get(valid.body, s.pointer), dict)
+                and isinstance(json_pointer.resolve(valid.body, s.pointer), dict)
             ]
         )
         if site is None:
             return None
-        target = dict(_get(valid.body, site.pointer))
+        target = dict(json_pointer.resolve(valid.body, site.pointer))
         target[_EXTRA] = "1"
         body = _set(valid.body, site.pointer, target)
         return replace(valid, kind=kind, where=_where(f"{site.pointer}/{_EXTRA}"), body=body)
@@ -789,26 +792,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _tokens(pointer: str) -> list[str]:
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
-
-
-def _get(value: Any, pointer: str) -> Any:
-    for token in _tokens(pointer):
-        value = value[int(token)] if isinstance(value, list) else value[token]
-    return value
-
-
 def _set(value: Any, pointer: str, new: Any) -> Any:
     """A copy of ``value`` with ``new`` at ``pointer`` (the containers on the way copied)."""
-    tokens = _tokens(pointer)
+    tokens = json_pointer.parse(pointer)
     if not tokens:
         return new
-    head, rest = tokens[0], "".join("/" + _escape(t) for t in tokens[1:])
+    head, rest = tokens[0], json_pointer.join(tokens[1:])
     if isinstance(value, list):
         copy_list = list(value)
         copy_list[int(head)] = _set(value[int(head)], rest, new)
@@ -820,7 +809,7 @@ def _set(value: Any, pointer: str, new: Any) -> Any:
 
 def _where(pointer: str) -> str:
     out = "body"
-    for token in _tokens(pointer):
+    for token in json_pointer.parse(pointer):
         out += f"[{token}]" if token.isdigit() else f".{token}"
     return out
 
