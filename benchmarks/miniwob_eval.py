@@ -1,14 +1,20 @@
 """MiniWoB++ evaluation of lam's embedded UI planner (no model, no network).
 
-For each task the ``miniwob`` PyPI package ships as HTML, and each seed: open the task's
-file:// page in headless Chromium, seed it with ``Math.seedrandom(seed)``, start it with
-``core.startEpisodeReal()``, read the goal from ``core.getUtterance()``, snapshot the page,
-ask :class:`lam.planner.ui_goals.UiGoalPlanner` for steps, perform them, and score the episode
-by ``WOB_RAW_REWARD_GLOBAL > 0``. A proposal with anything unsure is not acted on (the episode
-counts as refused and failed). A proposal that is not ``done`` is carried on after its steps
-ran, with a fresh snapshot, up to four rounds.
+For each task the ``miniwob`` PyPI package ships as HTML, and each seed: serve the page on
+127.0.0.1, seed it with ``Math.seedrandom(seed)``, start it with ``core.startEpisodeReal()``,
+read the goal from ``core.getUtterance()``, snapshot the page (plus the sightings of the goal's
+quoted texts, :mod:`lam.adapters.browser.reveal`), ask :class:`lam.planner.ui_goals.UiGoalPlanner`
+for steps, validate them with the default policy and run them with lam's runner under a
+LiveGuard, and score the episode by ``WOB_RAW_REWARD_GLOBAL > 0``. A proposal with anything
+unsure is not acted on (the episode counts as refused and failed). A proposal that is not
+``done`` is carried on after its steps ran, with a fresh observation, up to six rounds.
+
+Each episode is also classified by the rule of docs/miniwob.md (:func:`ordinary_instruction`
+on the goal, and no canvas or svg drawing in the task area): the figures are given for the
+rule's set, the remainder and all tasks.
 
     .venv/bin/python benchmarks/miniwob_eval.py --seeds 5 [--tasks click-button,enter-text] [--json]
+    .venv/bin/python benchmarks/miniwob_eval.py --markdown RESULT.json
 
 Published figures to compare with (success rate): humans 93.5%; CC-Net 93.5%; Synapse 99.2%
 on 64 tasks; agents without a language model 32-77%.
@@ -35,7 +41,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from lam.adapters.browser import BrowserSession, perform, snapshot
-from lam.adapters.browser.reveal import sightings
+from lam.adapters.browser.reveal import sightings, text_blocks
 from lam.errors import BlockedError, LamError, StepFailed
 from lam.plan import Plan, parse_plan
 from lam.planner.base import HistoryItem, Observation, Proposal, plan_document
@@ -251,7 +257,8 @@ def _propose(harness: Harness, page: Page, goal: str, history: list[HistoryItem]
     # the quoted texts' sightings (shown or behind a tab or a collapsed section) go with the
     # snapshot: a span a script made clickable is not a control the snapshot lists
     seen = sightings(page, split_quoted(goal), outside="#query")  # (#query shows the goal)
-    observation = Observation(goal=goal, elements=[*snapshot(page), *seen], url=page.url)
+    blocks = text_blocks(page, outside="#query")  # table rows and paragraphs, for reading
+    observation = Observation(goal=goal, elements=[*snapshot(page), *seen, *blocks], url=page.url)
     return harness.planner.propose(observation, history)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from lam.adapters.browser.reveal import Sighting
+from lam.adapters.browser.reveal import Sighting, TextBlock
 from lam.planner.base import Observation
 from lam.planner.conversions import (
     apply_case,
@@ -22,6 +22,7 @@ from lam.planner.conversions import (
     names_control,
     parse_date,
     parse_time,
+    read_off,
     value_into,
 )
 from lam.planner.reveal_steps import (
@@ -170,3 +171,15 @@ def test_a_word_of_a_field_and_described_values() -> None:
     assert described("the text below", "Type the text below into the text field")
     assert not described("the end", 'Type "the end" into the text field')  # quoted: given
     assert not described("05/20/2010", "Enter 05/20/2010 as the date")
+
+
+def test_read_off_a_table_row_or_the_one_paragraph() -> None:
+    rows = [TextBlock("row", ("First name", "Ada")), TextBlock("row", ("Last name", "Byron"))]
+    goal = "Enter the value of Last name into the text field and press Submit."
+    assert read_off(goal, rows)[0] == 'Enter "Byron" into the text field and press Submit.'
+    twice = [*rows, TextBlock("row", ("last name", "Lovelace"))]
+    assert "2 table rows" in read_off(goal, twice)[1]  # two rows say it: refused
+    para = [TextBlock("paragraph", ("Lorem ipsum, dolor.",))]
+    ask = "Find the 2nd word in the paragraph, type that into the textbox and press Submit."
+    assert read_off(ask, para)[0] == 'Enter "ipsum" into the textbox and press Submit.'
+    assert "2 paragraphs" in read_off(ask, para * 2)[1]

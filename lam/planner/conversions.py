@@ -25,6 +25,7 @@ __all__ = [
     "names_control",
     "parse_date",
     "parse_time",
+    "read_off",
     "value_into",
 ]
 
@@ -180,7 +181,8 @@ _COPY = re.compile(
 )
 _WORD_OF = re.compile(
     r"^\s*find\s+the\s+(?P<which>last|first|\d+(?:st|nd|rd|th))\s+word\s+(?:in|of|from)\s+"
-    r"(?:the\s+)?(?P<src>.+?)\s*(?:,\s*(?:and\s+)?|\s+and\s+)(?:enter|type|put)\s+(?:it|that)\s+"
+    r"(?!(?:the\s+)?paragraph\b)(?:the\s+)?(?P<src>.+?)\s*(?:,\s*(?:and\s+)?|\s+and\s+)(?:enter|type|put)\s+"
+    r"(?:it|that)\s+"
     r"(?:into|in)\s+(?:the\s+)?(?P<dst>.+?)(?P<rest>(?:\s*,\s*|\s+)(?:and\s+|then\s+).*)?"
     r"[.!]?\s*$",
     re.IGNORECASE,
@@ -247,3 +249,54 @@ def described(value: str, clause: str) -> bool:
     if not value or f'"{value}"' in clause or f"“{value}”" in clause:
         return False
     return bool(_DESCRIBED.match(value.strip()))
+
+
+_VALUE_OF = re.compile(
+    r"^\s*(?:enter|type|put)\s+the\s+value\s+of\s+(?P<key>.+?)\s+(?:into|in)\s+(?:the\s+)?"
+    r"(?P<dst>.+?)(?P<rest>(?:\s*,\s*|\s+)(?:and\s+|then\s+).*)?[.!]?\s*$",
+    re.IGNORECASE,
+)
+_WORD_OF_PARAGRAPH = re.compile(
+    r"^\s*find\s+the\s+(?P<which>last|first|\d+(?:st|nd|rd|th))\s+word\s+(?:in|of)\s+the\s+"
+    r"paragraph\s*(?:,\s*(?:and\s+)?|\s+and\s+)(?:enter|type|put)\s+(?:it|that)\s+(?:into|in)\s+"
+    r"(?:the\s+)?(?P<dst>.+?)(?P<rest>(?:\s*,\s*|\s+)(?:and\s+|then\s+).*)?[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def read_off(goal: str, blocks: Sequence[Any]) -> tuple[str, str, str]:
+    """'Enter the value of KEY into the Y' (KEY: a table row's first cell, its value the
+    second) and 'Find the Nth word in the paragraph, type that into the Y' (the one shown
+    paragraph) as 'Enter "<value>" into the Y ...'; the same triple as :func:`copy_paste`.
+
+    Exactly one row must start with KEY (case and spacing ignored) and have two cells, and
+    exactly one paragraph must be shown; anything else is a problem, never a nearby value.
+    """
+    found = _VALUE_OF.match(goal)
+    if found is not None:
+        key = " ".join(found.group("key").casefold().split())
+        rows = [
+            b.cells for b in blocks
+            if b.kind == "row" and len(b.cells) == 2 and " ".join(b.cells[0].casefold().split()) == key
+        ]  # fmt: skip
+        if len(rows) != 1:
+            return goal, f"{len(rows)} table rows are labelled {found.group('key')!r}", ""
+        value = rows[0][1]
+    else:
+        found = _WORD_OF_PARAGRAPH.match(goal)
+        if found is None:
+            return goal, "", ""
+        paragraphs = [b.cells[0] for b in blocks if b.kind == "paragraph" and b.cells[0]]
+        if len(paragraphs) != 1:
+            return goal, f"{len(paragraphs)} paragraphs are shown, not one", ""
+        words = [w.strip(".,;:!?()\"'") for w in paragraphs[0].split()]
+        words = [w for w in words if w]
+        which = found.group("which")
+        at = -1 if which.lower() == "last" else _ordinal(which) - 1
+        if not -len(words) <= at < len(words):
+            return goal, f"the paragraph has no {which} word", ""
+        value = words[at]
+    if '"' in value or not value:
+        return goal, "the value read is empty or holds a double quote", ""
+    rest = found.group("rest") or ""
+    return f'Enter "{value}" into the {found.group("dst")}{rest}', "", value

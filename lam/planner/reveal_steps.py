@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lam.adapters.browser.reveal import Sighting
+from lam.adapters.browser.reveal import Sighting, TextBlock
 
 __all__ = [
     "REVEAL_PREFIX",
     "Sighting",
+    "TextBlock",
     "TextTarget",
     "menu_path",
     "scroll_target",

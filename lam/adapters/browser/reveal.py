@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-__all__ = ["Sighting", "sightings"]
+__all__ = ["Sighting", "TextBlock", "sightings", "text_blocks"]
 
 
 @dataclass(frozen=True)
@@ -131,3 +131,35 @@ def sightings(page: Page, texts: Iterable[str], *, outside: str = "") -> list[Si
         )
         for f in found
     ]
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Text the page shows outside its controls: a table row's cells, or a paragraph."""
+
+    kind: str  # "row" or "paragraph"
+    cells: tuple[str, ...]
+
+
+_BLOCKS_JS = r"""outside => {
+  const norm = s => (s || "").replace(/\s+/g, " ").trim();
+  const shown = el => { const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden"; };
+  const skip = outside ? [...document.querySelectorAll(outside)] : [];
+  const out = [];
+  for (const el of document.body.querySelectorAll("tr, p")) {
+    if (skip.some(s => s.contains(el)) || !shown(el)) continue;
+    if (el.localName === "tr")
+      out.push({kind: "row", cells: [...el.children].map(c => norm(c.innerText))});
+    else
+      out.push({kind: "paragraph", cells: [norm(el.innerText)]});
+  }
+  return out.slice(0, 500);
+}"""
+
+
+def text_blocks(page: Page, *, outside: str = "") -> list[TextBlock]:
+    """The shown table rows (their cells' text) and paragraphs of the top frame, in order;
+    ``outside`` as for :func:`sightings`."""
+    found = page.evaluate(_BLOCKS_JS, outside)
+    return [TextBlock(str(f["kind"]), tuple(str(c) for c in f["cells"])) for f in found]
