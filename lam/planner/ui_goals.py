@@ -31,12 +31,14 @@ from lam.planner.conversions import (
     described,
     for_input,
     names_control,
+    read_off,
     value_into,
 )
 from lam.planner.instructions import Intent, parse_goal
 from lam.planner.reveal_steps import (
     REVEAL_PREFIX,
     Sighting,
+    TextBlock,
     menu_path,
     scroll_target,
     split_run_on,
@@ -238,8 +240,11 @@ class UiGoalPlanner:
         A clause lam cannot read refuses the whole goal before anything runs. After a step
         that loads another page (a link, a submit button, a sign-in) the proposal stops with
         ``done=False``: the clauses after it are grounded on the page they apply to."""
-        controls = [e for e in observation.elements if not isinstance(e, Sighting)]
+        controls = [e for e in observation.elements if not isinstance(e, Sighting | TextBlock)]
         goal, problem, self._copied = copy_paste(apply_case(observation.goal), controls)
+        if not problem and not self._copied:  # "the value of KEY": read off a table row
+            blocks = [e for e in observation.elements if isinstance(e, TextBlock)]
+            goal, problem, self._copied = read_off(goal, blocks)
         if problem:
             return Proposal((), 0.3, done=False, unsure=(f"{observation.goal!r}: {problem}",))
         goal = menu_path(split_run_on(strip_means(goal)))
@@ -250,7 +255,7 @@ class UiGoalPlanner:
                           for n, i in unread)  # fmt: skip
             return Proposal((), 0.3, done=False, unsure=lines)
         start, stage = _progress(history)
-        elements = [e for e in observation.elements if not isinstance(e, Sighting)]
+        elements = controls
         self._seen = [e for e in observation.elements if isinstance(e, Sighting)]
         self._round = len(history)
         self._picked: dict[str, list[str]] = {}
