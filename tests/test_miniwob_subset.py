@@ -63,6 +63,7 @@ CAPABILITIES = [
     pytest.param("click-menu", 1, id="menu-path-hover"),  # "Select Alvera>Terza>Ludovika"
     pytest.param("scroll-text-2", 0, id="scroll-inside-an-element"),
     pytest.param("click-scroll-list", 0, id="several-options-of-a-multiple-select"),
+    pytest.param("copy-paste-2", 0, id="copy-one-field-into-another"),
 ]
 
 
