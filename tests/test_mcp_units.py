@@ -131,12 +131,18 @@ def test_lam_mcp_without_an_app_or_api_is_a_usage_error(
 
 
 def test_the_person_sees_the_exact_step_its_risk_and_its_digest() -> None:
-    step = {"id": "s4_click", "click": {"role": "button", "name": "Delete Rex"}}
+    step = {
+        "id": "s4_click",
+        "click": {"role": "button", "name": "Delete Rex"},
+        "description": "Save the form",  # what the agent says it is
+    }
     held = Held(step, "s4_click@0123456789", "destructive", ("the words say delete",), "held")
     shown = held.message()
     assert "name: Delete Rex" in shown and "s4_click@0123456789" in shown
     assert "risk: destructive (the words say delete)" in shown
     assert json.dumps(step["click"]) not in shown  # YAML, as a person reads it
+    assert "description:" not in shown  # the agent's words are not part of the step shown
+    assert "the agent calls it (its words, not checked): Save the form" in shown
 
 
 def test_a_plan_named_by_path_stays_under_the_working_directory(

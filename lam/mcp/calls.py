@@ -47,13 +47,18 @@ class Held:
         return self.approval.partition("@")[0]
 
     def message(self) -> str:
-        """What the person is shown: the exact step, its risk and reasons, its digest."""
-        shown = yaml.safe_dump(dict(self.step), sort_keys=False, allow_unicode=True).strip()
+        """What the person is shown: the exact step, its risk and reasons (lam's), its
+        digest; the agent's own description apart, marked as the agent's words, since an agent
+        may call a Delete button "Save"."""
+        step = {k: v for k, v in self.step.items() if k != "description"}
+        shown = yaml.safe_dump(step, sort_keys=False, allow_unicode=True).strip()
         reasons = "; ".join(self.reasons) or self.summary
+        said = self.step.get("description")
+        words = f"\nthe agent calls it (its words, not checked): {said}" if said else ""
         return (
             f"lam holds this step for your approval:\n\n{shown}\n\n"
-            f"risk: {self.risk or 'unknown'} ({reasons})\napproval: {self.approval}\n\n"
-            "Approve exactly this step, once?"
+            f"risk: {self.risk or 'unknown'} ({reasons}){words}\n"
+            f"approval: {self.approval}\n\nApprove exactly this step, once?"
         )
 
 
