@@ -348,11 +348,21 @@ _VERB_METHODS = {
 }
 
 
+_OPPOSITE = {"create": "delete", "delete": "create"}
+
+
 def _verb_fit(verb: str | None, op: Operation) -> float:
-    """A clause that says what kind of action it is favours operations of that method."""
+    """A clause that says what kind of action it is favours operations of that method, and
+    one whose name says the opposite action counts against it ("remove ... from my playlist"
+    is never "Create Playlist", though both may be POSTs)."""
     methods = _VERB_METHODS.get(verb or "get")
     if methods is None:
         return 0.0
+    opposite = _OPPOSITE.get(verb or "")
+    if opposite is not None:
+        said = set(tokens(f"{op.operation_id or ''} {op.summary}"))
+        if opposite in said and verb not in said:
+            return -2.0
     return 0.6 if op.method == methods[0] else 0.3 if op.method in methods else 0.0
 
 

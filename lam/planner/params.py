@@ -134,6 +134,8 @@ def _coerce(slot: Slot, raw: str) -> Any:
         kind = items.get("type") if isinstance(items, Mapping) else "string"
         if kind == "integer":
             return [int(raw)] if raw.isdigit() else None
+        if kind not in (None, "string") or (isinstance(items, Mapping) and "$ref" in items):
+            return None  # a list of objects ("tracks": [{"uri": ...}]) takes no plain word
         return [raw]
     return raw
 
