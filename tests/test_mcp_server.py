@@ -59,6 +59,8 @@ def test_bad_input_is_an_error_result_and_the_server_keeps_serving(
                 ("browser_click", {"ref": 7}, "arguments.ref: expected string"),
                 ("browser_click", {"element": "x"}, "give one of: ref, target"),
                 ("browser_type", {"ref": user, "text": "a", "speed": 3}, "unknown argument speed"),
+                # nothing the model sends approves: there is no argument for it
+                ("browser_click", {"ref": user, "approve": True}, "unknown argument approve"),
                 ("browser_navigate", {"url": ["x"]}, "arguments.url: expected string"),
                 ("browser_click", {"ref": "e999"}, "not on the current page"),
                 ("browser_type", {"ref": user, "text": "x" * 10_000_000}, "more than the"),
