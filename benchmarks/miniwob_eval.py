@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,8 @@ from lam.adapters.browser.reveal import sightings, text_blocks
 from lam.errors import BlockedError, LamError, StepFailed
 from lam.plan import Plan, parse_plan
 from lam.planner.base import HistoryItem, Observation, Proposal, plan_document
-from lam.planner.ui_goals import UiGoalPlanner
+from lam.planner.popups import dismissal
+from lam.planner.ui_goals import UiGoalPlanner, hints_for
 from lam.policy import Policy, default_policy
 from lam.run.context import RunState
 from lam.run.guard import LiveGuard
@@ -218,8 +219,11 @@ class Harness:
     timeout_ms: float = 2_000
 
 
-def run_episode(harness: Harness, task: str, seed: int) -> Episode:
-    """Play one seeded episode of ``task`` with the embedded planner."""
+def run_episode(
+    harness: Harness, task: str, seed: int, rewrite: Callable[[str], str] | None = None
+) -> Episode:
+    """Play one seeded episode of ``task`` with the embedded planner (``rewrite``: a test's
+    change to the page's goal, say to name a control as the page names it)."""
     started = time.perf_counter()
     harness.session.new_context(service_workers="block")  # as lam's runner does
     page = harness.session.page
@@ -229,6 +233,8 @@ def run_episode(harness: Harness, task: str, seed: int) -> Episode:
         page.goto(f"{harness.base_url}/miniwob/{task}.html")
     page.evaluate("s => { Math.seedrandom(s); core.startEpisodeReal(); }", seed)
     goal = str(page.evaluate("() => core.getUtterance()"))
+    if rewrite is not None:
+        goal = rewrite(goal)
     outside = ordinary_instruction(goal)
     if not outside and page.evaluate(_VISUAL_AREA_JS):
         outside = "the task area draws on a canvas or svg"
@@ -309,22 +315,47 @@ def _play_through_runner(harness: Harness, page: Page, goal: str, task: str) -> 
                     return True, "; ".join(proposal.unsure) or "no steps"
                 plan, report = _plan(task, goal, [*done_steps, *proposal.steps], apps,
                                      harness.policy)  # fmt: skip
-            fresh = plan.steps[len(done_steps) :]
-            for step, verdict in zip(fresh, report.steps[len(done_steps) :], strict=True):
-                if verdict.verdict is not Verdict.ALLOW:
-                    raise BlockedError(
-                        f"{step.id}: {getattr(verdict.verdict, 'value', verdict.verdict)} "
-                        f"({'; '.join(verdict.reasons)})",
-                        step=step.id,
-                    )
-                runner.step(step)
-            done_steps.extend(proposal.steps)
+            for wanted in proposal.steps:
+                _run_one(runner, task, goal, done_steps, wanted, apps, harness.policy)
+                # observe again after each action: a popup the step opened is declined, and
+                # a value the step set while it opened is set again (lam.planner.popups)
+                shown = snapshot(page)
+                popup = dismissal(goal, shown)
+                if popup is not None:
+                    n = len(done_steps)
+                    decline = {"id": f"d{n}-click", "click": hints_for(popup, shown)}
+                    _run_one(runner, task, goal, done_steps, decline, apps, harness.policy)
+                    if any(k in wanted for k in ("fill", "select", "check", "uncheck")):
+                        again = {**wanted, "id": f"{wanted['id']}-again{n}"}
+                        _run_one(runner, task, goal, done_steps, again, apps, harness.policy)
             history.extend(HistoryItem(s, "ok") for s in proposal.steps)
             if proposal.done:
                 break
     if runner.result.error is not None:
         return False, runner.result.error.one_line()
     return False, ""
+
+
+def _run_one(
+    runner: Runner,
+    task: str,
+    goal: str,
+    done: list[dict[str, Any]],
+    wanted: dict[str, Any],
+    apps: dict[str, str],
+    policy: Policy,
+) -> None:
+    """Validate the plan so far plus ``wanted`` and run ``wanted`` under the guard."""
+    plan, report = _plan(task, goal, [*done, wanted], apps, policy)
+    step, verdict = plan.steps[-1], report.steps[-1]
+    if verdict.verdict is not Verdict.ALLOW:
+        raise BlockedError(
+            f"{step.id}: {getattr(verdict.verdict, 'value', verdict.verdict)} "
+            f"({'; '.join(verdict.reasons)})",
+            step=step.id,
+        )
+    runner.step(step)
+    done.append(wanted)
 
 
 def _plan(

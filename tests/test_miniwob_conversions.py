@@ -25,6 +25,7 @@ from lam.planner.conversions import (
     read_off,
     value_into,
 )
+from lam.planner.popups import dismissal
 from lam.planner.reveal_steps import (
     menu_path,
     scroll_target,
@@ -183,3 +184,21 @@ def test_read_off_a_table_row_or_the_one_paragraph() -> None:
     ask = "Find the 2nd word in the paragraph, type that into the textbox and press Submit."
     assert read_off(ask, para)[0] == 'Enter "ipsum" into the textbox and press Submit.'
     assert "2 paragraphs" in read_off(ask, para * 2)[1]
+
+
+def _button(name: str, *, disabled: bool = False, role: str = "button") -> Any:
+    from lam.adapters.browser.snapshot import ElementInfo
+
+    return ElementInfo(index=0, role=role, name=name, tag="button", visible=True, disabled=disabled)
+
+
+def test_a_blocking_popup_is_declined_never_accepted() -> None:
+    form = [_button("", role="textbox", disabled=True), _button("OK"), _button("Cancel")]
+    goal = 'Enter the username "karrie" and press OK.'
+    chosen = dismissal(goal, form)
+    assert chosen is not None and chosen.name == "Cancel"
+    assert dismissal(goal, [_button("", role="textbox", disabled=True), _button("OK")]) is None
+    assert dismissal(goal, [_button("", role="textbox"), _button("OK"), _button("Cancel")]) is None
+    assert dismissal('Click "Cancel" in the dialog', form) is None  # the dialog is the task
+    two = [*form, _button("Close")]
+    assert dismissal(goal, two) is None  # two ways out: not ours to choose

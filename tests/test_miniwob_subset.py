@@ -75,6 +75,16 @@ def test_capability_episode_succeeds(bench: ModuleType, harness: Any, task: str,
     assert not episode.refused and not episode.blocked
 
 
+def test_a_popup_that_opens_mid_task_is_declined(bench: ModuleType, harness: Any) -> None:
+    # login-user-popup, seed 1: focusing a field opens "Exit to home page? OK / Cancel" and
+    # disables the form. The page's button says "OK", so the goal names it as the page does.
+    episode = bench.run_episode(
+        harness, "login-user-popup", 1, rewrite=lambda g: g.replace("press login", "press OK")
+    )
+    assert episode.success, episode.error
+    assert not episode.refused and not episode.blocked
+
+
 @pytest.mark.parametrize(
     ("task", "seed", "why"),
     [
