@@ -54,9 +54,11 @@ __all__ = [
     "SPECS",
     "Call",
     "Oracle",
+    "Tally",
     "Verdict",
     "differential",
     "generate_calls",
+    "names_place",
     "reason",
 ]
 
@@ -679,6 +681,15 @@ def lam_problems(spec: Spec, call: Call) -> tuple[str, ...]:
     return tuple(f"{p.code} {p.location}: {p.message}" for p in problems)
 
 
+def names_place(call: Call, lam: tuple[str, ...]) -> bool:
+    """Whether one of lam's problems is at the mutated place (or inside or around it)."""
+    for problem in lam:
+        where = problem.split(" ", 2)[1].rstrip(":") if " " in problem else ""
+        if where and (where.startswith(call.where) or call.where.startswith(where)):
+            return True
+    return False
+
+
 @dataclass
 class Tally:
     """Per spec: calls, agreements, disagreements by reason, and each checker's time."""
@@ -691,6 +702,7 @@ class Tally:
     missed_by_both: int = 0  # mutated calls both accepted: the mutation was not a violation
     valid_flagged_by_both: int = 0  # "valid" calls both refused: the generator's limits
     hollow: int = 0  # agreements where openapi-core refused for its deepObject limit alone
+    misplaced: int = 0  # mutated calls lam refused without naming the mutated place
     lam_s: float = 0.0
     core_s: float = 0.0
 
@@ -723,6 +735,8 @@ def differential(
             tally.core_s += t2 - t1
             tally.calls += 1
             tally.kinds[call.kind] += 1
+            if call.kind != "valid" and lam and not names_place(call, lam):
+                tally.misplaced += 1
             verdict = Verdict(call, lam, core)
             if verdict.agree:
                 tally.agree += 1
@@ -849,7 +863,8 @@ def main() -> None:
         print(
             f"{'':9} mutations both accepted {tally.missed_by_both}, valid calls both refused "
             f"{tally.valid_flagged_by_both}; agreements where openapi-core refused for "
-            f"deepObject alone {tally.hollow}"
+            f"deepObject alone {tally.hollow}; lam refusals not naming the mutated place "
+            f"{tally.misplaced}"
         )
         print(
             f"{'':9} seconds lam {tally.lam_s:.3f}, openapi-core "
