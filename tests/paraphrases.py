@@ -213,7 +213,7 @@ class GoalDriver:
         hints = target if isinstance(target, Mapping) else None
         value = step.get("value", None if hints is not None else target)
         page = self.page
-        resolved = resolve_target(page, hints, timeout_ms=1_500, step=step["id"]) if hints else None
+        resolved = resolve_target(page, hints, timeout_ms=5_000, step=step["id"]) if hints else None
         if resolved is not None:  # the guard's look at the element itself, at run time
             facts = guard_facts(page, resolved.locator, typing=action in _TYPING,
                                 info=resolved.element, read=resolved.facts)  # fmt: skip
@@ -224,6 +224,8 @@ class GoalDriver:
             ))  # fmt: skip
             if decision.verdict is not Verdict.ALLOW:
                 return f"{found.risk}: {'; '.join(found.reasons)}"
-        perform(page, action, hints, value, timeout_ms=1_500, step=step["id"], resolved=resolved)
+        # (a select tries the option's value, then its label: the first try must fail fast)
+        wait = 1_500 if action == "select" else 5_000
+        perform(page, action, hints, value, timeout_ms=wait, step=step["id"], resolved=resolved)
         page.wait_for_load_state()
         return self.held
