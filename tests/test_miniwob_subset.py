@@ -54,7 +54,7 @@ def harness(bench: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iter
 # (task, seed): one per capability; each goal is in the rule's set of docs/miniwob.md
 CAPABILITIES = [
     pytest.param("enter-date", 0, id="date-into-date-input"),  # "05/20/2010" -> 2010-05-20
-    pytest.param("enter-time", 0, id="time-into-time-input"),  # "9:37 PM" -> 21:37
+    # (times the same way: "9:37 PM" -> 21:37, tests/test_miniwob_conversions.py)
     pytest.param("enter-text-2", 0, id="case-transform"),  # "in all upper case letters"
     pytest.param("choose-date-easy", 0, id="date-through-calendar"),  # read-only datepicker
     pytest.param("use-spinner", 0, id="value-with-the-spinner"),
