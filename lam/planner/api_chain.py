@@ -168,10 +168,8 @@ def named_things(goal: str) -> list[Named]:
         possessive = bool(_POSSESSIVE.search(text))
         text = _POSSESSIVE.sub("", text)
         parts = text.split()
-        while parts and parts[0].lower() in _NOT_NAMES | {"the", "a", "an"} and len(parts) > 1:
-            if parts[0].lower() in ("the", "a", "an"):
-                break  # "The Dark Knight" keeps its article
-            parts = parts[1:]
+        while len(parts) > 1 and parts[0].lower() in _NOT_NAMES:
+            parts = parts[1:]  # "TV Friends" -> "Friends"; "The Dark Knight" keeps its article
         if not parts or all(p.lower() in _NOT_NAMES for p in parts) or parts[0] == "My":
             continue  # "My Music" is the user's own library, not a name to look up
         if not any(c.isalpha() for c in text) or text.isdigit():
