@@ -395,7 +395,10 @@ class Session:
     def _blocked(self, step: str, digest: str, exc: BlockedError, check: GuardCheck) -> ActResult:
         """The guard stopped the step as it acted (the element, or a request it sent)."""
         denied = exc.code == "denied"
-        approval = None if denied else self._runner.state.guard.approval_flag(check)
+        # as Guard.approval_flag names it, bound to this content (the runner has already put
+        # the plan back as it was without the step, so it cannot name the digest now)
+        risk = f":{check.classification.risk.value}" if check.origin == "request" else ""
+        approval = None if denied else f"{step}@{digest}{risk}"
         return ActResult(
             step, ActStatus.DENIED if denied else ActStatus.HELD, exc.message, error=exc,
             risk=check.classification.risk.value, reasons=tuple(check.classification.reasons),

@@ -124,6 +124,18 @@ def test_a_destructive_step_is_held_until_the_operator_approves_it(demo: DemoSer
         assert isinstance(held.error, LamError) and "needs approval" in held.error.message
         assert changing(demo.requests()[seen:]) == [] and victim in pets(demo.db)
 
+        # no risk word in the target: the guard judges the element it resolves to, as it acts
+        disguised = {"id": "proceed", "click": {"css": "form[method=get] button[type=submit]"}}
+        stopped = session.act(disguised)
+        assert stopped.status is ActStatus.HELD and stopped.risk == "destructive"
+        assert stopped.approval == f"proceed@{stopped.digest}"
+        assert "'Delete'" in stopped.summary and changing(demo.requests()[seen:]) == []
+        assert session.observe().url.endswith(f"/pets/{victim}")  # it did not even navigate
+        session.approve(stopped.approval or "")
+        assert session.act(disguised).ok  # approved as shown: on to the confirmation page
+        assert session.observe().url.endswith(f"/pets/{victim}/delete?")
+        assert session.act({"id": "back", "goto": f"shop:/pets/{victim}"}).ok
+
         # an approval for other content does not cover this step
         with pytest.raises(UsageError, match="digest"):
             session.approve("delete")  # the operator must name what was shown
@@ -145,11 +157,11 @@ def test_a_destructive_step_is_held_until_the_operator_approves_it(demo: DemoSer
         assert victim not in pets(demo.db)
         assert ("POST", f"/pets/{victim}/delete") in changing(demo.requests()[seen:])
         used = session.approvals_used()
-        assert used == [held.approval, confirm.approval]
+        assert used == [stopped.approval, held.approval, confirm.approval]
         directory = session.directory
     events = list(read_trace(directory / "trace.jsonl"))
     kinds = [e["type"] for e in events]
-    assert "step-held" in kinds and kinds.count("approval") == 3 and kinds[-1] == "end"
+    assert "step-held" in kinds and kinds.count("approval") == 4 and kinds[-1] == "end"
 
 
 def test_bad_input_is_a_lam_error_that_says_what_and_where(demo: DemoServer) -> None:
