@@ -35,11 +35,14 @@ __all__ = [
     "NO_BODY",
     "UI_ACTIONS",
     "ApiDecl",
+    "ApiStep",
     "AppDecl",
     "Plan",
     "PlanProblem",
     "Served",
     "Step",
+    "UiArgument",
+    "UiStep",
     "load_plan",
     "parse_plan",
     "plan_from_document",
@@ -99,45 +102,28 @@ class AppDecl:
     api: str | None = None
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step of a plan: an id and exactly one action."""
+UiArgument = Mapping[str, Any] | Expression | Template | str | int | float | None
+"""What a UI step's action key holds, parsed: target hints (``{"role": "button", "name":
+"Save"}``, a plain description becomes ``{"describe": ...}``) for the actions that act on an
+element, a URL (``goto``, maybe a template), a key (``press``), a direction (``scroll``), a
+duration or condition (``wait``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _StepBase:
+    """What every step has: an id, its place, one action, what it expects and outputs."""
 
     id: str
     index: int
     action: str
-    argument: Any  # call: operation ref; goto: URL; UI: target hints; press/scroll/wait: as given
-    params: Mapping[str, Any] = field(default_factory=dict)
-    body: Any = NO_BODY
-    content_type: str | None = None
-    value: Any = None
     expect: Mapping[str, Any] = field(default_factory=dict)
     outputs: Mapping[str, Expression] = field(default_factory=dict)
     description: str = ""
     timeout: float | None = None
 
     @property
-    def kind(self) -> Literal["api", "ui"]:
-        return "api" if self.action == API_ACTION else "ui"
-
-    @property
     def place(self) -> str:
         return f"steps[{self.index}]"
-
-    @property
-    def api_name(self) -> str | None:
-        """For a ``call``: the API's name (``petstore`` in ``petstore.findPets``)."""
-        return _split_call(self.argument)[0] if self.action == API_ACTION else None
-
-    @property
-    def operation_ref(self) -> str | None:
-        """For a ``call``: ``findPets`` or ``GET /pets`` within the API."""
-        return _split_call(self.argument)[1] if self.action == API_ACTION else None
-
-    @property
-    def target(self) -> Mapping[str, Any] | None:
-        """Locator hints for UI actions that act on an element, else None."""
-        return self.argument if isinstance(self.argument, Mapping) else None
 
     @property
     def output_names(self) -> frozenset[str]:
@@ -145,6 +131,65 @@ class Step:
         if self.action == "extract":
             names.add(_EXTRACT_OUTPUT)
         return frozenset(names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiStep(_StepBase):
+    """A ``call`` step: one operation of a declared API, with its parameters and body."""
+
+    argument: str  # the call as written: "petstore.findPets" or "petstore GET /pets"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    body: Any = NO_BODY
+    content_type: str | None = None
+
+    @property
+    def kind(self) -> Literal["api"]:
+        return "api"
+
+    def expression_fields(self) -> tuple[tuple[str, Any], ...]:
+        """The values that may hold runtime expressions, by the key they are written under."""
+        return (
+            ("argument", self.argument),
+            ("params", self.params),
+            ("body", self.body),
+            ("expect", self.expect),
+        )
+
+    @property
+    def api_name(self) -> str:
+        """The API's name (``petstore`` in ``petstore.findPets``)."""
+        return _split_call(self.argument)[0]
+
+    @property
+    def operation_ref(self) -> str:
+        """``findPets`` or ``GET /pets`` within the API."""
+        return _split_call(self.argument)[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UiStep(_StepBase):
+    """A UI step (goto, click, fill, ...): what it acts on and the value it types or picks."""
+
+    argument: UiArgument
+    value: Any = None
+
+    @property
+    def kind(self) -> Literal["ui"]:
+        return "ui"
+
+    def expression_fields(self) -> tuple[tuple[str, Any], ...]:
+        """The values that may hold runtime expressions, by the key they are written under."""
+        return (("argument", self.argument), ("value", self.value), ("expect", self.expect))
+
+    @property
+    def target(self) -> Mapping[str, Any] | None:
+        """Locator hints for UI actions that act on an element, else None."""
+        return self.argument if isinstance(self.argument, Mapping) else None
+
+
+Step = ApiStep | UiStep
+"""One step of a plan: an id and exactly one action, a call (:class:`ApiStep`) or a UI
+action (:class:`UiStep`). ``step.kind`` tells them apart (and narrows the type)."""
 
 
 @dataclass(frozen=True)
@@ -463,15 +508,26 @@ def _build_step(index: int, raw: Mapping[str, Any]) -> tuple[Step | None, list[P
     except ExpressionError as exc:
         bad(_find_bad_expression(raw), "expression", str(exc))
         return None, problems
-    step = Step(
-        id=step_id,
-        index=index,
-        action=action,
-        content_type=raw.get("content_type"),
-        description=raw.get("description", ""),
-        timeout=raw.get("timeout"),
-        **parsed,
-    )
+    common: dict[str, Any] = {
+        "id": step_id,
+        "index": index,
+        "action": action,
+        "expect": parsed["expect"],
+        "outputs": parsed["outputs"],
+        "description": raw.get("description", ""),
+        "timeout": raw.get("timeout"),
+    }
+    step: Step
+    if action == API_ACTION:
+        step = ApiStep(
+            argument=parsed["argument"],
+            params=parsed["params"],
+            body=parsed["body"],
+            content_type=raw.get("content_type"),
+            **common,
+        )
+    else:
+        step = UiStep(argument=parsed["argument"], value=parsed["value"], **common)
     return step, problems
 
 
@@ -518,7 +574,7 @@ def _declaration_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
                     f"{step.place}.call",
                     "unknown-api",
                     f"no api named {step.api_name!r} in apis"
-                    + _did_you_mean(step.api_name or "", plan.apis),
+                    + _did_you_mean(step.api_name, plan.apis),
                     step.id,
                 )
             )
@@ -567,10 +623,7 @@ def _reference_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
     earlier: dict[str, Step] = {}
     all_ids = {s.id: s for s in plan.steps}
     for step in plan.steps:
-        fields: Sequence[tuple[str, Any]] = (
-            ("argument", step.argument), ("params", step.params), ("body", step.body),
-            ("value", step.value), ("expect", step.expect), ("outputs", dict(step.outputs)),
-        )  # fmt: skip
+        fields = (*step.expression_fields(), ("outputs", dict(step.outputs)))
         for field_name, value in fields:
             prefix = step.action if field_name == "argument" else field_name
             for where, expr in walk_expressions(value, prefix):

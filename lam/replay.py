@@ -233,7 +233,9 @@ def replay(path: Path, options: RunOptions, *, update: bool = False) -> ReplayRe
     if run is None or report.plan is None:
         return ReplayResult(report, run)
     targets = {
-        step.id: (step.action, step.target) for step in report.plan.steps if step.target is not None
+        step.id: (step.action, step.target)
+        for step in report.plan.steps
+        if step.kind == "ui" and step.target is not None
     }
     healed = tuple(healed_steps(Path(run.directory) / "trace.jsonl", targets))
     written = update_recording(path, healed) if update and healed else None

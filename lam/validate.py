@@ -16,7 +16,7 @@ from lam.adapters.http import credential_headers
 from lam.api_checks import check_call
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK, SpecError, UsageError
 from lam.expressions import Expression, Template
-from lam.plan import Plan, PlanProblem, Step, plan_problems
+from lam.plan import Plan, PlanProblem, Step, UiStep, plan_problems
 from lam.policy import ActionFacts, Policy, default_policy, url_host
 from lam.risk import ElementFacts, classify_operation, classify_ui_action
 from lam.spec import Operation, Spec, load_spec
@@ -159,9 +159,9 @@ def validate_loaded(
     for step in plan.steps:
         if step.kind != "api" or step.api_name not in specs:
             continue
-        spec = specs[step.api_name or ""]
+        spec = specs[step.api_name]
         try:
-            op = spec.operation(step.operation_ref or "")
+            op = spec.operation(step.operation_ref)
         except SpecError as exc:
             errors.append(PlanProblem(f"{step.place}.call", exc.code, exc.message, step.id))
             continue
@@ -219,7 +219,10 @@ def _expression_schemas(
         source = plan.step(expr.step or "").outputs.get(expr.name or "")
         if source is None or source.source != "response.body":
             return None
-        spec = specs[plan.step(expr.step or "").api_name or ""]
+        producer = plan.step(expr.step or "")
+        if producer.kind != "api":
+            return None
+        spec = specs[producer.api_name]
         expected = plan.step(expr.step or "").expect.get("status", 200)
         status = expected[0] if isinstance(expected, list) else expected
         found = op.response_schema(status)
@@ -272,7 +275,7 @@ def _step_report(
         )
     classification = classify_step(step, op)
     if step.kind == "api":
-        name = step.api_name or ""
+        name = step.api_name
         base = plan.api_base_url(name, specs, api_overrides)
         facts = ActionFacts(
             kind="api",
@@ -334,7 +337,7 @@ def classify_step(step: Step, op: Operation | None) -> Classification:
     return classify_ui_action(step.action, _facts_from_hints(step) if step.target else None)
 
 
-def _facts_from_hints(step: Step) -> ElementFacts:
+def _facts_from_hints(step: UiStep) -> ElementFacts:
     """What the plan says about its target, before the page is seen.
 
     A recorded target whose best locator is a CSS or XPath path says nothing in words; its

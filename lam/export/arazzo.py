@@ -20,7 +20,7 @@ from typing import Any
 
 from lam import json_pointer
 from lam.errors import PlanError
-from lam.plan import Plan, Step
+from lam.plan import ApiStep, Plan
 
 __all__ = ["ARAZZO_VERSION", "relocate", "to_arazzo"]
 
@@ -37,7 +37,7 @@ def relocate(spec: str, source_dir: Path, target_dir: Path) -> str:
 
 def to_arazzo(plan: Plan, *, out_dir: Path | None = None) -> tuple[dict[str, Any], list[str]]:
     """(the Arazzo document, the ids of UI steps left out). No API step is a PlanError."""
-    api_steps = [s for s in plan.steps if s.kind == "api"]
+    api_steps = [s for s in plan.steps if isinstance(s, ApiStep)]
     if not api_steps:
         raise PlanError(
             "the plan has no API steps to export to Arazzo", file=plan.file, code="no-api-steps"
@@ -81,9 +81,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _step(step: Step, raw: Mapping[str, Any], plan: Plan, qualify: bool) -> dict[str, Any]:
-    api_name = step.api_name or ""
-    ref = step.operation_ref or ""
+def _step(step: ApiStep, raw: Mapping[str, Any], plan: Plan, qualify: bool) -> dict[str, Any]:
+    api_name = step.api_name
+    ref = step.operation_ref
     operation = _operation(plan, api_name, ref, step)
     out: dict[str, Any] = {"stepId": step.id}
     if step.description:
@@ -131,7 +131,7 @@ def _guess_in(name: str) -> str:
     return "header" if lowered in _HEADERS or lowered.startswith("x-") else "query"
 
 
-def _operation(plan: Plan, api_name: str, ref: str, step: Step) -> Any:
+def _operation(plan: Plan, api_name: str, ref: str, step: ApiStep) -> Any:
     """The spec's operation, for parameter locations; None when the spec cannot be read."""
     from lam.errors import SpecError
     from lam.spec import load_spec

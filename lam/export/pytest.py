@@ -92,7 +92,7 @@ def to_pytest(plan: Plan, *, source: str | None = None) -> str:
         {
             expr.name or ""
             for step in plan.steps
-            for _, expr in walk_expressions([step.argument, step.value, dict(step.expect)])
+            for _, expr in walk_expressions([v for _, v in step.expression_fields()])
             if expr.source == "secrets"
         }
     )
@@ -227,7 +227,7 @@ def _step_lines(step: Step, plan: Plan) -> list[str]:
     elif action == "wait" and loc is not None:
         lines = [f"{loc}.wait_for(state='visible')"]
     elif action == "wait":
-        lines = [f"page.wait_for_timeout({float(step.argument)})"]
+        lines = [f"page.wait_for_timeout({float(str(step.argument))})"]
     elif action == "scroll" and loc is not None:
         lines = [f"{loc}.scroll_into_view_if_needed()"]
     elif action == "scroll":

@@ -59,9 +59,11 @@ class ApiStepExecutor:
         return self._clients[api]
 
     def run_step(self, step: Step, state: RunState) -> StepOutcome:
-        api = step.api_name or ""
+        if step.kind != "api":
+            raise TypeError(f"step {step.id!r}: the API executor runs call steps only")
+        api = step.api_name
         spec = self.specs[api]
-        op = self.operations.get(step.id) or spec.operation(step.operation_ref or "")
+        op = self.operations.get(step.id) or spec.operation(step.operation_ref)
         base_url = state.api_urls.get(api)
         if not base_url or "://" not in base_url:
             raise StepFailed(

@@ -98,8 +98,7 @@ def _check_secrets(plan: Plan, mode: RunMode) -> dict[str, str]:
         if api.auth and api.auth.get("secret")
     ]
     for step in plan.steps:
-        fields = (step.argument, step.params, step.body, step.value, step.expect)
-        for value in fields:
+        for _, value in step.expression_fields():
             needed += [
                 (expr.name or "", f"{step.place}") for _, expr in walk_expressions(value)
                 if expr.source == "secrets"

@@ -32,7 +32,7 @@ from lam.adapters.browser import (
 from lam.adapters.browser.actions import cannot_connect
 from lam.egress.containment import Containment, strict_wanted
 from lam.errors import KilledError, LamError, StepFailed
-from lam.plan import Step
+from lam.plan import Step, UiStep
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_ui_action
 from lam.run.context import PageView, RunState, StepOutcome
@@ -211,6 +211,8 @@ class UiStepExecutor:
         A kill during the step: a wait ends within 50 ms; anything else still blocked in
         the browser after :data:`ABORT_GRACE_S` has its browser killed under it.
         """
+        if step.kind != "ui":
+            raise TypeError(f"step {step.id!r}: the UI executor runs UI steps only")
         with state.kill.abortable(self.abort, grace=ABORT_GRACE_S):
             try:
                 return self._run_step(step, state)
@@ -227,7 +229,7 @@ class UiStepExecutor:
         if session is not None:
             session.abort()
 
-    def _run_step(self, step: Step, state: RunState) -> StepOutcome:
+    def _run_step(self, step: UiStep, state: RunState) -> StepOutcome:
         net = self._start(state)
         started = time.perf_counter()  # the step's own time, as an API step reports its own
         assert self._session is not None and self._shots is not None
