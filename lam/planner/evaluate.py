@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from lam.errors import DocumentError
 from lam.planner.base import ActionModel, Observation, Proposal
 from lam.spec import Spec, load_spec
 
-__all__ = ["GoalResult", "GoalSet", "Score", "load_goal_set", "score_goal_set"]
+__all__ = ["GoalOutcome", "GoalResult", "GoalSet", "Score", "load_goal_set", "score_goal_set"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,21 @@ class GoalSet:
     goals: tuple[Mapping[str, Any], ...]
 
 
+class GoalOutcome(StrEnum):
+    """How the planner did on one goal (worst last)."""
+
+    OK = "ok"  # the right calls and values, or a refusal where refusing is right
+    PARAMS = "params"  # the right calls, a value wrong or missing
+    REFUSED = "refused"  # declined a goal that had an answer
+    WRONG = "wrong"  # acted: another operation, or on a goal it should refuse
+
+
 @dataclass(frozen=True)
 class GoalResult:
-    """How the planner did on one goal: ``ok``, ``params``, ``refused``, ``wrong``."""
+    """How the planner did on one goal, with what it planned and what was wanted."""
 
     goal: str
-    outcome: str
+    outcome: GoalOutcome
     got: tuple[str, ...]
     want: tuple[str, ...]
     detail: str = ""
@@ -53,7 +63,7 @@ class Score:
 
     results: tuple[GoalResult, ...]
 
-    def _count(self, *outcomes: str) -> int:
+    def _count(self, *outcomes: GoalOutcome) -> int:
         return sum(1 for r in self.results if r.outcome in outcomes)
 
     @property
@@ -63,22 +73,22 @@ class Score:
     @property
     def operation_accuracy(self) -> float:
         """Goals whose calls (or refusal) were right, over all goals."""
-        return self._count("ok", "params") / self.total if self.total else 0.0
+        return self._count(GoalOutcome.OK, GoalOutcome.PARAMS) / self.total if self.total else 0.0
 
     @property
     def parameter_accuracy(self) -> float:
         """Goals fully right, calls and values (or refusal), over all goals."""
-        return self._count("ok") / self.total if self.total else 0.0
+        return self._count(GoalOutcome.OK) / self.total if self.total else 0.0
 
     @property
     def refused(self) -> int:
         """Goals the planner declined though they had an answer."""
-        return self._count("refused")
+        return self._count(GoalOutcome.REFUSED)
 
     @property
     def wrong(self) -> int:
         """Goals where the planner acted wrongly: another operation, or acted on a refuse goal."""
-        return self._count("wrong")
+        return self._count(GoalOutcome.WRONG)
 
 
 def load_goal_set(path: Path | str) -> GoalSet:
@@ -104,26 +114,26 @@ def _score_one(entry: Mapping[str, Any], proposal: Proposal, api: str) -> GoalRe
     got = tuple(str(s.get("call", "")).removeprefix(f"{api}.") for s in proposal.steps)
     if entry.get("refuse"):
         if proposal.grounded:
-            return GoalResult(goal, "wrong", got, (), "acted on a goal it should refuse")
-        return GoalResult(goal, "ok", (), (), "; ".join(proposal.unsure)[:200])
+            return GoalResult(goal, GoalOutcome.WRONG, got, (), "acted on a goal it should refuse")
+        return GoalResult(goal, GoalOutcome.OK, (), (), "; ".join(proposal.unsure)[:200])
     gold: Sequence[Mapping[str, Any]] = entry.get("steps") or ()
     want = tuple(str(s["call"]) for s in gold)
     if not proposal.grounded:
-        return GoalResult(goal, "refused", (), want, "; ".join(proposal.unsure)[:200])
+        return GoalResult(goal, GoalOutcome.REFUSED, (), want, "; ".join(proposal.unsure)[:200])
     if got != want:
-        return GoalResult(goal, "wrong", got, want)
+        return GoalResult(goal, GoalOutcome.WRONG, got, want)
     for index, (mine, theirs) in enumerate(zip(proposal.steps, gold, strict=True)):
         have = _values(mine)
         for key, value in _values(theirs).items():
             if have.get(key) != value:
                 return GoalResult(
                     goal,
-                    "params",
+                    GoalOutcome.PARAMS,
                     got,
                     want,
                     f"step {index + 1} {key}: {have.get(key)!r} != {value!r}",
                 )
-    return GoalResult(goal, "ok", got, want)
+    return GoalResult(goal, GoalOutcome.OK, got, want)
 
 
 def score_goal_set(planner: ActionModel, goal_set: GoalSet, *, api: str = "api") -> Score:
