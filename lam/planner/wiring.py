@@ -152,7 +152,9 @@ def build_steps(picks: Sequence[Ranked], apis: Mapping[str, Spec], clauses: Sequ
                 continue
             if slot.where == "header" and slot.name.lower() in ("authorization", "api_key"):
                 continue
-            link = next((k for k in pick.links if (k.where, k.name) == (slot.where, slot.name)), None)
+            link = next(
+                (k for k in pick.links if (k.where, k.name) == (slot.where, slot.name)), None
+            )
             if link is not None and link.back <= len(made):  # a chain planned backwards
                 source = made[len(made) - link.back]
                 source.step.setdefault("outputs", {})[link.output] = link.pointer
