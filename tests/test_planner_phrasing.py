@@ -174,3 +174,18 @@ def test_an_unreadable_clause_refuses_the_goal_before_anything_runs() -> None:
     # A verb-less clause borrows the verb before it, and is refused where nothing fits it.
     later = propose("open carol and translate her into French", USERS, ["c1-click"])
     assert later.steps == () and "no element clearly matches" in later.unsure[0]
+
+
+def test_several_named_removals_on_a_list_are_one_bulk_action() -> None:
+    proposal = propose("delete alice and bob", USERS)
+    assert proposal.grounded and proposal.done
+    assert [s["id"] for s in proposal.steps] == [
+        "c1-check-1",
+        "c1-check-2",
+        "c2-select",
+        "c2-click",
+    ]
+    assert [s["check"]["name"] for s in proposal.steps[:2]] == [USERS[4].name, USERS[5].name]
+    # a name with no row to check: each is removed on its own, the first opened first
+    alone = propose("delete alice and zoe", USERS)
+    assert alone.steps[0]["id"] == "c1s1-click" and alone.steps[0]["click"]["name"] == "alice"

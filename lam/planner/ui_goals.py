@@ -264,13 +264,15 @@ class UiGoalPlanner:
         notes: list[str] = []
         candidates: list[tuple[Candidate, ...]] = []
         confidence = 1.0
+        covered = 0  # clauses a step of an earlier clause did too ("delete alice and bob")
         for number, intent in enumerate(intents, start=1):
-            if number <= start:
+            if number <= start or number <= covered:
                 continue
             if intent.action in _TASKS:
-                made, choice, note, partial = self._task(
-                    intent, elements, number, stage if number == start + 1 else 0
+                made, choice, note, partial, covers = self._task(
+                    intent, elements, number, stage if number == start + 1 else 0, intents[number:]
                 )
+                covered = number + covers
             else:
                 made, choice, note = self._ground(intent, elements, number)
                 partial = False
@@ -285,7 +287,8 @@ class UiGoalPlanner:
                 if made[-1]["id"].startswith(REVEAL_PREFIX):  # the target shows after it
                     return Proposal(tuple(steps), round(confidence, 4), done=False,
                                     notes=tuple(notes), candidates=tuple(candidates))  # fmt: skip
-                if partial or (number < len(intents) and _navigates(intent, choice, made)):
+                last = max(number, covered)
+                if partial or (last < len(intents) and _navigates(intent, choice, made)):
                     notes.append(f"clause {number + (0 if partial else 1)} is grounded on the "
                                  "page these steps lead to")  # fmt: skip
                     return Proposal(tuple(steps), round(confidence, 4), done=False,
@@ -312,12 +315,17 @@ class UiGoalPlanner:
         )  # fmt: skip
 
     def _task(
-        self, intent: Intent, elements: Sequence[ElementInfo], number: int, stage: int
-    ) -> tuple[list[dict[str, Any]], _Choice | None, str, bool]:
-        found = ground_task(intent, elements, f"c{number}", stage)
+        self,
+        intent: Intent,
+        elements: Sequence[ElementInfo],
+        number: int,
+        stage: int,
+        then: Sequence[Intent],
+    ) -> tuple[list[dict[str, Any]], _Choice | None, str, bool, int]:
+        found = ground_task(intent, elements, number, stage, then=then)
         choice = _Choice((), found.score, found.ranking, found.problem)
         partial = any(re.match(r"^c\d+s\d+-", str(s["id"])) for s in found.steps)
-        return found.steps, choice, found.note, partial
+        return found.steps, choice, found.note, partial, found.covers
 
     # -- one intent -------------------------------------------------------------------------
 

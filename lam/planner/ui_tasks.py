@@ -63,6 +63,7 @@ class Grounded:
     score: float = 1.0
     problem: str = ""
     note: str = ""
+    covers: int = 0  # clauses after this one that these steps also carry out
 
 
 def _terms(text: str) -> set[str]:
@@ -108,13 +109,23 @@ def _step(sid: str, stage: int, action: str, el: ElementInfo, elements: Sequence
     return step
 
 
-def ground_task(intent: Intent, elements: Sequence[ElementInfo], sid: str, stage: int) -> Grounded:
-    """Steps for a delete, change, create, confirm or save intent on this page."""
+def ground_task(
+    intent: Intent,
+    elements: Sequence[ElementInfo],
+    number: int,
+    stage: int,
+    *,
+    then: Sequence[Intent] = (),
+) -> Grounded:
+    """Steps for a delete, change, create, confirm or save intent (clause ``number``) on this
+    page; ``then`` are the clauses after it ("delete alice and bob": bob's is one of them)."""
+    sid = f"c{number}"
     if stage >= _MAX_STAGES:
         return Grounded(problem=f"still not done after {stage} pages")
     act = intent.action
     if act == "delete":
-        return _delete(intent, elements, sid, stage)
+        together = _several(intent, then, elements, number) if stage == 0 else None
+        return together or _delete(intent, elements, sid, stage)
     if act == "change":
         return _change(intent, elements, sid, stage)
     if act == "create":
@@ -150,7 +161,9 @@ def _delete(intent: Intent, elements: Sequence[ElementInfo], sid: str, stage: in
     fits: list[ElementInfo] = []
     for el in removers:
         rest = _terms(el.name) - _REMOVAL - _GENERIC
-        if (on_its_page and rest <= wanted) or (not on_its_page and distinct and distinct <= rest and rest <= wanted):
+        if (on_its_page and rest <= wanted) or (
+            not on_its_page and distinct and distinct <= rest and rest <= wanted
+        ):
             fits.append(el)
     naming = [el for el in fits if _terms(el.name) - _REMOVAL - _GENERIC]
     chosen = _one(naming) or (_one(fits) if not naming else None)
@@ -193,6 +206,34 @@ def _delete_each(
         return _refuse("no control removes every one of them here", [(e, 0.3) for e in removers])
     steps = [_step(sid, 0, "click", el, elements, n=i + 1) for i, el in enumerate(rows)]
     return Grounded(steps, note=f"{len(rows)} rows, one Delete each")
+
+
+def _several(
+    intent: Intent, then: Sequence[Intent], elements: Sequence[ElementInfo], number: int
+) -> Grounded | None:
+    """ "delete alice and bob" on a list with selection and action controls: check each one's
+    row, then the delete action and Go. None when the goal names one thing or the page has no
+    row to check for one of them."""
+    from lam.planner.ui_goals import _row_checkbox
+
+    named = [intent]
+    for more in then:
+        if more.action != "delete" or more.refers or more.every or not more.target:
+            break
+        named.append(more)
+    if len(named) < 2 or intent.refers or intent.every or not intent.target:
+        return None
+    rows = [_row_checkbox(i.target, elements) for i in named]
+    if any(row is None for row in rows):
+        return None
+    last = number + len(named) - 1
+    bulk = _bulk(Intent("delete", intent.clause, refers=True), elements, f"c{last}")
+    if bulk is None:
+        return None
+    checks = [_step(f"c{number}", 0, "check", row, elements, n=i + 1)
+              for i, row in enumerate(rows) if row is not None]  # fmt: skip
+    return Grounded([*checks, *bulk.steps], note="their rows, then the list's delete action",
+                    covers=len(named) - 1)  # fmt: skip
 
 
 def _bulk(intent: Intent, elements: Sequence[ElementInfo], sid: str) -> Grounded | None:
