@@ -168,11 +168,14 @@ def dry_run(
     screenshots: Literal["all", "failures"] = "all",
     runs_dir: PathLike | None = None,
     hooks: Hooks | None = None,
+    reads: Literal["sandbox", "live"] = "sandbox",
 ) -> RunResult:
     """Run a plan in the sandbox, as ``lam dry-run`` does: nothing changes on a live system.
-    The held effects are in ``result.effects_json``."""
+    The held effects are in ``result.effects_json``, each simulated write with its ``change``.
+    ``reads="live"`` (``--reads live``): reads go to the live API, writes are simulated over
+    what they return (see docs/dry-run.md)."""
     return _execute(plan, _options(policy, inputs, apps, apis, dry_run=True, headed=headed,
-                    strict=strict, seed=seed, screenshots=screenshots,
+                    strict=strict, seed=seed, screenshots=screenshots, reads=reads,
                     runs_dir=runs_dir, hooks=hooks), hooks)  # fmt: skip
 
 

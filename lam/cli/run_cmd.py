@@ -48,6 +48,13 @@ def register(sub: Any) -> None:
         add_policy_option(parser)
         add_target_options(parser)
         add_run_options(parser, approvals=not dry)
+        if dry:
+            parser.add_argument(
+                "--reads", choices=("sandbox", "live"), default="sandbox",
+                help="where API reads go: the sandbox invents what they return (default), or "
+                "live: reads the policy allows go to the live API and writes are simulated "
+                "over what they returned (a change plan per write)",
+            )  # fmt: skip
         parser.add_argument(
             "--screenshots",
             choices=("all", "failures"),
@@ -65,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     settings, reported = run_settings(args, path, label=args.command)
     try:
         if args.dry_run:
-            result = facade.dry_run(path, seed=args.seed, **settings)
+            result = facade.dry_run(path, seed=args.seed, reads=args.reads, **settings)
         else:
             result = facade.run(
                 path, approvals=args.approve or (), prompt=_prompt(args), **settings
@@ -167,6 +174,7 @@ def _print_end(result: RunResult) -> None:
             print(
                 table(("step", "method", "url", "risk", "verdict", "answered by"), rows, width=70)
             )
+    _print_change_plan(result)
     if result.unchecked:  # said, never hidden: a dry run that is ok did not check these
         print(
             f"\n{result.unchecked} expectation(s) not checked in this dry run (the page after "
@@ -176,6 +184,30 @@ def _print_end(result: RunResult) -> None:
         print(f"\n{result.status}: {result.error.one_line()}", file=sys.stderr)
     else:
         print(f"\n{result.status}: {len(result.steps)} steps, record in {result.directory}")
+
+
+def _print_change_plan(result: RunResult) -> None:
+    """The change plan of a dry run (lam.run.change_plan), like terraform plan's."""
+    from lam.run.change_plan import counts, render, summary
+
+    if result.effects_json is None:
+        return
+    lines = render(result.effects_json)
+    if lines:
+        print("\nchanges (before/after from: live = read from the live system, simulated = "
+              "predicted from the spec, assumed = invented, no read was possible):")
+        print("\n".join(lines))
+    print(f"\n{summary(counts(result.effects_json))}")
+
+
+def _change_plan(result: RunResult) -> dict[str, Any] | None:
+    from lam.run.change_plan import counts, summary
+
+    if result.effects_json is None:
+        return None
+    total = counts(result.effects_json)
+    changes = [{"step": e["step"], **e["change"]} for e in result.effects_json if "change" in e]
+    return {"changes": changes, "counts": total, "summary": summary(total)}
 
 
 def _json(report: ValidationReport, result: RunResult, *, policy: Any = None) -> dict[str, Any]:
@@ -192,6 +224,7 @@ def _json(report: ValidationReport, result: RunResult, *, policy: Any = None) ->
         "steps": [s.to_json() for s in report.steps],
         "results": [s.to_json() for s in result.steps],
         "effects": result.effects_json,
+        "change_plan": _change_plan(result),
         "unchecked_expectations": result.unchecked,
     }
 

@@ -222,9 +222,10 @@ LIVE: RunMode = LiveMode()
 
 def mode_for(options: RunOptions) -> RunMode:
     """The one place a run's mode is chosen: the sandbox when the caller asked for a dry run
-    (``--dry-run``), else the live systems."""
+    (``--dry-run``; with ``--reads live`` its API reads go live, writes simulated over them),
+    else the live systems."""
     if options.dry_run:
         from lam.run.sandbox_mode import SandboxMode
 
-        return SandboxMode(seed=options.seed)
+        return SandboxMode(seed=options.seed, reads=options.reads)
     return LiveMode()

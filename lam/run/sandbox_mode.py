@@ -8,31 +8,43 @@ app reads live lists and items through a :class:`LiveReader`, merging in its own
 Signing in goes live too (:mod:`lam.run.sign_in`): the run goes on as the signed-in user. Every
 state-changing request is held and logged as an :class:`~lam.run.effects.Effect`; the guard
 (:class:`~lam.run.guard.DryRunGuard`) records each verdict and lets the sandbox answer.
+
+``reads="live"`` (``lam dry-run --reads live``) reads live for the plan's API steps too: every
+simulator is a copy-on-write :class:`~lam.sandbox.overlay.Overlay` over the live API, each live
+read allowed by the operator's policy first, and each held write gets a change-plan entry
+(:mod:`lam.run.change_plan`). Without it, what an API step reads is invented and labelled
+"assumed".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
 from lam.egress.decide import UnattendedWrites
 from lam.plan import Plan
-from lam.policy import Policy
+from lam.policy import ActionFacts, Policy, url_host
 from lam.run.api_step import PASSED_THROUGH
+from lam.run.change_plan import attach, counts
 from lam.run.effects import EffectLog
-from lam.run.guard import DryRunGuard, Guard, Prompt
+from lam.run.guard import DryRunGuard, Guard, GuardCheck, Prompt
 from lam.run.held_requests import HeldRequests
 from lam.run.mode import EffectSink, ModeName, RequestHandling
 from lam.run.record import RunRecord
 from lam.run.sign_in import api_sign_in, read_stays_read
+from lam.sandbox.overlay import Change, Overlay
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.sandbox.transport import SimulatorTransport
+from lam.types import Classification, Risk, Verdict
 from lam.validate import ValidationReport
 
-__all__ = ["PLACEHOLDER", "LiveReader", "SandboxMode", "SignInPassThrough"]
+__all__ = ["PLACEHOLDER", "LiveReader", "Reads", "SandboxMode", "SignInPassThrough"]
+
+Reads = Literal["sandbox", "live"]
+"""Where a dry run's API steps read: the sandbox's inventions, or the live API."""
 
 PLACEHOLDER = "lam-dry-run-placeholder-{name}"
 """What stands in for a secret that is not set: a dry run sends no secret anywhere."""
@@ -46,8 +58,11 @@ class SandboxMode:
     name = ModeName.DRY_RUN
     egress = UnattendedWrites.REFUSED
 
-    def __init__(self, *, seed: int = 0) -> None:
+    def __init__(self, *, seed: int = 0, reads: Reads = "sandbox") -> None:
         self.seed = seed
+        self.reads = reads
+        self.changes: list[Change] = []  # every simulated write, in order, across the APIs
+        self._guard: Guard | None = None
         self.log = EffectLog()
         self.effects: EffectSink = self.log
         self.requests: RequestHandling = HeldRequests()
@@ -66,7 +81,10 @@ class SandboxMode:
         prompt: Prompt | None,
     ) -> Guard:
         # nobody is asked: every verdict is recorded and the sandbox answers
-        return DryRunGuard(policy, declared_hosts=declared_hosts, record=record, approvals=approvals)
+        self._guard = DryRunGuard(
+            policy, declared_hosts=declared_hosts, record=record, approvals=approvals
+        )
+        return self._guard
 
     def stand_in(self, secret: str) -> str | None:
         return PLACEHOLDER.format(name=secret)
@@ -90,24 +108,57 @@ class SandboxMode:
             # Pages read live data through the simulator; a plan of API steps alone reads
             # nothing live, so its dry run sends no request at all.
             reader = None
-            if name in behind_apps and "://" in base:
-                reader = LiveReader(base, spec=spec)
+            live_reads = name in behind_apps or self.reads == "live"
+            if live_reads and "://" in base:
+                reader = LiveReader(base, spec=spec, permits=self._permits(name, spec))
                 self._readers.append(reader)
-            sim = Simulator(spec, seed=self.seed, base_path=base_path, fallback=reader)
+            sim = Overlay(
+                spec, seed=self.seed, base_path=base_path, live=reader, changes=self.changes
+            )
             self._simulators[name] = sim
             simulated = SimulatorTransport(sim)
             self._transports[name] = (
                 SignInPassThrough(simulated, spec, base_path=base_path)
-                if reader is not None
+                if name in behind_apps and reader is not None
                 else simulated
             )
+
+    def _permits(self, api: str, spec: Any) -> Permits:
+        """A live read goes only where the guard's policy allows it, like any read step."""
+
+        def permits(method: str, url: str) -> bool:
+            guard = self._guard
+            if guard is None:
+                return False
+            found = spec.match(method, urlsplit(url).path)
+            op = found[0] if found else None
+            facts = ActionFacts(
+                kind="api", risk=Risk.READ, api=api, method=method.upper(),
+                operation=op.operation_id if op else None, path=op.path if op else None,
+                host=url_host(url) or None,
+            )  # fmt: skip
+            check = GuardCheck(
+                "(live read)", "request", facts,
+                Classification(Risk.READ, ("a dry run reads the live system",)),
+                f"{method.upper()} {url}",
+            )  # fmt: skip
+            allowed = guard.decide(check).verdict is Verdict.ALLOW
+            if guard.record is not None:
+                guard.record.event(
+                    "live-read", method=method.upper(), url=url,
+                    allowed=allowed,
+                )  # fmt: skip
+            return allowed
+
+        return permits
 
     def simulator(self, api: str) -> Simulator | None:
         return self._simulators.get(api)
 
     def write_effects(self, record: RunRecord) -> list[dict[str, Any]] | None:
-        held: list[dict[str, Any]] = record.redact(self.log.to_json())
+        held: list[dict[str, Any]] = record.redact(attach(self.log.to_json(), self.changes))
         record.write_json("effects.json", held)
+        record.event("change-plan", reads=self.reads, **counts(held))
         return held
 
     def close(self) -> None:
@@ -142,16 +193,25 @@ class SignInPassThrough(httpx.BaseTransport):
         self._simulated.close()
 
 
+Permits = Callable[[str, str], bool]
+"""Whether a live read of (method, url) may go: the policy's say."""
+
+
 class LiveReader:
     """A simulator fallback that performs the same GET against the live API (reads are safe),
     so a dry run's lists and items merge live data with the simulated changes. A GET that
-    ``spec`` or its words call destructive is never read live (:func:`read_stays_read`)."""
+    ``spec`` or its words call destructive is never read live (:func:`read_stays_read`), nor
+    one ``permits`` refuses."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, spec: Any = None) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: float = 10.0, spec: Any = None,
+        permits: Permits | None = None,
+    ) -> None:  # fmt: skip
         parts = urlsplit(base_url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self._base_path = parts.path
         self._spec = spec
+        self._permits = permits
         self._client = httpx.Client(timeout=timeout)
 
     def __call__(self, request: SimRequest) -> SimResponse | None:
@@ -161,6 +221,8 @@ class LiveReader:
         params = httpx.QueryParams([(k, v) for k, vs in request.query.items() for v in vs])
         url = str(httpx.URL(self.origin + request.path, params=params))
         if not read_stays_read(self._spec, self._base_path, request.method, url):
+            return None
+        if self._permits is not None and not self._permits(request.method, url):
             return None
         try:
             answer = self._client.get(self.origin + request.path, params=params, headers=headers)

@@ -48,6 +48,7 @@ class RunOptions:
     prompt: Prompt | None = None
     runs_dir: Path | None = None
     seed: int = 0
+    reads: Literal["sandbox", "live"] = "sandbox"  # a dry run's API reads (mode_for reads it)
     on_step: Callable[[StepResult], None] | None = None
     on_start: Callable[[RunRecord], None] | None = None
     on_progress: Callable[[str], None] | None = None  # slow set-up (Chromium starting), said

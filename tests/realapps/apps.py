@@ -111,8 +111,9 @@ class JsonServer:
 
 
 @contextmanager
-def start_json_server(db: Path) -> Iterator[JsonServer]:
-    """json-server (npm) over ``db`` (a db.json it rewrites on every change)."""
+def start_json_server(db: Path, *, log: Path | None = None) -> Iterator[JsonServer]:
+    """json-server (npm) over ``db`` (a db.json it rewrites on every change); ``log``: a file
+    that gets json-server's own request log (one line per request: method, path, status)."""
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node is not installed (json-server needs it)")
@@ -120,7 +121,7 @@ def start_json_server(db: Path) -> Iterator[JsonServer]:
     script = NODE_MODULES / "json-server" / "lib" / "cli" / "bin.js"
     process = subprocess.Popen(
         [node, str(script), "--port", str(port), "--host", "127.0.0.1", str(db)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=log.open("ab") if log is not None else subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
         wait_until_up(f"http://127.0.0.1:{port}/posts", process)
