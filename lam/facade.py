@@ -99,7 +99,7 @@ def resolve_policy(policy: Policy | PathLike | None) -> Policy:
 
 
 def _existing(path: PathLike, what: str) -> Path:
-    from lam.cli.common import existing_file
+    from lam.arguments import existing_file
 
     return existing_file(os.fspath(path), what=what)
 
@@ -292,7 +292,7 @@ def _options(
 
 def _urls(given: Mapping[str, str] | None, option: str) -> dict[str, str]:
     """Overrides checked as the command line checks ``--app``/``--api``: absolute URLs."""
-    from lam.cli.common import url_pairs
+    from lam.arguments import url_pairs
 
     return url_pairs([f"{name}={url}" for name, url in (given or {}).items()], option)
 

@@ -78,7 +78,7 @@ def api_names(
 ) -> dict[str, Path]:
     """Name each spec: a mapping as given; ``NAME=SPEC`` items by their name; else the spec
     file's stem (``petstore.yaml`` -> ``petstore``). Every spec must be a file."""
-    from lam.cli.common import existing_file
+    from lam.arguments import existing_file
 
     items: list[tuple[str, str]] = []
     if isinstance(given, Mapping):

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lam.errors import LamError, UsageError
+from lam.arguments import existing_file, pairs, url_pairs  # re-exported for the commands
+from lam.errors import LamError
 
 __all__ = [
     "add_policy_option",
@@ -24,47 +25,6 @@ __all__ = [
     "table",
     "url_pairs",
 ]
-
-
-def existing_file(value: str, *, what: str = "file") -> Path:
-    """A path given on the command line that must exist (else exit 2)."""
-    path = Path(value)
-    if not path.exists():
-        raise UsageError(f"{what} not found", file=value, code="not-found")
-    if path.is_dir():
-        raise UsageError(f"{what} is a directory", file=value, code="not-a-file")
-    return path
-
-
-def pairs(values: Iterable[str] | None, option: str) -> dict[str, str]:
-    """``["a=1", "b=2"]`` -> ``{"a": "1", "b": "2"}``; a malformed pair is a usage error."""
-    out: dict[str, str] = {}
-    for item in values or ():
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"{option} takes NAME=VALUE, got {item!r}", code="usage")
-        out[name.strip()] = value
-    return out
-
-
-def url_pairs(values: Iterable[str] | None, option: str) -> dict[str, str]:
-    """``--app``/``--api`` pairs whose values must be absolute http(s) URLs with a host."""
-    from urllib.parse import urlsplit
-
-    out = pairs(values, option)
-    for name, value in out.items():
-        try:
-            parts = urlsplit(value.strip())
-            parts.port  # noqa: B018 - a port that is not a number raises here
-        except ValueError:
-            parts = urlsplit("")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(
-                f"{option} {name}={value}: not an http(s) URL with a host "
-                "(write NAME=http://HOST[:PORT][/PATH])",
-                code="usage",
-            )
-    return out
 
 
 def add_policy_option(parser: argparse.ArgumentParser) -> None:
