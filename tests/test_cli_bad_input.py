@@ -232,12 +232,16 @@ def test_internal_errors_are_one_line_too(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Even a bug in lam shows one line, not a traceback (unless LAM_DEBUG asks for it)."""
-    import lam.validate
+    import importlib
+
+    # the module: the attribute ``lam.validate`` is the function lam.validate (lam.facade's),
+    # and setting an attribute on it would patch nothing that `lam validate` calls
+    validate_module = importlib.import_module("lam.validate")
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(lam.validate, "validate_plan", broken)
+    monkeypatch.setattr(validate_module, "validate_plan", broken)
     exit_code, _out, err = run_lam(capsys, "validate", str(EXAMPLES / "petstore_read.yaml"))
     assert exit_code == 1
     assert err.splitlines() == [
