@@ -164,7 +164,8 @@ class _Loop:
                 "proposal", steps=list(proposal.steps), confidence=proposal.confidence,
                 done=proposal.done, unsure=list(proposal.unsure), notes=list(proposal.notes),
             )  # fmt: skip
-        if not proposal.grounded:
+        finished = proposal.done and not proposal.unsure and bool(self.done_steps)
+        if not proposal.grounded and not finished:  # (done with nothing left to do is done)
             why = "; ".join(proposal.unsure) or "it proposed nothing"
             raise StepFailed(f"the action model is not sure how to go on: {why}", code="unsure")
         taken = {s["id"] for s in self.done_steps}

@@ -11,6 +11,7 @@ state before each goal. Goals run in-process through :mod:`paraphrases`; a few r
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,14 +103,24 @@ def test_lam_do_signs_in_finds_and_changes_without_writing_the_password(
             assert "admin-pass" not in written.read_text(errors="replace"), written
 
 
-def test_lam_do_holds_a_removal_phrased_indirectly(
+def test_lam_do_holds_each_destructive_step_of_a_removal_until_approved(
     shop: tuple[DemoServer, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # "remove Luna": her Delete, then the confirmation the shop asks for (implied by the
+    # removal); each is held (exit 3) until its own approval is given, then Luna is gone.
     server, seeded = shop
     shutil.copyfile(seeded, server.db)
     before = table_state(server.db)
-    goal = "log in (admin / admin-pass), open Orders and get rid of order 1"
-    code, result = do_json(capsys, goal, "--app", server.url + "/")
-    assert code == 3, result
-    assert "needs approval" in result["error"]["message"]
-    assert table_state(server.db) == before
+    goal = "sign in as admin/admin-pass and remove Luna"
+    argv = [goal, "--app", server.url + "/"]
+    approvals: list[str] = []
+    for _ in range(2):
+        code, result = do_json(capsys, *argv, *approvals)
+        assert code == 3 and "needs approval" in result["error"]["message"], result
+        assert table_state(server.db) == before
+        found = re.search(r"--approve (\S+)", result["error"]["message"])
+        assert found is not None, result
+        approvals += ["--approve", found.group(1)]
+    code, result = do_json(capsys, *argv, *approvals)
+    assert code == 0, result
+    assert rows(server.db, "SELECT count(*) FROM pets WHERE name = 'Luna'") == ((0,),)

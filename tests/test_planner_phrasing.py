@@ -178,7 +178,7 @@ def test_an_unreadable_clause_refuses_the_goal_before_anything_runs() -> None:
 
 def test_several_named_removals_on_a_list_are_one_bulk_action() -> None:
     proposal = propose("delete alice and bob", USERS)
-    assert proposal.grounded and proposal.done
+    assert proposal.grounded and not proposal.done  # the confirmation Django asks comes next
     assert [s["id"] for s in proposal.steps] == [
         "c1-check-1",
         "c1-check-2",
@@ -189,3 +189,13 @@ def test_several_named_removals_on_a_list_are_one_bulk_action() -> None:
     # a name with no row to check: each is removed on its own, the first opened first
     alone = propose("delete alice and zoe", USERS)
     assert alone.steps[0]["id"] == "c1s1-click" and alone.steps[0]["click"]["name"] == "alice"
+
+
+def test_a_removal_takes_the_confirmation_it_brings_and_only_that() -> None:
+    asked = [el(0, "button", "Yes, I'm sure"), el(1, "link", "No, take me back", href="/u/")]
+    ran = ["c1-click"]
+    confirmed = propose("open carol and delete her", asked, [*ran, "c2-click"])
+    assert confirmed.steps[0]["click"]["name"] == "Yes, I'm sure" and confirmed.done
+    plain = [el(0, "button", "OK"), el(1, "link", "Users", href="/u/")]
+    none = propose("open carol and delete her", plain, [*ran, "c2-click"])
+    assert none.steps == () and none.done and not none.unsure  # nothing asked: nothing clicked

@@ -86,7 +86,8 @@ class Intent:
     change, create, confirm and save: ``refers`` says the target is a thing named before ("it",
     "her", "the pet"; ``target`` is then its name, or "" when none was), ``field`` is the field
     a change sets (empty: the value's first words name it), ``mode`` says how ("find" or
-    "search" for open, "toggle" for a checkbox change), ``save`` that a change ends by saving.
+    "search" for open, "toggle" for a checkbox change, "implied" for the confirmation a removal
+    brings, skipped where none is asked), ``save`` that a change ends by saving.
     """
 
     action: str
@@ -166,7 +167,19 @@ def parse_goal(goal: str) -> list[Intent]:
         if intent.action not in ("unknown", "none"):
             previous = intent
         entity = _named(intent) or entity
-    return _saving(intents, entity_known=False)
+    return _confirming(_saving(intents, entity_known=False))
+
+
+def _confirming(intents: list[Intent]) -> list[Intent]:
+    """A removal asked in words means it done: the confirmation the app may ask for after it
+    is part of it (an ``implied`` confirm, skipped where the page asks none)."""
+    out: list[Intent] = []
+    for i, intent in enumerate(intents):
+        out.append(intent)
+        after = intents[i + 1] if i + 1 < len(intents) else None
+        if intent.action == "delete" and (after is None or after.action not in ("confirm", "delete")):
+            out.append(Intent("confirm", intent.clause, mode="implied"))
+    return out
 
 
 def _named(intent: Intent) -> str | None:

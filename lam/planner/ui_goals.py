@@ -273,6 +273,8 @@ class UiGoalPlanner:
                     intent, elements, number, stage if number == start + 1 else 0, intents[number:]
                 )
                 covered = number + covers
+                if not made and choice is not None and not choice.problem:  # (none was asked)
+                    continue
             else:
                 made, choice, note = self._ground(intent, elements, number)
                 partial = False

@@ -131,7 +131,7 @@ def ground_task(
     if act == "create":
         return _create(intent, elements, sid, stage)
     if act == "confirm":
-        return _confirm(elements, sid)
+        return _confirm(elements, sid, implied=intent.mode == "implied")
     if act == "save":
         found = _save_button(elements)
         if isinstance(found, Grounded):
@@ -404,9 +404,15 @@ def _create(intent: Intent, elements: Sequence[ElementInfo], sid: str, stage: in
     return Grounded(steps)
 
 
-def _confirm(elements: Sequence[ElementInfo], sid: str) -> Grounded:
+def _confirm(elements: Sequence[ElementInfo], sid: str, *, implied: bool = False) -> Grounded:
+    """The one yes-button (or link). Implied by a removal, only one that says what it
+    confirms ("Yes, delete", "Yes, I'm sure", "Confirm"), and nothing where none is asked."""
     found = [e for e in _usable(elements) if e.role in ("button", "link")
              and _terms(e.name) & _YES and not _terms(e.name) & _NO]  # fmt: skip
+    if implied:
+        found = [e for e in found if _terms(e.name) & (_REMOVAL | _stems("sure confirm"))]
+        if not found:
+            return Grounded(note="no confirmation asked")
     buttons = [e for e in found if e.role == "button"]
     el = _one(buttons) or (_one(found) if not buttons else None)
     if el is None:
