@@ -156,9 +156,7 @@ def assess(
     )
 
 
-def judge_unattended(
-    found: Assessment, policy: Policy, *, writes: UnattendedWrites
-) -> Decision:
+def judge_unattended(found: Assessment, policy: Policy, *, writes: UnattendedWrites) -> Decision:
     """The verdict for a request no step sent through the route handler (it reached the proxy
     without a grant). Nobody can approve it, so anything that would need approval is refused:
 

@@ -242,7 +242,8 @@ class Runner:
         """Registered for ``lam kill``, signals routed to the kill switch, the outcome
         captured, the record finished (a killed run too: a ``killed`` event, then ``end``).
 
-        Callers that grow a plan while it runs (``lam do``) call :meth:`step` inside it.
+        Callers that grow a plan while it runs (``lam do``, :class:`lam.Session`, ``lam mcp``)
+        call :meth:`add_step` and :meth:`observe` inside it.
         """
         with self.kill.watch(self.record.run_id, self.record.directory, warn=self._warn):
             try:
@@ -318,6 +319,14 @@ class Runner:
         for executor in self.executors.values():
             if isinstance(executor, Observer):
                 return executor.observe(self.state)
+        return None
+
+    def screenshot(self, *, full_page: bool = False, jpeg: bool = False) -> bytes | None:
+        """The run's page as an image (PNG, or JPEG), starting the browser if no UI step has
+        yet; None for a run without a browser."""
+        for executor in self.executors.values():
+            if isinstance(executor, Observer):
+                return executor.screenshot(self.state, full_page=full_page, jpeg=jpeg)
         return None
 
     def _run_step(self, step: Step) -> StepOutcome:
