@@ -34,7 +34,7 @@ from lam.expressions import (
     walk_expressions,
 )
 from lam.limits import DOCUMENT_LIMITS, SPEC_LIMITS, load_json
-from lam.plan import load_plan
+from lam.plan import ApiStep, load_plan
 from lam.run.inputs import resolve_inputs
 from lam.spec.fanout import MAX_SCHEMA_BRANCHES
 from lam.spec.refs import MAX_BUNDLE_FILES, MAX_REF_CHAIN
@@ -238,7 +238,8 @@ def test_a_plan_just_under_the_limits_still_loads(tmp_path: Path) -> None:
         "      big: 123456789012345678901234567890\n"
     )
     plan = load_plan(write(tmp_path / "plan.yaml", _plan_with_body(body)))
-    assert plan.steps[0].body["more"] == [["a", "b", "c"]] * 3
+    step = plan.steps[0]
+    assert isinstance(step, ApiStep) and step.body["more"] == [["a", "b", "c"]] * 3
 
 
 # ---------------------------------------------------------------------------- expressions

@@ -9,7 +9,7 @@ import pytest
 
 from lam.errors import PlanError
 from lam.expressions import Expression, Template
-from lam.plan import NO_BODY, Plan, load_plan, parse_plan, plan_problems
+from lam.plan import NO_BODY, ApiStep, Plan, UiStep, load_plan, parse_plan, plan_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -56,6 +56,7 @@ def test_load_example() -> None:
 def test_call_steps() -> None:
     plan = load_plan(EXAMPLES / "petstore_read.yaml")
     find, show, _stock = plan.steps
+    assert isinstance(find, ApiStep) and isinstance(show, ApiStep)
     assert (find.kind, find.action, find.place) == ("api", "call", "steps[0]")
     assert (find.api_name, find.operation_ref) == ("petstore", "findPetsByStatus")
     assert (show.api_name, show.operation_ref) == ("petstore", "GET /pet/{petId}")
@@ -70,13 +71,16 @@ def test_call_steps() -> None:
 
 def test_call_with_spaces_is_normalised() -> None:
     plan = plan_of("  - {id: a, call: 'p   GET    /pets'}\n", APIS)
-    assert plan.steps[0].operation_ref == "GET /pets"
+    step = plan.steps[0]
+    assert isinstance(step, ApiStep) and step.operation_ref == "GET /pets"
 
 
 def test_null_body_is_not_no_body() -> None:
     plan = plan_of("  - {id: a, call: p.op, body: null}\n  - {id: b, call: p.op}\n", APIS)
-    assert plan.steps[0].body is None
-    assert plan.steps[1].body is NO_BODY
+    first, second = plan.steps
+    assert isinstance(first, ApiStep) and isinstance(second, ApiStep)
+    assert first.body is None
+    assert second.body is NO_BODY
 
 
 def test_ui_steps() -> None:
@@ -92,6 +96,8 @@ def test_ui_steps() -> None:
         "apps: {shop: {url: 'http://127.0.0.1:8080/'}}\n",
     )
     open_, name, save, key, down, read, wait = plan.steps
+    assert isinstance(name, UiStep) and isinstance(save, UiStep)
+    assert isinstance(key, UiStep) and isinstance(down, UiStep) and isinstance(open_, UiStep)
     assert open_.kind == "ui"
     assert isinstance(open_.argument, Template)
     assert open_.target is None
@@ -110,7 +116,8 @@ def test_extract_output_can_be_used_later() -> None:
         "  - {id: read, extract: {css: h1}}\n"
         "  - {id: go, goto: 'http://127.0.0.1/{$steps.read.outputs.value}'}\n"
     )
-    assert plan.steps[1].argument.expressions[0].step == "read"
+    argument = plan.steps[1].argument
+    assert isinstance(argument, Template) and argument.expressions[0].step == "read"
 
 
 def test_parse_plan_json_and_base(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import lam
 from lam.adapters.browser import BrowserSession, find_chromium, perform
 from lam.cli.main import main
 from lam.errors import UsageError
-from lam.plan import load_plan
+from lam.plan import UiStep, load_plan
 from lam.recording import parameterize, typed_fields
 
 PAGES = Path(__file__).parent / "pages" / "record"
@@ -197,6 +197,7 @@ def test_the_recording_replays_through_the_adapter(
     with BrowserSession(timeout_ms=5_000) as session:
         page = session.page
         for step in plan.steps:
+            assert isinstance(step, UiStep)  # a recording holds UI steps only
             if step.action == "goto":
                 perform(page, "goto", None, site + str(step.argument).removeprefix("app:/"))
             elif step.action == "upload":

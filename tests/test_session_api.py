@@ -130,10 +130,10 @@ def test_a_destructive_step_is_held_until_the_operator_approves_it(demo: DemoSer
         assert stopped.status is ActStatus.HELD and stopped.risk == "destructive"
         assert stopped.approval == f"proceed@{stopped.digest}"
         assert "'Delete'" in stopped.summary and changing(demo.requests()[seen:]) == []
-        assert session.observe().url.endswith(f"/pets/{victim}")  # it did not even navigate
+        assert (session.observe().url or "").endswith(f"/pets/{victim}")  # it did not navigate
         session.approve(stopped.approval or "")
         assert session.act(disguised).ok  # approved as shown: on to the confirmation page
-        assert session.observe().url.endswith(f"/pets/{victim}/delete?")
+        assert (session.observe().url or "").endswith(f"/pets/{victim}/delete?")
         assert session.act({"id": "back", "goto": f"shop:/pets/{victim}"}).ok
 
         # an approval for other content does not cover this step
@@ -310,3 +310,40 @@ def test_lam_kill_stops_the_session_and_an_exception_still_ends_the_record(
     assert broken.closed
     assert [e["type"] for e in read_trace(broken.directory / "trace.jsonl")][-1] == "end"
     assert main(["verify", broken.run_id]) == 0
+
+
+def test_a_look_at_the_page_and_a_persons_no_are_public_and_recorded(demo: DemoServer) -> None:
+    """observe() shows the title, screenshot() is a look (no step), a person's answer goes into
+    the record with record_decision(), and stop() ends the run as lam kill does."""
+    with shop_session(demo) as session:
+        sign_in(session)
+        assert session.act({"id": "open_pet", "goto": "shop:/pets/4"}).ok
+        page = session.observe()
+        assert page.title.endswith("Pet shop admin") and f"- Page Title: {page.title}" in page.text()
+        steps = len(session.plan()["steps"])
+        assert session.screenshot().startswith(b"\x89PNG")
+        assert session.screenshot(full_page=True, jpeg=True).startswith(b"\xff\xd8")
+        assert len(session.plan()["steps"]) == steps  # a look, not a step
+
+        seen = len(demo.requests())
+        held = session.act({"id": "delete", "click": {"role": "button", "name": "Delete"}})
+        assert held.status is ActStatus.HELD and held.approval
+        session.record_decision(held.approval, "declined", channel="test person", reason="no")
+        with pytest.raises(UsageError, match="decision"):
+            session.record_decision(held.approval, "maybe", channel="test")  # type: ignore[arg-type]
+        with pytest.raises(UsageError, match="digest"):
+            session.record_decision("delete", "approved", channel="test")
+        assert changing(demo.requests()[seen:]) == [] and 4 in pets(demo.db)
+        session.stop("the test is over")
+        assert session.closed and session.killed
+    assert session.result.status == "killed"
+    events = list(read_trace(session.directory / "trace.jsonl"))
+    [decision] = [e for e in events if e["type"] == "decision"]
+    assert decision["step"] == "delete" and decision["digest"] == held.digest
+    assert (decision["decision"], decision["channel"]) == ("declined", "test person")
+    assert [e["type"] for e in events][-2:] == ["killed", "end"]
+    assert main(["verify", session.run_id]) == 0
+
+    with lam.Session(apis={"shop": (DEMO_SPEC, demo.api)}) as api_only:
+        with pytest.raises(UsageError, match="no app"):
+            api_only.screenshot()
