@@ -26,6 +26,11 @@ def register(subparsers: Any) -> None:
         "--no-validate", action="store_true", help="skip request validation (speed only)"
     )
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="answer requests that lack the spec's required credentials (default: 401)",
+    )
     serve.set_defaults(func=_serve)
     parser.set_defaults(func=lambda args: _missing(parser))
 
@@ -46,7 +51,11 @@ def _serve(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     seed_data = load_seed_file(Path(args.seed)) if args.seed else None
     simulator = Simulator(
-        spec, seed=args.seed_number, seed_data=seed_data, validate=not args.no_validate
+        spec,
+        seed=args.seed_number,
+        seed_data=seed_data,
+        validate=not args.no_validate,
+        security=not args.no_auth,
     )
 
     def announce(url: str) -> None:

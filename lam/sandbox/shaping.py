@@ -23,6 +23,7 @@ __all__ = [
     "missing",
     "problem",
     "status_after",
+    "without_write_only",
 ]
 
 _ROUNDS = 4
@@ -192,6 +193,10 @@ class Shaper:
         if found is None or "json" not in found[0]:
             return payload if keep else _no_schema(payload)
         schema = found[1]
+        return without_write_only(self._spec, schema, self._fit(op, status, payload, item_schema))
+
+    def _fit(self, op: Any, status: int, payload: Any, item_schema: Any) -> Any:
+        schema = op.response_schema(status)[1]
         where = f"{op.path}#{status}"
         if payload is None:
             example = self._response_example(op, status, schema)
@@ -267,6 +272,35 @@ class Shaper:
     def _schema_at(self, schema: Any, pointer: str) -> Any:
         schema_at = getattr(self._spec, "schema_at", None)
         return schema_at(schema, pointer) if schema_at is not None else None
+
+
+def without_write_only(spec: Any, schema: Any, value: Any, depth: int = 0) -> Any:
+    """``value`` without the properties ``schema`` marks ``writeOnly`` (a password): a server
+    takes them in and never answers with them, and a response holding one breaks the spec."""
+    resolved = spec.resolve(schema)
+    if depth > 32 or not isinstance(resolved, Mapping):
+        return value
+    if isinstance(value, list):
+        items = resolved.get("items")
+        if items is None:
+            return value
+        return [without_write_only(spec, items, v, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    props: dict[str, Any] = {}
+    for part in [resolved, *(resolved.get("allOf") or ())]:
+        part = spec.resolve(part)
+        if isinstance(part, Mapping) and isinstance(part.get("properties"), Mapping):
+            props.update(part["properties"])
+    if not props:
+        return value
+    out = {}
+    for name, item in value.items():
+        sub = spec.resolve(props.get(name))
+        if isinstance(sub, Mapping) and sub.get("writeOnly"):
+            continue
+        out[name] = without_write_only(spec, sub, item, depth + 1) if sub is not None else item
+    return out
 
 
 def _no_schema(payload: Any) -> Any:

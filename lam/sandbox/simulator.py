@@ -28,7 +28,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from lam.sandbox.collections import Resource, Route, Router, build_resources, split_path
 from lam.sandbox.examples import ExampleGenerator
@@ -44,6 +44,7 @@ from lam.sandbox.objects import (
     select,
     typed_id,
 )
+from lam.sandbox.security import challenge, unauthorized
 from lam.sandbox.shaping import (
     Missing,
     Shaper,
@@ -104,7 +105,9 @@ class Simulator:
 
     ``seed_data`` maps collection paths (``/pets``, ``/users/alice/repos``) to lists of
     objects. ``base_path`` is stripped from request paths (default: the first server's path).
-    ``validate=False`` turns request validation off, for speed only.
+    ``validate=False`` turns request validation off, for speed only. ``security=True`` answers
+    401 to a request that lacks a credential its operation requires (``lam sandbox serve``); a
+    dry run leaves it off, as the guard adds the operator's credentials only on the way out.
     """
 
     def __init__(
@@ -116,11 +119,13 @@ class Simulator:
         base_path: str | None = None,
         fallback: Fallback | None = None,
         validate: bool = True,
+        security: bool = False,
     ) -> None:
         self.spec: Any = spec
         self.seed = seed
         self.fallback = fallback
         self.validate = validate
+        self.security = security
         if base_path is None:
             servers = tuple(getattr(spec, "servers", ()) or ())
             base_path = urlsplit(servers[0]).path if servers else ""
@@ -153,12 +158,26 @@ class Simulator:
         if route is None:
             return self._problem(None, 404, "Not Found", f"no operation for {method} {path}")
         if isinstance(route, str):
-            return self._problem(None, 405, "Method Not Allowed", f"{method} {route}")
+            allowed = sorted({op.method.upper() for op in self.spec.operations if op.path == route})
+            answer = self._problem(None, 405, "Method Not Allowed", f"{method} {route}")
+            return SimResponse(
+                405, {**answer.headers, "allow": ", ".join(allowed)}, answer.body, answer.json
+            )
+        if self.security:
+            why = unauthorized(self.spec, route.operation, request)
+            if why is not None:
+                answer = self._problem(route, 401, "Unauthorized", why)
+                headers = {
+                    **answer.headers,
+                    "www-authenticate": challenge(self.spec, route.operation),
+                }
+                return SimResponse(401, headers, answer.body, answer.json)
         body = decode_body(request, route.operation)
         if self.validate:
             errors = request_errors(self.spec, route.operation, route.params, request, body)
             if errors:
-                return self._problem(route, 400, "Bad Request", errors[0]["message"], errors)
+                status = _client_error(route.operation)
+                return self._problem(route, status, "Bad Request", errors[0]["message"], errors)
         status, payload, headers = self._dispatch(method, route, path, request, body)
         if method not in ("GET", "HEAD", "OPTIONS"):
             self._record(method, request.path, route, status, path, body, payload)
@@ -224,7 +243,8 @@ class Simulator:
         self._created.add((coll, oid))
         self._deleted.discard((coll, oid))
         status = self._success(route.operation, "POST")
-        return status, obj, {"location": f"{self.base_path}{coll}/{oid}"}
+        # percent-encoded: an id may hold any character, a header only latin-1 (a 500 before)
+        return status, obj, {"location": quote(f"{self.base_path}{coll}/{oid}", safe="/")}
 
     def _get(
         self, route: Route, coll: str, oid: str, request: SimRequest
@@ -539,13 +559,27 @@ class Simulator:
         errors: list[dict[str, str]] | None = None,
     ) -> SimResponse:
         value = problem(status, title, detail, errors)
+        ctype = "application/problem+json"
         if route is not None:
             found = route.operation.response_schema(status)
             if found is not None and "json" in found[0]:
                 value = error_value(self.spec, found[1], value)
+                ctype = found[0]  # the media type the spec documents for this error
             value = self._shaper.response_value(route.operation, status, value, None, keep=True)
         data = json.dumps(value, separators=(",", ":")).encode()
-        return SimResponse(status, {"content-type": "application/problem+json"}, data, value)
+        return SimResponse(status, {"content-type": ctype}, data, value)
+
+
+def _client_error(op: Any) -> int:
+    """The status for a request the spec rejects: 400, else the 4xx the operation documents
+    for bad input (422, say), so the answer stays within what the spec says it can get."""
+    codes = {str(c) for c in op.responses}
+    if "400" in codes or "4XX" in codes or "4xx" in codes or "default" in codes:
+        return 400
+    for code in ("422", "409"):
+        if code in codes:
+            return int(code)
+    return 400
 
 
 def _parent(template: str) -> str:
