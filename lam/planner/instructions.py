@@ -193,6 +193,11 @@ def _named(intent: Intent) -> str | None:
     return None
 
 
+# Verbs a verb-less clause does not borrow: "find the email by Hedy and reply to them" is
+# not a second "find".
+_NO_LENDING = frozenset(
+    {"login", "goto", "scroll", "wait", "open", "create", "confirm", "save", "delete", "change"}
+)
 _EDITS = frozenset({"change", "fill", "select", "check", "uncheck", "save", "submit"})
 
 
@@ -231,7 +236,7 @@ def parse_clause(
     if phrased is not None:
         return _from_phrased(phrased, quoted, clause, entity)
     if verb is None:
-        if previous is None or previous.action in ("login", "goto", "scroll", "wait"):
+        if previous is None or previous.action in _NO_LENDING:
             return Intent("unknown", clause)
         rest = text
         verb = previous.action

@@ -211,6 +211,8 @@ def read_phrased(text: str) -> Phrased | None:
     change = _CHANGE.match(text)
     if change:
         thing, field, refers = _subject(change.group(2))
+        if not thing and not refers and change.group(1).lower() == "set":
+            return None  # "set the date to X": a plain fill, with the fill's conversions
         return Phrased("change", thing, refers, field=field, value=change.group(3).strip())
     make = _MAKE.match(text)
     if make:
