@@ -21,7 +21,8 @@ come from the operator only: the constructor's ``approvals`` and ``prompt``, and
 :meth:`Session.approve`. In-process, the Python caller that builds the Session *is* the operator:
 code that holds the object can call ``approve`` as it can edit the policy file, so an agent
 whose tool calls reach Python must be given tools that wrap :meth:`observe` and :meth:`act` only
-(as the MCP server and examples/agent_loop.py do), never the Session object or ``approve``.
+(as the MCP server and examples/agent_loop.py do), never the Session object, ``approve`` or
+``record_decision`` (which writes a person's answer into the record).
 An approval names the step's digest (``STEP@DIGEST``): it covers that step as it was shown and
 nothing else, so an agent cannot get a different step through under an approved id.
 """
@@ -244,6 +245,15 @@ class Session:
             return True
         return False
 
+    def stop(self, reason: str = "stopped by the operator") -> None:
+        """End the session as ``lam kill`` would: pull its kill switch (a switch already pulled
+        keeps its own reason) and finish the record as killed (exit 4 for a command). For a
+        caller that learns otherwise that the run must stop (its own signal, its client
+        gone for a kill). Idempotent."""
+        if not self._closed:
+            self._runner.kill.trip(reason)
+            self.stop_if_killed()
+
     # -- the page --------------------------------------------------------------------------------
 
     def observe(self) -> PageSnapshot:
@@ -255,8 +265,21 @@ class Session:
             raise UsageError(
                 "observe(): this session has no app, so there is no page", code="no-app"
             )
-        self._last = self._refs.snapshot(view.url, view.elements)
+        self._last = self._refs.snapshot(view.url, view.elements, title=view.title)
         return self._last
+
+    def screenshot(self, *, full_page: bool = False, jpeg: bool = False) -> bytes:
+        """The current page as an image (PNG, or JPEG with ``jpeg``): only the viewport, or the
+        whole page with ``full_page``. A look, not a step: nothing is clicked and nothing is
+        added to the plan (each step's own screenshot is in the record). Starts the browser if
+        no step has yet; a session without apps has no page: UsageError."""
+        self._check_open()
+        data = self._runner.screenshot(full_page=full_page, jpeg=jpeg)
+        if data is None:
+            raise UsageError(
+                "screenshot(): this session has no app, so there is no page", code="no-app"
+            )
+        return data
 
     def target(self, ref: str) -> dict[str, Any]:
         """Locator hints (plan format) for a ref of the last :meth:`observe`."""
@@ -315,6 +338,34 @@ class Session:
         key = _parse_approval(approval)
         self._granted.add(key)
         self._runner.record.event("approval", approval=key, channel="operator")
+
+    def record_decision(
+        self,
+        approval: str,
+        decision: Literal["approved", "declined"],
+        *,
+        channel: str,
+        reason: str = "",
+    ) -> None:
+        """Write a person's answer about a held step into the run record (a ``decision``
+        event): ``approval`` is the held result's ``STEP@DIGEST[:RISK]``, ``channel`` says how
+        the answer came (``"elicitation"``, ``"lam approve"``, ``"prompt"``...). It only
+        records: a yes still needs :meth:`approve` to let the step run, a no needs nothing (the
+        step stays held). Like :meth:`approve`, an operator's call, never an agent's."""
+        self._check_open()
+        key = _parse_approval(approval)
+        if decision not in ("approved", "declined"):
+            raise UsageError(
+                f"decision {decision!r}: expected 'approved' or 'declined'", code="usage"
+            )
+        said = " ".join(str(channel).split())[:80]
+        if not said:
+            raise UsageError("a decision names the channel it came through", code="usage")
+        step, digest, risk = _split(key)
+        self._runner.record.event(
+            "decision", step=step, digest=digest, risk=risk, approval=key, decision=decision,
+            channel=said, reason=reason[:500],
+        )  # fmt: skip
 
     def plan(self) -> dict[str, Any]:
         """What ran so far, as a plan (mapping) that ``lam run``/``lam replay`` runs again.

@@ -142,10 +142,7 @@ class Calls:
         """The operator's grant (``lam approve``), else the person at the client; an approval
         goes to the session through its operator channel. Else the held step is the error."""
         run = self.session.run_id
-        if approvals.take(run, held.approval):
-            self.session.approve(held.approval)
-            return
-        answer = ask(held)
+        answer = self._granted(held, ask)
         if answer is True:
             self.session.approve(held.approval)
             return
@@ -163,6 +160,24 @@ class Calls:
             step=held.id,
             code="needs-approval",
         )
+
+    def _granted(self, held: Held, ask: Ask, *, plan_run: bool = False) -> bool | None:
+        """The operator's grant (``lam approve``), else the person's answer through the
+        client (None: the client cannot ask). A person's yes or no is written into the
+        session's record, with the channel it came through."""
+        said = "for a step of a plan_run plan (its own run)" if plan_run else ""
+        if approvals.take(self.session.run_id, held.approval):
+            self.session.record_decision(
+                held.approval, "approved", channel="lam approve", reason=said
+            )
+            return True
+        answer = ask(held)
+        if answer is not None:
+            self.session.record_decision(
+                held.approval, "approved" if answer else "declined", channel="elicitation",
+                reason=said,
+            )  # fmt: skip
+        return answer
 
     def _page_step(self, step: dict[str, Any], ask: Ask, what: str) -> Reply:
         """One browser step, then the page as it is now (its refs the current ones)."""
@@ -274,10 +289,10 @@ class Calls:
                 "result (and each step's screenshot is in the session's record)",
                 code="unsupported",
             )
-        page = _page(self.session)
         kind = "jpeg" if args.get("type") == "jpeg" else "png"
-        data = page.screenshot(type=kind, full_page=bool(args.get("fullPage")))
-        return Reply(f"screenshot of {page.url}", images=[(data, f"image/{kind}")])
+        data = self.session.screenshot(full_page=bool(args.get("fullPage")), jpeg=kind == "jpeg")
+        url = self._snapshot.url if self._snapshot is not None else None
+        return Reply(f"screenshot of {url or 'the page'}", images=[(data, f"image/{kind}")])
 
     def _browser_tabs(self, args: dict[str, Any], ask: Ask) -> Reply:
         if args["action"] != "list":
@@ -336,10 +351,7 @@ class Calls:
         code, out = plans.run_plan(plan, inputs, self.config, dry_run=False)
         if code == 3:  # held before it started: the person (or the operator) may approve
             held = _held_steps(out)
-            granted = [
-                h.approval for h in held
-                if approvals.take(self.session.run_id, h.approval) or ask(h) is True
-            ]  # fmt: skip
+            granted = [h.approval for h in held if self._granted(h, ask, plan_run=True)]
             if held and len(granted) == len(held):
                 code, out = plans.run_plan(
                     plan, inputs, self.config, dry_run=False, approvals=granted
@@ -363,7 +375,12 @@ class Calls:
         path.write_text(text, encoding="utf-8")
         used = self.session.approvals_used()
         flags = " ".join(f"--approve {a}" for a in used)
-        head = f"# lam run {path}{' ' + flags if flags else ''}\n"
+        # lam replay runs any plan as lam run does (same validation, guard and record) and
+        # also heals a changed target by its fingerprint; this plan has none, so it runs as is
+        head = (
+            f"# lam replay {path}{' ' + flags if flags else ''}\n"
+            "# (lam run PATH with the same flags runs it the same way)\n"
+        )
         return Reply(head + text)
 
 
@@ -377,12 +394,3 @@ def _held_steps(out: Mapping[str, Any]) -> list[Held]:
         for step, risk, why in found
         if step in digests
     ]
-
-
-def _page(session: Session) -> Any:
-    """The session's page, for a screenshot (lam.Session has no screenshot call yet)."""
-    runner = session._runner  # read only: the page object, for its screenshot
-    ui = runner.executors.get("ui")
-    if ui is None:
-        raise StepFailed("this session has no browser (start lam mcp with --app)", code="no-app")
-    return ui.page(runner.state)  # type: ignore[attr-defined]

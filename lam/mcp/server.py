@@ -24,8 +24,7 @@ import sys
 import threading
 from collections.abc import Callable
 from io import TextIOWrapper
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import mcp.types as types
@@ -37,6 +36,9 @@ from lam.mcp.calls import Calls, Held, Reply
 from lam.mcp.plans import McpConfig
 from lam.mcp.tools import MAX_ARGUMENT_BYTES, TOOLS, tool_list
 from lam.run.kill import KILL_FILE
+
+if TYPE_CHECKING:
+    from lam.hands import Session
 
 __all__ = ["serve"]
 
@@ -117,29 +119,20 @@ def _session_loop(
                 raise
 
 
-def _pulled(session: Any) -> bool:
-    """Whether the session's kill switch is pulled (lam kill, a signal). lam.Session has no
-    public word for it yet: its runner's switch is read (never changed), and the ``KILL`` file
-    ``lam kill`` leaves in the record's folder counts whatever becomes of that attribute."""
-    runner = getattr(session, "_runner", None)
-    kill = getattr(runner, "kill", None)
-    if kill is not None and kill.pulled():
-        return True
-    return (Path(session.directory) / KILL_FILE).exists()
+def _pulled(session: Session) -> bool:
+    """Whether the session's kill switch is pulled (lam kill, a signal). The ``KILL`` file
+    ``lam kill`` leaves in the record's folder is also looked at directly: the switch reads
+    files only every so often, and the server answers no call once the file is there."""
+    return session.killed or (session.directory / KILL_FILE).exists()
 
 
-def _close(session: Any, *, killed: bool) -> None:
+def _close(session: Session, *, killed: bool) -> None:
     """Finish the record: as killed when the switch was pulled (a ``killed`` event, then
     ``end``, exit 4), else as a finished session."""
     if session.closed:
         return
     if killed:
-        from lam.errors import KilledError
-
-        reason = getattr(getattr(session, "_runner", None), "kill", None)
-        why = getattr(reason, "reason", None) or "lam kill"
-        stop = KilledError(f"stopped while serving MCP: {why}", code="killed")
-        session.__exit__(KilledError, stop, None)
+        session.stop("lam kill (while serving MCP)")  # a pulled switch keeps its own reason
     else:
         session.close()
 

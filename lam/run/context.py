@@ -93,11 +93,12 @@ class StepExecutor(Protocol):
 
 @dataclass(frozen=True)
 class PageView:
-    """What a run's browser shows now: the page's URL and its interactive elements, as the
-    snapshot reads them (:func:`lam.adapters.browser.snapshot.snapshot`)."""
+    """What a run's browser shows now: the page's URL, its interactive elements, as the
+    snapshot reads them (:func:`lam.adapters.browser.snapshot.snapshot`), and its title."""
 
     url: str
     elements: tuple[ElementInfo, ...] = ()
+    title: str = ""
 
 
 @runtime_checkable
@@ -105,3 +106,7 @@ class Observer(Protocol):
     """An executor that can show what it sees between steps (the UI executor's page)."""
 
     def observe(self, state: RunState) -> PageView: ...
+
+    def screenshot(self, state: RunState, *, full_page: bool = False, jpeg: bool = False) -> bytes:
+        """The page as an image (PNG, or JPEG), taken as it is: no step, nothing recorded."""
+        ...

@@ -175,7 +175,18 @@ class UiStepExecutor:
         """The page as it is now, its interactive elements read (the browser starts if no UI
         step has yet): what :meth:`lam.run.runner.Runner.observe` shows a caller."""
         page = self.page(state)
-        return PageView(page.url, tuple(snapshot(page)))
+        elements = tuple(snapshot(page))
+        try:
+            title = page.title()
+        except PlaywrightError:  # the page is navigating: its title comes with the next look
+            title = ""
+        return PageView(page.url, elements, title=title)
+
+    def screenshot(self, state: RunState, *, full_page: bool = False, jpeg: bool = False) -> bytes:
+        """The page as an image (PNG, or JPEG), as it is now; the browser starts if no UI step
+        has yet. Read only: nothing is clicked, the run record is not written."""
+        page = self.page(state)
+        return page.screenshot(type="jpeg" if jpeg else "png", full_page=full_page)
 
     def finish(self) -> None:
         """At the end of a run: a request the page sent after the last step settled is
