@@ -2,7 +2,8 @@
 record changed through snapshot refs (the shop's database shows it), a destructive click held
 with nothing reaching the shop (its access log shows it) until a person says yes through
 elicitation or the operator runs `lam approve`, and the session's record and plan afterwards:
-`lam verify` passes, and `lam run` of the session's plan does the same to a fresh shop."""
+`lam verify` passes (the person's no is in it), and `lam replay` of the session's plan does the
+same to a fresh shop."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from servers import DemoServer, start_demo
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
+from lam.run.record import read_trace, runs_root
 
 pytestmark = [
     pytest.mark.integration,
@@ -71,11 +73,11 @@ def test_rename_through_refs_then_the_record_verifies_and_the_plan_replays(
     assert "Rexy" in pet_names(demo) and "Rex" not in pet_names(demo)
     assert main(["verify", run_id]) == 0
     assert "$secrets.PASSWORD" in plan and "admin-pass" not in plan  # typed password kept out
-    # the session's plan, run by `lam run` against a fresh shop: the same change there
-    path = Path(re.search(r"# lam run (\S+)", plan).group(1))  # type: ignore[union-attr]
+    # the session's plan, replayed by `lam replay` against a fresh shop: the same change there
+    path = Path(re.search(r"# lam replay (\S+)", plan).group(1))  # type: ignore[union-attr]
     with start_demo(tmp_path / "fresh") as fresh:
         monkeypatch.setenv("PASSWORD", "admin-pass")
-        argv = ["run", str(path), "--app", f"shop={fresh.url}/", "--api", f"shop={fresh.api}"]
+        argv = ["replay", str(path), "--app", f"shop={fresh.url}/", "--api", f"shop={fresh.api}"]
         assert main([*argv, "--no-prompt"]) == 0
         assert "Rexy" in pet_names(fresh) and "Rex" not in pet_names(fresh)
 
@@ -120,7 +122,7 @@ def test_elicitation_asks_the_person_and_acts_only_on_yes(demo: DemoServer, tmp_
             return types.ElicitResult(action="accept", content={"approve": True})
         return types.ElicitResult(action="decline")
 
-    async def go() -> None:
+    async def go() -> str:
         async with lam_mcp(shop_args(demo.url), tmp_path, elicit=answer) as client:
             pets = await sign_in(client, demo.url)
             rex = {"element": "Delete Rex", "ref": ref_of(pets, r'"Delete Rex"')}
@@ -132,14 +134,26 @@ def test_elicitation_asks_the_person_and_acts_only_on_yes(demo: DemoServer, tmp_
             confirm = await client.text("browser_click", bella)
             done = await client.text("browser_click", {"ref": ref_of(confirm, "Yes, delete")})
             assert "Bella" not in done and "Rex" in done
+            return client.run_id
 
-    asyncio.run(go())
+    run_id = asyncio.run(go())
     assert len(asked) == 3 and answers == []
     assert "Delete Rex" in asked[0] and "destructive" in asked[0]
     assert re.search(r"s\d+_click@[0-9a-f]{10}", asked[0]), asked[0]  # the step's digest
     assert "Rex" in pet_names(demo) and "Bella" not in pet_names(demo)
     deletes = [(r["method"], r["path"]) for r in demo.requests() if "/delete" in r["path"]]
     assert deletes == [("GET", "/pets/2/delete"), ("POST", "/pets/2/delete")], deletes
+    # the record keeps each answer, the no included, and still verifies
+    decisions = [
+        (e["decision"], e["channel"], e["approval"])
+        for e in read_trace(runs_root() / run_id / "trace.jsonl")
+        if e["type"] == "decision"
+    ]
+    assert [(d, c) for d, c, _ in decisions] == [
+        ("declined", "elicitation"), ("approved", "elicitation"), ("approved", "elicitation")
+    ]  # fmt: skip
+    assert decisions[0][2] in asked[0]  # the no is about the step the person was shown
+    assert main(["verify", run_id]) == 0
 
 
 def test_in_a_dry_run_every_browser_tool_works_and_nothing_changes_the_shop(
