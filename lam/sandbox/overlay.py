@@ -69,6 +69,9 @@ class Overlay(Simulator):
         self._live = live
         self._live_answers: dict[str, SimResponse] = {}  # local path -> its last live answer
         self._written: set[str] = set()
+        # what a read answers that could not go live (the policy refused it, the app is
+        # down): invented from the spec, as the default dry run does, and labelled assumed
+        self._invented = Simulator(spec, seed=seed, base_path=base_path) if live else None
         self.changes: list[Change] = changes if changes is not None else []
         super().__init__(
             spec, seed=seed, base_path=base_path, fallback=self._read_live if live else None
@@ -85,6 +88,8 @@ class Overlay(Simulator):
     def _read_live(self, request: SimRequest) -> SimResponse | None:
         assert self._live is not None
         answer = self._live(request)
+        if answer is None and self._invented is not None and request.method.upper() == "GET":
+            return self._invented.handle(request)
         if answer is not None and request.method.upper() == "GET":
             self._live_answers[self._local(request.path.split("?", 1)[0])] = answer
         return answer
