@@ -254,6 +254,7 @@ def run_episode(
         error = f"crash: {type(err).__name__}: {err}"
     success = _reward(page, wait=not refused) > 0  # nothing was done when it refused
     seconds = time.perf_counter() - started
+    blocked = blocked or stopped_by_guard(error)  # (the runner reports a held step as its error)
     return Episode(task, seed, goal, success, refused, seconds, error, outside, blocked)
 
 
@@ -443,6 +444,24 @@ def evaluate(
             "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
 
 
+def stopped_by_guard(error: str) -> bool:
+    """Whether an episode's error is the guard holding a step (destructive: needs approval)."""
+    return "needs approval" in error or error.startswith("blocked")
+
+
+def _with_guard_counts(per_task: dict[str, Any]) -> dict[str, Any]:
+    """Per-task rows with ``blocked`` counted from the failures' errors (a --json result of
+    a run that counted only the planner's own blocks is rendered the same way)."""
+    fixed = {}
+    for name, row in per_task.items():
+        held = sum(
+            stopped_by_guard(f["error"]) for f in row.get("failures", []) if not f["refused"]
+        )
+        acted = sum(not f["refused"] for f in row.get("failures", [])) - held
+        fixed[name] = {**row, "blocked": held, "acted_failed": acted}
+    return fixed
+
+
 def _overall(per_task: dict[str, Any]) -> dict[str, Any]:
     episodes = sum(t["episodes"] for t in per_task.values())
     wins = sum(t["successes"] for t in per_task.values())
@@ -461,6 +480,13 @@ def _overall(per_task: dict[str, Any]) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     """A --json result as Markdown: the sets, then one row per task (the rule's set first)."""
+    per_task = _with_guard_counts(result["tasks"])
+    rows = per_task.items()
+    result = {**result, "tasks": per_task,
+              "rule": _overall({k: v for k, v in rows if v["rule"]}),
+              "remainder": _overall({k: v for k, v in rows if not v["rule"]}),
+              "overall": _overall(per_task),
+              "plain": _overall({k: v for k, v in rows if v["plain"]})}  # fmt: skip
     lines = [
         "| set | tasks | episodes | successes | rate | refused | acted, failed | blocked |",
         "|---|--:|--:|--:|--:|--:|--:|--:|",
