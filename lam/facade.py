@@ -196,6 +196,7 @@ def replay(
     screenshots: Literal["all", "failures"] = "all",
     runs_dir: PathLike | None = None,
     hooks: Hooks | None = None,
+    reads: Literal["sandbox", "live"] = "sandbox",
 ) -> ReplayResult:
     """Replay a recording (any plan) as ``lam replay`` does: targets that moved are healed by
     fingerprint or refused; ``update`` writes healed locators back into the file.
@@ -205,7 +206,8 @@ def replay(
     path = _existing(recording, "recording")
     options = _options(policy, inputs, apps, apis, approvals=approvals, prompt=prompt,
                        dry_run=dry_run, headed=headed, strict=strict, seed=seed,
-                       screenshots=screenshots, runs_dir=runs_dir, hooks=hooks)  # fmt: skip
+                       screenshots=screenshots, runs_dir=runs_dir, hooks=hooks,
+                       reads=reads)  # fmt: skip
     result = replay_recording(path, options, update=update)
     if result.run is None:
         raise InvalidPlanError(result.report)

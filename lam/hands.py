@@ -147,6 +147,7 @@ class Session:
         name: str = "session",
         description: str = "",
         screenshots: Literal["all", "failures"] = "all",
+        reads: Literal["sandbox", "live"] = "sandbox",
     ) -> None:
         from lam.facade import resolve_policy
 
@@ -156,6 +157,7 @@ class Session:
         self._options = RunOptions(
             policy=resolve_policy(policy),
             dry_run=dry_run,
+            reads=reads,  # with dry_run: "live" reads the live API, writes simulated over it
             headed=headed,
             prompt=prompt,
             secrets=tuple(secrets),

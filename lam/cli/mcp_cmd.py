@@ -41,6 +41,11 @@ def register(sub: Any) -> None:
     )
     add_policy_option(parser)
     parser.add_argument("--dry-run", action="store_true", help="every tool acts in the sandbox")
+    parser.add_argument(
+        "--reads", choices=("sandbox", "live"), default="sandbox",
+        help="with --dry-run: where API reads go, the sandbox (default) or live (reads the policy "
+            "allows go to the live API, writes are simulated over them; docs/dry-run.md)",
+    )  # fmt: skip
     parser.add_argument("--headed", action="store_true", help="show the browser window")
     parser.add_argument(
         "--http", type=int, metavar="PORT", help="streamable HTTP on 127.0.0.1:PORT/mcp"
@@ -93,8 +98,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--http {args.http}: not a port", code="usage")
     policy = str(existing_file(args.policy, what="policy")) if args.policy else None
     config = McpConfig(
-        apps=apps, apis=apis, policy=policy, dry_run=args.dry_run, headed=args.headed
-    )
+        apps=apps, apis=apis, policy=policy, dry_run=args.dry_run, headed=args.headed,
+        reads=args.reads,
+    )  # fmt: skip
     return serve(config, http_port=args.http)
 
 

@@ -32,6 +32,11 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="replay in the sandbox: no live effects"
     )
+    parser.add_argument(
+        "--reads", choices=("sandbox", "live"), default="sandbox",
+        help="with --dry-run: where API reads go, the sandbox (default) or live (reads the policy "
+            "allows go to the live API, writes are simulated over them; docs/dry-run.md)",
+    )  # fmt: skip
     parser.add_argument("--update", action="store_true", help="write healed locators back into REC")
     add_run_options(parser)
     parser.add_argument(
@@ -53,7 +58,7 @@ def replay(args: argparse.Namespace) -> int:
     try:
         result = facade.replay(
             path, dry_run=args.dry_run, update=args.update, approvals=args.approve or (),
-            prompt=_prompt(args), seed=args.seed, **settings,
+            prompt=_prompt(args), seed=args.seed, reads=args.reads, **settings,
         )  # fmt: skip
     except facade.InvalidPlanError as exc:
         return print_invalid(exc.report, as_json=args.json, policy=settings["policy"])

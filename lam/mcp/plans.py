@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -41,6 +41,7 @@ class McpConfig:
     policy: str | None = None  # --policy FILE, else the project's, as for every lam command
     dry_run: bool = False
     headed: bool = False
+    reads: Literal["sandbox", "live"] = "sandbox"  # a dry run's API reads (docs/dry-run.md)
 
 
 def operations(config: McpConfig, policy: Any) -> list[dict[str, Any]]:
@@ -136,6 +137,8 @@ def run_plan(
     argv.append("--json")
     if not dry_run:
         argv.append("--no-prompt")
+    else:
+        argv.append(f"--reads={config.reads}")
     if config.policy:
         argv.append(f"--policy={config.policy}")
     if config.headed:

@@ -60,6 +60,7 @@ def serve(config: McpConfig, *, http_port: int | None = None, host: str = "127.0
         apis={name: (spec, base) for name, (spec, base) in config.apis.items()},
         policy=policy,
         dry_run=config.dry_run,
+        reads=config.reads,
         headed=config.headed,
         name="mcp-session",
         description="what an agent did through lam mcp",

@@ -230,3 +230,32 @@ def test_a_policy_that_denies_reads_keeps_them_off_the_live_api(
     time.sleep(0.3)
     assert [p for _, p, _ in requests_logged(log)[seen:]] == []
     assert dry["change_plan"]["changes"][0]["before_from"] == "assumed"
+
+
+def test_replay_and_a_session_read_live_too(
+    server: tuple[JsonServer, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lam replay --dry-run --reads live`` and ``lam.Session(dry_run=True, reads="live")``
+    (what ``lam mcp --dry-run --reads live`` opens) see the live data under the overlay."""
+    from lam.hands import Session
+
+    api, _ = server
+    before = api.db.read_bytes()
+    plan = str(write_plan(tmp_path, "gone", [_delete(99)]))
+    target = ["--api", f"posts={api.url}"]
+    code, result = lam_json(capsys, "replay", plan, *target, "--dry-run", "--reads", "live")
+    assert code == 1 and result["change_plan"]["counts"]["fails"] == 1, result
+    session = Session(
+        apis={"posts": (str(SPEC), api.url)}, dry_run=True, reads="live",
+        runs_dir=tmp_path / "runs",
+    )  # fmt: skip
+    with session:
+        done = session.act({"id": "retitle", "call": "posts.patchPost", "params": {"id": 1},
+                            "body": {"title": "Held"}})  # fmt: skip
+        assert done.ok, done
+        read = session.act({"id": "read", "call": "posts.getPost", "params": {"id": 1}})
+        assert read.ok, read
+    effects = session.result.effects_json or []
+    assert effects[0]["change"]["before"] == SEED["posts"][0]
+    assert effects[0]["change"]["before_from"] == "live"
+    assert api.db.read_bytes() == before
