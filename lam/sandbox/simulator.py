@@ -244,7 +244,7 @@ class Simulator:
         self._deleted.discard((coll, oid))
         status = self._success(route.operation, "POST")
         # percent-encoded: an id may hold any character, a header only latin-1 (a 500 before)
-        return status, obj, {"location": quote(f"{self.base_path}{coll}/{oid}", safe="/")}
+        return status, obj, {"location": quote(f"{self.base_path}{coll}/") + quote(oid, safe="")}
 
     def _get(
         self, route: Route, coll: str, oid: str, request: SimRequest

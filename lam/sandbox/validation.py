@@ -75,6 +75,8 @@ def request_errors(
                 continue  # form fields are strings on the wire
             if problem.keyword == "required" and spec.read_only(found[1], problem.pointer):
                 continue  # the server fills required readOnly fields; clients leave them out
+            if form and problem.keyword == "required" and _array(spec, found[1], problem.pointer):
+                continue  # an empty list has no field on a form: absent is []
             pointer = problem.pointer
             errors.append(_err("body", pointer, f"body{pointer or ''}: {problem.message}"))
     return errors
@@ -89,7 +91,9 @@ def decode_body(request: _Request, op: Any) -> Any:
         found = op.request_schema(None)
         ctype = found[0] if found else "application/json"
     if "form-urlencoded" in ctype:
-        return {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        text = request.body.decode("utf-8", "replace")
+        # `name=` is a field holding "", not a missing one
+        return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
     if ctype and "json" not in ctype:
         return None
     try:
@@ -143,6 +147,11 @@ def _empty_ok(spec: Any, op: Any, headers: Mapping[str, str]) -> bool:
         and schema.get("type") == "string"
         and not schema.get("minLength")
     )
+
+
+def _array(spec: Any, schema: Any, pointer: str) -> bool:
+    target = spec.schema_at(schema, pointer)
+    return isinstance(target, Mapping) and (target.get("type") == "array" or "items" in target)
 
 
 def _kind(schema: Any) -> str:
