@@ -225,3 +225,24 @@ def test_the_shop_list_shows_the_held_creation_and_predicts_the_live_run(
     ]
     with sqlite3.connect(shop.db) as conn:
         assert "Heldie" in {n for (n,) in conn.execute("SELECT name FROM pets")}
+
+
+@pytest.mark.integration
+def test_the_issues_example_a_delete_of_a_missing_pet_fails_as_it_would_live(
+    shop: DemoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lam dry-run examples/demo_delete_pet.yaml --input pet=424242`` said ok; with
+    ``--reads live`` it signs in (passed through, listed), reads the pet live and fails."""
+    plan = str(ROOT / "examples" / "demo_delete_pet.yaml")
+    argv = [plan, "--api", f"shop={shop.api}", "--input", "pet=424242", "--json"]
+    before = _digest(shop.db)
+    assert main(["dry-run", *argv]) == 0  # the sandbox invents pet 424242
+    capsys.readouterr()
+    assert main(["dry-run", *argv, "--reads", "live"]) == 1
+    dry = json.loads(capsys.readouterr().out)
+    assert "404" in dry["error"]["message"] and dry["error"]["step"] == "look"
+    assert [e["answered_by"] for e in dry["effects"]] == ["live (sign-in)"]
+    assert main(["run", *argv, "--approve", "remove", "--no-prompt"]) == 1
+    live = json.loads(capsys.readouterr().out)
+    assert live["error"]["step"] == "look" and "404" in live["error"]["message"]
+    assert _digest(shop.db) == before

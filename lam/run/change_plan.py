@@ -55,7 +55,9 @@ def change_json(change: Change) -> dict[str, Any]:
         "before_from": change.before_source,
         "after": change.after,
         "after_from": change.after_source,
-        "diff": [] if change.action == "fails" else diff(before or {}, change.after or {}),
+        "diff": []
+        if change.action in ("fails", "other")
+        else diff(before or {}, change.after or {}),
     }
 
 
@@ -80,7 +82,7 @@ def attach(effects: Sequence[dict[str, Any]], changes: Iterable[Change]) -> list
 
 def counts(effects: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """How many held writes create, change, delete, or would fail."""
-    total = {"create": 0, "update": 0, "delete": 0, "fails": 0}
+    total = {"create": 0, "update": 0, "delete": 0, "fails": 0, "other": 0}
     for effect in effects:
         change = effect.get("change")
         if isinstance(change, Mapping) and change.get("action") in total:
@@ -96,10 +98,12 @@ def summary(total: Mapping[str, int]) -> str:
     )
     if total.get("fails"):
         line += f"; {total['fails']} write(s) would fail"
+    if total.get("other"):
+        line += f"; {total['other']} other write(s) (no object the spec describes)"
     return line
 
 
-_MARK = {"create": "+", "update": "~", "delete": "-", "fails": "!"}
+_MARK = {"create": "+", "update": "~", "delete": "-", "fails": "!", "other": "*"}
 
 
 def render(effects: Iterable[Mapping[str, Any]], *, width: int = 60) -> list[str]:
@@ -114,6 +118,9 @@ def render(effects: Iterable[Mapping[str, Any]], *, width: int = 60) -> list[str
         head = f"  {_MARK.get(action, '?')} {what}: {action} (step {effect.get('step')}"
         head += f", {effect.get('method')} -> {change.get('status')})"
         lines.append(head)
+        if action == "other":
+            lines.append(f"      answered from {change.get('after_from')}: not a resource change")
+            continue
         if action == "fails":
             lines.append(
                 f"      before ({change.get('before_from')}): {_short(change.get('before'), width)}"

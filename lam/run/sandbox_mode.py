@@ -119,7 +119,7 @@ class SandboxMode:
             simulated = SimulatorTransport(sim)
             self._transports[name] = (
                 SignInPassThrough(simulated, spec, base_path=base_path)
-                if name in behind_apps and reader is not None
+                if reader is not None  # reads go live as the signed-in user
                 else simulated
             )
 

@@ -30,8 +30,9 @@ simulator from the spec (a write of this dry run made it); ``assumed`` invented 
 examples because no read was possible (no ``--reads live``, a read the policy refused, or no
 read operation); ``none`` for the before-state of a create, which has no resource yet."""
 
-Action = Literal["create", "update", "delete", "fails"]
-"""What a write is predicted to do; ``fails``: the write would be answered with an error."""
+Action = Literal["create", "update", "delete", "fails", "other"]
+"""What a write is predicted to do; ``fails``: the write would be answered with an error;
+``other``: a write to no object the spec lets the sandbox follow (``POST /login``, an RPC)."""
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PROBE_HEADERS = ("authorization", "cookie", "accept", "api_key", "x-api-key")
@@ -115,6 +116,8 @@ class Overlay(Simulator):
             after = before
         elif method == "DELETE":
             action, after = "delete", (None, "simulated")
+        elif resource is None and route.resource.kind != "collection":
+            action, after = "other", (answer.json, "simulated")
         elif resource is None:  # a create: the new object's id is in the journal
             entry = self.journal[-1] if len(self.journal) > journal else None
             if entry is not None and entry.object_id is not None:
@@ -131,7 +134,7 @@ class Overlay(Simulator):
             after = self._peek(resource, request)
             if after[0] is None:
                 after = (answer.json, "simulated")
-        if resource is not None and action != "fails":
+        if resource is not None and action not in ("fails", "other"):
             self._written.add(resource)
         self.changes.append(
             Change(method, request.path, resource, action, answer.status, *before, *after)

@@ -181,7 +181,13 @@ def test_a_delete_of_a_missing_post_gets_the_live_404_and_no_change(
     change = dry["change_plan"]["changes"][0]
     assert change["action"] == "fails" and change["status"] == 404
     assert change["before"] is None and change["before_from"] == "live"
-    assert dry["change_plan"]["counts"] == {"create": 0, "update": 0, "delete": 0, "fails": 1}
+    assert dry["change_plan"]["counts"] == {
+        "create": 0,
+        "update": 0,
+        "delete": 0,
+        "fails": 1,
+        "other": 0,
+    }
     # the default dry run invents the post and says the delete succeeds, labelled assumed
     code, sandbox = lam_json(capsys, "dry-run", plan, "--api", f"posts={api.url}")
     assert code == 0, sandbox
