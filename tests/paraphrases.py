@@ -168,10 +168,14 @@ class GoalDriver:
     def drive(self, goal: str, *, rounds: int = 12) -> Outcome:
         """Sign out, open the app, then observe-propose-act until done, held or refused."""
         self.page = self._fresh_page()
-        try:
-            self.page.goto(self.app_url)
-        except PlaywrightError:  # the goal before's last (aborted) request still settling
-            self.page.goto(self.app_url)
+        for attempt in range(3):  # the goal before's last (aborted) request may still settle
+            try:
+                self.page.goto(self.app_url)
+                break
+            except PlaywrightError:
+                if attempt == 2:
+                    raise
+                self.page.wait_for_timeout(250)
         self.page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
         self.held = None
         history: list[HistoryItem] = []
@@ -227,5 +231,9 @@ class GoalDriver:
         # (a select tries the option's value, then its label: the first try must fail fast)
         wait = 1_500 if action == "select" else 5_000
         perform(page, action, hints, value, timeout_ms=wait, step=step["id"], resolved=resolved)
-        page.wait_for_load_state()
+        try:
+            page.wait_for_load_state()
+        except PlaywrightError:  # the navigation a held request would have made, aborted
+            if self.held is None:
+                raise
         return self.held
