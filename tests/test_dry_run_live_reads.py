@@ -237,7 +237,11 @@ def test_the_issues_example_a_delete_of_a_missing_pet_fails_as_it_would_live(
     argv = [plan, "--api", f"shop={shop.api}", "--input", "pet=424242", "--json"]
     before = _digest(shop.db)
     assert main(["dry-run", *argv]) == 0  # the sandbox invents pet 424242
-    capsys.readouterr()
+    sandbox = json.loads(capsys.readouterr().out)
+    plan_of = [
+        (c["step"], c["action"], c["before_from"]) for c in sandbox["change_plan"]["changes"]
+    ]
+    assert plan_of == [("login", "other", "none"), ("remove", "delete", "assumed")]
     assert main(["dry-run", *argv, "--reads", "live"]) == 1
     dry = json.loads(capsys.readouterr().out)
     assert "404" in dry["error"]["message"] and dry["error"]["step"] == "look"

@@ -122,7 +122,7 @@ class Overlay(Simulator):
             entry = self.journal[-1] if len(self.journal) > journal else None
             if entry is not None and entry.object_id is not None:
                 resource = f"{path.rstrip('/')}/{entry.object_id}"
-            action = "create"
+            action = "create" if method == "POST" else "update"  # PUT /things {id: ..}
             after = (answer.json, "simulated")
             if resource is not None:
                 self._written.add(resource)
