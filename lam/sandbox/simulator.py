@@ -157,6 +157,11 @@ class Simulator:
         route = self._router.match(method, path)
         if route is None:
             return self._problem(None, 404, "Not Found", f"no operation for {method} {path}")
+        if route is None or isinstance(route, str):
+            # `/user/` is /user/{username} with an empty username: no such user, not a 405
+            item = self._router.match(method, path + "/-") if request.path.endswith("/") else None
+            if item is not None and not isinstance(item, str) and item.resource.kind == "item":
+                return self._respond(item, *missing(path, '""')[:2], {})
         if isinstance(route, str):
             allowed = sorted({op.method.upper() for op in self.spec.operations if op.path == route})
             answer = self._problem(None, 405, "Method Not Allowed", f"{method} {route}")
@@ -176,8 +181,9 @@ class Simulator:
         if self.validate:
             errors = request_errors(self.spec, route.operation, route.params, request, body)
             if errors:
-                status = _client_error(route.operation)
-                return self._problem(route, status, "Bad Request", errors[0]["message"], errors)
+                status = _client_error(route.operation, errors)
+                title = "Not Found" if status == 404 else "Bad Request"
+                return self._problem(route, status, title, errors[0]["message"], errors)
         status, payload, headers = self._dispatch(method, route, path, request, body)
         if method not in ("GET", "HEAD", "OPTIONS"):
             self._record(method, request.path, route, status, path, body, payload)
@@ -570,12 +576,16 @@ class Simulator:
         return SimResponse(status, {"content-type": ctype}, data, value)
 
 
-def _client_error(op: Any) -> int:
+def _client_error(op: Any, errors: list[dict[str, str]]) -> int:
     """The status for a request the spec rejects: 400, else the 4xx the operation documents
-    for bad input (422, say), so the answer stays within what the spec says it can get."""
+    for bad input (422, say), so the answer stays within what the spec says it can get. A path
+    whose parameter breaks its schema (``/pet/-3`` where ids start at 1) names no resource: 404
+    where the operation documents that and not 400."""
     codes = {str(c) for c in op.responses}
     if "400" in codes or "4XX" in codes or "4xx" in codes or "default" in codes:
         return 400
+    if "404" in codes and any(e["in"] == "path" for e in errors):
+        return 404
     for code in ("422", "409"):
         if code in codes:
             return int(code)
