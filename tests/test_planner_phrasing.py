@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lam.adapters.browser.snapshot import ElementInfo
+from lam.adapters.browser.page_model import ElementInfo
 from lam.planner.base import HistoryItem, Observation
 from lam.planner.instructions import parse_goal
 from lam.planner.phrasing import extract_logins, goal_secrets

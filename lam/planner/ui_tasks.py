@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lam.adapters.browser.grounding import THRESHOLD
-from lam.adapters.browser.snapshot import ElementInfo
+from lam.adapters.browser.page_model import ElementInfo
 from lam.planner.instructions import Intent
 from lam.text import stem, words
 
