@@ -3,7 +3,8 @@
 example count and phases; prints the unique failures per check for each server.
 
     .venv/bin/python benchmarks/sandbox_conformance.py --prism PATH/node_modules/.bin/prism \\
-        [--examples 50] [--seed 1] [--phases examples,coverage,fuzzing,stateful] [SPEC ...]
+        [--examples 50] [--seed 1] [--phases examples,coverage,fuzzing,stateful] [--out DIR]
+        [SPEC ...]
 
 Without SPEC arguments: the project's specs (specs/*.yaml) and the real Petstore v3 from
 ../shared/specs. Prism: ``npm install @stoplight/prism-cli`` into some folder (or put ``prism``
@@ -59,7 +60,7 @@ def start(command: list[str], url: str, log: Path) -> subprocess.Popen[bytes]:
 
 
 def schemathesis(
-    spec: Path, url: str, args: argparse.Namespace, work: Path
+    name: str, spec: Path, url: str, args: argparse.Namespace, work: Path
 ) -> tuple[dict[str, int], str]:
     """Unique failures per check (``ST101 Server error`` -> 1) and the totals line."""
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
@@ -84,6 +85,9 @@ def schemathesis(
         "none",
     ]
     out = subprocess.run(command, capture_output=True, text=True, cwd=work).stdout
+    if args.out is not None:  # Schemathesis' own report, to see each failure and its curl
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{spec.stem}.{name}.txt").write_text(out)
     counts = {name: int(n) for name, n in re.findall(r"❌ (ST\d+ [^:\n]+): (\d+)", out)}
     totals = re.search(r"(\d+) generated, .*", out)
     return counts, totals.group(0) if totals else out[-300:].strip()
@@ -105,6 +109,7 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
+    parser.add_argument("--out", type=Path, help="folder for Schemathesis' output of each run")
     args = parser.parse_args()
     if not args.prism:
         raise SystemExit("Prism not found: npm install @stoplight/prism-cli; pass --prism PATH")
@@ -130,7 +135,7 @@ def main() -> int:
                 proc = start(command, url, work / f"{name}.log")
                 try:
                     started = time.monotonic()
-                    counts, totals = schemathesis(spec, url, args, work)
+                    counts, totals = schemathesis(name, spec, url, args, work)
                     results[name] = (counts, totals, time.monotonic() - started)
                 finally:
                     proc.terminate()
