@@ -144,6 +144,21 @@ def test_a_path_outside_the_parameter_schema_names_no_resource(petstore: Spec) -
     assert sim.journal == []
 
 
+def test_form_fields_are_read_as_their_types_and_json_null_is_a_body() -> None:
+    """On the real Petstore v3, `complete=AAA` (a boolean) and `userStatus=2147483648` (an
+    int32) in form bodies, and a JSON `null` for a list of users, were accepted."""
+    sim = Simulator(load_spec(str(real_spec("petstore_v3.openapi.yaml"))))
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    order = b"id=10&petId=1&quantity=7&status=approved&complete=AAA"
+    assert _call(sim, "POST", "/store/order", headers=form, raw=order).status == 400
+    user = b"id=10&username=theUser&userStatus=2147483648"
+    assert _call(sim, "POST", "/user", headers=form, raw=user).status == 400
+    good = b"id=10&username=theUser&userStatus=2"
+    assert _call(sim, "POST", "/user", headers=form, raw=good).status == 200
+    assert _call(sim, "POST", "/user/createWithList", raw=b"null").status == 400
+    assert _call(sim, "POST", "/user/createWithList", raw=b"[]").status == 200
+
+
 def test_a_wrong_method_names_the_allowed_ones(petstore: Spec) -> None:
     answer = _call(Simulator(petstore), "TRACE", "/user/login")
     assert answer.status == 405

@@ -59,20 +59,24 @@ def request_errors(
     request_body = op.request_body
     if request_body is None:
         return errors
-    if body is None:
+    null = body is None and request.body.strip() == b"null"  # JSON null: a body, and a value
+    if body is None and not null:
         if request_body.get("required") and not request.body and not _empty_ok(spec, op, headers):
             errors.append(_err("body", "", "a request body is required"))
         return errors
-    if not isinstance(body, dict | list | str | int | float | bool):
+    if not null and not isinstance(body, dict | list | str | int | float | bool):
         errors.append(_err("body", "", "the request body is not valid JSON"))
         return errors
     ctype = headers.get("content-type")
     found = op.request_schema(ctype.split(";")[0].strip() if ctype else None)
     if found is not None and ("json" in found[0] or "form" in found[0]):
         form = "form" in found[0]
+        if form and isinstance(body, dict):  # form fields are strings on the wire: read them
+            body, wrong = _form_values(spec, found[1], body)
+            errors.extend(wrong)
         for problem in spec.validator(found[1]).problems(body):
             if form and problem.keyword == "type":
-                continue  # form fields are strings on the wire
+                continue  # a field _form_values could not read is reported already
             if problem.keyword == "required" and spec.read_only(found[1], problem.pointer):
                 continue  # the server fills required readOnly fields; clients leave them out
             if form and problem.keyword == "required" and _array(spec, found[1], problem.pointer):
@@ -147,6 +151,30 @@ def _empty_ok(spec: Any, op: Any, headers: Mapping[str, str]) -> bool:
         and schema.get("type") == "string"
         and not schema.get("minLength")
     )
+
+
+def _form_values(
+    spec: Any, schema: Any, body: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Form fields read as the types their properties declare (``userStatus=2`` -> 2), so
+    their bounds are checked; a field that cannot be read so is an error."""
+    out: dict[str, Any] = dict(body)
+    errors: list[dict[str, str]] = []
+    for name, raw in body.items():
+        target = spec.schema_at(schema, "/" + name.replace("~", "~0").replace("/", "~1"))
+        if not isinstance(target, Mapping) or target.get("type") not in _SCALARS:
+            continue
+        value, ok = coerce([str(raw)], target, spec)
+        if ok:
+            out[name] = value
+        else:
+            errors.append(
+                _err("body", "/" + name, f"body/{name}: expected {_kind(target)}, got {raw!r}")
+            )
+    return out, errors
+
+
+_SCALARS = ("integer", "number", "boolean")
 
 
 def _array(spec: Any, schema: Any, pointer: str) -> bool:
