@@ -157,12 +157,11 @@ class Simulator:
         route = self._router.match(method, path)
         if route is None:
             return self._problem(None, 404, "Not Found", f"no operation for {method} {path}")
-        if route is None or isinstance(route, str):
+        if isinstance(route, str):
             # `/user/` is /user/{username} with an empty username: no such user, not a 405
             item = self._router.match(method, path + "/-") if request.path.endswith("/") else None
             if item is not None and not isinstance(item, str) and item.resource.kind == "item":
                 return self._respond(item, *missing(path, '""')[:2], {})
-        if isinstance(route, str):
             allowed = sorted({op.method.upper() for op in self.spec.operations if op.path == route})
             answer = self._problem(None, 405, "Method Not Allowed", f"{method} {route}")
             return SimResponse(
