@@ -141,6 +141,9 @@ def test_a_path_outside_the_parameter_schema_names_no_resource(petstore: Spec) -
     empty = _call(sim, "PUT", "/user/", {"username": "x"})
     assert empty.status == 404 and empty.json["message"] == 'no user with id ""'
     assert _call(sim, "PUT", "/user", {"username": "x"}).status == 405  # the collection
+    # uploadFile documents only 200: a pet id below 1 is still no pet
+    octets = {"content-type": "application/octet-stream"}
+    assert _call(sim, "POST", "/pet/-158/uploadImage", headers=octets, raw=b"x").status == 404
     assert sim.journal == []
 
 

@@ -579,11 +579,11 @@ def _client_error(op: Any, errors: list[dict[str, str]]) -> int:
     """The status for a request the spec rejects: 400, else the 4xx the operation documents
     for bad input (422, say), so the answer stays within what the spec says it can get. A path
     whose parameter breaks its schema (``/pet/-3`` where ids start at 1) names no resource: 404
-    where the operation documents that and not 400."""
+    where the operation documents no 400."""
     codes = {str(c) for c in op.responses}
     if "400" in codes or "4XX" in codes or "4xx" in codes or "default" in codes:
         return 400
-    if "404" in codes and any(e["in"] == "path" for e in errors):
+    if any(e["in"] == "path" for e in errors):
         return 404
     for code in ("422", "409"):
         if code in codes:
