@@ -260,3 +260,13 @@ def test_schemathesis_finds_no_error_and_no_answer_outside_the_spec(
     )
     summary = re.findall(r"❌ (ST\d+ [^:\n]+): (\d+)", result.stdout)
     assert result.returncode == 0, (summary, result.stdout[-4000:])
+
+
+def test_a_string_parameter_whose_enum_holds_numbers_takes_their_spelling() -> None:
+    """TMDB's /discover/tv types with_status as a string with members 0-5: no value fits both,
+    so "0" was refused (Schemathesis: schema-valid request rejected); "9" still is."""
+    sim = Simulator(load_spec(str(real_spec("restbench_tmdb_oas.json"))))
+    ok = sim.handle(SimRequest("GET", "/3/discover/tv", {"with_status": ["0"]}, {}, b""))
+    assert ok.status == 200
+    bad = sim.handle(SimRequest("GET", "/3/discover/tv", {"with_status": ["9"]}, {}, b""))
+    assert bad.status == 400

@@ -54,6 +54,8 @@ def request_errors(
                 _err(where, param.name, f"{param.name!r}: expected {_kind(schema)}, got {raw[0]!r}")
             )
             continue
+        if _spelled_member(schema, value):
+            continue  # `enum: [0, 1]` on a string parameter: the wire can only send "0"
         for pointer, message in spec.validator(param.schema).errors(value) if param.schema else ():
             errors.append(_err(where, param.name + pointer, f"{param.name}{pointer}: {message}"))
     request_body = op.request_body
@@ -175,6 +177,17 @@ def _form_values(
 
 
 _SCALARS = ("integer", "number", "boolean")
+
+
+def _spelled_member(schema: Any, value: Any) -> bool:
+    """Whether a string ``value`` spells a non-string member of ``schema``'s enum (TMDB types
+    its status filter as a string with the members 0-5; no value could satisfy both)."""
+    members = schema.get("enum") if isinstance(schema, Mapping) else None
+    return (
+        isinstance(value, str)
+        and isinstance(members, list)
+        and any(not isinstance(m, str) and json.dumps(m) == value for m in members)
+    )
 
 
 def _array(spec: Any, schema: Any, pointer: str) -> bool:
