@@ -270,3 +270,16 @@ def test_a_string_parameter_whose_enum_holds_numbers_takes_their_spelling() -> N
     assert ok.status == 200
     bad = sim.handle(SimRequest("GET", "/3/discover/tv", {"with_status": ["9"]}, {}, b""))
     assert bad.status == 400
+
+
+def test_an_object_given_by_allof_beside_a_description_is_an_object() -> None:
+    """Spotify's `external_urls: {allOf: [ExternalUrlObject], description}` was answered as the
+    string "external_urls-1326" (8 responses outside the spec)."""
+    spec = load_spec(str(real_spec("restbench_spotify_oas.json")))
+    sim = Simulator(spec)
+    answer = sim.handle(SimRequest("GET", "/v1/artists/0TnOYISbd1XYRBk9myaseg/albums"))
+    assert answer.status == 200
+    assert answer.json["items"] and isinstance(answer.json["items"][0]["external_urls"], dict)
+    op = next(o for o in spec.operations if o.path == "/artists/{id}/albums")
+    schema = op.response_schema(200)
+    assert schema is not None and not spec.validator(schema[1]).errors(answer.json)

@@ -131,13 +131,17 @@ class ExampleGenerator:
     ) -> Any:
         merged: dict[str, Any] = {}
         other: Any = _Omit
+        objects = False
         for part in [*schema["allOf"], {k: v for k, v in schema.items() if k != "allOf"}]:
             value = self._value(part, where, depth + 1, seen, writing)
             if isinstance(value, dict):
                 merged.update(value)
+                objects = True
             elif value is not _Omit and other is _Omit:
                 other = value
-        return merged if merged or other is _Omit else other
+        # an object part wins over a string the annotations beside allOf (a description) gave:
+        # {allOf: [ExternalUrlObject], description: ...} is an object, even when empty
+        return merged if objects or other is _Omit else other
 
     def _object(
         self, schema: Mapping[str, Any], where: str, depth: int, seen: frozenset[str], writing: bool
