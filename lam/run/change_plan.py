@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from lam.json_pointer import escape
 from lam.sandbox.overlay import Change
 
 __all__ = ["attach", "change_json", "counts", "diff", "render", "summary"]
@@ -31,7 +32,7 @@ def diff(before: Any, after: Any) -> list[dict[str, Any]]:
 def _diff(before: Any, after: Any, where: str, out: list[dict[str, Any]]) -> None:
     if isinstance(before, Mapping) and isinstance(after, Mapping):
         for key in list(before) + [k for k in after if k not in before]:
-            part = str(key).replace("~", "~0").replace("/", "~1")
+            part = escape(str(key))
             _diff(before.get(key, _MISSING), after.get(key, _MISSING), f"{where}/{part}", out)
         return
     if (before is _MISSING and after is _MISSING) or before == after:

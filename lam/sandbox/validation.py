@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
+from lam.json_pointer import escape
+
 __all__ = ["INVALID_JSON", "coerce", "decode_body", "request_errors"]
 
 
@@ -163,7 +165,7 @@ def _form_values(
     out: dict[str, Any] = dict(body)
     errors: list[dict[str, str]] = []
     for name, raw in body.items():
-        target = spec.schema_at(schema, "/" + name.replace("~", "~0").replace("/", "~1"))
+        target = spec.schema_at(schema, "/" + escape(name))
         if not isinstance(target, Mapping) or target.get("type") not in _SCALARS:
             continue
         value, ok = coerce([str(raw)], target, spec)
