@@ -7,7 +7,9 @@ export PYTHONDONTWRITEBYTECODE=1
 .venv/bin/ruff check lam tests benchmarks
 .venv/bin/mypy
 set +e
-.venv/bin/pytest -q -p no:cacheprovider "$@"
+# Two workers, each taking whole files (module fixtures, and the order some files rely on,
+# stay as they are): most browser tests wait on pages more than they use a core.
+.venv/bin/pytest -q -p no:cacheprovider -n 2 --dist loadfile "$@"
 code=$?
 set -e
 if [ "$code" -eq 5 ]; then
