@@ -2,13 +2,14 @@
 ``lam sandbox serve SPEC`` and against Prism's mock of the same spec, with the same seed,
 example count and phases; prints the unique failures per check for each server.
 
-    .venv/bin/python benchmarks/sandbox_conformance.py --prism PATH/node_modules/.bin/prism \\
+    (cd benchmarks && npm ci)    # Prism 5.16.0, pinned in benchmarks/package.json
+    .venv/bin/python benchmarks/sandbox_conformance.py [--prism PATH] \\
         [--examples 50] [--seed 1] [--phases examples,coverage,fuzzing,stateful] [--out DIR]
         [SPEC ...]
 
 Without SPEC arguments: the project's specs (specs/*.yaml) and the real Petstore v3 from
-../shared/specs. Prism: ``npm install @stoplight/prism-cli`` into some folder (or put ``prism``
-on PATH). Both servers get the same requests up to what each answers (Schemathesis' stateful
+../shared/specs. Prism: benchmarks/node_modules (``npm ci`` there), else ``--prism``, ``$PRISM``
+or ``prism`` on PATH. Both servers get the same requests up to what each answers (Schemathesis' stateful
 phase follows the answers), and neither gets a credential: the ignored-auth check sends its own.
 """
 
@@ -105,14 +106,18 @@ def server_base(spec: Path) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("specs", nargs="*", type=Path)
-    parser.add_argument("--prism", default=os.environ.get("PRISM") or shutil.which("prism"))
+    local = Path(__file__).resolve().parent / "node_modules" / ".bin" / "prism"  # (cd benchmarks && npm ci)
+    parser.add_argument(
+        "--prism",
+        default=os.environ.get("PRISM") or (str(local) if local.exists() else shutil.which("prism")),
+    )
     parser.add_argument("--examples", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     parser.add_argument("--out", type=Path, help="folder for Schemathesis' output of each run")
     args = parser.parse_args()
     if not args.prism:
-        raise SystemExit("Prism not found: npm install @stoplight/prism-cli; pass --prism PATH")
+        raise SystemExit("Prism not found: (cd benchmarks && npm ci), or pass --prism PATH")
     specs = [s.resolve() for s in args.specs] or [s for s in DEFAULT_SPECS if s.is_file()]
     print(
         f"st run --checks all --max-examples {args.examples} --seed {args.seed} "
