@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from servers import serve_directory  # noqa: E402
 from test_kill import api_plan, hanging_server, write_plan  # noqa: E402
 
-from lam.run.record import read_trace  # noqa: E402
+from lam.runtime.record import read_trace  # noqa: E402
 
 
 def _events(run_dir: Path) -> list[dict[str, Any]]:

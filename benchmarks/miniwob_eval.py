@@ -43,22 +43,22 @@ from playwright.sync_api import Page
 from lam.adapters.browser import BrowserSession, perform, snapshot
 from lam.adapters.browser.reveal import sightings, text_blocks
 from lam.errors import BlockedError, LamError, StepFailed
-from lam.plan import Plan, parse_plan
 from lam.planner.base import HistoryItem, Observation, Proposal, plan_document
 from lam.planner.popups import dismissal
 from lam.planner.ui_goals import UiGoalPlanner, hints_for
+from lam.plans import Plan, parse_plan
 from lam.policy import Policy, default_policy
-from lam.run.context import RunState
-from lam.run.guard import LiveGuard
-from lam.run.kill import KillSwitch
-from lam.run.network_guard import NetworkGuard
-from lam.run.record import RunRecord
-from lam.run.runner import Runner
-from lam.run.screenshots import ScreenshotWriter
-from lam.run.start import RunOptions
-from lam.run.ui_step import UiStepExecutor
+from lam.runtime.context import RunState
+from lam.runtime.guard import LiveGuard
+from lam.runtime.kill import KillSwitch
+from lam.runtime.network_guard import NetworkGuard
+from lam.runtime.record import RunRecord
+from lam.runtime.runner import Runner
+from lam.runtime.screenshots import ScreenshotWriter
+from lam.runtime.start import RunOptions
+from lam.runtime.ui_step import UiStepExecutor
 from lam.types import Verdict
-from lam.validate import ValidationReport, declared_hosts, validate_loaded
+from lam.validation import ValidationReport, declared_hosts, validate_loaded
 
 PLAIN = (
     "click-button", "click-button-sequence", "click-link", "click-option", "click-checkboxes",

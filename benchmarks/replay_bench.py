@@ -8,7 +8,7 @@ The flow (login, filter, links, edit a pet, delete one, log out) is recorded onc
 round then times, in alternating order:
 
 * plain: launch Chromium, open /login, run the flow as hand-written Playwright calls, close;
-* lam: :func:`lam.replay.replay` of the recording (validation, guard on every step, run
+* lam: :func:`lam.replayer.replay` of the recording (validation, guard on every step, run
   record with a hash-chained trace, a screenshot per step, Chromium launched and closed);
 * lam-failures: the same with ``--screenshots failures`` (pictures only of failed steps).
 
@@ -37,8 +37,8 @@ from replay_heal_bench import ACTIONS, drive, record_flow  # noqa: E402
 
 from lam.adapters.browser.chromium import launch  # noqa: E402
 from lam.policy import default_policy  # noqa: E402
-from lam.replay import replay  # noqa: E402
-from lam.run.start import RunOptions  # noqa: E402
+from lam.replayer import replay  # noqa: E402
+from lam.runtime.start import RunOptions  # noqa: E402
 
 
 def plain(url: str) -> float:

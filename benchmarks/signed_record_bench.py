@@ -1,4 +1,4 @@
-"""What signing a run record costs: events written through :class:`lam.run.record.RunRecord`
+"""What signing a run record costs: events written through :class:`lam.runtime.record.RunRecord`
 (chained, Ed25519-signed, ledgered) against the same events written the old way (chained with
 plain SHA-256, unsigned) in the same run, and what ``lam verify`` costs per event.
 
@@ -60,7 +60,7 @@ class Unsigned:
 
 
 def signed_writer(root: Path, events: int, notary: Any = None) -> tuple[float, float, Path]:
-    from lam.run.record import RunRecord
+    from lam.runtime.record import RunRecord
 
     opened = time.perf_counter()
     record = RunRecord.create(root, notary=notary)

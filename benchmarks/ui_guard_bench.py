@@ -30,14 +30,14 @@ from playwright.sync_api import Page, sync_playwright
 from lam.adapters.browser.chromium import launch
 from lam.egress.containment import Containment
 from lam.egress.netns import strict_available
-from lam.plan import AppDecl, Plan
+from lam.plans import AppDecl, Plan
 from lam.policy import default_policy
-from lam.run.context import RunState
-from lam.run.kill import KillSwitch
-from lam.run.mode import LiveMode, RunMode
-from lam.run.network_guard import ApiRoute, NetworkGuard
-from lam.run.record import RunRecord
-from lam.run.sandbox_mode import LiveReader, SandboxMode
+from lam.runtime.context import RunState
+from lam.runtime.kill import KillSwitch
+from lam.runtime.mode import LiveMode, RunMode
+from lam.runtime.network_guard import ApiRoute, NetworkGuard
+from lam.runtime.record import RunRecord
+from lam.runtime.sandbox_mode import LiveReader, SandboxMode
 from lam.sandbox.demo.live import running
 from lam.sandbox.simulator import Simulator
 from lam.spec import load_spec

@@ -1,7 +1,7 @@
 """``lam do GOAL``: observe, propose, validate and guard, act, verify, repeat.
 
 The loop grows a plan one proposal at a time through the runner's public API
-(:meth:`lam.run.runner.Runner.add_step`, :meth:`~lam.run.runner.Runner.observe`): every
+(:meth:`lam.runtime.runner.Runner.add_step`, :meth:`~lam.runtime.runner.Runner.observe`): every
 proposed step is validated as part of the whole plan so far (so expressions, specs and policy
 apply as to any plan), its verdict is checked before it runs with the approval rules of
 ``lam run``, and it runs through the same runner, guard and executors — so text on a page cannot
@@ -28,8 +28,8 @@ import yaml
 from lam.errors import GroundingError, LamError, StepFailed
 from lam.memory import MemoryStore, site_of
 from lam.planner.base import ActionModel, HistoryItem, Observation, Proposal, plan_document
-from lam.run.runner import Runner, RunResult
-from lam.run.start import RunOptions, open_growing
+from lam.runtime.runner import Runner, RunResult
+from lam.runtime.start import RunOptions, open_growing
 
 __all__ = ["DoOptions", "DoResult", "do_goal", "secret_passwords"]
 

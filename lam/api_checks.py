@@ -18,7 +18,7 @@ from lam import json_pointer
 from lam.documents import format_path
 from lam.errors import SpecError
 from lam.expressions import Expression, Template
-from lam.plan import NO_BODY
+from lam.plans import NO_BODY
 from lam.spec import Operation, Parameter, Spec
 
 __all__ = ["NO_BODY", "CallProblem", "ExpressionSchema", "check_call"]

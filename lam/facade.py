@@ -2,8 +2,8 @@
 
 Each is what the command of the same name does, without the printing: it takes a plan file (or
 a goal), the operator's policy and the same options, and returns the objects the commands
-render (:class:`~lam.validate.ValidationReport`, :class:`~lam.run.runner.RunResult`,
-:class:`~lam.replay.ReplayResult`, :class:`~lam.planning.PlannedPlan`). What stops a run from
+render (:class:`~lam.validation.ValidationReport`, :class:`~lam.runtime.runner.RunResult`,
+:class:`~lam.replayer.ReplayResult`, :class:`~lam.planning.PlannedPlan`). What stops a run from
 starting is raised, as a :class:`~lam.errors.LamError` subclass: a missing file
 (:class:`~lam.errors.UsageError`), an invalid plan (:class:`InvalidPlanError`, with the report),
 a denied or unapproved step (:class:`~lam.errors.BlockedError`). What happens once a run has
@@ -26,12 +26,12 @@ from lam.policy import Policy
 
 if TYPE_CHECKING:
     from lam.planning import PlannedPlan
-    from lam.replay import ReplayResult
-    from lam.run.guard import Prompt
-    from lam.run.record import RunRecord
-    from lam.run.runner import RunResult, StepResult
-    from lam.run.start import RunOptions
-    from lam.validate import ValidationReport
+    from lam.replayer import ReplayResult
+    from lam.runtime.guard import Prompt
+    from lam.runtime.record import RunRecord
+    from lam.runtime.runner import RunResult, StepResult
+    from lam.runtime.start import RunOptions
+    from lam.validation import ValidationReport
 
 __all__ = [
     "CannotPlanError",
@@ -117,7 +117,7 @@ def validate(
     ``exit_code``), an invalid plan included. ``apps``/``apis`` move the plan's apps and APIs
     to other URLs (``--app``/``--api``). A file that cannot be read or parsed raises
     :class:`~lam.errors.PlanError`."""
-    from lam.validate import validate_plan
+    from lam.validation import validate_plan
 
     path = _existing(plan, "plan")
     api_overrides, app_overrides = _urls(apis, "--api"), _urls(apps, "--app")
@@ -201,7 +201,7 @@ def replay(
     """Replay a recording (any plan) as ``lam replay`` does: targets that moved are healed by
     fingerprint or refused; ``update`` writes healed locators back into the file.
     Raises :class:`InvalidPlanError` when it does not validate."""
-    from lam.replay import replay as replay_recording
+    from lam.replayer import replay as replay_recording
 
     path = _existing(recording, "recording")
     options = _options(policy, inputs, apps, apis, approvals=approvals, prompt=prompt,
@@ -274,7 +274,7 @@ def _options(
     hooks: Hooks | None = None,
     **rest: Any,
 ) -> RunOptions:
-    from lam.run.start import RunOptions
+    from lam.runtime.start import RunOptions
 
     hooks = hooks or Hooks()
     return RunOptions(
@@ -300,7 +300,7 @@ def _urls(given: Mapping[str, str] | None, option: str) -> dict[str, str]:
 
 
 def _execute(plan: PathLike, options: RunOptions, hooks: Hooks | None) -> RunResult:
-    from lam.run.start import execute_plan
+    from lam.runtime.start import execute_plan
 
     report, result = execute_plan(_existing(plan, "plan"), options)
     if result is None:

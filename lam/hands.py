@@ -52,14 +52,14 @@ from lam.errors import (
     UsageError,
 )
 from lam.page_refs import PageSnapshot, RefBook
-from lam.plan import Plan, PlanProblem, Step, step_digest
+from lam.plans import Plan, PlanProblem, Step, step_digest
 from lam.policy import Policy
-from lam.run.growing import grow_plan, step_document
-from lam.run.guard import GuardCheck, Prompt
-from lam.run.runner import Runner, RunResult
-from lam.run.start import RunOptions, open_growing
+from lam.runtime.growing import grow_plan, step_document
+from lam.runtime.guard import GuardCheck, Prompt
+from lam.runtime.runner import Runner, RunResult
+from lam.runtime.start import RunOptions, open_growing
 from lam.types import Risk, Verdict
-from lam.validate import StepReport, ValidationReport, validate_loaded
+from lam.validation import StepReport, ValidationReport, validate_loaded
 
 __all__ = ["ActResult", "ActStatus", "Session"]
 
@@ -292,7 +292,7 @@ class Session:
     # -- steps ---------------------------------------------------------------------------------
 
     def act(self, step: Mapping[str, Any] | Step) -> ActResult:
-        """Validate, guard and run one step (a plan step mapping, or a :class:`~lam.plan.Step`).
+        """Validate, guard and run one step (a plan step mapping, or a :class:`~lam.plans.Step`).
 
         A UI target may be ``{"ref": "eN"}`` from the last :meth:`observe`: it is replaced by
         locator hints for that element. Without an ``id`` the step gets ``stepN``. Returns an

@@ -157,8 +157,8 @@ def plan_api_goal(
 
 def _problems(text: str, name: str, base: Path, policy: Policy) -> tuple[str, ...]:
     """The plan's validation problems, one line each (empty when it validates)."""
-    from lam.plan import parse_plan
-    from lam.validate import validate_loaded
+    from lam.plans import parse_plan
+    from lam.validation import validate_loaded
 
     try:
         plan = parse_plan(text, name=name, base=base)
@@ -181,7 +181,7 @@ def plan_ui_goal(
     app's backend ``api`` spec). ``base`` is the folder the plan will live in."""
     from lam.agent import DoOptions, do_goal
     from lam.planner.ui_goals import UiGoalPlanner
-    from lam.run.start import RunOptions
+    from lam.runtime.start import RunOptions
 
     options = DoOptions(
         goal=goal,

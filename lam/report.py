@@ -24,7 +24,7 @@ import yaml
 from lam.errors import UsageError
 from lam.evidence.paths import UnsafePath, resolve_in
 from lam.evidence.verify import trace_events, verify_here
-from lam.run.record import runs_root
+from lam.runtime.record import runs_root
 
 __all__ = ["find_run", "render_report"]
 

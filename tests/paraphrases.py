@@ -34,13 +34,13 @@ from lam.adapters.browser.actions import perform
 from lam.adapters.browser.facts import guard_facts
 from lam.adapters.browser.locators import resolve_target
 from lam.errors import LamError
-from lam.plan import parse_plan
 from lam.planner.base import HistoryItem, Observation, plan_document
 from lam.planner.ui_goals import UiGoalPlanner
+from lam.plans import parse_plan
 from lam.policy import ActionFacts, Policy, default_policy, url_host
 from lam.risk import classify_request, classify_ui_action
 from lam.types import Risk, Verdict
-from lam.validate import validate_loaded
+from lam.validation import validate_loaded
 
 DATA = Path(__file__).parent / "data" / "paraphrases"
 SPLITS = ("tuning", "heldout")

@@ -16,8 +16,8 @@ from lam.cli.main import main
 from lam.memory import MemoryStore
 from lam.planner.base import HistoryItem, Observation, Proposal
 from lam.policy import default_policy
-from lam.run.record import read_trace
-from lam.run.start import RunOptions
+from lam.runtime.record import read_trace
+from lam.runtime.start import RunOptions
 
 pytestmark = pytest.mark.integration
 

@@ -15,13 +15,13 @@ import pytest
 import yaml
 from real_specs import real_spec
 
-from lam.plan import parse_plan
 from lam.planner import ApiGoalPlanner, Observation, Proposal, plan_document
 from lam.planner.api_chain import id_pointer, named_things, resource_of
 from lam.planner.params import slots_of
 from lam.planner.restbench import Outcome, load_queries, score, split_of, tally
+from lam.plans import parse_plan
 from lam.spec import Spec, load_spec
-from lam.validate import validate_loaded
+from lam.validation import validate_loaded
 
 DATA = Path(__file__).parent / "data" / "restbench"
 DIGESTS = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lam.plan import parse_plan
-from lam.validate import declared_hosts
+from lam.plans import parse_plan
+from lam.validation import declared_hosts
 
 PLAN = """\
 lam: 1

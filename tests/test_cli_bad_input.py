@@ -236,7 +236,7 @@ def test_internal_errors_are_one_line_too(
 
     # the module: the attribute ``lam.validate`` is the function lam.validate (lam.facade's),
     # and setting an attribute on it would patch nothing that `lam validate` calls
-    validate_module = importlib.import_module("lam.validate")
+    validate_module = importlib.import_module("lam.validation")
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")

@@ -105,7 +105,7 @@ def lam(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, 
 
 
 def _trace(result: dict[str, Any]) -> list[dict[str, Any]]:
-    from lam.run.record import read_trace
+    from lam.runtime.record import read_trace
 
     trace = Path(result["record"]) / "trace.jsonl"
     assert trace.is_file(), f"no run record at {trace}"

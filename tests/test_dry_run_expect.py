@@ -17,7 +17,7 @@ from servers import DemoServer, start_demo
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
-from lam.run.record import read_trace
+from lam.runtime.record import read_trace
 
 pytestmark = [
     pytest.mark.integration,

@@ -25,8 +25,8 @@ from starlette.routing import Route
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
 from lam.risk.ui import ElementFacts
-from lam.run.record import read_trace
-from lam.run.sign_in import PASSED_LIVE, credentials_form, spec_sign_in
+from lam.runtime.record import read_trace
+from lam.runtime.sign_in import PASSED_LIVE, credentials_form, spec_sign_in
 from lam.spec import load_spec
 from lam.types import Risk
 

@@ -1,5 +1,5 @@
 """Issue 16: the copy-on-write overlay (lam.sandbox.overlay), the change plan
-(lam.run.change_plan), and ``lam dry-run --reads live`` through the demo shop's UI.
+(lam.runtime.change_plan), and ``lam dry-run --reads live`` through the demo shop's UI.
 
 The overlay reads from a real server on 127.0.0.1 that logs every request it receives (a
 Starlette app holding a small /posts collection): writes never reach it, later reads see them.
@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
-from lam.run.change_plan import attach, counts, diff, render, summary
+from lam.runtime.change_plan import attach, counts, diff, render, summary
 from lam.sandbox.overlay import Change, Overlay
 from lam.sandbox.simulator import SimRequest, SimResponse
 from lam.spec import load_spec

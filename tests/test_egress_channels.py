@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from lam.adapters.browser import BrowserSession, find_chromium
 from lam.cli.main import main
-from lam.run.record import read_trace
+from lam.runtime.record import read_trace
 
 PAGES = Path(__file__).parent / "pages" / "egress"
 pytestmark = [

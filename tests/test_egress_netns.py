@@ -29,7 +29,7 @@ from lam.egress.decide import UnattendedWrites
 from lam.egress.netns import strict_available
 from lam.egress.proxy import EgressError
 from lam.policy import default_policy
-from lam.run.record import read_trace
+from lam.runtime.record import read_trace
 
 pytestmark = [
     pytest.mark.integration,

@@ -13,7 +13,7 @@ from lam.errors import DocumentError, PlanError
 from lam.export.arazzo import to_arazzo
 from lam.export.arazzo_import import from_arazzo
 from lam.export.pytest import to_pytest
-from lam.plan import Plan, load_plan, parse_plan
+from lam.plans import Plan, load_plan, parse_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

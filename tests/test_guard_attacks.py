@@ -182,7 +182,7 @@ def test_page_attacks_in_a_dry_run_are_held_or_refused_and_nothing_reaches_the_s
 
 
 def _guard_events(result: dict[str, Any]) -> list[dict[str, Any]]:
-    from lam.run.record import read_trace
+    from lam.runtime.record import read_trace
 
     record = Path(result["record"]) / "trace.jsonl"
     return [e for e in read_trace(record) if e.get("type") == "guard"]
@@ -434,7 +434,7 @@ class Fooled:
 def test_lam_do_with_a_fooled_model_is_refused(page: str, site: Hostile, tmp_path: Path) -> None:
     from lam.agent import DoOptions, do_goal
     from lam.policy import default_policy
-    from lam.run.start import RunOptions
+    from lam.runtime.start import RunOptions
 
     target = "Save" if page == "hidden_form.html" else "Delete all pets"
     model = Fooled([

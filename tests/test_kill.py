@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from lam.cli.main import main
-from lam.run.record import read_trace, verify_trace
+from lam.runtime.record import read_trace, verify_trace
 
 pytestmark = pytest.mark.integration
 
@@ -240,7 +240,7 @@ def test_lam_kill_with_nothing_running_says_so(tmp_path: Path) -> None:
 
 
 def test_a_stale_entry_of_a_dead_process_is_ignored_and_removed(tmp_path: Path) -> None:
-    from lam.run.registry import live_runs, runtime_dir
+    from lam.runtime.registry import live_runs, runtime_dir
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
@@ -268,7 +268,7 @@ def test_a_second_sigint_ends_the_process_at_once(tmp_path: Path) -> None:
 import os, signal, sys, time
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from lam.run.kill import KillSwitch
+from lam.runtime.kill import KillSwitch
 kill = KillSwitch(Path({str(tmp_path)!r}), Path({str(tmp_path)!r}))
 kill.on_emergency(lambda: Path({str(tmp_path / "emergency")!r}).write_text("ran"))
 with kill.watch("20000101-000000-sigint", Path({str(tmp_path)!r})):
@@ -460,7 +460,7 @@ import time
 from pathlib import Path
 import httpx
 from lam.errors import KilledError
-from lam.run.kill import KillSwitch
+from lam.runtime.kill import KillSwitch
 run_dir = Path({str(tmp_path)!r})
 kill = KillSwitch(run_dir, run_dir)
 with kill.watch("20000101-000000-model", run_dir):

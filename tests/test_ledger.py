@@ -16,7 +16,7 @@ from lam.cli.main import main
 from lam.evidence.chain import GENESIS, digest
 from lam.evidence.keys import EvidenceError, load_operator_key, parse_public_key
 from lam.evidence.ledger import Ledger
-from lam.run.record import REDACTED, RunRecord
+from lam.runtime.record import REDACTED, RunRecord
 
 APPEND = """
 import sys

@@ -34,8 +34,8 @@ from lam.expressions import (
     walk_expressions,
 )
 from lam.limits import DOCUMENT_LIMITS, SPEC_LIMITS, load_json
-from lam.plan import ApiStep, load_plan
-from lam.run.inputs import resolve_inputs
+from lam.plans import ApiStep, load_plan
+from lam.runtime.inputs import resolve_inputs
 from lam.spec.fanout import MAX_SCHEMA_BRANCHES
 from lam.spec.refs import MAX_BUNDLE_FILES, MAX_REF_CHAIN
 

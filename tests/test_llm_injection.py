@@ -18,7 +18,7 @@ from lam.adapters.llm.render import escape
 from lam.memory import MemoryStore
 from lam.planner.base import HistoryItem, Observation, plan_document
 from lam.types import Risk, Verdict
-from lam.validate import validate_plan
+from lam.validation import validate_plan
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from servers import DemoServer, start_demo
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
-from lam.run.record import read_trace, runs_root
+from lam.runtime.record import read_trace, runs_root
 
 pytestmark = [
     pytest.mark.integration,

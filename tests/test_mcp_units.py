@@ -17,7 +17,7 @@ from lam.mcp import approvals
 from lam.mcp.calls import Held
 from lam.mcp.server import _check_arguments
 from lam.mcp.tools import BROWSER_TOOLS, MAX_ARGUMENT_BYTES, TOOLS, tool_list
-from lam.run.registry import registered
+from lam.runtime.registry import registered
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = set(TOOLS)

@@ -9,7 +9,7 @@ import pytest
 
 from lam.errors import PlanError
 from lam.expressions import Expression, Template
-from lam.plan import NO_BODY, ApiStep, Plan, UiStep, load_plan, parse_plan, plan_problems
+from lam.plans import NO_BODY, ApiStep, Plan, UiStep, load_plan, parse_plan, plan_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lam.errors import PlanError
-from lam.plan import Plan, load_plan, parse_plan, plan_problems
+from lam.plans import Plan, load_plan, parse_plan, plan_problems
 
 BOUNDED = settings(
     max_examples=200,

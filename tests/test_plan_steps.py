@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lam.plan import ApiStep, Step, UiStep, load_plan, parse_plan, step_digest
+from lam.plans import ApiStep, Step, UiStep, load_plan, parse_plan, step_digest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

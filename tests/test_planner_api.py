@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import yaml
 
-from lam.plan import parse_plan
 from lam.planner import (
     ActionModel,
     ApiGoalPlanner,
@@ -21,8 +20,9 @@ from lam.planner import (
 from lam.planner.bm25 import BM25, stem, tokens
 from lam.planner.evaluate import load_goal_set, score_goal_set
 from lam.planner.params import fill_slots, slots_of
+from lam.plans import parse_plan
 from lam.spec import Spec, load_spec
-from lam.validate import validate_loaded
+from lam.validation import validate_loaded
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = ROOT / "tests" / "data" / "goals"

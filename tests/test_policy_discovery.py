@@ -13,7 +13,7 @@ import pytest
 
 from lam.cli.main import main
 from lam.policy_source import discover_policy
-from lam.run.record import read_trace
+from lam.runtime.record import read_trace
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DELETE = EXAMPLES / "petstore_delete.yaml"  # `remove` is destructive: approve by default

@@ -14,7 +14,7 @@ import lam
 from lam.adapters.browser import BrowserSession, find_chromium, perform
 from lam.cli.main import main
 from lam.errors import UsageError
-from lam.plan import UiStep, load_plan
+from lam.plans import UiStep, load_plan
 from lam.recording import parameterize, typed_fields
 
 PAGES = Path(__file__).parent / "pages" / "record"

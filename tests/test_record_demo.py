@@ -15,7 +15,7 @@ from servers import DemoServer, start_demo
 import lam
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
-from lam.plan import load_plan
+from lam.plans import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ import yaml
 
 from lam.adapters.browser.chromium import find_chromium
 from lam.cli.main import main
-from lam.replay import HealedStep, render_diff, update_recording, updated_target
+from lam.replayer import HealedStep, render_diff, update_recording, updated_target
 
 HEAL = Path(__file__).parent / "pages" / "heal"
 sys.path.insert(0, str(HEAL))

@@ -12,7 +12,7 @@ from PIL import Image
 
 from lam.cli.main import main
 from lam.report import render_report
-from lam.run.record import RunRecord
+from lam.runtime.record import RunRecord
 
 pytestmark = pytest.mark.browser
 

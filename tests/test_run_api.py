@@ -16,7 +16,7 @@ import yaml
 from servers import DemoServer
 
 from lam.cli.main import main
-from lam.run.record import read_trace, verify_trace
+from lam.runtime.record import read_trace, verify_trace
 
 pytestmark = pytest.mark.integration
 

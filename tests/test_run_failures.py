@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lam.cli.main import main
-from lam.run.record import read_trace, verify_trace
+from lam.runtime.record import read_trace, verify_trace
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""A plan that grows while it runs (lam.run.growing, Runner.add_step and Runner.observe), against
+"""A plan that grows while it runs (lam.runtime.growing, Runner.add_step and Runner.observe), against
 the demo shop's API on 127.0.0.1: each added step is validated with the plan so far, held
 under the same approval rules as ``lam run`` (nothing reaches the server), and joins the plan
 only once it ran."""
@@ -15,13 +15,13 @@ from servers import DemoServer
 
 from lam.adapters.browser import find_chromium
 from lam.errors import BlockedError, PlanError, StepFailed
-from lam.plan import load_plan, step_digest
+from lam.plans import load_plan, step_digest
 from lam.policy import default_policy, policy_from_data
-from lam.run.growing import approvals_naming, step_document
-from lam.run.guard import GuardCheck
-from lam.run.record import read_trace
-from lam.run.runner import Runner
-from lam.run.start import RunOptions, open_growing
+from lam.runtime.growing import approvals_naming, step_document
+from lam.runtime.guard import GuardCheck
+from lam.runtime.record import read_trace
+from lam.runtime.runner import Runner
+from lam.runtime.start import RunOptions, open_growing
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Run modes (lam.run.mode, lam.run.sandbox_mode): live and dry differ by one object, chosen
+"""Run modes (lam.runtime.mode, lam.runtime.sandbox_mode): live and dry differ by one object, chosen
 in one place; the sandbox builds one simulator per API, shared by API steps and pages."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ import re
 from pathlib import Path
 
 from lam.egress.decide import UnattendedWrites
-from lam.plan import load_plan
+from lam.plans import load_plan
 from lam.policy import default_policy
-from lam.run.effects import Effect
-from lam.run.guard import DryRunGuard, LiveGuard
-from lam.run.mode import LiveMode, ModeName, NoEffects, mode_for
-from lam.run.record import RunRecord
-from lam.run.sandbox_mode import SandboxMode, SignInPassThrough
-from lam.run.start import RunOptions
+from lam.runtime.effects import Effect
+from lam.runtime.guard import DryRunGuard, LiveGuard
+from lam.runtime.mode import LiveMode, ModeName, NoEffects, mode_for
+from lam.runtime.record import RunRecord
+from lam.runtime.sandbox_mode import SandboxMode, SignInPassThrough
+from lam.runtime.start import RunOptions
 from lam.sandbox.transport import SimulatorTransport
-from lam.validate import validate_loaded
+from lam.validation import validate_loaded
 
 ROOT = Path(__file__).resolve().parents[1]
 LAM = ROOT / "lam"

@@ -1,4 +1,4 @@
-"""From a plan file to a run (lam.run.start): secrets a dry run does not have.
+"""From a plan file to a run (lam.runtime.start): secrets a dry run does not have.
 
 A dry run sends nothing anywhere, so it starts without the real secrets: placeholders stand in
 for the unset ones, it says so on stderr and in the record, and the server hears nothing. A live
@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lam.cli.main import main
-from lam.run.record import read_trace, verify_trace
+from lam.runtime.record import read_trace, verify_trace
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from servers import DemoServer, start_demo
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
-from lam.run.record import read_trace, verify_trace
+from lam.runtime.record import read_trace, verify_trace
 
 pytestmark = [
     pytest.mark.integration,
@@ -317,13 +317,13 @@ def test_a_websocket_to_a_host_outside_the_plan_is_refused(
     shop: DemoServer, tmp_path: Path
 ) -> None:
     from lam.adapters.browser import BrowserSession
-    from lam.plan import AppDecl, Plan
+    from lam.plans import AppDecl, Plan
     from lam.policy import default_policy
-    from lam.run.context import RunState
-    from lam.run.guard import LiveGuard
-    from lam.run.kill import KillSwitch
-    from lam.run.network_guard import NetworkGuard
-    from lam.run.record import RunRecord
+    from lam.runtime.context import RunState
+    from lam.runtime.guard import LiveGuard
+    from lam.runtime.kill import KillSwitch
+    from lam.runtime.network_guard import NetworkGuard
+    from lam.runtime.record import RunRecord
 
     plan = Plan(name="ws", steps=(), apps={"shop": AppDecl("shop", shop.url + "/")})
     record = RunRecord.create(tmp_path / "runs")

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from lam.errors import StepFailed
-from lam.run.network_guard import ApiRoute
-from lam.run.screenshots import annotate
-from lam.run.ui_step import resolve_goto
+from lam.runtime.network_guard import ApiRoute
+from lam.runtime.screenshots import annotate
+from lam.runtime.ui_step import resolve_goto
 from lam.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from lam.adapters.browser import find_chromium
 from lam.cli.main import main
 from lam.errors import GroundingError, LamError, PlanError, UsageError
 from lam.hands import ActStatus
-from lam.run.record import read_trace
+from lam.runtime.record import read_trace
 
 pytestmark = [
     pytest.mark.integration,
@@ -295,8 +295,8 @@ def test_lam_kill_stops_the_session_and_an_exception_still_ends_the_record(
 
     seen = len(demo.requests())
     with lam.Session(apis=apis) as stopped:
-        from lam.run.kill import stop_run
-        from lam.run.registry import find_runs
+        from lam.runtime.kill import stop_run
+        from lam.runtime.registry import find_runs
 
         [entry] = find_runs(stopped.run_id)
         stop_run(entry)

@@ -18,7 +18,7 @@ from lam.documents import schema
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK
 from lam.policy import load_policy, policy_from_data
 from lam.types import Risk, Verdict
-from lam.validate import ValidationReport, validate_plan
+from lam.validation import ValidationReport, validate_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

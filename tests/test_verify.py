@@ -26,7 +26,7 @@ from lam.cli.main import main
 from lam.evidence.chain import GENESIS, digest, event_message
 from lam.evidence.keys import OperatorKey, load_operator_key
 from lam.report import render_report
-from lam.run.record import RunRecord
+from lam.runtime.record import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPEC = str(ROOT / "specs" / "demo.yaml")
@@ -472,7 +472,7 @@ def test_a_run_whose_process_died_before_its_end_is_unfinished(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     script = (
-        "import os, sys; from pathlib import Path; from lam.run.record import RunRecord\n"
+        "import os, sys; from pathlib import Path; from lam.runtime.record import RunRecord\n"
         "r = RunRecord.create(Path(sys.argv[1])); r.event('plan', name='p')\n"
         "r.event('step-start', step='a'); print(r.directory, flush=True); os._exit(9)\n"
     )

@@ -23,7 +23,7 @@ from lam.adapters.http_cancel import CancellableTransport, Interrupt, exchange
 from lam.documents import format_path
 from lam.errors import KilledError, StepFailed
 from lam.limits import RESPONSE_LIMITS, OverLimit, load_json
-from lam.plan import NO_BODY
+from lam.plans import NO_BODY
 from lam.spec import Operation, Spec
 
 __all__ = [

@@ -28,7 +28,7 @@ _POLL_S = 0.05
 
 
 class Interrupt(Protocol):
-    """What can stop a request: the run's kill switch (:class:`lam.run.kill.KillSwitch`)."""
+    """What can stop a request: the run's kill switch (:class:`lam.runtime.kill.KillSwitch`)."""
 
     def pulled(self) -> bool: ...
 

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from lam.cli.run_cmd import _ask, _print_end, _print_progress, _print_step
     from lam.memory import MemoryStore
     from lam.policy_source import policy_identity
-    from lam.run.start import RunOptions
+    from lam.runtime.start import RunOptions
 
     if not args.app and not args.api:
         raise UsageError("give --app URL (a web app) and/or --api SPEC", code="usage")

@@ -45,7 +45,7 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from lam.plan import load_plan
+    from lam.plans import load_plan
 
     path = existing_file(args.plan, what="plan")
     plan = load_plan(path)
@@ -74,7 +74,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from lam.export.arazzo_import import load_arazzo
-    from lam.plan import parse_plan
+    from lam.plans import parse_plan
     from lam.recording.writer import dump_plan
 
     path = existing_file(args.arazzo, what="Arazzo document")

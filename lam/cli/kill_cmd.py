@@ -1,6 +1,6 @@
 """``lam kill [RUN]``: stop a running run now, from any directory.
 
-Runs register in a per-user folder while they run (:mod:`lam.run.registry`); ``lam kill``
+Runs register in a per-user folder while they run (:mod:`lam.runtime.registry`); ``lam kill``
 finds them there, whatever the working directory. ``RUN`` is a run id, ``last`` (the newest
 running run) or a run's record directory; without it, every running run of this user stops.
 Each one gets a ``KILL`` file in its record and SIGTERM, and ends within a second, mid-step,
@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from lam.cli.common import print_json
-    from lam.run.kill import stop_run
-    from lam.run.registry import find_runs, runtime_dir, wait_ended
+    from lam.runtime.kill import stop_run
+    from lam.runtime.registry import find_runs, runtime_dir, wait_ended
 
     started = time.monotonic()
     entries = find_runs(args.run)

@@ -139,7 +139,7 @@ def _plan_ui(args: argparse.Namespace) -> int:
         print(planned.text, end="")
     else:
         print(f"wrote {out} ({planned.steps} steps; dry run in {planned.dry_run})")
-    from lam.run.sign_in import PASSED_LIVE
+    from lam.runtime.sign_in import PASSED_LIVE
 
     for effect in effects:
         did = "the dry run signed in live:" if effect.get("answered_by") == PASSED_LIVE else None

@@ -100,7 +100,7 @@ def _load(path: Path) -> Any:
 
 def recording_params(args: argparse.Namespace) -> int:
     from lam.errors import RecordingError
-    from lam.plan import load_plan
+    from lam.plans import load_plan
     from lam.recording import dump_plan, parameterize, typed_fields
 
     path = existing_file(args.recording, what="recording")

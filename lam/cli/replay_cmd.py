@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 
 def replay(args: argparse.Namespace) -> int:
     from lam import facade
-    from lam.replay import render_diff
+    from lam.replayer import render_diff
 
     path = existing_file(args.recording, what="recording")
     settings, _ = run_settings(args, path, label="replay")

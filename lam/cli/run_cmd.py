@@ -24,9 +24,9 @@ from lam.cli.common import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from lam.run.guard import GuardCheck, Prompt
-    from lam.run.runner import RunResult, StepResult
-    from lam.validate import ValidationReport
+    from lam.runtime.guard import GuardCheck, Prompt
+    from lam.runtime.runner import RunResult, StepResult
+    from lam.validation import ValidationReport
 
 __all__ = ["register"]
 
@@ -155,11 +155,11 @@ def _print_step(result: StepResult) -> None:
 
 def _print_end(result: RunResult) -> None:
     if result.effects_json is not None:
-        from lam.run.sign_in import PASSED_LIVE
+        from lam.runtime.sign_in import PASSED_LIVE
 
         effects = result.effects_json
         live = [e for e in effects if e.get("answered_by") == PASSED_LIVE]
-        if live:  # a sign-in the dry run let through (lam.run.sign_in) is said, never hidden
+        if live:  # a sign-in the dry run let through (lam.runtime.sign_in) is said, never hidden
             print(
                 f"\n{len(effects) - len(live)} effect(s) held in the sandbox; {len(live)} "
                 f"sign-in request(s) passed through to the live app (answered by {PASSED_LIVE}):"
@@ -187,8 +187,8 @@ def _print_end(result: RunResult) -> None:
 
 
 def _print_change_plan(result: RunResult) -> None:
-    """The change plan of a dry run (lam.run.change_plan), like terraform plan's."""
-    from lam.run.change_plan import counts, render, summary
+    """The change plan of a dry run (lam.runtime.change_plan), like terraform plan's."""
+    from lam.runtime.change_plan import counts, render, summary
 
     if result.effects_json is None:
         return
@@ -201,7 +201,7 @@ def _print_change_plan(result: RunResult) -> None:
 
 
 def _change_plan(result: RunResult) -> dict[str, Any] | None:
-    from lam.run.change_plan import counts, summary
+    from lam.runtime.change_plan import counts, summary
 
     if result.effects_json is None:
         return None

@@ -19,7 +19,7 @@ from lam.cli.common import (
 from lam.errors import PlanError
 
 if TYPE_CHECKING:
-    from lam.validate import ValidationReport
+    from lam.validation import ValidationReport
 
 __all__ = ["error_lines", "register", "render_report"]
 

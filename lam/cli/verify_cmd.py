@@ -56,7 +56,7 @@ def run_verify(args: argparse.Namespace) -> int:
         return _verify_bundle(Path(args.run), pinned, as_json=args.json)
     from lam.evidence.ledger import Ledger
     from lam.evidence.verify import deleted_runs, local_trust, verify_run
-    from lam.run.record import runs_root
+    from lam.runtime.record import runs_root
 
     key = local_trust(pinned)
     ledger = Ledger()

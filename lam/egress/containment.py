@@ -32,7 +32,7 @@ from lam.egress.grants import GRANT_HEADER, Grants
 from lam.egress.netns import NetnsGate, strict_available
 from lam.egress.proxy import EgressError, GuardProxy, Judged, ProxyRefusal
 from lam.policy import Policy
-from lam.run.record import RunRecord
+from lam.runtime.record import RunRecord
 from lam.types import Decision, Risk
 
 __all__ = ["MODE_PROXY", "MODE_STRICT", "Containment", "Unattended", "strict_wanted"]

@@ -1,6 +1,6 @@
 """The decision for one outgoing request, shared by both places that enforce it.
 
-The network guard's route handler (:mod:`lam.run.network_guard`) and the run's guard proxy
+The network guard's route handler (:mod:`lam.runtime.network_guard`) and the run's guard proxy
 (:mod:`lam.egress.proxy`) read a request the same way (:func:`read_outgoing`) and assess it
 the same way (:func:`assess`: the plan's API route and operation, the classification, the
 policy facts, whether it changes state, whether its host is the plan's). The route handler then
@@ -44,7 +44,7 @@ _MULTIPART_FIELD = re.compile(r'name="([^"]+)"\r?\n\r?\n([^\r\n]*)')
 
 class UnattendedWrites(StrEnum):
     """What becomes of a state-changing request to the plan's hosts that no step sent: a run
-    mode's rule (:attr:`lam.run.mode.RunMode.egress`), applied by :func:`judge_unattended`."""
+    mode's rule (:attr:`lam.runtime.mode.RunMode.egress`), applied by :func:`judge_unattended`."""
 
     POLICY = "policy"  # a live run: it goes only if the policy allows it outright
     REFUSED = "refused"  # a dry run sends no state-changing request

@@ -8,7 +8,7 @@
 - :mod:`lam.evidence.verify`: ``lam verify``: a run's chain, signatures, files and ledger.
 - :mod:`lam.evidence.bundle`: one file holding a run, its files and the public key.
 
-Nothing is imported here, so that ``lam.run.record`` can import the key and ledger modules
+Nothing is imported here, so that ``lam.runtime.record`` can import the key and ledger modules
 without pulling in the verifier (which imports the record).
 """
 

@@ -1,5 +1,5 @@
 """The notary of a run: the operator key that signs its events and the ledger that anchors it,
-handed to a :class:`~lam.run.record.RunRecord` as one object."""
+handed to a :class:`~lam.runtime.record.RunRecord` as one object."""
 
 from __future__ import annotations
 

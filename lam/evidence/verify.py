@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from lam.evidence.keys import PublicKey
 from lam.evidence.ledger import LedgerCheck
 from lam.evidence.paths import UnsafePath, resolve_in
-from lam.run.record import verify_trace
+from lam.runtime.record import verify_trace
 
 __all__ = [
     "LedgerSource",

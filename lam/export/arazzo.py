@@ -20,7 +20,7 @@ from typing import Any
 
 from lam import json_pointer
 from lam.errors import PlanError
-from lam.plan import ApiStep, Plan
+from lam.plans import ApiStep, Plan
 
 __all__ = ["ARAZZO_VERSION", "relocate", "to_arazzo"]
 

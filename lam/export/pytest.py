@@ -15,7 +15,7 @@ from typing import Any
 
 from lam.errors import PlanError
 from lam.expressions import Expression, Template, walk_expressions
-from lam.plan import Plan, Step
+from lam.plans import Plan, Step
 
 __all__ = ["to_pytest"]
 

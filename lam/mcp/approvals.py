@@ -2,7 +2,7 @@
 
 An MCP client that cannot ask its person (no elicitation) gets an error naming the held step
 and its digest; the operator reads it, and grants it from a terminal. The grant is a file in
-the run registry's per-user folder (:func:`lam.run.registry.runtime_dir`: owner-only, refused
+the run registry's per-user folder (:func:`lam.runtime.registry.runtime_dir`: owner-only, refused
 when another user owns it or others can write it, the rule of :mod:`lam.ownership`), under
 ``approvals/SESSION/STEP@DIGEST``. The MCP server only reads and removes grants there; nothing
 a model sends through a tool can write one (no tool takes a path there, and the browser cannot
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lam.errors import UsageError
 from lam.ownership import foreign_reason
-from lam.run.registry import find_runs, runtime_dir
+from lam.runtime.registry import find_runs, runtime_dir
 
 __all__ = ["clear", "grant", "parse_approval", "take"]
 

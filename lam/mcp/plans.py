@@ -104,7 +104,7 @@ def _plan_file(plan: Any, folder: Path) -> tuple[Path, bool]:
 
 def validate(plan: Any, policy: Any) -> dict[str, Any]:
     """``lam validate --json`` for a plan given inline or by path."""
-    from lam.validate import validate_plan
+    from lam.validation import validate_plan
 
     path, ours = _plan_file(plan, Path.cwd())
     try:

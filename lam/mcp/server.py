@@ -35,7 +35,7 @@ from lam.mcp import approvals
 from lam.mcp.calls import Calls, Held, Reply
 from lam.mcp.plans import McpConfig
 from lam.mcp.tools import MAX_ARGUMENT_BYTES, TOOLS, tool_list
-from lam.run.kill import KILL_FILE
+from lam.runtime.kill import KILL_FILE
 
 if TYPE_CHECKING:
     from lam.hands import Session

@@ -23,7 +23,7 @@ import yaml
 
 from lam.adapters.browser.snapshot import ElementInfo, elements_from_json
 from lam.errors import RecordingError, UsageError
-from lam.plan import parse_plan
+from lam.plans import parse_plan
 from lam.recording.params import parameterize
 
 __all__ = [

@@ -80,7 +80,7 @@ class ElementFacts:
     data-testid, data-method...), ``icon`` the icons of an icon-only control, and ``css`` a
     selector the plan targets it by (before the page is seen). ``form_*`` describe the
     enclosing form, if any (``form_credentials``: it is a sign-in form, see
-    :mod:`lam.run.sign_in`);
+    :mod:`lam.runtime.sign_in`);
     ``dialog_text`` is the text of the enclosing dialog when ``in_dialog``; ``typing`` is true
     for fill/select.
     """

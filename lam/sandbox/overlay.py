@@ -2,7 +2,7 @@
 
 An :class:`Overlay` is a :class:`~lam.sandbox.simulator.Simulator` whose reads of objects and
 lists it has not changed go to the live system (through ``live``, a read-only fallback such as
-:class:`lam.run.sandbox_mode.LiveReader`), and whose writes change only its own copy: a later
+:class:`lam.runtime.sandbox_mode.LiveReader`), and whose writes change only its own copy: a later
 read sees the simulated writes layered over the live data. Without ``live`` (the default dry
 run) it is the plain simulator, and what it invents is labelled so.
 

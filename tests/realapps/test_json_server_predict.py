@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from lam.cli.main import main
-from lam.run.record import read_trace
+from lam.runtime.record import read_trace
 
 from .apps import HERE, JsonServer, npm_missing, start_json_server
 

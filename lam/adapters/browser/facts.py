@@ -50,7 +50,7 @@ _FACTS_JS = """
         if (dom.attr(d, a)) icons.push(dom.attr(d, a));
     if (icons.length) attributes.icon = icons.join(" ").slice(0, 300);
   }
-  // A credentials form (lam.run.sign_in): one password field, visible and not a new one, and
+  // A credentials form (lam.runtime.sign_in): one password field, visible and not a new one, and
   // one visible user field; nothing else a person fills in but checkboxes.
   const credentials = (f) => {
     const type = (c) => (dom.attr(c, "type") || "text").toLowerCase();
@@ -108,7 +108,7 @@ def element_facts(
     :data:`FACT_ATTRIBUTES` that are present; a password field's value never), ``form_method``
     and ``form_action`` (absolute URL; a submit button's own formmethod/formaction win) or None
     outside a form, ``form_has_password``, ``form_credentials`` (a sign-in form, see
-    :mod:`lam.run.sign_in`), ``in_dialog`` and ``dialog_text``; an icon-only control's icons
+    :mod:`lam.runtime.sign_in`), ``in_dialog`` and ``dialog_text``; an icon-only control's icons
     come as the attribute ``icon``. ``info`` is the
     element's snapshot entry when the caller has just read it (its role and name are used
     instead of reading them again); ``read`` is :func:`facts_js`'s result when the caller

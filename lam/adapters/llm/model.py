@@ -30,8 +30,8 @@ from lam.adapters.llm.render import (
 from lam.adapters.llm.wire import LlmBackend, LlmError, ToolAnswer, ToolSpec, Turn
 from lam.documents import format_path, schema
 from lam.memory import MemoryStore
-from lam.plan import API_ACTION, UI_ACTIONS
 from lam.planner.base import HistoryItem, Observation, Proposal
+from lam.plans import API_ACTION, UI_ACTIONS
 
 __all__ = ["TOOL_NAME", "LlmActionModel", "Validator", "backend_for", "prompt", "tool_spec"]
 

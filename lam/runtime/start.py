@@ -1,7 +1,7 @@
 """Starting runs: from a plan file and the command line's options to a finished run
 (:func:`execute_plan`), or to an open runner a caller drives (:func:`open_run`,
 :func:`open_growing`). Live and dry runs differ by the mode the options choose
-(:func:`lam.run.mode.mode_for`), which supplies the guard, the transports and the effect sink —
+(:func:`lam.runtime.mode.mode_for`), which supplies the guard, the transports and the effect sink —
 never by branches here or in the runner."""
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ from typing import Any, Literal
 
 from lam.errors import PlanError, UsageError
 from lam.expressions import walk_expressions
-from lam.plan import Plan
+from lam.plans import Plan
 from lam.policy import Policy
 from lam.policy_source import policy_identity
-from lam.run.api_step import ApiStepExecutor
-from lam.run.context import StepExecutor, read_secret
-from lam.run.growing import Validator, checked_plan
-from lam.run.guard import Prompt
-from lam.run.inputs import resolve_inputs
-from lam.run.kill import KillSwitch
-from lam.run.mode import RunMode, mode_for
-from lam.run.record import RunRecord, runs_root
-from lam.run.runner import Runner, RunResult, StepResult, bind_approvals
-from lam.validate import ValidationReport, declared_hosts, validate_loaded, validate_plan
+from lam.runtime.api_step import ApiStepExecutor
+from lam.runtime.context import StepExecutor, read_secret
+from lam.runtime.growing import Validator, checked_plan
+from lam.runtime.guard import Prompt
+from lam.runtime.inputs import resolve_inputs
+from lam.runtime.kill import KillSwitch
+from lam.runtime.mode import RunMode, mode_for
+from lam.runtime.record import RunRecord, runs_root
+from lam.runtime.runner import Runner, RunResult, StepResult, bind_approvals
+from lam.validation import ValidationReport, declared_hosts, validate_loaded, validate_plan
 
 __all__ = ["RunOptions", "execute_plan", "executors_for", "open_growing", "open_run"]
 
@@ -42,7 +42,7 @@ class RunOptions:
     app_overrides: Mapping[str, str] = field(default_factory=dict)
     api_overrides: Mapping[str, str] = field(default_factory=dict)
     approvals: frozenset[str] = frozenset()
-    dry_run: bool = False  # chooses the run's mode (lam.run.mode.mode_for), read nowhere else
+    dry_run: bool = False  # chooses the run's mode (lam.runtime.mode.mode_for), read nowhere else
     strict: bool = False
     headed: bool = False
     prompt: Prompt | None = None
@@ -166,7 +166,7 @@ def open_run(
     mode: RunMode | None = None,
 ) -> Runner:
     """A runner for a validated plan, with its record, kill switch, guard and executors, in
-    ``mode`` (by default the one ``options`` choose: :func:`lam.run.mode.mode_for`)."""
+    ``mode`` (by default the one ``options`` choose: :func:`lam.runtime.mode.mode_for`)."""
     mode = mode or mode_for(options)
     root = options.runs_dir or runs_root()
     record = RunRecord.create(root, secrets=options.secrets)
@@ -239,7 +239,7 @@ def executors_for(
 
 def _ui_executor(plan: Plan, report: ValidationReport, options: RunOptions) -> StepExecutor:
     try:
-        from lam.run.ui_step import UiStepExecutor
+        from lam.runtime.ui_step import UiStepExecutor
     except ModuleNotFoundError:
         raise PlanError("UI steps cannot run yet in this build", file=plan.file) from None
     return UiStepExecutor(report, options)  # type: ignore[no-any-return]

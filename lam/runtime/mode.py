@@ -1,16 +1,16 @@
 """Run modes: a live run and a dry run differ by one object handed in, never by flags.
 
 A :class:`RunMode` supplies everything that differs between acting on the live systems and
-acting in the sandbox: the guard (:class:`~lam.run.guard.LiveGuard` refuses,
-:class:`~lam.run.guard.DryRunGuard` records), the API transports (none: httpx's own; or the
-sandbox simulators), the effect sink (a no-op live; the :class:`~lam.run.effects.EffectLog` of
+acting in the sandbox: the guard (:class:`~lam.runtime.guard.LiveGuard` refuses,
+:class:`~lam.runtime.guard.DryRunGuard` records), the API transports (none: httpx's own; or the
+sandbox simulators), the effect sink (a no-op live; the :class:`~lam.runtime.effects.EffectLog` of
 what a dry run held), what the network guard does with a page's request it lets through (sent
 on; or held and answered by the sandbox), the egress proxy's rule for requests no step sent,
 what stands in for a secret that is not set, and whether verdicts hold a run before it starts.
 
 :func:`mode_for` is the one place a mode is chosen (``--dry-run`` chooses the sandbox). The
 runner, the executors and the network guard ask the mode they were given; none of them knows
-which one it is. The sandbox itself is :mod:`lam.run.sandbox_mode`.
+which one it is. The sandbox itself is :mod:`lam.runtime.sandbox_mode`.
 """
 
 from __future__ import annotations
@@ -22,19 +22,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from lam.egress.decide import UnattendedWrites
-from lam.plan import Plan
+from lam.plans import Plan
 from lam.policy import Policy
-from lam.run.effects import Effect
-from lam.run.guard import Guard, LiveGuard, Prompt
-from lam.run.record import RunRecord
-from lam.validate import ValidationReport
+from lam.runtime.effects import Effect
+from lam.runtime.guard import Guard, LiveGuard, Prompt
+from lam.runtime.record import RunRecord
+from lam.validation import ValidationReport
 
 if TYPE_CHECKING:
     from playwright.sync_api import Request, Route
 
     from lam.egress.decide import ApiRoute, Outgoing
-    from lam.run.network_guard import NetworkGuard
-    from lam.run.start import RunOptions
+    from lam.runtime.network_guard import NetworkGuard
+    from lam.runtime.start import RunOptions
     from lam.sandbox.simulator import Simulator
 
 __all__ = [
@@ -147,7 +147,7 @@ class RunMode(Protocol):
         interactive: bool,
         inputs: Mapping[str, Any],
     ) -> None:
-        """Refuse to start while a step is held (see :func:`lam.run.runner.preflight`)."""
+        """Refuse to start while a step is held (see :func:`lam.runtime.runner.preflight`)."""
 
     def start(self, plan: Plan, report: ValidationReport, api_urls: Mapping[str, str]) -> None:
         """Set up what the mode needs for this plan, before the executors are built."""
@@ -164,7 +164,7 @@ class RunMode(Protocol):
 
 
 class LiveMode:
-    """Acting on the live systems, under the :class:`~lam.run.guard.LiveGuard`."""
+    """Acting on the live systems, under the :class:`~lam.runtime.guard.LiveGuard`."""
 
     name = ModeName.LIVE
     egress = UnattendedWrites.POLICY
@@ -199,7 +199,7 @@ class LiveMode:
         interactive: bool,
         inputs: Mapping[str, Any],
     ) -> None:
-        from lam.run.runner import preflight
+        from lam.runtime.runner import preflight
 
         preflight(report, approvals, interactive=interactive, inputs=inputs)
 
@@ -225,7 +225,7 @@ def mode_for(options: RunOptions) -> RunMode:
     (``--dry-run``; with ``--reads live`` its API reads go live, writes simulated over them),
     else the live systems."""
     if options.dry_run:
-        from lam.run.sandbox_mode import SandboxMode
+        from lam.runtime.sandbox_mode import SandboxMode
 
         return SandboxMode(seed=options.seed, reads=options.reads)
     return LiveMode()

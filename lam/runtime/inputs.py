@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 
 from lam.errors import UsageError
 from lam.limits import DOCUMENT_LIMITS, OverLimit, load_json
-from lam.plan import Plan
+from lam.plans import Plan
 
 __all__ = ["resolve_inputs"]
 

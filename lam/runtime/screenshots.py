@@ -9,7 +9,7 @@ it comes and draws the box on a worker thread (Pillow's decode and encode releas
 replaces the file with the annotated one; :meth:`ScreenshotWriter.flush` waits for every
 annotation and runs before the run ends. Once a file's bytes are final (annotated, or left
 plain when annotating failed) the writer hands its path to ``on_saved``, which hashes it into
-the run record (:meth:`lam.run.record.RunRecord.attach`).
+the run record (:meth:`lam.runtime.record.RunRecord.attach`).
 """
 
 from __future__ import annotations

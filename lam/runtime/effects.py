@@ -34,7 +34,7 @@ class Effect:
 
 class EffectLog:
     """Collects effects in the order they were held: a dry run's effect sink
-    (:class:`lam.run.mode.EffectSink`)."""
+    (:class:`lam.runtime.mode.EffectSink`)."""
 
     def __init__(self) -> None:
         self.effects: list[Effect] = []

@@ -14,14 +14,14 @@ import httpx
 
 from lam.adapters.http import ApiClient, PreparedCall, decode_body, prepare_call, response_problems
 from lam.errors import BlockedError, StepFailed
-from lam.plan import NO_BODY, Step
+from lam.plans import NO_BODY, Step
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_request
 from lam.risk.http import decode_escapes, effective_method
-from lam.run.context import RunState, StepOutcome
-from lam.run.effects import Effect
-from lam.run.guard import GuardCheck
-from lam.run.sign_in import PASSED_LIVE
+from lam.runtime.context import RunState, StepOutcome
+from lam.runtime.effects import Effect
+from lam.runtime.guard import GuardCheck
+from lam.runtime.sign_in import PASSED_LIVE
 from lam.spec import Operation, Spec
 from lam.types import Classification, Risk
 
@@ -99,7 +99,7 @@ class ApiStepExecutor:
         elapsed = time.perf_counter() - started
         if effect is not None:  # to the mode's sink: held in a dry run, nothing live
             why = response.extensions.get(PASSED_THROUGH)
-            if why:  # a dry run's sign-in sent live (lam.run.sign_in): listed, never hidden
+            if why:  # a dry run's sign-in sent live (lam.runtime.sign_in): listed, never hidden
                 state.record.event(
                     "passthrough", step=step.id, method=call.method, url=call.url,
                     reason=f"sign-in ({why}): the dry run goes on as the signed-in user",

@@ -12,9 +12,9 @@ keeps the refusal; the step asks for it (:meth:`NetworkGuard.take_refusal`) afte
 and after the page has settled, and raises it then.
 
 What becomes of a request the guard lets through is the run mode's
-(:class:`~lam.run.mode.RequestHandling`, from ``state.mode.requests``): a live run sends it on
+(:class:`~lam.runtime.mode.RequestHandling`, from ``state.mode.requests``): a live run sends it on
 (:meth:`NetworkGuard.continue_granted`, :meth:`NetworkGuard.send_checked`); a dry run holds
-what would change something and answers it from the sandbox (:mod:`lam.run.held_requests`).
+what would change something and answers it from the sandbox (:mod:`lam.runtime.held_requests`).
 
 With a :class:`~lam.egress.containment.Containment` (every run lam starts has one) the routes
 are where requests are attributed to steps, and the run's guard proxy is where they leave: each
@@ -45,8 +45,8 @@ from lam.egress.containment import Containment, Unattended
 from lam.egress.decide import ApiRoute, Outgoing, assess, changes_state, read_outgoing
 from lam.errors import BlockedError
 from lam.policy import ActionFacts, url_host
-from lam.run.context import RunState
-from lam.run.guard import GuardCheck
+from lam.runtime.context import RunState
+from lam.runtime.guard import GuardCheck
 from lam.types import Classification, Decision, Risk, Verdict
 
 __all__ = ["ApiRoute", "NetworkGuard"]
@@ -79,7 +79,7 @@ class NetworkGuard:
         self.requests = state.mode.requests  # what becomes of what the guard lets through
         self.settle_ms = settle_ms
         self.step = ""
-        # (step, action URL) of credentials forms a step's click submits (lam.run.sign_in)
+        # (step, action URL) of credentials forms a step's click submits (lam.runtime.sign_in)
         self.sign_in_forms: set[tuple[str, str]] = set()
         self._refusals: list[BlockedError] = []
         self._in_flight = 0

@@ -1,8 +1,8 @@
 """A dry run's answer to a page's requests (the sandbox's
-:class:`~lam.run.mode.RequestHandling`): nothing state-changing reaches the app.
+:class:`~lam.runtime.mode.RequestHandling`): nothing state-changing reaches the app.
 
 Each state-changing request the network guard sees is held, logged as an
-:class:`~lam.run.effects.Effect` and answered by the sandbox simulator of the app's API (for URLs
+:class:`~lam.runtime.effects.Effect` and answered by the sandbox simulator of the app's API (for URLs
 under that API), or by a synthetic response otherwise. Sign-in requests pass through so the dry
 run goes on as the signed-in user. Reads under a simulated API are answered by the simulator
 (which reads live data and merges in its own changes); other reads go on in the browser.
@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from lam.egress.decide import ApiRoute, Outgoing
 from lam.policy import url_host
 from lam.risk.http import url_classification
-from lam.run.effects import Effect
-from lam.run.sign_in import PASSED_LIVE, spec_sign_in
+from lam.runtime.effects import Effect
+from lam.runtime.sign_in import PASSED_LIVE, spec_sign_in
 from lam.sandbox.simulator import SimRequest
 from lam.spec import Operation
 from lam.types import Risk
@@ -26,7 +26,7 @@ from lam.types import Risk
 if TYPE_CHECKING:
     from playwright.sync_api import Request, Route
 
-    from lam.run.network_guard import NetworkGuard
+    from lam.runtime.network_guard import NetworkGuard
 
 __all__ = ["HeldRequests"]
 
@@ -106,7 +106,7 @@ def _safe_to_follow(net: NetworkGuard, url: str) -> bool:
 def _signs_in(
     net: NetworkGuard, seen: Outgoing, op: Operation | None, api_route: ApiRoute | None, risk: Risk
 ) -> str | None:
-    """Why a held request may go live as a sign-in (:mod:`lam.run.sign_in`), or None: never
+    """Why a held request may go live as a sign-in (:mod:`lam.runtime.sign_in`), or None: never
     a destructive one, never for a word in its path."""
     if seen.method != "POST" or risk.rank > Risk.WRITE.rank:
         return None

@@ -319,7 +319,7 @@ def plan_problems(path: Path | str) -> tuple[Plan | None, list[PlanProblem]]:
 def plan_from_document(document: Any, *, path: Path) -> tuple[Plan | None, list[PlanProblem]]:
     """A plan from a document already parsed (a mapping), with every problem found.
 
-    For a plan that grows step by step (:meth:`lam.run.runner.Runner.add_step`): an empty
+    For a plan that grows step by step (:meth:`lam.runtime.runner.Runner.add_step`): an empty
     ``steps`` list is no problem here, the plan simply has no steps yet."""
     return _build(document, path, growing=True)
 

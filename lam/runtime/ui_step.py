@@ -2,9 +2,9 @@
 
 The guard sees each action twice: at the element (before a click, fill, select... the element is
 resolved, its facts read and the action classified) and at the network (every request the page
-sends, see :mod:`lam.run.network_guard`). In a dry run the same browser opens the same pages;
+sends, see :mod:`lam.runtime.network_guard`). In a dry run the same browser opens the same pages;
 state-changing requests are held and answered from the sandbox instead of reaching the app
-(the run's mode, :mod:`lam.run.mode`, says which).
+(the run's mode, :mod:`lam.runtime.mode`, says which).
 """
 
 from __future__ import annotations
@@ -32,20 +32,20 @@ from lam.adapters.browser import (
 from lam.adapters.browser.actions import cannot_connect
 from lam.egress.containment import Containment, strict_wanted
 from lam.errors import KilledError, LamError, StepFailed
-from lam.plan import Step, UiStep
+from lam.plans import Step, UiStep
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_ui_action
-from lam.run.context import PageView, RunState, StepOutcome
-from lam.run.guard import GuardCheck
-from lam.run.network_guard import ApiRoute, NetworkGuard
-from lam.run.screenshots import Box, ScreenshotWriter
-from lam.run.sign_in import credentials_form
-from lam.run.ui_wait import wait_on_page
+from lam.runtime.context import PageView, RunState, StepOutcome
+from lam.runtime.guard import GuardCheck
+from lam.runtime.network_guard import ApiRoute, NetworkGuard
+from lam.runtime.screenshots import Box, ScreenshotWriter
+from lam.runtime.sign_in import credentials_form
+from lam.runtime.ui_wait import wait_on_page
 from lam.types import Classification, Risk
-from lam.validate import ValidationReport
+from lam.validation import ValidationReport
 
 if TYPE_CHECKING:
-    from lam.run.start import RunOptions
+    from lam.runtime.start import RunOptions
 
 __all__ = ["ABORT_GRACE_S", "GUARDED_ACTIONS", "UiStepExecutor", "resolve_goto"]
 
@@ -173,7 +173,7 @@ class UiStepExecutor:
 
     def observe(self, state: RunState) -> PageView:
         """The page as it is now, its interactive elements read (the browser starts if no UI
-        step has yet): what :meth:`lam.run.runner.Runner.observe` shows a caller."""
+        step has yet): what :meth:`lam.runtime.runner.Runner.observe` shows a caller."""
         page = self.page(state)
         elements = tuple(snapshot(page))
         try:

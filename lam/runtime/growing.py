@@ -16,8 +16,8 @@ from typing import Any
 
 from lam.errors import PlanError
 from lam.expressions import Expression, Template
-from lam.plan import NO_BODY, Plan, PlanProblem, Step, plan_from_document
-from lam.validate import ValidationReport
+from lam.plans import NO_BODY, Plan, PlanProblem, Step, plan_from_document
+from lam.validation import ValidationReport
 
 __all__ = [
     "Validator",
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 Validator = Callable[[Plan, list[PlanProblem]], ValidationReport]
-"""Checks a parsed plan (specs, expressions, policy): :func:`lam.validate.validate_loaded`
+"""Checks a parsed plan (specs, expressions, policy): :func:`lam.validation.validate_loaded`
 with the run's policy and overrides bound."""
 
 _UNSET: dict[str, Any] = {

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lam.errors import StepFailed
 from lam.expressions import Context, ExpressionError, resolve_value
-from lam.plan import Plan, Step
-from lam.run.guard import Guard
-from lam.run.kill import KillSwitch
-from lam.run.mode import LiveMode, RunMode
-from lam.run.record import RunRecord
+from lam.plans import Plan, Step
+from lam.runtime.guard import Guard
+from lam.runtime.kill import KillSwitch
+from lam.runtime.mode import LiveMode, RunMode
+from lam.runtime.record import RunRecord
 
 if TYPE_CHECKING:
     from lam.adapters.browser.snapshot import ElementInfo
@@ -43,7 +43,7 @@ class RunState:
     api_urls: Mapping[str, str]
     strict: bool = False
     secrets: Callable[[str], str] = read_secret  # a dry run may stand placeholders in
-    mode: RunMode = field(default_factory=LiveMode)  # live, or the sandbox (lam.run.mode)
+    mode: RunMode = field(default_factory=LiveMode)  # live, or the sandbox (lam.runtime.mode)
 
     def context(self, response: Mapping[str, Any] | None = None) -> Context:
         return Context(self.inputs, self.outputs, self._secret, response)

@@ -23,7 +23,7 @@ from typing import Any
 
 from lam.errors import BlockedError
 from lam.policy import ActionFacts, Policy
-from lam.run.record import RunRecord
+from lam.runtime.record import RunRecord
 from lam.types import Classification, Decision, Risk, Verdict
 
 __all__ = ["DryRunGuard", "Guard", "GuardCheck", "LiveGuard", "Prompt"]
@@ -97,7 +97,7 @@ class Guard:
         return decision
 
     def grant(self, step: str, approvals: Iterable[str]) -> None:
-        """Approvals for ``step`` as it is now (bound by :func:`lam.run.runner.bind_approvals`),
+        """Approvals for ``step`` as it is now (bound by :func:`lam.runtime.runner.bind_approvals`),
         replacing any the step's id had before: a step added again under the same id after a
         failure is not covered by what was approved, or cleared, for the step it replaces."""
         kept = {a for a in self.approvals if a.partition(":")[0] != step}

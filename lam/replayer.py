@@ -1,7 +1,7 @@
 """Replaying recordings: run a recording like any plan, report what healed, write it back.
 
 A recording is a plan whose UI targets carry ``candidates`` and a ``fingerprint``. Running it
-goes through :func:`lam.run.start.execute_plan` (validation, guard, approvals, dry run: all
+goes through :func:`lam.runtime.start.execute_plan` (validation, guard, approvals, dry run: all
 as for any plan). A target whose locators no longer find it is healed by fingerprint
 similarity (:mod:`lam.adapters.browser.healing`), or refused. Each healed step is reported as
 a reviewable diff of its hints, old and new; :func:`update_recording` writes the new hints
@@ -20,10 +20,10 @@ from typing import Any
 import yaml
 
 from lam.errors import PlanError
-from lam.run.record import read_trace
-from lam.run.runner import RunResult
-from lam.run.start import RunOptions, execute_plan
-from lam.validate import ValidationReport
+from lam.runtime.record import read_trace
+from lam.runtime.runner import RunResult
+from lam.runtime.start import RunOptions, execute_plan
+from lam.validation import ValidationReport
 
 __all__ = [
     "HealedStep",

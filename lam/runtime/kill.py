@@ -1,6 +1,6 @@
 """The kill switch: ``lam kill [RUN]`` from any shell, or SIGTERM/SIGINT to the run's process.
 
-A run registers itself (:mod:`lam.run.registry`) for as long as it runs. ``lam kill`` finds it
+A run registers itself (:mod:`lam.runtime.registry`) for as long as it runs. ``lam kill`` finds it
 there, drops a ``KILL`` file into its record directory and sends its process SIGTERM
 (:func:`stop_run`). Inside the run the signal only sets a flag; a watcher thread notices it
 (or a ``KILL`` file: the run's own, or a fresh ``.lam/KILL`` for the whole project) within
@@ -35,7 +35,7 @@ from types import FrameType
 from typing import ParamSpec, TypeVar
 
 from lam.errors import EXIT_KILLED, KilledError, LamError
-from lam.run.registry import RunEntry, registered
+from lam.runtime.registry import RunEntry, registered
 
 __all__ = ["KILL_FILE", "KillSwitch", "stop_run"]
 

@@ -1,18 +1,18 @@
-"""The sandbox: a dry run's mode (:class:`lam.run.mode.RunMode`).
+"""The sandbox: a dry run's mode (:class:`lam.runtime.mode.RunMode`).
 
 Nothing state-changing reaches a live system. Each API of the plan gets one simulator
 (:mod:`lam.sandbox.simulator`), built here and only here, shared by the plan's API steps (as
 their httpx transport) and by its pages (the network guard answers their requests from it), so
 what an API step creates, the pages show. Reads go live: pages load, and a simulator behind an
 app reads live lists and items through a :class:`LiveReader`, merging in its own changes.
-Signing in goes live too (:mod:`lam.run.sign_in`): the run goes on as the signed-in user. Every
-state-changing request is held and logged as an :class:`~lam.run.effects.Effect`; the guard
-(:class:`~lam.run.guard.DryRunGuard`) records each verdict and lets the sandbox answer.
+Signing in goes live too (:mod:`lam.runtime.sign_in`): the run goes on as the signed-in user. Every
+state-changing request is held and logged as an :class:`~lam.runtime.effects.Effect`; the guard
+(:class:`~lam.runtime.guard.DryRunGuard`) records each verdict and lets the sandbox answer.
 
 ``reads="live"`` (``lam dry-run --reads live``) reads live for the plan's API steps too: every
 simulator is a copy-on-write :class:`~lam.sandbox.overlay.Overlay` over the live API, each live
 read allowed by the operator's policy first, and each held write gets a change-plan entry
-(:mod:`lam.run.change_plan`). Without it, what an API step reads is invented and labelled
+(:mod:`lam.runtime.change_plan`). Without it, what an API step reads is invented and labelled
 "assumed".
 """
 
@@ -25,21 +25,21 @@ from urllib.parse import urlsplit
 import httpx
 
 from lam.egress.decide import UnattendedWrites
-from lam.plan import Plan
+from lam.plans import Plan
 from lam.policy import ActionFacts, Policy, url_host
-from lam.run.api_step import PASSED_THROUGH
-from lam.run.change_plan import attach, counts
-from lam.run.effects import EffectLog
-from lam.run.guard import DryRunGuard, Guard, GuardCheck, Prompt
-from lam.run.held_requests import HeldRequests
-from lam.run.mode import EffectSink, ModeName, RequestHandling
-from lam.run.record import RunRecord
-from lam.run.sign_in import api_sign_in, read_stays_read
+from lam.runtime.api_step import PASSED_THROUGH
+from lam.runtime.change_plan import attach, counts
+from lam.runtime.effects import EffectLog
+from lam.runtime.guard import DryRunGuard, Guard, GuardCheck, Prompt
+from lam.runtime.held_requests import HeldRequests
+from lam.runtime.mode import EffectSink, ModeName, RequestHandling
+from lam.runtime.record import RunRecord
+from lam.runtime.sign_in import api_sign_in, read_stays_read
 from lam.sandbox.overlay import Change, Overlay
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 from lam.sandbox.transport import SimulatorTransport
 from lam.types import Classification, Risk, Verdict
-from lam.validate import ValidationReport
+from lam.validation import ValidationReport
 
 __all__ = ["PLACEHOLDER", "LiveReader", "Reads", "SandboxMode", "SignInPassThrough"]
 
@@ -170,7 +170,7 @@ class SandboxMode:
 class SignInPassThrough(httpx.BaseTransport):
     """A dry run's transport for an API behind an app: signing in reaches the live API (it
     changes no business data, and the pages of the same run sign in for real too); every
-    other request goes to the simulator. What signs in is :func:`lam.run.sign_in.api_sign_in`:
+    other request goes to the simulator. What signs in is :func:`lam.runtime.sign_in.api_sign_in`:
     a token operation of the spec, no worse than write; the API step lists it as passed
     through."""
 

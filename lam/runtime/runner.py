@@ -1,7 +1,7 @@
 """The runner: a validated plan's steps in order, through adapters, under the guard.
 
 It refuses to start while a step is denied or lacks its approval, checks the kill switch before
-every step (a pull during a step aborts it: see :mod:`lam.run.kill`), resolves expressions,
+every step (a pull during a step aborts it: see :mod:`lam.runtime.kill`), resolves expressions,
 records outputs, checks ``expect`` and stops at the first failed step. Every event goes to the
 run record as it happens, so a record is readable even when a run dies half-way. Live runs and
 dry runs are the same loop with other executors.
@@ -17,15 +17,15 @@ from enum import StrEnum
 from typing import Any
 
 from lam.errors import BlockedError, KilledError, LamError, StepFailed
-from lam.plan import Plan, PlanProblem, Step, step_digest
-from lam.run.context import Observer, PageView, RunState, StepExecutor, StepOutcome, read_secret
-from lam.run.growing import Validator, approvals_naming, grow_plan
-from lam.run.guard import Guard
-from lam.run.kill import KillSwitch
-from lam.run.mode import LIVE, ModeName, RunMode
-from lam.run.record import RunRecord
+from lam.plans import Plan, PlanProblem, Step, step_digest
+from lam.runtime.context import Observer, PageView, RunState, StepExecutor, StepOutcome, read_secret
+from lam.runtime.growing import Validator, approvals_naming, grow_plan
+from lam.runtime.guard import Guard
+from lam.runtime.kill import KillSwitch
+from lam.runtime.mode import LIVE, ModeName, RunMode
+from lam.runtime.record import RunRecord
 from lam.types import Risk, Verdict
-from lam.validate import StepReport, ValidationReport, validate_loaded
+from lam.validation import StepReport, ValidationReport, validate_loaded
 
 __all__ = ["RunResult", "Runner", "Status", "StepResult", "bind_approvals", "preflight"]
 
@@ -99,7 +99,7 @@ def bind_approvals(
     its content is the one the human saw (the digest lam printed when it held the step). A
     ``:RISK`` suffix (``go:destructive``, ``go@3f9c2a1b07:destructive``: what lam prints when it
     holds a step for a request its page sent) also approves the requests that step sends to the
-    plan's hosts up to that risk (see :class:`lam.run.guard.Guard`).
+    plan's hosts up to that risk (see :class:`lam.runtime.guard.Guard`).
     """
     ids = {step.id: step for step in plan.steps}
     bound = set()

@@ -30,7 +30,7 @@ Everything let through is listed as passed through in the dry run's effects (``a
 ``live (sign-in)``) and recorded as a ``passthrough`` event with the reason.
 
 Reads go live in a dry run too (pages load, and the sandbox simulator reads live lists and
-items through :class:`lam.run.ui_step.LiveReader`), but only reads: a GET classified
+items through :class:`lam.runtime.ui_step.LiveReader`), but only reads: a GET classified
 destructive (``GET /items/purge``, an operation the spec marks ``x-lam-risk: destructive``)
 never reaches the live app (:func:`read_stays_read`).
 """

@@ -16,7 +16,7 @@ from lam.adapters.http import credential_headers
 from lam.api_checks import check_call
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK, SpecError, UsageError
 from lam.expressions import Expression, Template
-from lam.plan import Plan, PlanProblem, Step, UiStep, plan_problems
+from lam.plans import Plan, PlanProblem, Step, UiStep, plan_problems
 from lam.policy import ActionFacts, Policy, default_policy, url_host
 from lam.risk import ElementFacts, classify_operation, classify_ui_action
 from lam.spec import Operation, Spec, load_spec
