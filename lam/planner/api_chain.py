@@ -30,6 +30,7 @@ from typing import Any
 
 from lam.planner.bm25 import STOPWORDS, stem, tokens, words
 from lam.planner.params import Filled, Slot, slots_of
+from lam.planner.wiring import success_schema
 from lam.spec import Operation, Spec
 
 __all__ = [
@@ -211,16 +212,6 @@ def resource_of(slot: Slot, op: Operation) -> str | None:
     return stem(words(plain[-1])[-1]) if plain and words(plain[-1]) else None
 
 
-def _success_schema(spec: Spec, op: Operation) -> Mapping[str, Any] | None:
-    for status in sorted(op.responses):
-        if status.startswith("2"):
-            picked = op.response_schema(status)
-            if picked is not None:
-                node = spec.resolve(picked[1])
-                return node if isinstance(node, Mapping) else None
-    return None
-
-
 def _walk(
     spec: Spec, node: Any, pointer: str, keys: tuple[str, ...], seen: frozenset[int] = frozenset()
 ) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -254,7 +245,7 @@ _KEYS: weakref.WeakKeyDictionary[Operation, tuple[tuple[str, tuple[str, ...]], .
 def _response_keys(spec: Spec, op: Operation) -> tuple[tuple[str, tuple[str, ...]], ...]:
     found = _KEYS.get(op)
     if found is None:
-        schema = _success_schema(spec, op)
+        schema = success_schema(spec, op)
         found = tuple(_walk(spec, schema, "", ())) if schema is not None else ()
         _KEYS[op] = found
     return found

@@ -21,7 +21,7 @@ from lam.spec import Operation, Spec
 if TYPE_CHECKING:
     from lam.planner.api_goals import Ranked
 
-__all__ = ["Built", "bearer_needed", "build_steps", "output_expression"]
+__all__ = ["Built", "bearer_needed", "build_steps", "output_expression", "success_schema"]
 
 _STEP_ID = re.compile(r"[^A-Za-z0-9_-]+")
 _PRONOUN = re.compile(r"\b(it|them|that|this|its|new|same)\b", re.I)
@@ -59,7 +59,8 @@ def bearer_needed(spec: Spec, op: Operation) -> bool:
     return False
 
 
-def _success_schema(spec: Spec, op: Operation) -> Mapping[str, Any] | None:
+def success_schema(spec: Spec, op: Operation) -> Mapping[str, Any] | None:
+    """The schema of the operation's first 2xx response that has one, resolved."""
     for status in sorted(op.responses):
         if status.startswith("2"):
             picked = op.response_schema(status)
@@ -71,7 +72,7 @@ def _success_schema(spec: Spec, op: Operation) -> Mapping[str, Any] | None:
 
 def output_expression(spec: Spec, op: Operation, what: str) -> str | None:
     """Where the success response carries ``what`` ("id" or "token"), as a runtime expression."""
-    schema = _success_schema(spec, op)
+    schema = success_schema(spec, op)
     if schema is None:
         return None
     prefix = "$response.body#"
