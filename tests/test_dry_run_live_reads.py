@@ -149,6 +149,11 @@ def test_field_diff_and_terraform_like_counts() -> None:
     assert [e.get("change", {}).get("action") for e in joined] == ["create", None, "delete"]
     assert joined[2]["change"]["diff"] == [{"field": "/id", "before": 1}]
     assert summary(counts(joined)) == "Plan: 1 to create, 0 to change, 1 to delete"
+    # a page's form post the sandbox answered with no object to show: counted, never hidden
+    form = {"step": "f", "method": "POST", "url": "http://h/pets/1/edit", "answered_by": "synthetic"}
+    assert summary(counts([*joined, form])).endswith(
+        "; 1 held write(s) whose effect lam cannot predict"
+    )
     assert render(joined)[0] == "  + /posts/2: create (step a, POST -> 201)"
 
 

@@ -82,12 +82,15 @@ def attach(effects: Sequence[dict[str, Any]], changes: Iterable[Change]) -> list
 
 
 def counts(effects: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """How many held writes create, change, delete, or would fail."""
-    total = {"create": 0, "update": 0, "delete": 0, "fails": 0, "other": 0}
+    """How many held writes create, change, delete, or would fail; ``unpredicted``: writes held
+    with no change lam could work out (a page's form answered without a spec's object)."""
+    total = {"create": 0, "update": 0, "delete": 0, "fails": 0, "other": 0, "unpredicted": 0}
     for effect in effects:
         change = effect.get("change")
         if isinstance(change, Mapping) and change.get("action") in total:
             total[str(change["action"])] += 1
+        elif not str(effect.get("answered_by", "")).startswith("live"):
+            total["unpredicted"] += 1  # a sign-in sent live is no held write
     return total
 
 
@@ -101,6 +104,8 @@ def summary(total: Mapping[str, int]) -> str:
         line += f"; {total['fails']} write(s) would fail"
     if total.get("other"):
         line += f"; {total['other']} other write(s) (no object the spec describes)"
+    if total.get("unpredicted"):
+        line += f"; {total['unpredicted']} held write(s) whose effect lam cannot predict"
     return line
 
 

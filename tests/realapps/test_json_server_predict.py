@@ -187,6 +187,7 @@ def test_a_delete_of_a_missing_post_gets_the_live_404_and_no_change(
         "delete": 0,
         "fails": 1,
         "other": 0,
+        "unpredicted": 0,
     }
     # the default dry run invents the post and says the delete succeeds, labelled assumed
     code, sandbox = lam_json(capsys, "dry-run", plan, "--api", f"posts={api.url}")
