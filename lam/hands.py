@@ -52,14 +52,14 @@ from lam.errors import (
     UsageError,
 )
 from lam.page_refs import PageSnapshot, RefBook
-from lam.plans import Plan, PlanProblem, Step, step_digest
+from lam.plans import Step
 from lam.policy import Policy
-from lam.runtime.growing import grow_plan, step_document
+from lam.runtime.growing import step_document
 from lam.runtime.guard import GuardCheck, Prompt
 from lam.runtime.runner import Runner, RunResult
 from lam.runtime.start import RunOptions, open_growing
 from lam.types import Risk, Verdict
-from lam.validation import StepReport, ValidationReport, validate_loaded
+from lam.validation import StepReport
 
 __all__ = ["ActResult", "ActStatus", "Session"]
 
@@ -303,14 +303,13 @@ class Session:
         self._check_open()
         doc = self._step_document(step)
         runner = self._runner
-        grown, report = grow_plan(runner.plan, doc, self._validate)
-        new, verdict = grown.steps[-1], report.steps[-1]
-        digest = step_digest(grown, new, runner.state.inputs)
+        checked = runner.check_step(doc)
+        new, verdict, digest = checked.step, checked.verdict, checked.digest
         approvals = self._approvals_for(new.id, digest)
         guard = runner.state.guard
         seen = len(guard.decisions)
         try:
-            outcome = runner.add_step(doc, approvals=approvals)
+            outcome = runner.add_step(checked, approvals=approvals)
         except BlockedError as exc:
             acted = [c for c, _ in guard.decisions[seen:] if c.step == new.id]
             if acted:  # the guard stopped it as it acted: the element, or a request it sent
@@ -418,11 +417,6 @@ class Session:
                 extra = {k: v for k, v in target.items() if k not in ("ref", "element")}
                 doc[action] = {**hints, **extra}
         return doc
-
-    def _validate(self, plan: Plan, problems: list[PlanProblem]) -> ValidationReport:
-        return validate_loaded(
-            plan, problems, policy=self._options.policy, api_overrides={}, app_overrides={}
-        )
 
     def _approvals_for(self, step_id: str, digest: str) -> frozenset[str]:
         """The operator's grants that cover this step as it is now. One naming another digest

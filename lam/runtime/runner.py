@@ -27,7 +27,15 @@ from lam.runtime.record import RunRecord
 from lam.types import Risk, Verdict
 from lam.validation import StepReport, ValidationReport, validate_loaded
 
-__all__ = ["RunResult", "Runner", "Status", "StepResult", "bind_approvals", "preflight"]
+__all__ = [
+    "CheckedStep",
+    "RunResult",
+    "Runner",
+    "Status",
+    "StepResult",
+    "bind_approvals",
+    "preflight",
+]
 
 
 class Status(StrEnum):
@@ -182,6 +190,26 @@ def _refuse_held(
         )
 
 
+@dataclass(frozen=True)
+class CheckedStep:
+    """One more step checked with the plan so far (:meth:`Runner.check_step`): the grown plan,
+    its report and the step's digest, handed to :meth:`Runner.add_step` so it is not checked
+    again."""
+
+    base: Plan  # the plan it was checked against: add_step checks again if the run moved on
+    plan: Plan
+    report: ValidationReport
+    digest: str
+
+    @property
+    def step(self) -> Step:
+        return self.plan.steps[-1]
+
+    @property
+    def verdict(self) -> StepReport:
+        return self.report.steps[-1]
+
+
 class Runner:
     """Runs one plan once. Build it, call :meth:`run`, read the :class:`RunResult`.
 
@@ -270,13 +298,21 @@ class Runner:
         self.kill.check(f"before step {step.id!r}", step=step.id)
         return self._run_step(step)
 
+    def check_step(self, step: Step | Mapping[str, Any]) -> CheckedStep:
+        """Validate one more step with the plan so far (a problem is a PlanError naming its
+        place), without running it: what :meth:`add_step` would check, and the step's digest."""
+        grown, report = grow_plan(self.plan, step, self._validate)
+        digest = step_digest(grown, grown.steps[-1], self.state.inputs)
+        return CheckedStep(self.plan, grown, report, digest)
+
     def add_step(
-        self, step: Step | Mapping[str, Any], *, approvals: Iterable[str] = ()
+        self, step: Step | Mapping[str, Any] | CheckedStep, *, approvals: Iterable[str] = ()
     ) -> StepOutcome:
         """Check one more step as part of the plan so far, then run it (inside :meth:`session`).
 
         ``step`` is a :class:`Step` or a step in the plan format (a mapping, as a plan file
-        holds it). It is validated with the whole plan (specs, expressions, policy): a problem
+        holds it), or what :meth:`check_step` returned for it (not checked again while the plan
+        is the one it was checked against). It is validated with the whole plan (specs, expressions, policy): a problem
         is a PlanError naming its place. ``approvals`` are ``--approve`` values: those naming
         this step bind as :func:`bind_approvals` binds them (``STEP``, ``STEP@DIGEST``,
         ``:RISK``; a digest that is not the step's now is a stale-approval BlockedError); those
@@ -290,8 +326,10 @@ class Runner:
         """
         if not self._open:
             raise RuntimeError("Runner.add_step runs inside Runner.session()")
-        grown, report = grow_plan(self.plan, step, self._validate)
-        added = grown.steps[-1]
+        checked = step if isinstance(step, CheckedStep) else None
+        if checked is None or checked.base is not self.plan:
+            checked = self.check_step(step.plan.steps[-1] if isinstance(step, CheckedStep) else step)
+        grown, report, added = checked.plan, checked.report, checked.step
         inputs = self.state.inputs
         guard = self.state.guard
         self.record.event("verdicts", steps=[report.steps[-1].to_json()])
