@@ -16,7 +16,7 @@ fi
 stamp=.venv/.lam-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev,bench]'
+  .venv/bin/python -m pip install --quiet -e '.[dev,bench,ray]'
   touch "$stamp"
 fi
 
