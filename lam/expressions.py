@@ -11,6 +11,10 @@ Supported sources::
     $response.body[#/pointer]              $response.header.<name>
     $statusCode                            $secrets.<NAME>
     $url  $method                          (the request just sent)
+
+A mission (:mod:`lam.mission`) also reads ``$workflows.<task>.outputs.<name>[#/pointer]``,
+another task's outputs; only with ``workflows=True``, so a plan that names one is refused when
+it is loaded, as any unknown source is.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ _EXPR = re.compile(
     rf"""^\$(?:
         (?P<inputs>inputs)\.(?P<input>[A-Za-z0-9_\-]+)
       | (?P<steps>steps)\.(?P<step>[A-Za-z0-9_\-]+)\.outputs\.(?P<output>[A-Za-z0-9_\-]+)
+      | (?P<workflows>workflows)\.(?P<task>[A-Za-z0-9_\-]+)\.outputs\.(?P<toutput>[A-Za-z0-9_\-]+)
       | (?P<secrets>secrets)\.(?P<secret>[A-Za-z0-9_\-]+)
       | (?P<body>response\.body)
       | (?P<rheader>response\.header)\.(?P<header>{_NAME})
@@ -60,24 +65,35 @@ class Expression:
     """One runtime expression, e.g. ``$steps.find.outputs.pet_id``."""
 
     text: str
-    source: str  # inputs | steps | secrets | response.body | response.header | statusCode | ...
+    source: str  # inputs | steps | workflows | secrets | response.body | response.header | ...
     name: str | None = None  # input name, output name, secret name or header name
-    step: str | None = None  # for $steps
+    step: str | None = None  # the step for $steps, the mission task for $workflows
     pointer: str | None = None  # JSON pointer after '#', e.g. "/0/id"
 
     @classmethod
-    def parse(cls, text: str) -> Expression:
+    def parse(cls, text: str, *, workflows: bool = False) -> Expression:
+        """Parse one expression; ``$workflows`` only when ``workflows`` (a mission's task)."""
         match = _EXPR.match(text.strip())
         if not match:
             raise ExpressionError(f"not a runtime expression: {text!r}")
         groups = match.groupdict()
         pointer = groups["pointer"]
         pointer = pointer[1:] if pointer else None
-        if pointer is not None and not (groups["inputs"] or groups["steps"] or groups["body"]):
+        if pointer is not None and not (
+            groups["inputs"] or groups["steps"] or groups["body"] or groups["workflows"]
+        ):
             raise ExpressionError(
-                f"{text.strip()}: a JSON pointer (#/...) follows only $inputs, $steps or "
-                "$response.body"
+                f"{text.strip()}: a JSON pointer (#/...) follows only $inputs, $steps, "
+                "$workflows or $response.body"
             )
+        if groups["workflows"]:
+            if not workflows:
+                raise ExpressionError(
+                    f"{text.strip()}: $workflows names another task of a mission; a plan "
+                    "reads it only as an input ($inputs.NAME) the mission hands in"
+                )
+            return cls(text, "workflows", name=groups["toutput"], step=groups["task"],
+                       pointer=pointer)  # fmt: skip
         if groups["inputs"]:
             return cls(text, "inputs", name=groups["input"], pointer=pointer)
         if groups["steps"]:
@@ -105,13 +121,13 @@ class Template:
     parts: tuple[str | Expression, ...]
 
     @classmethod
-    def parse(cls, text: str) -> Template:
+    def parse(cls, text: str, *, workflows: bool = False) -> Template:
         parts: list[str | Expression] = []
         pos = 0
         for match in _TEMPLATE_PART.finditer(text):
             if match.start() > pos:
                 parts.append(text[pos : match.start()])
-            parts.append(Expression.parse(match.group(1)))
+            parts.append(Expression.parse(match.group(1), workflows=workflows))
             pos = match.end()
         if pos < len(text):
             parts.append(text[pos:])
@@ -125,24 +141,25 @@ class Template:
         return self.text
 
 
-def parse_value(value: Any) -> Any:
+def parse_value(value: Any, *, workflows: bool = False) -> Any:
     """Turn expression strings inside a plan value into Expression/Template objects.
 
     ``"$inputs.x"`` becomes an Expression (the value keeps the input's type); a string with
     ``{$...}`` becomes a Template (always a string). A leading ``$$`` is a literal ``$``.
     Other values are returned as they are, with mappings and lists parsed recursively.
-    Raises ExpressionError for malformed ones.
+    Raises ExpressionError for malformed ones. ``workflows`` lets ``$workflows.X.outputs.Y``
+    through (a mission's task inputs); plans leave it off, so they refuse it.
     """
     if isinstance(value, str):
         if value.startswith("$$"):
             value = value[1:]  # "$$5" is the literal "$5", also ahead of a template part
         elif value.startswith("$"):
-            return Expression.parse(value)
-        return Template.parse(value) if "{$" in value else value
+            return Expression.parse(value, workflows=workflows)
+        return Template.parse(value, workflows=workflows) if "{$" in value else value
     if isinstance(value, Mapping):
-        return {k: parse_value(v) for k, v in value.items()}
+        return {k: parse_value(v, workflows=workflows) for k, v in value.items()}
     if isinstance(value, list):
-        return [parse_value(v) for v in value]
+        return [parse_value(v, workflows=workflows) for v in value]
     return value
 
 
@@ -223,6 +240,8 @@ class Context:
             return step_outputs[expr.name or ""]
         if expr.source == "secrets":
             return self.secret(expr.name or "")
+        if expr.source == "workflows":  # the supervisor resolves these, never a plan's run
+            raise ExpressionError(f"{expr.text}: another task's outputs are not known here")
         if self.response is None:
             raise ExpressionError(f"{expr.text}: there is no response here")
         if expr.source == "response.body":
