@@ -56,6 +56,7 @@ _GRACE_MS = 15
 # round trip: the answer leaves the page _GRACE_MS after those tasks
 _NEXT_TASK = f"() => new Promise((done) => setTimeout(() => setTimeout(done, {_GRACE_MS}), 0))"
 _POLL_MS = 10
+_MAX_LAG_S = 0.5  # the most settle waits again after a slow round trip
 
 
 _Seen = Outgoing  # a request as the guard reads it (lam.egress.decide)
@@ -189,10 +190,16 @@ class NetworkGuard:
                 page.wait_for_timeout(_POLL_MS)
                 continue
             seen = self._started_count
+            began = time.monotonic()
             try:
                 page.evaluate(_NEXT_TASK)
             except Exception:  # a page navigating away has no context: wait out the grace
                 page.wait_for_timeout(_GRACE_MS)
+            # On a loaded machine the browser's request events reach us late, as late as the
+            # round trip was slow: after a slow one, wait as long again before calling it quiet.
+            lag = time.monotonic() - began - _GRACE_MS / 1000
+            if lag > _GRACE_MS / 1000:
+                page.wait_for_timeout(min(lag, _MAX_LAG_S) * 1000)
             if self._started_count == seen and self._in_flight <= 0:
                 return
 
