@@ -12,7 +12,7 @@ from lam.errors import UsageError
 from lam.limits import DOCUMENT_LIMITS, OverLimit, load_json
 from lam.plans import Plan
 
-__all__ = ["resolve_inputs"]
+__all__ = ["coerce_input", "input_problem", "resolve_inputs"]
 
 
 def resolve_inputs(plan: Plan, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -35,14 +35,24 @@ def resolve_inputs(plan: Plan, given: Mapping[str, Any]) -> dict[str, Any]:
             raise UsageError(
                 f"input {name!r} has no default: pass --input {name}=VALUE", code="missing-input"
             )
-        errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
-        if errors:
-            raise UsageError(
-                f"--input {name}={_short(repr(value))}: {_short(errors[0].message)}",
-                code="bad-input",
-            )
+        problem = input_problem(value, schema)
+        if problem is not None:
+            raise UsageError(f"--input {name}={_short(repr(value))}: {problem}", code="bad-input")
         values[name] = value
     return values
+
+
+def input_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
+    """What is wrong with ``value`` for an input of ``schema`` (the first error, short), or
+    None. (``lam run --inputs`` checks each row's cells with it too: lam.fleet.rows.)"""
+    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
+    return _short(errors[0].message) if errors else None
+
+
+def coerce_input(name: str, value: Any, schema: Mapping[str, Any]) -> Any:
+    """A command-line (or CSV) string read as the input's type: ``3`` for an integer input
+    is 3; other values as given. Too long a string is a usage error."""
+    return _coerce(name, value, schema)
 
 
 def _coerce(name: str, value: Any, schema: Mapping[str, Any]) -> Any:
