@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "lam.cli.verify_cmd",
     "lam.cli.key_cmd",
     "lam.cli.mcp_cmd",
+    "lam.cli.mission_cmd",
 )
 
 

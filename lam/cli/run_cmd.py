@@ -67,8 +67,13 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lam import facade
+    from lam.mission.load import is_mission
 
     path = existing_file(args.plan, what="plan")
+    if args.dry_run and is_mission(path):  # every task in the sandbox (lam.cli.mission_cmd)
+        from lam.cli.mission_cmd import check_and_run
+
+        return check_and_run(args.plan, args, check_only=False, dry_run=True)
     settings, reported = run_settings(args, path, label=args.command)
     try:
         if args.dry_run:

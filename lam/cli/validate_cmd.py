@@ -40,9 +40,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lam.facade import validate
+    from lam.mission.load import is_mission
     from lam.policy_source import policy_identity
 
     path = existing_file(args.plan, what="plan")
+    if is_mission(path):  # an Arazzo document: every task checked (lam.cli.mission_cmd)
+        from lam.cli.mission_cmd import check_and_run
+
+        return check_and_run(args.plan, args, check_only=True, dry_run=False)
     apis, apps = url_pairs(args.api, "--api"), url_pairs(args.app, "--app")  # usage first
     policy = load_operator_policy(args.policy, path)
     try:

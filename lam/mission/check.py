@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_OK, DocumentError, LamError, UsageError
-from lam.expressions import walk_expressions
+from lam.expressions import ExpressionError, walk_expressions
 from lam.mission.load import load_mission
 from lam.mission.model import Mission, MissionError, MissionOptions, Task
 from lam.plans import raw_expressions, step_digest
@@ -33,6 +33,7 @@ __all__ = [
     "TaskCheck",
     "check_mission",
     "mission_problems",
+    "plan_with_notes",
     "task_plan",
 ]
 
@@ -176,14 +177,24 @@ def check_mission(
     return MissionReport(mission, tuple(checks))
 
 
-def task_plan(mission: Mission, task: Task, folder: Path) -> tuple[Path, tuple[str, ...]]:
-    """The plan file a task runs, and notes on what did not carry over into it.
+def task_plan(mission: Mission, task: Task, folder: Path | None = None) -> Path:
+    """The plan file a task runs.
 
     A ``workflow`` task's plan is made by ``from_arazzo`` and written to
-    ``folder/TASK.plan.json`` with its spec paths relocated to ``folder``; a ``plan`` or
-    ``recording`` task's is its own file. A goal has no plan before it runs (MissionError).
-    Raises the DocumentError of a workflow ``from_arazzo`` cannot read.
+    ``folder/TASK.plan.json`` (default: a new temporary folder) with its spec paths relocated
+    to ``folder``; a ``plan`` or ``recording`` task's is its own file. A goal has no plan
+    before it runs (MissionError). Raises the DocumentError of a workflow ``from_arazzo``
+    cannot read.
     """
+    if folder is None:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="lam-mission-"))
+    return plan_with_notes(mission, task, folder)[0]
+
+
+def plan_with_notes(mission: Mission, task: Task, folder: Path) -> tuple[Path, tuple[str, ...]]:
+    """:func:`task_plan`, with notes on what of the workflow did not carry over into it."""
     if task.kind in ("plan", "recording") and task.source is not None:
         return task.source, ()
     if task.kind != "workflow":
@@ -215,7 +226,7 @@ def _check_task(
         return TaskCheck(task, errors=tuple(_goal_problems(mission, task, options)),
                          notes=("planned at run time: a step that needs approval is held then",))  # fmt: skip
     try:
-        plan_file, notes = task_plan(mission, task, folder)
+        plan_file, notes = plan_with_notes(mission, task, folder)
     except LamError as exc:
         return TaskCheck(task, errors=(_problem(exc, task, file),))
     apps = {**mission.apps, **options.apps}
@@ -282,9 +293,21 @@ def _input_values(
                 f"the {task.kind} has no input {name!r} (inputs: {known})",
                 file, f"{place}.{name}", task.id, "unknown-input"))  # fmt: skip
             continue
-        found = walk_expressions([value])
-        if found:
-            upstream[name] = tuple(sorted({e.step or "" for _, e in found}))
+        found = [e for _, e in walk_expressions([value])]
+        if any(e.source == "workflows" for e in found):
+            upstream[name] = tuple(sorted({e.step or "" for e in found if e.step}))
+        elif found:  # only the mission's own --input values: known now
+            missing = [e.name for e in found if e.name not in options.inputs]
+            if missing:
+                problems.append(MissionProblem(
+                    f"$inputs.{missing[0]}: the mission needs --input {missing[0]}=VALUE",
+                    file, f"{place}.{name}", task.id, "missing-input"))  # fmt: skip
+                continue
+            try:
+                values[name] = coerce_input(name, _mission_input(value, options), declared[name])
+            except (UsageError, ExpressionError) as exc:
+                problems.append(MissionProblem(
+                    str(exc), file, f"{place}.{name}", task.id, "bad-input"))  # fmt: skip
         else:
             values[name] = value
     for name, schema in declared.items():
@@ -308,6 +331,16 @@ def _input_values(
             problems.append(MissionProblem(
                 f"input {name!r}: {problem}", file, place, task.id, "bad-input"))  # fmt: skip
     return values, upstream, problems
+
+
+def _mission_input(value: Any, options: MissionOptions) -> Any:
+    """A task input made only of ``$inputs.NAME`` parts, filled in from ``--input``."""
+    from lam.expressions import Context, resolve_value
+
+    def no_secret(name: str) -> str:
+        raise ExpressionError(f"$secrets.{name}: not readable here")
+
+    return resolve_value(value, Context(inputs=options.inputs, outputs={}, secret=no_secret))
 
 
 def _goal_problems(mission: Mission, task: Task, options: MissionOptions) -> list[MissionProblem]:

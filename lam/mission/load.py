@@ -31,7 +31,15 @@ from lam.expressions import Expression, ExpressionError, Template, parse_value, 
 from lam.limits import DOCUMENT_LIMITS, Limits
 from lam.mission.model import Mission, MissionError, OnFailure, Task, TaskKind
 
-__all__ = ["MAX_RETRIES", "handoff_input", "is_mission", "load_mission"]
+__all__ = [
+    "MAX_RETRIES",
+    "build_mission",
+    "handoff_input",
+    "is_mission",
+    "load_mission",
+    "mission_from_text",
+    "task_plan",
+]
 
 MAX_RETRIES = 10
 """``x-lam-retries`` above this is refused: a task that failed ten times will not pass next."""
@@ -76,6 +84,13 @@ def is_mission(path: Path | str) -> bool:
     except DocumentError:
         return False
     return _is_arazzo(document)
+
+
+def task_plan(mission: Mission, task: Task, folder: Path | None = None) -> Path:
+    """The plan file ``task`` runs (see :func:`lam.mission.check.task_plan`, which makes it)."""
+    from lam.mission.check import task_plan as make
+
+    return make(mission, task, folder)
 
 
 def _is_arazzo(document: Any) -> bool:
@@ -470,9 +485,16 @@ def _check_handoffs(mission: Mission, where: _Where) -> None:
             found += walk_expressions([task.goal], f"{task.place}.x-lam-goal")
         ancestors = mission.ancestors(task.id)
         for at, expr in found:
-            if expr.source != "workflows":
-                continue
             at = at.replace("x-lam-goal[0]", "x-lam-goal")
+            if expr.source == "inputs":
+                continue  # the mission's own --input NAME=VALUE
+            if expr.source != "workflows":
+                raise where.error(
+                    f"{expr.text}: a task's inputs and goal read only $workflows.TASK.outputs.NAME"
+                    " (another task's output) or $inputs.NAME (the mission's --input)",
+                    at,
+                    "expression",
+                )
             if task.kind == "workflow" and at.endswith(
                 "." + handoff_input(expr.step or "", expr.name or "")
             ):
