@@ -1,0 +1,173 @@
+"""Running missions against real servers on 127.0.0.1: outputs wired from an API task into a UI
+task (the demo shop, real Chromium), a task that fails once and recovers by retry, a
+destructive task held while independent tasks finish (exit 3) and then approved as
+``--approve TASK.STEP@DIGEST`` (exit 0). Each checks the server's own state."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mission_apps import items_server, write_spec, write_yaml
+from servers import start_demo
+
+from lam.adapters.browser import find_chromium
+from lam.mission.load import load_mission
+from lam.mission.model import MissionOptions
+from lam.mission.supervisor import run_mission
+
+pytestmark = [pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_SPEC = str(ROOT / "specs" / "demo.yaml")
+
+
+def _mission(tmp: Path, workflows: list[dict[str, Any]], **x_lam: Any) -> Path:
+    return write_yaml(tmp / "mission.yaml", {
+        "arazzo": "1.0.1",
+        "info": {"title": "test mission", "version": "1"},
+        "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml", "type": "openapi"}],
+        **({"x-lam": x_lam} if x_lam else {}),
+        "workflows": workflows,
+    })  # fmt: skip
+
+
+def _events(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (directory / "events.jsonl").open()]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_api_task_creates_ui_task_sees_it(tmp_path: Path) -> None:
+    with start_demo(tmp_path) as shop:
+        api = {"shop": {"spec": DEMO_SPEC, "base_url": shop.api}}
+        write_yaml(tmp_path / "create.yaml", {
+            "lam": 1, "name": "create-pet", "apis": api,
+            "inputs": {"name": {"type": "string", "default": "Mission Lamp"}},
+            "steps": [
+                {"id": "login", "call": "shop.login",
+                 "body": {"username": "admin", "password": "admin-pass"},
+                 "outputs": {"token": "$response.body#/token"}},
+                {"id": "make", "call": "shop.createPet",
+                 "params": {"Authorization": "Bearer {$steps.login.outputs.token}"},
+                 "body": {"name": "$inputs.name", "species": "cat", "status": "available"},
+                 "expect": {"status": 201},
+                 "outputs": {"id": "$response.body#/id", "name": "$response.body#/name"}},
+            ],
+        })  # fmt: skip
+        write_yaml(tmp_path / "check.yaml", {
+            "lam": 1, "name": "check-pet",
+            "inputs": {"pet_id": {"type": "integer"}, "name": {"type": "string"}},
+            "apps": {"shop": {"url": shop.url + "/"}},
+            "steps": [
+                {"id": "open_login", "goto": "shop:/login"},
+                {"id": "user", "fill": {"label": "Username"}, "value": "admin"},
+                {"id": "pass", "fill": {"label": "Password"}, "value": "admin-pass"},
+                {"id": "login", "click": {"role": "button", "name": "Log in"}},
+                {"id": "open", "goto": "shop:/pets/{$inputs.pet_id}",
+                 "expect": {"text": "$inputs.name"}},
+                {"id": "read", "extract": {"role": "heading", "name": "$inputs.name"}},
+            ],
+        })  # fmt: skip
+        mission = _mission(tmp_path, [
+            {"workflowId": "create", "x-lam-plan": "create.yaml",
+             "outputs": {"pet_id": "$steps.make.outputs.id", "name": "$steps.make.outputs.name"}},
+            {"workflowId": "check", "dependsOn": ["create"], "x-lam-plan": "check.yaml",
+             "x-lam-inputs": {"pet_id": "$workflows.create.outputs.pet_id",
+                              "name": "$workflows.create.outputs.name"},
+             "outputs": {"seen": "$steps.read.outputs.value"}},
+        ])  # fmt: skip
+        write_spec(tmp_path, "http://127.0.0.1:1")  # the mission names it; no task uses it
+        result = run_mission(
+            load_mission(mission),
+            MissionOptions(inputs={"name": "Mission Lamp"}, missions_dir=tmp_path / "m"),
+        )
+        assert result.exit_code == 0, {k: v.error for k, v in result.tasks.items()}
+        pet_id = result.tasks["create"].outputs["pet_id"]
+        with sqlite3.connect(shop.db) as db:
+            rows = db.execute("SELECT name FROM pets WHERE id = ?", (pet_id,)).fetchall()
+        assert rows == [("Mission Lamp",)]
+        assert "Mission Lamp" in str(result.tasks["check"].outputs["seen"])
+        attempts = [e for e in _events(result.directory) if e["type"] == "attempt"]
+        check = next(e for e in attempts if e["task"] == "check")
+        assert check["command"]["inputs"] == {"pet_id": pet_id, "name": "Mission Lamp"}
+
+
+def test_a_task_that_fails_once_recovers_by_retry(tmp_path: Path) -> None:
+    with items_server() as items:
+        items.fail_next = 1  # the first creation answers 503
+        write_spec(tmp_path, items.url)
+        write_yaml(tmp_path / "create.yaml", {
+            "lam": 1, "name": "create", "apis": {"items": {"spec": "items.openapi.yaml"}},
+            "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "Lamp"},
+                       "expect": {"status": 201}, "outputs": {"id": "$response.body#/id"}}],
+        })  # fmt: skip
+        mission = _mission(tmp_path, [
+            {"workflowId": "create", "x-lam-plan": "create.yaml", "x-lam-retries": 2,
+             "outputs": {"id": "$steps.make.outputs.id"}},
+        ])  # fmt: skip
+        result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
+        assert result.exit_code == 0
+        assert result.tasks["create"].attempts == 2
+        assert [i["title"] for i in items.items.values()] == ["Lamp"]  # created exactly once
+        assert items.hits.count(("POST", "/items")) == 2
+    events = _events(result.directory)
+    results = [e for e in events if e["type"] == "result"]
+    assert [r["status"] for r in results] == ["failed", "ok"]
+    assert results[0]["record"] != results[1]["record"]  # each attempt its own run record
+    retry = next(e for e in events if e["type"] == "decision" and e["action"] == "retry")
+    assert retry["by"] == "supervisor" and "503" in retry["why"]
+    second = [e for e in events if e["type"] == "attempt"][1]
+    assert second["why"].startswith("retry after") and second["decided_by"] == "supervisor"
+
+
+def test_a_held_task_blocks_only_its_dependents_then_runs_approved(tmp_path: Path) -> None:
+    with items_server() as items:
+        items.items[1] = {"id": 1, "title": "old"}
+        write_spec(tmp_path, items.url)
+        api = {"items": {"spec": "items.openapi.yaml"}}
+        write_yaml(tmp_path / "remove.yaml", {
+            "lam": 1, "name": "remove", "apis": api,
+            "steps": [{"id": "drop", "call": "items.deleteItem", "params": {"id": 1},
+                       "expect": {"status": 204}}],
+        })  # fmt: skip
+        write_yaml(tmp_path / "add.yaml", {
+            "lam": 1, "name": "add", "apis": api,
+            "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "new"},
+                       "expect": {"status": 201}}],
+        })  # fmt: skip
+        write_yaml(tmp_path / "list.yaml", {
+            "lam": 1, "name": "list", "apis": api,
+            "steps": [{"id": "all", "call": "items.listItems"}],
+        })  # fmt: skip
+        mission = load_mission(_mission(tmp_path, [
+            {"workflowId": "remove", "x-lam-plan": "remove.yaml"},
+            {"workflowId": "add", "x-lam-plan": "add.yaml"},
+            {"workflowId": "after", "dependsOn": ["remove"], "x-lam-plan": "list.yaml"},
+        ]))  # fmt: skip
+        held = run_mission(mission, MissionOptions(missions_dir=tmp_path / "m"))
+        assert held.exit_code == 3
+        statuses = {k: v.status for k, v in held.tasks.items()}
+        assert statuses == {"remove": "held", "add": "ok", "after": "blocked"}
+        assert 1 in items.items and not [h for h in items.hits if h[0] == "DELETE"]
+        (needed,) = held.tasks["remove"].needs
+        assert needed.startswith("remove.drop@")
+        hold = next(e for e in _events(held.directory) if e.get("action") == "hold")
+        assert f"--approve {needed}" in hold["why"] and "after" in hold["why"]
+
+        # an approval for one task is that task's only: "add" and "after" get none
+        task, step = needed.split(".", 1)
+        approved = run_mission(
+            mission, MissionOptions(approvals={task: frozenset({step})},
+                                    missions_dir=tmp_path / "m"),
+        )  # fmt: skip
+        assert approved.exit_code == 0, {k: v.error for k, v in approved.tasks.items()}
+        assert 1 not in items.items
+        assert items.hits.count(("DELETE", "/items/1")) == 1
+    commands = {e["task"]: e["command"] for e in _events(approved.directory)
+                if e["type"] == "attempt"}  # fmt: skip
+    assert commands["remove"]["approvals"] == [step]
+    assert commands["add"]["approvals"] == [] and commands["after"]["approvals"] == []
