@@ -1,0 +1,120 @@
+"""One kill switch for a whole mission: ``lam kill MISSION_RUN_ID`` stops the supervisor and
+every task's child process (API calls hanging on a slow server, a browser loading a page that
+never finishes) within a second, measured here; each child's run record ends ``killed`` and the
+mission ends with exit 4."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mission_apps import items_server, write_spec, write_yaml
+
+from lam.adapters.browser import find_chromium
+from lam.cli.main import main
+from lam.runtime.registry import live_runs
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.browser,
+    pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine"),
+]
+
+SUPERVISOR = (
+    "import sys; from pathlib import Path; from lam.mission.load import load_mission; "
+    "from lam.mission.model import MissionOptions; from lam.mission.supervisor import "
+    "run_mission; sys.exit(run_mission(load_mission(sys.argv[1]), "
+    "MissionOptions(missions_dir=Path(sys.argv[2]))).exit_code)"
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its parent) is not running
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def test_lam_kill_stops_the_mission_and_every_task_within_a_second(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with items_server() as items:
+        write_spec(tmp_path, items.url)
+        api = {"items": {"spec": "items.openapi.yaml"}}
+        for name in ("slow_a", "slow_b"):
+            write_yaml(tmp_path / f"{name}.yaml", {
+                "lam": 1, "name": name, "apis": api,
+                "steps": [{"id": "wait", "call": "items.slowRead", "timeout": 60}],
+            })  # fmt: skip
+        write_yaml(tmp_path / "page.yaml", {
+            "lam": 1, "name": "page", "apps": {"site": {"url": items.url + "/"}},
+            "steps": [{"id": "open", "goto": "site:/slow", "timeout": 60}],
+        })  # fmt: skip
+        write_yaml(tmp_path / "after.yaml", {
+            "lam": 1, "name": "after", "apis": api,
+            "steps": [{"id": "all", "call": "items.listItems"}],
+        })  # fmt: skip
+        mission = write_yaml(tmp_path / "mission.yaml", {
+            "arazzo": "1.0.1", "info": {"title": "slow", "version": "1"},
+            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
+                                    "type": "openapi"}],
+            "workflows": [
+                {"workflowId": "slow_a", "x-lam-plan": "slow_a.yaml"},
+                {"workflowId": "slow_b", "x-lam-plan": "slow_b.yaml"},
+                {"workflowId": "page", "x-lam-plan": "page.yaml"},
+                {"workflowId": "after", "dependsOn": ["slow_a"], "x-lam-plan": "after.yaml"},
+            ],
+        })  # fmt: skip
+        supervisor = subprocess.Popen(
+            [sys.executable, "-c", SUPERVISOR, str(mission), str(tmp_path / "missions")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline:  # every task's request is in flight
+                if items.hits.count(("GET", "/slow")) >= 3 and len(live_runs()) >= 4:
+                    break
+                assert supervisor.poll() is None, (
+                    supervisor.stderr.read() if supervisor.stderr else ""
+                )
+                time.sleep(0.05)
+            entries = live_runs()
+            (mission_entry,) = [e for e in entries if e.run_id.startswith("mission-")]
+            children = [e for e in entries if e is not mission_entry]
+            assert len(children) == 3 and mission_entry.pid == supervisor.pid
+            capsys.readouterr()
+
+            started = time.monotonic()
+            code = main(["kill", mission_entry.run_id])
+            supervisor.wait(timeout=5)
+            gone = [c.pid for c in children if not _alive(c.pid)]
+            elapsed = time.monotonic() - started
+        finally:
+            if supervisor.poll() is None:
+                supervisor.kill()
+        print(f"lam kill MISSION: supervisor and 3 tasks stopped in {elapsed:.3f} s")
+        assert code == 0
+        assert supervisor.returncode == 4
+        assert len(gone) == 3  # every task's process ended
+        assert elapsed < 1.0, f"the mission took {elapsed:.2f} s to stop"
+        assert "after" not in {e.run_id for e in live_runs()}
+
+    for child in children:
+        trace = Path(child.directory) / "trace.jsonl"
+        events = [json.loads(line) for line in trace.open()]
+        assert events[-1]["type"] == "end" and events[-1]["status"] == "killed"
+    record = Path(mission_entry.directory)
+    events = [json.loads(line) for line in (record / "events.jsonl").open()]
+    assert events[-1]["type"] == "end" and events[-1]["status"] == "killed"
+    assert events[-1]["exit_code"] == 4
+    assert events[-1]["tasks"]["after"] == "skipped"  # never started
+    assert {e["status"] for e in events if e["type"] == "result"} == {"killed"}
