@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from lam.criteria import Criterion, CriterionError, criterion_expressions, parse_criterion
 from lam.documents import load_document, parse_text, schema, schema_errors
-from lam.errors import PlanError
+from lam.errors import LamError, PlanError
 from lam.expressions import (
     Expression,
     ExpressionError,
@@ -28,6 +29,7 @@ from lam.expressions import (
     parse_value,
     walk_expressions,
 )
+from lam.runtime.flow import Action, parse_actions
 
 __all__ = [
     "API_ACTION",
@@ -120,6 +122,10 @@ class _StepBase:
     outputs: Mapping[str, Expression] = field(default_factory=dict)
     description: str = ""
     timeout: float | None = None
+    # Arazzo's: all must hold for the step to succeed; then which step next (lam.runtime.flow)
+    success_criteria: tuple[Criterion, ...] = ()
+    on_success: tuple[Action, ...] = ()
+    on_failure: tuple[Action, ...] = ()
 
     @property
     def place(self) -> str:
@@ -204,6 +210,7 @@ class Plan:
     apps: Mapping[str, AppDecl] = field(default_factory=dict)
     path: Path | None = None
     document: Mapping[str, Any] = field(default_factory=dict)
+    max_step_runs: int | None = None  # step executions a run may make (goto/retry loops)
 
     @property
     def file(self) -> str:
@@ -250,6 +257,9 @@ def step_digest(plan: Plan, step: Step, inputs: Mapping[str, Any] | None = None)
     exactly what it approves (``--approve remove@3f9c2a1b07``): edit the step, or give it
     another ``--input``, and the approval no longer covers it."""
     raw = plan.document.get("steps", [])[step.index] if plan.document else {}
+    entries = _entries(plan, step.id)
+    if entries:  # a goto back to this step is part of what an approval of it approves
+        raw = {**raw, "reached_from": entries}
     used = {
         expr.name: (inputs or {}).get(expr.name or "")
         for _, expr in walk_expressions(raw_expressions(raw))
@@ -257,6 +267,20 @@ def step_digest(plan: Plan, step: Step, inputs: Mapping[str, Any] | None = None)
     }
     text = json.dumps([raw, used], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _entries(plan: Plan, step_id: str) -> list[list[Any]]:
+    """The other steps' actions that jump to ``step_id``, as written (for its digest)."""
+    found: list[list[Any]] = []
+    for raw in plan.document.get("steps", []) if plan.document else []:
+        if not isinstance(raw, Mapping) or raw.get("id") == step_id:
+            continue
+        for key in ("onSuccess", "onFailure"):
+            actions = raw.get(key)
+            for action in actions if isinstance(actions, list) else []:
+                if isinstance(action, Mapping) and action.get("stepId") == step_id:
+                    found.append([raw.get("id"), key, action])
+    return found
 
 
 def raw_expressions(raw: Any) -> Any:
@@ -389,6 +413,7 @@ def _build(
         steps=tuple(steps),
         path=path,
         document=document,
+        max_step_runs=document.get("max_step_runs"),
     )
     problems.extend(_declaration_problems(plan, set_aside))
     problems.extend(_reference_problems(plan, set_aside))
@@ -508,6 +533,9 @@ def _build_step(index: int, raw: Mapping[str, Any]) -> tuple[Step | None, list[P
     except ExpressionError as exc:
         bad(_find_bad_expression(raw), "expression", str(exc))
         return None, problems
+    flow = _flow(raw, bad)
+    if flow is None:
+        return None, problems
     common: dict[str, Any] = {
         "id": step_id,
         "index": index,
@@ -516,6 +544,7 @@ def _build_step(index: int, raw: Mapping[str, Any]) -> tuple[Step | None, list[P
         "outputs": parsed["outputs"],
         "description": raw.get("description", ""),
         "timeout": raw.get("timeout"),
+        **flow,
     }
     step: Step
     if action == API_ACTION:
@@ -529,6 +558,26 @@ def _build_step(index: int, raw: Mapping[str, Any]) -> tuple[Step | None, list[P
     else:
         step = UiStep(argument=parsed["argument"], value=parsed["value"], **common)
     return step, problems
+
+
+def _flow(raw: Mapping[str, Any], bad: Any) -> dict[str, Any] | None:
+    """A step's ``successCriteria``, ``onSuccess`` and ``onFailure``, parsed; None (with the
+    problem reported through ``bad``) when one is malformed."""
+    criteria = []
+    for i, item in enumerate(raw.get("successCriteria", [])):
+        try:
+            criteria.append(parse_criterion(item))
+        except CriterionError as exc:
+            bad(f"successCriteria[{i}]", exc.code or "criterion", exc.message)
+            return None
+    parsed: dict[str, Any] = {"success_criteria": tuple(criteria)}
+    for key, field_name in (("onSuccess", "on_success"), ("onFailure", "on_failure")):
+        try:
+            parsed[field_name] = parse_actions(raw.get(key, []), key)  # type: ignore[arg-type]
+        except LamError as exc:
+            bad(f"{key}{exc.location or ''}", exc.code or "action", exc.message)
+            return None
+    return parsed
 
 
 def _find_bad_expression(raw: Mapping[str, Any]) -> str:
@@ -635,6 +684,48 @@ def _reference_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
                         PlanProblem(f"{step.place}.{where}", "reference", message, step.id)
                     )
         earlier[step.id] = step
+    for step in plan.steps:
+        problems.extend(_flow_problems(step, all_ids, plan.inputs, aside))
+    return problems
+
+
+def _flow_problems(
+    step: Step, all_ids: Mapping[str, Step], inputs: Mapping[str, Any], aside: _SetAside
+) -> list[PlanProblem]:
+    """A goto to a step the plan lacks; a criterion naming an unknown input, step or output
+    (any step of the plan may be named: a goto may have run a later one first)."""
+    problems = []
+    checks: list[tuple[str, Criterion]] = [
+        (f"successCriteria[{i}]", c) for i, c in enumerate(step.success_criteria)
+    ]
+    for key, actions in (("onSuccess", step.on_success), ("onFailure", step.on_failure)):
+        for i, action in enumerate(actions):
+            if action.step_id is not None and (
+                action.step_id not in all_ids and action.step_id not in aside.step_ids
+            ):
+                problems.append(PlanProblem(
+                    f"{step.place}.{key}[{i}].stepId", "unknown-step",
+                    f"goto {action.step_id!r}: no step with that id"
+                    + _did_you_mean(action.step_id, all_ids), step.id,
+                ))  # fmt: skip
+            checks += [(f"{key}[{i}].criteria[{j}]", c) for j, c in enumerate(action.criteria)]
+    for where, criterion in checks:
+        for expr in criterion_expressions(criterion):
+            message = None
+            if expr.source == "inputs" and expr.name not in inputs:
+                message = f"{expr.text}: no input named {expr.name!r}" + _did_you_mean(
+                    expr.name or "", inputs
+                )
+            elif expr.source == "steps" and expr.step not in aside.step_ids:
+                named = all_ids.get(expr.step or "")
+                if named is None:
+                    message = f"{expr.text}: no step named {expr.step!r}" + _did_you_mean(
+                        expr.step or "", all_ids
+                    )
+                elif expr.name not in named.output_names:
+                    message = f"{expr.text}: step {expr.step!r} has no output {expr.name!r}"
+            if message:
+                problems.append(PlanProblem(f"{step.place}.{where}", "reference", message, step.id))
     return problems
 
 

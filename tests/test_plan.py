@@ -303,7 +303,7 @@ def test_problem_places(steps: str, extra: str, location: str, code: str, messag
         ("stesp: 1\n", "unknown key 'stesp' (did you mean 'steps'?)"),
         (
             "zzz: 1\n",
-            "unknown key 'zzz' (allowed: apis, apps, description, inputs, lam, name, steps)",
+            "unknown key 'zzz' (allowed: apis, apps, description, inputs, lam, max_step_runs, name, steps)",
         ),
         ("zzz: 1\nyyy: 2\n", "unknown key 'yyy', 'zzz' (allowed: apis,"),
         ("3: 1\n", "unknown key 3 (allowed: apis,"),

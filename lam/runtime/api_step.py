@@ -138,12 +138,14 @@ class ApiStepExecutor:
         outcome.expect_failures = _expect_failures(expect, outcome.response, status_line)
         if outcome.expect_failures and outcome.expect_failures[0].startswith(status_line):
             # The status says what went wrong; outputs read from an error body would only hide it.
-            raise StepFailed(
+            failed = StepFailed(
                 "; ".join(outcome.expect_failures),
                 step=step.id,
                 location=f"{step.place}.expect",
                 code="expect",
             )
+            failed.response = outcome.response  # type: ignore[attr-defined]  # onFailure criteria
+            raise failed
         if response.is_error and step.outputs:
             try:
                 state.resolve_with(step, dict(step.outputs), "outputs", outcome.response)

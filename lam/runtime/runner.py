@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from lam.criteria import evaluate
 from lam.errors import BlockedError, KilledError, LamError, StepFailed
+from lam.expressions import Context
 from lam.plans import Plan, PlanProblem, Step, step_digest
 from lam.runtime.context import Observer, PageView, RunState, StepExecutor, StepOutcome, read_secret
+from lam.runtime.flow import DEFAULT_STEP_RUNS, walk
 from lam.runtime.growing import Validator, approvals_naming, grow_plan
 from lam.runtime.guard import Guard
 from lam.runtime.kill import KillSwitch
@@ -234,8 +237,15 @@ class Runner:
         on_step: Any = None,
         secrets: Callable[[str], str] = read_secret,
         validate: Validator | None = None,
+        max_step_runs: int | None = None,
     ) -> None:
         self.plan = plan
+        # goto/retry loops are bounded: the caller's budget, else the plan's, else the default
+        self.max_step_runs = max(
+            max_step_runs or plan.max_step_runs or DEFAULT_STEP_RUNS, len(plan.steps)
+        )
+        self._ran: set[str] = set()
+        self._response: Mapping[str, Any] | None = None
         self._validate = validate or _validator(guard)
         self.executors = executors
         self.record = record
@@ -252,11 +262,29 @@ class Runner:
         self._open = False
 
     def run(self) -> RunResult:
-        """Run every step of the plan in order."""
+        """Run the plan's steps in order, following their ``onSuccess``/``onFailure`` actions
+        (:mod:`lam.runtime.flow`), at most ``max_step_runs`` step executions in all."""
         with self.session():
-            for step in self.plan.steps:
-                self.step(step)
+            walk(self.plan.steps, self._attempt, kill=self.kill,
+                 max_step_runs=self.max_step_runs, event=self.record.event)  # fmt: skip
         return self.result
+
+    def _attempt(self, step: Step) -> tuple[StepFailed | None, Context]:
+        """One execution of a step for the flow: its failure (None if it succeeded) and the
+        context its actions' criteria read. A step run again (a goto, a retry) is checked by
+        the guard afresh: what it was cleared for last time is forgotten, its approvals kept."""
+        if step.id in self._ran:
+            guard = self.state.guard
+            guard.grant(step.id, {a for a in guard.approvals if a.partition(":")[0] == step.id})
+        self._ran.add(step.id)
+        self._response = None
+        failure = None
+        try:
+            self.step(step)
+        except StepFailed as exc:
+            failure = exc
+            self._response = getattr(exc, "response", None) or self._response
+        return failure, self.state.context(self._response)
 
     def _digest_name(self, step_id: str) -> str:
         try:
@@ -372,6 +400,7 @@ class Runner:
         started = time.perf_counter()
         try:
             outcome = self.executors[step.kind].run_step(step, self.state)
+            self._response = outcome.response
             self._outputs(step, outcome)
             if outcome.expect_failures:
                 raise StepFailed(
@@ -380,6 +409,7 @@ class Runner:
                     location=f"{step.place}.expect",
                     code="expect",
                 )
+            self._criteria(step, outcome)
         except LamError as failure:
             exc = failure
             if self.kill.pulled() and not isinstance(exc, KilledError):
@@ -404,6 +434,17 @@ class Runner:
         )  # fmt: skip
         self._step_done(result, kind=step.kind, detail=outcome.detail)
         return outcome
+
+    def _criteria(self, step: Step, outcome: StepOutcome) -> None:
+        context = self.state.context(outcome.response)
+        for i, criterion in enumerate(step.success_criteria):
+            if not evaluate(criterion, context):
+                raise StepFailed(
+                    f"success criterion {criterion.condition!r} does not hold",
+                    step=step.id,
+                    location=f"{step.place}.successCriteria[{i}]",
+                    code="criteria",
+                )
 
     def _outputs(self, step: Step, outcome: StepOutcome) -> None:
         values = self.state.resolve_with(step, dict(step.outputs), "outputs", outcome.response)
