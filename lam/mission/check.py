@@ -314,9 +314,12 @@ def _input_values(
         if name in upstream:
             continue
         try:
-            if name in options.inputs:
+            # x-lam-inputs wins over --input, as the supervisor hands them in
+            if name in values:
+                values[name] = coerce_input(name, values[name], schema)
+            elif name in options.inputs:
                 values[name] = coerce_input(name, options.inputs[name], schema)
-            elif name not in values and "default" in schema:
+            elif "default" in schema:
                 values[name] = schema["default"]
         except UsageError as exc:
             problems.append(_problem(exc, task, file))

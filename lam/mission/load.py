@@ -340,7 +340,8 @@ def _goal(
     text = flow["x-lam-goal"]
     if not isinstance(text, str) or not text.strip():
         raise where.error("x-lam-goal must be the goal in words", f"{place}.x-lam-goal")
-    goal = _parse(text, f"{place}.x-lam-goal", where, mission=True) if "{$" in text else text
+    parsed = "{$" in text or text.startswith("$")
+    goal = _parse(text, f"{place}.x-lam-goal", where, mission=True) if parsed else text
     if isinstance(goal, Expression):  # a whole "$workflows..." goal: words come from upstream
         raise where.error(
             "x-lam-goal must be words, not only an expression: another task's output is "
