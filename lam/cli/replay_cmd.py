@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from lam.cli.batch_cmd import add_batch_options
 from lam.cli.common import (
     add_policy_option,
     add_run_options,
@@ -12,7 +13,7 @@ from lam.cli.common import (
     existing_file,
     print_json,
 )
-from lam.cli.run_cmd import _json, _print_end, _prompt, print_invalid, run_settings
+from lam.cli.run_cmd import _batch, _json, _print_end, _prompt, print_invalid, run_settings
 
 __all__ = ["register"]
 
@@ -46,6 +47,7 @@ def register(sub: Any) -> None:
         help="which UI steps keep a boxed screenshot in the run record: all (default) or "
         "only those that failed or were blocked (faster)",
     )
+    add_batch_options(parser)
     parser.set_defaults(func=replay)
 
 
@@ -54,6 +56,8 @@ def replay(args: argparse.Namespace) -> int:
     from lam.replayer import render_diff
 
     path = existing_file(args.recording, what="recording")
+    if args.inputs is not None:  # a batch: one replay per row (lam.fleet)
+        return _batch(args, "replay", path)
     settings, _ = run_settings(args, path, label="replay")
     try:
         result = facade.replay(

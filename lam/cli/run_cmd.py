@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from lam.cli.batch_cmd import add_batch_options, run_batch_args
 from lam.cli.common import (
     add_policy_option,
     add_run_options,
@@ -62,6 +63,7 @@ def register(sub: Any) -> None:
             help="which UI steps keep a boxed screenshot in the run record: all (default) or "
             "only those that failed or were blocked (faster)",
         )
+        add_batch_options(parser, approvals=not dry)
         parser.set_defaults(func=run, dry_run=dry)
 
 
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         from lam.cli.mission_cmd import check_and_run
 
         return check_and_run(args.plan, args, check_only=False, dry_run=True)
+    if args.inputs is not None:  # a batch: one run per row (lam.fleet)
+        return _batch(args, "run", path)
     settings, reported = run_settings(args, path, label=args.command)
     try:
         if args.dry_run:
@@ -89,6 +93,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_end(result)
     return result.exit_code
+
+
+def _batch(args: argparse.Namespace, kind: str, path: Path) -> int:
+    from lam import facade
+
+    policy = load_operator_policy(args.policy, path)
+    try:
+        return run_batch_args(args, kind, path, policy)
+    except facade.InvalidPlanError as exc:
+        return print_invalid(exc.report, as_json=args.json, policy=policy)
 
 
 def run_settings(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RowJob", "RowOutcome", "append_line", "batch_digest", "run_row", "trace_facts"]
 
-Status = Literal["ok", "failed", "held", "killed", "unknown", "skipped"]
+Status = Literal["ok", "failed", "held", "killed", "unknown", "incomplete", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class RowJob:
 @dataclass(frozen=True)
 class RowOutcome:
     """How one row went. ``status``: ok, failed, held (blocked: denied or unapproved), killed,
-    unknown (its effect may or may not have happened: see docs/scale.md, Guarantees) or
+    unknown (its effect may or may not have happened: see docs/scale.md, Guarantees),
+    incomplete (its state-changing steps ended, the run did not) or
     skipped (done in an earlier run of the batch). ``outputs``: each step's outputs by step
     id. ``used``: the counted approvals whose step started in this row's run. ``held``: the
     steps a blocked preflight named (what a held row waits for)."""

@@ -1,0 +1,191 @@
+"""The results file of a batch, its journal, and how a row left unfinished is settled.
+
+The results file is JSON Lines, one line per row that ended (``row``, ``key``, ``status``,
+``exit``, ``outputs``, ``run_id``, ``record``, ``error``, ``used``, ``held``, ``seconds``),
+each appended in one write and fsynced (:func:`lam.fleet.job.append_line`), so a batch killed
+at any moment leaves whole lines only (a torn last line, from a machine that lost power, is cut
+off before the file is appended to again). A row may have several lines (a held row run again);
+the last one counts.
+
+The *journal* beside it (``NAME.journal``) gets a line when a row's run record is created,
+before its first step: row, key, run id, record directory. A row with a journal line but no
+final line in the results file was in flight when the batch died; :func:`settle` decides from
+its run record what it is:
+
+- the record ended ``ok`` or ``failed``: that is the row's outcome (the line was lost);
+- no step that changes state was let through by the guard (no allowed write or destructive
+  ``guard`` event): nothing was sent, the row runs again;
+- every such step ended (its ``step`` event: the server answered): ``incomplete``, not run
+  again (that would apply those steps twice);
+- a step that changes state was let through and never ended (sent, no answer): ``unknown``,
+  not run again; a person looks at the server, then deletes the row's line to run it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK, UsageError
+from lam.fleet.job import RowOutcome, Status, append_line, trace_facts
+from lam.fleet.rows import Row
+
+__all__ = [
+    "FINAL",
+    "Settled",
+    "default_results",
+    "journal_path",
+    "read_journal",
+    "read_results",
+    "repair_tail",
+    "settle",
+    "write_outcome",
+]
+
+FINAL: frozenset[str] = frozenset({"ok", "failed", "unknown", "incomplete"})
+"""Statuses of a row that is done: a rerun of the batch skips it. ``held`` and ``killed`` rows
+are looked at again (:func:`settle`): run again when nothing of them changed state."""
+
+Settled = Literal["done", "rerun"]
+_EXIT = {"ok": EXIT_OK, "held": EXIT_BLOCKED, "killed": EXIT_KILLED}
+
+
+def default_results(inputs: Path) -> Path:
+    """``NAME.results.jsonl`` beside the inputs file, or under ``.lam/batches/`` when that
+    folder cannot be written."""
+    beside = inputs.with_name(f"{inputs.stem}.results.jsonl")
+    if os.access(inputs.parent, os.W_OK):
+        return beside
+    from lam.runtime.record import runs_root
+
+    folder = runs_root().parent / "batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / beside.name
+
+
+def journal_path(results: Path) -> Path:
+    """The journal of the batch whose results file is ``results``."""
+    return results.with_name(results.name + ".journal")
+
+
+def repair_tail(path: Path) -> None:
+    """Cut a torn last line (no newline: the writer died mid-line) so the next append starts
+    on a line of its own. Whole lines are never touched."""
+    with contextlib.suppress(FileNotFoundError), path.open("rb+") as handle:
+        data = handle.read()
+        if data and not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read it: {exc}", file=str(path)) from None
+    for number, line in enumerate(text.split("\n")[:-1], start=1):  # a torn tail is left out
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError:
+            document = None
+        if not isinstance(document, dict) or not isinstance(document.get("key"), str):
+            raise UsageError(
+                "not a line of a lam results file (a JSON object with row and key)",
+                file=f"{path}:{number}", code="bad-results",
+            )  # fmt: skip
+        yield number, document
+
+
+def read_results(path: Path) -> dict[str, dict[str, Any]]:
+    """Each row's last line in the results file, by key ({} when there is no file yet)."""
+    return {line["key"]: line for _, line in _lines(path)}
+
+
+def read_journal(path: Path) -> dict[str, dict[str, Any]]:
+    """Each row's last start in the journal, by key."""
+    return {line["key"]: line for _, line in _lines(path)}
+
+
+def write_outcome(path: Path, outcome: RowOutcome) -> None:
+    """Append the row's line (whole, fsynced)."""
+    append_line(path, outcome.to_json())
+
+
+def settle(
+    row: Row, line: Mapping[str, Any] | None, started: Mapping[str, Any] | None,
+    counted: tuple[str, ...] = (),
+) -> RowOutcome | None:  # fmt: skip
+    """What a rerun of the batch does with ``row``, from its last results ``line`` and its
+    last journal entry ``started``: None to run it (again), else its outcome (a row done;
+    a new line to write when it differs from ``line``)."""
+    if line is not None and line.get("status") in FINAL:
+        return _from_line(row, line)
+    record = (line or {}).get("record") or (started or {}).get("record")
+    if line is not None and started is not None and started.get("run_id") != line.get("run_id"):
+        record = started.get("record")  # started again after that line: the newer run counts
+    if not record:
+        return None  # never started (or held before its run began): run it
+    facts = trace_facts(Path(str(record)))
+    used = tuple(a for a in counted if a.partition("@")[0] in facts["started"])
+    end = facts["end"]
+    run_id = (started or line or {}).get("run_id")
+    if end is not None and end.get("status") in ("ok", "failed"):
+        status: Status = "ok" if end["status"] == "ok" else "failed"
+        return RowOutcome(
+            row.number, row.key, status, int(end.get("exit_code", EXIT_FAILED)),
+            facts["outputs"], run_id, str(record), end.get("error"), used,
+        )  # fmt: skip
+    let_through = _writes_let_through(Path(str(record)))
+    if not let_through:
+        return None  # nothing that changes state left lam: safe to run again
+    open_steps = [s for s in let_through if facts["ended"].get(s) not in ("ok", "failed")]
+    if open_steps:
+        error = (
+            f"step {open_steps[0]!r} was sent and never answered before the batch stopped: "
+            "its effect may or may not have happened; check the target, then delete this "
+            "line to run the row again"
+        )
+        return RowOutcome(row.number, row.key, "unknown", EXIT_FAILED, facts["outputs"], run_id,
+                          str(record), error, used)  # fmt: skip
+    error = (
+        f"stopped after its state-changing steps ended ({', '.join(let_through)}): not run "
+        "again, which would apply them twice"
+    )
+    return RowOutcome(row.number, row.key, "incomplete", EXIT_FAILED, facts["outputs"], run_id,
+                      str(record), error, used)  # fmt: skip
+
+
+def _writes_let_through(record: Path) -> list[str]:
+    """Steps with a write or destructive action the guard allowed (so it may have been sent),
+    in the order they were allowed."""
+    from lam.runtime.record import read_trace
+
+    steps: dict[str, None] = {}
+    with contextlib.suppress(OSError, ValueError):
+        for event in read_trace(record / "trace.jsonl"):
+            if (
+                event.get("type") == "guard"
+                and event.get("verdict") == "allow"
+                and event.get("risk") in ("write", "destructive")
+            ):
+                steps.setdefault(str(event.get("step")), None)
+    return list(steps)
+
+
+def _from_line(row: Row, line: Mapping[str, Any]) -> RowOutcome:
+    status = str(line.get("status"))
+    return RowOutcome(
+        row.number, row.key, status,  # type: ignore[arg-type]
+        int(line.get("exit", _EXIT.get(status, EXIT_FAILED))),
+        line.get("outputs") or {}, line.get("run_id"), line.get("record"), line.get("error"),
+        tuple(line.get("used") or ()), tuple(line.get("held") or ()),
+    )  # fmt: skip
