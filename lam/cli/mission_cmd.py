@@ -25,7 +25,7 @@ from lam.cli.common import (
     table,
     url_pairs,
 )
-from lam.errors import EXIT_FAILED, UsageError
+from lam.errors import UsageError
 
 if TYPE_CHECKING:
     from lam.mission.check import MissionReport
@@ -106,18 +106,22 @@ def check_and_run(file: str, args: argparse.Namespace, *, check_only: bool, dry_
 
 
 def _supervise(mission: Mission, options: MissionOptions, *, as_json: bool) -> int:
-    try:
-        from lam.mission.supervisor import run_mission
-    except ModuleNotFoundError as exc:
-        if exc.name != "lam.mission.supervisor":
-            raise
-        print("lam: the mission supervisor is not installed in this build; the mission was "
-              "checked, nothing ran (lam mission --check)", file=sys.stderr)  # fmt: skip
-        return EXIT_FAILED
+    from lam.mission.supervisor import run_mission
+
     result = run_mission(mission, options)
-    if as_json and hasattr(result, "to_json"):
+    if as_json:
         print_json(result.to_json())
-    return int(result.exit_code)
+        return result.exit_code
+    rows = [
+        (t.id, t.status, str(t.attempts), t.run_id or "", t.error or " ".join(t.needs))
+        for t in result.tasks.values()
+    ]
+    print(f"\nmission {result.mission_id}: {result.status} (record {result.directory})")
+    print(table(("task", "status", "attempts", "run", "why"), rows, width=72))
+    needs = [f"--approve {n}" for t in result.tasks.values() for n in t.needs]
+    if needs:
+        print("to run the held tasks, review them, then: " + " ".join(needs))
+    return result.exit_code
 
 
 def mission_options(
