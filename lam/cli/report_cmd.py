@@ -13,7 +13,9 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "report", help="write a self-contained HTML report of a run ('last' for the newest)"
     )
-    parser.add_argument("run", metavar="RUN", help="run id, run directory, or 'last'")
+    parser.add_argument(
+        "run", metavar="RUN", help="run id, run directory, or 'last'; or a mission record"
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="default: RUN_DIR/report.html")
     parser.add_argument(
         "--verify", action="store_true", help="only check the record (as 'lam verify RUN' does)"
@@ -23,8 +25,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lam.evidence.verify import verify_here
+    from lam.mission.record import find_mission
     from lam.report import find_run, render_report
 
+    mission = find_mission(args.run)
+    if mission is not None:  # a mission record: the tree of its tasks and their runs
+        from lam.mission.report import mission_report_command
+
+        return mission_report_command(mission, output=args.output, verify=args.verify)
     run_dir = find_run(args.run)
     if args.verify:
         verdict = verify_here(run_dir)

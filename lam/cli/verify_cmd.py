@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
         "in the ledger",
         description="Exit 0 when every run checked is intact (or still in progress), 1 naming "
         "what broke. RUN is a run id, a run folder, 'last', or a file written by "
-        "'lam export-run'.",
+        "'lam export-run'; or a mission record (its id or folder): its own chain and every "
+        "run record it links.",
     )
     verify.add_argument("run", nargs="?", metavar="RUN|FILE")
     verify.add_argument(
@@ -52,6 +53,13 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.all == bool(args.run):
         raise UsageError("name one run (an id, a folder, 'last' or an exported file) or --all")
     pinned = parse_public_key(args.key) if args.key else None
+    from lam.mission.record import find_mission
+
+    mission = find_mission(args.run) if args.run else None
+    if mission is not None:  # a mission record: its chain and every run record it links
+        from lam.mission.report import verify_command
+
+        return verify_command(mission, pinned=pinned, as_json=args.json)
     if args.run and Path(args.run).is_file():
         return _verify_bundle(Path(args.run), pinned, as_json=args.json)
     from lam.evidence.ledger import Ledger

@@ -27,7 +27,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -44,9 +44,12 @@ __all__ = [
     "EVENTS_FILE",
     "MissionRecord",
     "MissionVerdict",
+    "file_digest",
+    "find_mission",
     "is_mission_record",
     "missions_root",
     "read_events",
+    "summary",
     "trace_head",
     "verify_mission",
 ]
@@ -64,6 +67,20 @@ def missions_root(base: Path | None = None) -> Path:
 def is_mission_record(path: Path) -> bool:
     """Whether ``path`` is a mission record's folder (it holds ``events.jsonl``)."""
     return path.is_dir() and (path / EVENTS_FILE).is_file()
+
+
+def find_mission(name: str, root: Path | None = None) -> Path | None:
+    """A mission record's folder from its path or its mission run id (``mission-...``),
+    ``last-mission`` for the newest; None when ``name`` is no mission record (a run, say)."""
+    base = root or missions_root()
+    if is_mission_record(Path(name)):
+        return Path(name)
+    if name == "last-mission":
+        found = sorted(p for p in base.glob(f"{_PREFIX}*") if is_mission_record(p))
+        return found[-1] if found else None
+    if name.startswith(_PREFIX) and "/" not in name and is_mission_record(base / name):
+        return base / name
+    return None
 
 
 class MissionRecord:
@@ -234,6 +251,6 @@ def verify_mission(directory: Path, *, key: PublicKey, ledger: LedgerSource) -> 
     return MissionVerdict(verdict, runs)
 
 
-def summary(events: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+def summary(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     """The ``end`` event of a mission record, or an empty mapping."""
     return next((e for e in reversed(events) if e.get("type") == "end"), {})
