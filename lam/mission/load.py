@@ -269,9 +269,13 @@ def _task(
             f"{place}.x-lam-retries",
         )
     max_steps, timeout = _budget(flow.get("x-lam-budget"), f"{place}.x-lam-budget", where)
-    outputs = _parse(flow.get("outputs") or {}, f"{place}.outputs", where, mission=False)
-    if not isinstance(outputs, Mapping):
+    raw_outputs = flow.get("outputs") or {}
+    if not isinstance(raw_outputs, Mapping):
         raise where.error("outputs must map names to expressions", f"{place}.outputs")
+    outputs = {
+        str(k): _parse(v, f"{place}.outputs.{str(k)[:80]}", where, mission=False)
+        for k, v in raw_outputs.items()
+    }
     return Task(
         id=task_id,
         index=index,
