@@ -171,3 +171,64 @@ def test_a_held_task_blocks_only_its_dependents_then_runs_approved(tmp_path: Pat
                 if e["type"] == "attempt"}  # fmt: skip
     assert commands["remove"]["approvals"] == [step]
     assert commands["add"]["approvals"] == [] and commands["after"]["approvals"] == []
+
+
+def test_a_failed_goal_is_re_planned_with_what_failed(tmp_path: Path) -> None:
+    with items_server() as items:
+        items.fail_next = 3  # more than lam do's own retries inside one attempt
+        write_spec(tmp_path, items.url)
+        mission = _mission(tmp_path, [
+            {"workflowId": "make", "x-lam-goal": "create an item titled Lamp",
+             "x-lam-agent": "api", "x-lam-apis": ["items"], "x-lam-retries": 2},
+        ], apis={"items": items.url})  # fmt: skip
+        result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
+        posts = items.hits.count(("POST", "/items"))
+        created = [i["title"] for i in items.items.values()]
+    assert result.exit_code == 0, result.tasks["make"].error
+    assert created == ["Lamp"] and posts == 4  # three 503s in attempt 1, then one creation
+    events = _events(result.directory)
+    attempts = [e for e in events if e["type"] == "attempt"]
+    assert [a["decided_by"] for a in attempts] == ["supervisor", "planner"]
+    first_error = next(e for e in events if e["type"] == "result")["error"]
+    assert "503" in first_error
+    assert attempts[1]["why"] == f"re-plan from the goal with what failed: {first_error}"
+    # the failure reaches the planner as a note (history), the goal stays the operator's words
+    assert attempts[1]["command"]["note"] == first_error
+    assert attempts[1]["command"]["goal"] == "create an item titled Lamp"
+    trace = Path(str(result.tasks["make"].record)) / "trace.jsonl"
+    replan = [json.loads(x) for x in trace.open() if '"type": "re-plan"' in x]
+    assert replan and replan[0]["note"] == first_error
+
+
+def test_a_dry_run_mission_runs_every_task_in_the_sandbox(tmp_path: Path) -> None:
+    with items_server() as items:
+        items.items[1] = {"id": 1, "title": "old"}
+        write_spec(tmp_path, items.url)
+        api = {"items": {"spec": "items.openapi.yaml"}}
+        write_yaml(tmp_path / "create.yaml", {
+            "lam": 1, "name": "create", "apis": api,
+            "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "Lamp"},
+                       "outputs": {"id": "$response.body#/id"}}],
+        })  # fmt: skip
+        write_yaml(tmp_path / "remove.yaml", {
+            "lam": 1, "name": "remove", "apis": api, "inputs": {"id": {"type": "integer"}},
+            "steps": [{"id": "drop", "call": "items.deleteItem", "params": {"id": "$inputs.id"}}],
+        })  # fmt: skip
+        mission = _mission(tmp_path, [
+            {"workflowId": "create", "x-lam-plan": "create.yaml",
+             "outputs": {"id": "$steps.make.outputs.id"}},
+            {"workflowId": "remove", "dependsOn": ["create"], "x-lam-plan": "remove.yaml",
+             "x-lam-inputs": {"id": "$workflows.create.outputs.id"}},
+        ])  # fmt: skip
+        result = run_mission(
+            load_mission(mission), MissionOptions(dry_run=True, missions_dir=tmp_path / "m")
+        )
+        assert result.exit_code == 0, {k: v.error for k, v in result.tasks.items()}
+        assert items.hits == [] and items.items == {1: {"id": 1, "title": "old"}}
+    for task in result.tasks.values():
+        plan = next(
+            json.loads(x) for x in (Path(str(task.record)) / "trace.jsonl").open()
+            if '"type": "plan"' in x
+        )  # fmt: skip
+        assert plan["mode"] == "dry-run"
+    assert next(e for e in _events(result.directory) if e["type"] == "mission")["dry_run"]

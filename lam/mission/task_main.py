@@ -111,7 +111,7 @@ def _do(attempt: TaskAttempt) -> dict[str, Any]:
             approvals=frozenset(attempt.approvals),
             dry_run=attempt.dry_run,
             runs_dir=Path(attempt.runs_dir),
-            on_start=lambda record: _started(attempt, record),
+            on_start=lambda record: _started(attempt, record, note=attempt.note),
         ),
         planner=planner,
         max_steps=attempt.max_steps or 25,
@@ -189,7 +189,9 @@ def _document(source: Path) -> dict[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def _started(attempt: TaskAttempt, record: Any) -> None:
+def _started(attempt: TaskAttempt, record: Any, *, note: str | None = None) -> None:
+    if note:  # the run's own record says it is a re-plan, and from what
+        record.event("re-plan", task=attempt.task, attempt=attempt.attempt, note=note)
     _write(
         attempt.file("started.json"),
         {"run": record.run_id, "record": str(Path(record.directory).resolve()), "pid": os.getpid()},
