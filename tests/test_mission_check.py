@@ -182,7 +182,7 @@ def test_lam_validate_checks_a_mission(capsys: pytest.CaptureFixture[str]) -> No
     code, out, err = run_lam(capsys, "validate", str(PETSTORE))
     assert code == 3
     assert "needs approval: --approve remove_ten.remove@11f413e9d7" in out
-    assert "needs approval once find has run: remove.remove" in out
+    assert "needs approval: remove.remove, whose digest covers a value not known yet (find)" in out
     assert err.startswith("policy: built-in defaults")
 
 
@@ -225,3 +225,19 @@ def test_check_json(capsys: pytest.CaptureFixture[str]) -> None:
     tasks = {t["task"]: t for t in document["tasks"]}
     assert tasks["remove"]["pending"] == {"remove.remove": ["find"]}
     assert [s["verdict"] for s in tasks["remove_ten"]["steps"]] == ["allow", "approve"]
+
+
+def test_lam_validate_takes_no_input_so_a_missing_one_is_pending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    m = mission(tmp_path, f"""\
+        workflows:
+          - {{workflowId: a, x-lam-plan: {DELETE}, x-lam-inputs: {{pet_id: $inputs.pet}}}}
+        """)  # fmt: skip
+    later = check_mission(m, folder=tmp_path, inputs_final=False)
+    assert later.ok and later.tasks[0].pending == {"a.remove": ("--input pet",)}
+    assert check_mission(m, folder=tmp_path).errors[0].code == "missing-input"
+    code, out, _ = run_lam(capsys, "validate", str(m.file))
+    assert code == 3 and "a.remove, whose digest covers a value not known yet (--input pet)" in out
+    code, _, err = run_lam(capsys, "mission", str(m.file), "--check")
+    assert code == 1 and "the mission needs --input pet=VALUE" in err

@@ -87,7 +87,13 @@ def check_and_run(file: str, args: argparse.Namespace, *, check_only: bool, dry_
     options = mission_options(mission, args, policy=policy, dry_run=dry_run)
     folder = Path(tempfile.mkdtemp(prefix="lam-mission-check-"))
     try:
-        report = check_mission(mission, policy=policy, options=options, folder=folder)
+        report = check_mission(
+            mission,
+            policy=policy,
+            options=options,
+            folder=folder,
+            inputs_final=hasattr(args, "input"),  # lam validate takes no --input
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if report.ok:
@@ -204,8 +210,8 @@ def render_mission_report(report: MissionReport, *, dry_run: bool = False) -> st
     for check in report.tasks:
         for step, waits in check.pending.items():
             out.append(
-                f"needs approval once {', '.join(waits)} has run: {step} (its digest depends "
-                "on that output; lam prints it then)"
+                f"needs approval: {step}, whose digest covers a value not known yet "
+                f"({', '.join(waits)}); lam prints it when the task holds the step"
             )
     if not report.held:
         out.append("valid: every step of every task is allowed")

@@ -161,11 +161,15 @@ def check_mission(
     policy: Policy | None = None,
     options: MissionOptions | None = None,
     folder: Path | None = None,
+    inputs_final: bool = True,
 ) -> MissionReport:
     """Validate every task of ``mission`` under ``policy``; nothing runs.
 
     ``folder`` receives the plans of ``workflow`` tasks (default: a new temporary folder).
     An ``--app``/``--api`` override naming nothing the mission uses is a usage error.
+    ``inputs_final``: ``options.inputs`` are all the run will get, so an input without a value
+    is an error; otherwise (``lam validate``, which takes no ``--input``) it is only a value
+    not known yet, and a step whose digest covers it is ``pending``.
     """
     options = options or MissionOptions()
     if folder is None:
@@ -173,7 +177,9 @@ def check_mission(
 
         folder = Path(tempfile.mkdtemp(prefix="lam-mission-"))
     _refuse_stray_overrides(mission, options)
-    checks = [_check_task(mission, task, policy, options, folder) for task in mission.tasks]
+    checks = [
+        _check_task(mission, task, policy, options, folder, inputs_final) for task in mission.tasks
+    ]
     return MissionReport(mission, tuple(checks))
 
 
@@ -219,7 +225,12 @@ def plan_with_notes(mission: Mission, task: Task, folder: Path) -> tuple[Path, t
 
 
 def _check_task(
-    mission: Mission, task: Task, policy: Policy | None, options: MissionOptions, folder: Path
+    mission: Mission,
+    task: Task,
+    policy: Policy | None,
+    options: MissionOptions,
+    folder: Path,
+    inputs_final: bool,
 ) -> TaskCheck:
     file = str(mission.file)
     if task.kind == "goal":
@@ -247,7 +258,7 @@ def _check_task(
     ]
     if report.plan is None or errors:
         return TaskCheck(task, plan_file, report, tuple(errors), notes=notes)
-    values, upstream, input_errors = _input_values(mission, task, report, options)
+    values, upstream, input_errors = _input_values(mission, task, report, options, inputs_final)
     errors += input_errors
     approvals: list[str] = []
     pending: dict[str, tuple[str, ...]] = {}
@@ -274,10 +285,15 @@ def _check_task(
 
 
 def _input_values(
-    mission: Mission, task: Task, report: ValidationReport, options: MissionOptions
+    mission: Mission,
+    task: Task,
+    report: ValidationReport,
+    options: MissionOptions,
+    inputs_final: bool,
 ) -> tuple[dict[str, Any], dict[str, tuple[str, ...]], list[MissionProblem]]:
-    """The inputs known before the run (for digests), the ones an upstream task supplies
-    (input -> tasks), and inputs without a value or not declared by the plan."""
+    """The inputs known before the run (for digests); the ones known only later, each with
+    what supplies it (an upstream task, or ``--input NAME`` when ``inputs_final`` is false);
+    and the inputs without a value or not declared by the plan."""
     from lam.runtime.inputs import coerce_input, input_problem
 
     assert report.plan is not None
@@ -298,6 +314,9 @@ def _input_values(
             upstream[name] = tuple(sorted({e.step or "" for e in found if e.step}))
         elif found:  # only the mission's own --input values: known now
             missing = [e.name for e in found if e.name not in options.inputs]
+            if missing and not inputs_final:
+                upstream[name] = tuple(f"--input {m}" for m in missing)
+                continue
             if missing:
                 problems.append(MissionProblem(
                     f"$inputs.{missing[0]}: the mission needs --input {missing[0]}=VALUE",
@@ -323,6 +342,9 @@ def _input_values(
                 values[name] = schema["default"]
         except UsageError as exc:
             problems.append(_problem(exc, task, file))
+            continue
+        if name not in values and not inputs_final:
+            upstream[name] = (f"--input {name}",)
             continue
         if name not in values:
             problems.append(MissionProblem(
