@@ -118,17 +118,32 @@ class TrackedSockets(httpcore.NetworkBackend):
         return len(streams)
 
 
+_SSL_CONTEXT: ssl.SSLContext | None = None
+_SSL_LOCK = threading.Lock()
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default SSL context, built once per process: loading the CA bundle takes
+    ~45 ms of CPU, and a transport is built for every API step (a batch of rows paid it
+    twice a row). An SSLContext is safe to share between connections and threads."""
+    global _SSL_CONTEXT
+    with _SSL_LOCK:
+        if _SSL_CONTEXT is None:
+            _SSL_CONTEXT = httpx.create_ssl_context()
+        return _SSL_CONTEXT
+
+
 class CancellableTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport()`` (same defaults), whose open sockets :meth:`cut` shuts down."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(verify=_ssl_context())
         self.sockets = TrackedSockets()
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         # httpx builds its pool without a way to pass a network backend: build the same pool
         # with one (the transport's only state is this pool).
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
