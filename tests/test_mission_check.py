@@ -241,3 +241,28 @@ def test_lam_validate_takes_no_input_so_a_missing_one_is_pending(
     assert code == 3 and "a.remove, whose digest covers a value not known yet (--input pet)" in out
     code, _, err = run_lam(capsys, "mission", str(m.file), "--check")
     assert code == 1 and "the mission needs --input pet=VALUE" in err
+
+
+def test_an_upstream_output_cannot_choose_the_operation_or_the_host(tmp_path: Path) -> None:
+    """Hand-offs are values of inputs: written where a step names its operation or its
+    source, they are that text, never a way to call something the plan does not say."""
+    m = mission(tmp_path, f"""\
+        workflows:
+          - {{workflowId: a, x-lam-plan: {READ}, outputs: {{op: $steps.find.outputs.pet_id}}}}
+          - workflowId: b
+            dependsOn: [a]
+            steps:
+              - stepId: s
+                operationId: $workflows.a.outputs.op
+          - workflowId: c
+            dependsOn: [a]
+            steps:
+              - stepId: s
+                operationPath: "{{$workflows.a.outputs.op}}#/paths/~1pet/delete"
+        """)  # fmt: skip
+    flows = m.document["workflows"]
+    assert flows[1]["steps"][0]["operationId"] == "$inputs.a__op"
+    report = check_mission(m, folder=tmp_path)
+    assert {e.task for e in report.errors} == {"b", "c"}
+    unchecked = [s for c in report.tasks[1:] if c.report for s in c.report.steps]
+    assert all(s.verdict is None for s in unchecked)  # nothing of them may run
