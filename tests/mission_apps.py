@@ -92,6 +92,7 @@ class ItemsApp:
     note: dict[str, Any] = field(default_factory=dict)  # what GET /notes/latest answers
     fail_next: int = 0  # this many POST /items answer 503 before one succeeds
     slow_seconds: float = 30.0
+    closing: bool = False  # set when the test is done: slow answers end at once
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,7 +132,10 @@ class ItemsApp:
 
         async def slow(request: Request) -> Response:
             await log(request)
-            await asyncio.sleep(self.slow_seconds)
+            waited = 0.0
+            while waited < self.slow_seconds and not self.closing:  # the server may stop
+                await asyncio.sleep(0.1)
+                waited += 0.1
             return JSONResponse({})
 
         async def page(request: Request) -> Response:
@@ -171,7 +175,10 @@ def items_server() -> Iterator[ItemsApp]:
     state = ItemsApp()
     with serve_app(state.app()) as url:
         state.url = url
-        yield state
+        try:
+            yield state
+        finally:
+            state.closing = True
 
 
 @contextmanager

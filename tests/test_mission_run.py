@@ -232,3 +232,36 @@ def test_a_dry_run_mission_runs_every_task_in_the_sandbox(tmp_path: Path) -> Non
         )  # fmt: skip
         assert plan["mode"] == "dry-run"
     assert next(e for e in _events(result.directory) if e["type"] == "mission")["dry_run"]
+
+
+def test_an_arazzo_document_runs_as_a_mission_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lam.cli.main import main
+
+    with items_server() as items:
+        write_spec(tmp_path, items.url)
+        mission = _mission(tmp_path, [
+            {"workflowId": "create",
+             "inputs": {"type": "object", "properties": {"title": {"type": "string"}}},
+             "steps": [{"stepId": "make", "operationId": "createItem",
+                        "requestBody": {"payload": {"title": "$inputs.title"}},
+                        "successCriteria": [{"condition": "$statusCode == 201"}],
+                        "outputs": {"id": "$response.body#/id"}}],
+             "outputs": {"item": "$steps.make.outputs.id"}},
+            {"workflowId": "check", "dependsOn": ["create"],
+             "steps": [{"stepId": "read", "operationId": "getItem",
+                        "parameters": [{"name": "id", "in": "path",
+                                        "value": "$workflows.create.outputs.item"}],
+                        "successCriteria": [{"condition": "$statusCode == 200"}],
+                        "outputs": {"title": "$response.body#/title"}}],
+             "outputs": {"title": "$steps.read.outputs.title"}},
+        ])  # fmt: skip
+        code = main(["mission", str(mission), "--input", "title=Lamp", "--json"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        result = json.loads(out[out.index("{") :])
+        tasks = {t["task"]: t for t in result["tasks"]}
+        assert tasks["check"]["outputs"] == {"title": "Lamp"}
+        assert [i["title"] for i in items.items.values()] == ["Lamp"]
+        assert ("GET", f"/items/{tasks['create']['outputs']['item']}") in items.hits

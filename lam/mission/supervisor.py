@@ -370,7 +370,8 @@ class _Supervisor:
         if task.kind == "workflow":
             from lam.mission.load import task_plan  # the plan from_arazzo made of the workflow
 
-            source = Path(task_plan(self.mission, task))
+            # written beside the attempts, so the plan a task ran stays with the record
+            source = Path(task_plan(self.mission, task, self.record.attempts / "plans"))
         else:
             source = Path(task.source or "")
         kind: AttemptKind = "replay" if task.kind == "recording" else "run"
