@@ -266,3 +266,18 @@ def test_an_upstream_output_cannot_choose_the_operation_or_the_host(tmp_path: Pa
     assert {e.task for e in report.errors} == {"b", "c"}
     unchecked = [s for c in report.tasks[1:] if c.report for s in c.report.steps]
     assert all(s.verdict is None for s in unchecked)  # nothing of them may run
+
+
+def test_lam_dry_run_checks_then_runs_every_task_in_the_sandbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PETSTORE_TOKEN", "x")
+    code, out, err = run_lam(capsys, "dry-run", str(PETSTORE), "--json")
+    document = json.loads(out)
+    assert code == 0 and document["status"] == "ok", err
+    statuses = {t["task"]: t["status"] for t in document["tasks"]}
+    assert statuses == dict.fromkeys(
+        ["find", "show", "remove", "remove_ten", "stock", "look"], "ok"
+    )
+    records = [Path(t["record"]) for t in document["tasks"]]
+    assert all(r.is_dir() and (r / "trace.jsonl").is_file() for r in records), records
