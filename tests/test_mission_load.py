@@ -309,3 +309,6 @@ def test_is_mission(tmp_path: Path) -> None:
     other.write_text((DATA / "petstore.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     assert not is_mission(other)
     assert not is_mission(tmp_path)
+    late = tmp_path / "late.yaml"  # a long comment first: still a mission
+    late.write_text("# " + "x" * 8000 + "\n" + (DATA / "petstore.yaml").read_text("utf-8"))
+    assert is_mission(late)

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from lam.documents import load_document, parse_text
+from lam.documents import MAX_DOCUMENT_BYTES, load_document, parse_text
 from lam.errors import DocumentError
 from lam.expressions import Expression, ExpressionError, Template, parse_value, walk_expressions
 from lam.limits import DOCUMENT_LIMITS, Limits
@@ -74,10 +74,11 @@ def is_mission(path: Path | str) -> bool:
     if path.suffix.lower() not in (".yaml", ".yml", ".json") or not path.is_file():
         return False
     try:
-        head = path.open("rb").read(4096).decode("utf-8", "replace")
+        with path.open("rb") as file:
+            data = file.read(MAX_DOCUMENT_BYTES + 1)
     except OSError:
         return False
-    if "arazzo" not in head:  # cheap: a plan of many megabytes is not parsed twice
+    if b"arazzo" not in data:  # cheap: a plan of many megabytes is not parsed twice
         return False
     try:
         document = load_document(path)
