@@ -131,12 +131,19 @@ ARAZZO = {
 }
 
 
-def test_import_one_workflow_with_notes() -> None:
+def test_import_one_workflow_carries_its_criteria_and_actions() -> None:
     plan, notes = from_arazzo(ARAZZO, workflow="one")
     assert plan["inputs"] == {"user": {"type": "string"}}
-    assert plan["steps"] == [{"id": "a", "call": "shop.listPets", "expect": {"status": [200, 204]}}]
-    assert any("successCriteria[1]" in n for n in notes)
-    assert any("onSuccess" in n for n in notes)
+    assert plan["steps"] == [
+        {
+            "id": "a",
+            "call": "shop.listPets",
+            "expect": {"status": [200, 204]},
+            "successCriteria": [{"condition": "$response.body#/0/id != null"}],
+            "onSuccess": [{"name": "end", "type": "end"}],
+        }
+    ]
+    assert notes == []
 
 
 @pytest.mark.parametrize(
@@ -145,7 +152,8 @@ def test_import_one_workflow_with_notes() -> None:
         ({"openapi": "3.1.0"}, None, "not an Arazzo"),
         (ARAZZO, None, "pick one with --workflow"),
         (ARAZZO, "three", "no workflow 'three'"),
-        (ARAZZO, "two", "another workflow"),
+        ({**ARAZZO, "workflows": [{"workflowId": "two", "steps": [{"stepId": "b",
+          "workflowId": "two"}]}]}, "two", "in a loop"),
         ({**ARAZZO, "sourceDescriptions": []}, "one", "sourceDescriptions"),
         (
             {

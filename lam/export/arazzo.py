@@ -5,9 +5,12 @@ workflow's ``inputs`` object schema; each ``call`` -> a step with ``operationId`
 as ``$sourceDescriptions.NAME.ID`` when there are several sources) or ``operationPath``
 (``{$sourceDescriptions.NAME.url}#/paths/~1pets~1{petId}/get``); ``params`` -> ``parameters``
 with ``in`` taken from the spec; ``body``/``content_type`` -> ``requestBody``;
-``expect.status`` -> ``successCriteria`` (``$statusCode == 200``); ``expect.body``/``headers``
--> the extension ``x-lam-expect``; ``outputs`` -> ``outputs``. Runtime expressions are
-Arazzo's own, so they are copied unchanged. UI steps have no Arazzo form and are left out.
+``expect.status`` -> ``successCriteria`` (``$statusCode == 200``), followed by the step's own
+``successCriteria``; ``onSuccess``/``onFailure`` -> the same (they are Arazzo's); ``max_step_runs``
+-> the workflow's ``x-lam-max-step-runs``; ``expect.body``/``headers`` -> the extension
+``x-lam-expect``; ``outputs`` -> ``outputs``. Runtime expressions are Arazzo's own, so they are
+copied unchanged. UI steps have no Arazzo form and are left out (a ``goto`` to one is a
+PlanError: the exported workflow would jump to a step it lacks).
 """
 
 from __future__ import annotations
@@ -59,6 +62,18 @@ def to_arazzo(plan: Plan, *, out_dir: Path | None = None) -> tuple[dict[str, Any
         workflow["description"] = plan.description.strip()
     if plan.inputs:
         workflow["inputs"] = {"type": "object", "properties": _plain(plan.inputs)}
+    if plan.max_step_runs is not None:
+        workflow["x-lam-max-step-runs"] = plan.max_step_runs
+    kept = {s.id for s in api_steps}
+    for step in api_steps:
+        for action in (*step.on_success, *step.on_failure):
+            if action.step_id is not None and action.step_id not in kept:
+                raise PlanError(
+                    f"step {step.id!r} goes to {action.step_id!r}, a UI step Arazzo cannot hold",
+                    file=plan.file,
+                    location=step.place,
+                    code="goto-ui-step",
+                )
     workflow["steps"] = steps
     info: dict[str, Any] = {"title": plan.name, "version": "1.0.0"}
     if plan.description:
@@ -110,15 +125,20 @@ def _step(step: ApiStep, raw: Mapping[str, Any], plan: Plan, qualify: bool) -> d
         out["requestBody"] = body
     expect = dict(raw.get("expect") or {})
     status = expect.pop("status", None)
+    criteria: list[Any] = []
     if status is not None:
         codes = status if isinstance(status, list) else [status]
-        out["successCriteria"] = [
-            {"condition": " || ".join(f"$statusCode == {int(c)}" for c in codes)}
-        ]
+        criteria.append({"condition": " || ".join(f"$statusCode == {int(c)}" for c in codes)})
+    criteria += _plain(raw.get("successCriteria") or [])
+    if criteria:
+        out["successCriteria"] = criteria
     if expect:
         out["x-lam-expect"] = _plain(expect)
     if raw.get("outputs"):
         out["outputs"] = _plain(raw["outputs"])
+    for key in ("onSuccess", "onFailure"):
+        if raw.get(key):
+            out[key] = _plain(raw[key])
     return out
 
 

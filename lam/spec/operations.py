@@ -188,6 +188,9 @@ def build_operations(document: Mapping[str, Any], resolve: Resolve, source: str)
     return out
 
 
+_IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
+
+
 def _parameters(
     resolve: Resolve, raw: Any, source: str, where: list[str | int]
 ) -> dict[tuple[str, str], Parameter]:
@@ -216,7 +219,10 @@ def _parameters(
         out[(name, location)] = Parameter(
             name=name,
             location=location,
-            required=_flag(param.get("required")) or location == "path",
+            # OpenAPI 3: a header parameter named Accept, Content-Type or Authorization "SHALL be
+            # ignored" (the body and security say those): known, but never required
+            required=(_flag(param.get("required")) or location == "path")
+            and not (location == "header" and name.lower() in _IGNORED_HEADERS),
             schema=schema,
             description=str(param.get("description") or ""),
         )
