@@ -265,3 +265,22 @@ def test_an_arazzo_document_runs_as_a_mission_from_the_command_line(
         assert tasks["check"]["outputs"] == {"title": "Lamp"}
         assert [i["title"] for i in items.items.values()] == ["Lamp"]
         assert ("GET", f"/items/{tasks['create']['outputs']['item']}") in items.hits
+
+
+def test_a_recording_task_is_replayed_again_after_a_failure(tmp_path: Path) -> None:
+    with items_server() as items:
+        items.fail_next = 1
+        write_spec(tmp_path, items.url)
+        write_yaml(tmp_path / "recorded.yaml", {
+            "lam": 1, "name": "recorded", "apis": {"items": {"spec": "items.openapi.yaml"}},
+            "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "Rec"},
+                       "expect": {"status": 201}}],
+        })  # fmt: skip
+        mission = _mission(tmp_path, [
+            {"workflowId": "again", "x-lam-recording": "recorded.yaml", "x-lam-retries": 1},
+        ])  # fmt: skip
+        result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
+        assert result.exit_code == 0 and [i["title"] for i in items.items.values()] == ["Rec"]
+    attempts = [e for e in _events(result.directory) if e["type"] == "attempt"]
+    assert [a["command"]["kind"] for a in attempts] == ["replay", "replay"]
+    assert attempts[1]["why"].endswith("(the replay heals moved targets)")

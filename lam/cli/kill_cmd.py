@@ -4,7 +4,8 @@ Runs register in a per-user folder while they run (:mod:`lam.runtime.registry`);
 finds them there, whatever the working directory. ``RUN`` is a run id, ``last`` (the newest
 running run) or a run's record directory; without it, every running run of this user stops.
 Each one gets a ``KILL`` file in its record and SIGTERM, and ends within a second, mid-step,
-with exit 4; ``lam kill`` waits (up to 5 s) to see them end and says which stopped. Exit 0
+with exit 4 (a mission's supervisor registers too, under its mission run id: it stops every
+task's process and leaves the registry only once they have all ended); ``lam kill`` waits (up to 5 s) to see them end and says which stopped. Exit 0
 when every run it found stopped, 1 when no running run matched or one is still running.
 """
 
@@ -24,8 +25,9 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "kill",
         help="stop a running run now, mid-step (every running run of yours when none is named)",
-        description="Stop running runs from any directory: RUN is a run id, 'last' or a run "
-        "directory; none means every run of this user. Exit 0 when the runs stopped, "
+        description="Stop running runs from any directory: RUN is a run id, 'last', a run "
+        "directory or a mission run id (the mission and all its tasks); none means every run "
+        "of this user. Exit 0 when the runs stopped, "
         "1 when no running run matched or one did not stop within 5 s.",
     )
     parser.add_argument("run", nargs="?", metavar="RUN", help="a run id, 'last' or its directory")
