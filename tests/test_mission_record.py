@@ -20,6 +20,8 @@ from lam.mission.supervisor import MissionResult, run_mission
 
 pytestmark = [pytest.mark.integration]
 
+PASSWORD = "s3cret-mission-value"
+
 
 def _run(tmp_path: Path) -> MissionResult:
     with items_server() as items:
@@ -32,8 +34,10 @@ def _run(tmp_path: Path) -> MissionResult:
                        "outputs": {"text": "$response.body#/note"}}],
         })  # fmt: skip
         write_yaml(tmp_path / "store.yaml", {
-            "lam": 1, "name": "store", "apis": api, "inputs": {"title": {"type": "string"}},
-            "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "$inputs.title"},
+            "lam": 1, "name": "store", "apis": api,
+            "inputs": {"title": {"type": "string"}, "password": {"type": "string"}},
+            "steps": [{"id": "make", "call": "items.createItem",
+                       "body": {"title": "$inputs.title", "note": "$inputs.password"},
                        "expect": {"status": 201}}],
         })  # fmt: skip
         mission = write_yaml(tmp_path / "mission.yaml", {
@@ -44,11 +48,16 @@ def _run(tmp_path: Path) -> MissionResult:
                 {"workflowId": "read", "x-lam-plan": "read.yaml",
                  "outputs": {"text": "$steps.note.outputs.text"}},
                 {"workflowId": "store", "dependsOn": ["read"], "x-lam-plan": "store.yaml",
-                 "x-lam-inputs": {"title": "$workflows.read.outputs.text"}},
+                 "x-lam-inputs": {"title": "$workflows.read.outputs.text",
+                                  "password": PASSWORD}},
             ],
         })  # fmt: skip
         result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
+        assert [i["note"] for i in items.items.values()] == [PASSWORD]  # the child got it
     assert result.exit_code == 0
+    # the mission record hides it as run records do; the attempt file that held it is gone
+    assert PASSWORD not in (result.directory / "events.jsonl").read_text()
+    assert not list((result.directory / "attempts").glob("*.attempt.json"))
     return result
 
 

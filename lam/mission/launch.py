@@ -155,7 +155,11 @@ class LocalLauncher:
 
     def start(self, attempt: TaskAttempt) -> RunningTask:
         command = attempt.file("attempt.json")
-        command.write_text(json.dumps(attempt.to_json(), indent=2, default=str), "utf-8")
+        # owner-only, and removed once the attempt ends: it holds the inputs unredacted (the
+        # mission record holds the command with credential-like values hidden)
+        fd = os.open(command, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(attempt.to_json(), handle, indent=2, default=str)
         for stale in ("result.json", "started.json"):
             with contextlib.suppress(OSError):
                 attempt.file(stale).unlink()
@@ -201,6 +205,8 @@ class _LocalTask:
                 _signal_group(self.process.pid, signal.SIGKILL)
         # the group may still hold a grandchild (a browser) the child did not reap
         _signal_group(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.attempt.file("attempt.json").unlink()
         outcome = read_outcome(self.attempt, self.process.returncode)
         outcome.seconds = round(time.monotonic() - self.started, 3)
         if self.stopped == "timeout" and outcome.status in ("killed", "ok"):

@@ -33,7 +33,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from lam.evidence.chain import GENESIS, digest
-from lam.runtime.record import new_run_id, read_trace, runs_root, verify_trace
+from lam.runtime.record import (
+    _SENSITIVE_KEY,  # the run records' own rule for credential-like keys: one rule, not two
+    REDACTED,
+    new_run_id,
+    read_trace,
+    runs_root,
+    verify_trace,
+)
 
 if TYPE_CHECKING:
     from lam.evidence.keys import PublicKey
@@ -49,6 +56,7 @@ __all__ = [
     "is_mission_record",
     "missions_root",
     "read_events",
+    "redact",
     "summary",
     "trace_head",
     "verify_mission",
@@ -118,7 +126,7 @@ class MissionRecord:
                 "seq": self._seq,
                 "time": round(time.time(), 6),
                 "type": event_type,
-                **data,
+                **redact(data),
             }
             if event_type == "end":
                 event.update(run=self.mission_id, count=self._seq + 1, key=self._notary.key_id)
@@ -141,6 +149,23 @@ class MissionRecord:
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
+
+
+def redact(value: Any) -> Any:
+    """Values under credential-like keys (``password``, ``token``, ``authorization``...) are
+    hidden, as run records hide them: a mission's inputs and outputs are written down here."""
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED
+            if _SENSITIVE_KEY.search(str(k))
+            and v not in (None, "")
+            and not (isinstance(v, str) and v.startswith("$"))
+            else redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
 
 
 def read_events(directory: Path) -> list[dict[str, Any]]:
