@@ -123,3 +123,42 @@ def test_lam_kill_stops_the_mission_and_every_task_within_a_second(
     assert events[-1]["exit_code"] == 4
     assert events[-1]["tasks"]["after"] == "skipped"  # never started
     assert {e["status"] for e in events if e["type"] == "result"} == {"killed"}
+
+
+def test_a_task_over_its_time_budget_is_stopped_and_fails_alone(tmp_path: Path) -> None:
+    from lam.mission.load import load_mission
+    from lam.mission.model import MissionOptions
+    from lam.mission.supervisor import run_mission
+
+    with items_server() as items:
+        write_spec(tmp_path, items.url)
+        api = {"items": {"spec": "items.openapi.yaml"}}
+        write_yaml(tmp_path / "slow.yaml", {
+            "lam": 1, "name": "slow", "apis": api,
+            "steps": [{"id": "wait", "call": "items.slowRead", "timeout": 60}],
+        })  # fmt: skip
+        write_yaml(tmp_path / "quick.yaml", {
+            "lam": 1, "name": "quick", "apis": api,
+            "steps": [{"id": "all", "call": "items.listItems"}],
+        })  # fmt: skip
+        mission = write_yaml(tmp_path / "mission.yaml", {
+            "arazzo": "1.0.1", "info": {"title": "budget", "version": "1"},
+            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
+                                    "type": "openapi"}],
+            "x-lam": {"on_failure": "continue"},
+            "workflows": [
+                {"workflowId": "slow", "x-lam-plan": "slow.yaml",
+                 "x-lam-budget": {"timeout": 2}},
+                {"workflowId": "quick", "x-lam-plan": "quick.yaml"},
+            ],
+        })  # fmt: skip
+        started = time.monotonic()
+        result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1 and elapsed < 15
+    assert result.tasks["quick"].status == "ok"
+    slow = result.tasks["slow"]
+    assert slow.status == "failed" and slow.error == "the task's budget of 2 s ran out"
+    trace = Path(str(slow.record), "trace.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in trace]
+    assert events[-1]["type"] == "end" and events[-1]["status"] == "killed"
