@@ -136,6 +136,7 @@ class _Supervisor:
         self.results: dict[str, TaskResult] = {}
         self.done: queue.Queue[TaskResult] = queue.Queue()
         self.running: dict[str, RunningTask] = {}
+        self.stopped: set[int] = set()  # the attempts already told to stop
         self.lock = threading.Lock()
         self.stop = threading.Event()  # the kill switch
         self.stop_reason: str | None = None
@@ -459,7 +460,8 @@ class _Supervisor:
             return True
         if self.signal is not None:
             return self._trip(f"signal {signal.Signals(self.signal).name}")
-        for path in (self.record.directory / KILL_FILE, runs_root().parent / KILL_FILE):
+        project = (self.options.runs_dir or runs_root()).parent  # where the runs' .lam/KILL is
+        for path in (self.record.directory / KILL_FILE, project / KILL_FILE):
             with contextlib.suppress(OSError):
                 if path.stat().st_mtime >= self.since - 1:
                     return self._trip(f"kill switch {path}")
@@ -473,8 +475,11 @@ class _Supervisor:
         return True
 
     def _stop_all(self) -> None:
+        """Stop each running attempt once (an attempt started after the pull is stopped by
+        its own thread, which sees the switch)."""
         with self.lock:
-            running = list(self.running.values())
+            running = [t for t in self.running.values() if id(t) not in self.stopped]
+            self.stopped.update(id(t) for t in running)
         for task in running:
             with contextlib.suppress(Exception):
                 task.stop()
