@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from bounded import assert_bounded, run_bounded
 
 from lam.errors import PlanError
 from lam.expressions import Expression, ExpressionError, Template, parse_value
@@ -312,3 +313,37 @@ def test_is_mission(tmp_path: Path) -> None:
     late = tmp_path / "late.yaml"  # a long comment first: still a mission
     late.write_text("# " + "x" * 8000 + "\n" + (DATA / "petstore.yaml").read_text("utf-8"))
     assert is_mission(late)
+
+
+def chain(length: int, *, cycle: bool) -> str:
+    """A mission of ``length`` goal tasks, each depending on the one before and reading the
+    first one's output; ``cycle``: the second depends on the last too."""
+    rows = [
+        "arazzo: 1.0.1", "info: {title: T, version: '1'}",
+        "x-lam: {apps: {s: 'http://127.0.0.1:9'}}", "workflows:",
+        "  - {workflowId: t0, x-lam-goal: go, x-lam-agent: ui, x-lam-apps: [s], "
+        "outputs: {o: $inputs.x}}",
+    ]  # fmt: skip
+    for i in range(1, length):
+        after = f"t{i - 1}, t{length - 1}" if cycle and i == 1 else f"t{i - 1}"
+        rows.append(
+            f"  - {{workflowId: t{i}, dependsOn: [{after}], x-lam-agent: ui, x-lam-apps: [s], "
+            "x-lam-goal: 'go to {$workflows.t0.outputs.o}'}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("cycle", [False, True])
+def test_a_chain_of_thousands_of_tasks_is_checked_in_bounded_time(
+    tmp_path: Path, cycle: bool
+) -> None:
+    path = tmp_path / "chain.yaml"
+    path.write_text(chain(2000, cycle=cycle), encoding="utf-8")
+    outcome = run_bounded(["validate", str(path)], memory=False)
+    assert_bounded(outcome, codes=(1,) if cycle else (0,))
+    if cycle:
+        (line,) = outcome.error_lines
+        assert line.endswith(
+            "workflows[1].dependsOn: dependency cycle: t1 -> t1999 -> t1998 -> t1997 -> "
+            "t1996 -> t1995 -> ... -> t4 -> t3 -> t2 -> t1 (1999 tasks)"
+        ), line

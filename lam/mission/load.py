@@ -460,36 +460,54 @@ def _parse(value: Any, place: str, where: _Where, *, mission: bool) -> Any:
 
 
 def _refuse_cycles(tasks: Sequence[Task], where: _Where) -> None:
+    """Refuse a cycle in ``dependsOn``, naming it (``a -> c -> b -> a``).
+
+    A depth-first walk with its own stack: a chain of thousands of tasks is no recursion.
+    """
     by_id = {t.id: t for t in tasks}
     state: dict[str, int] = {}  # 1: on the current path, 2: done
-
-    def visit(task_id: str, path: list[str]) -> None:
-        state[task_id] = 1
-        path.append(task_id)
-        for dep in by_id[task_id].depends_on:
+    for root in tasks:
+        if root.id in state:
+            continue
+        path: list[str] = [root.id]
+        stack = [iter(root.depends_on)]
+        state[root.id] = 1
+        while stack:
+            dep = next(stack[-1], None)
+            if dep is None:
+                stack.pop()
+                state[path.pop()] = 2
+                continue
             if state.get(dep) == 1:
                 cycle = [*path[path.index(dep) :], dep]
                 first = by_id[cycle[0]]
+                shown = cycle if len(cycle) <= 12 else [*cycle[:6], "...", *cycle[-4:]]
+                more = f" ({len(cycle) - 1} tasks)" if len(cycle) > 12 else ""
                 raise where.error(
-                    "dependency cycle: " + " -> ".join(cycle), f"{first.place}.dependsOn", "cycle"
+                    "dependency cycle: " + " -> ".join(shown) + more,
+                    f"{first.place}.dependsOn",
+                    "cycle",
                 )
             if dep not in state:
-                visit(dep, path)
-        path.pop()
-        state[task_id] = 2
-
-    for task in tasks:
-        if task.id not in state:
-            visit(task.id, [])
+                state[dep] = 1
+                path.append(dep)
+                stack.append(iter(by_id[dep].depends_on))
 
 
 def _check_handoffs(mission: Mission, where: _Where) -> None:
     """Every ``$workflows.T.outputs.X`` names a task this one depends on, and an output of it."""
+    bit = {t.id: 1 << t.index for t in mission.tasks}
+    below: dict[str, int] = {}  # task -> its ancestors as a bit set, built layer by layer
+    for layer in mission.order():
+        for name in layer:
+            deps = mission.task(name).depends_on
+            below[name] = 0
+            for dep in deps:
+                below[name] |= below[dep] | bit[dep]
     for task in mission.tasks:
         found = walk_expressions(dict(task.inputs), f"{task.place}.x-lam-inputs")
         if isinstance(task.goal, Template):
             found += walk_expressions([task.goal], f"{task.place}.x-lam-goal")
-        ancestors = mission.ancestors(task.id)
         for at, expr in found:
             at = at.replace("x-lam-goal[0]", "x-lam-goal")
             if expr.source == "inputs":
@@ -512,7 +530,7 @@ def _check_handoffs(mission: Mission, where: _Where) -> None:
                     at,
                     "unknown-task",
                 )
-            if name not in ancestors:
+            if not below[task.id] & bit[name]:
                 raise where.error(
                     f"{expr.text}: task {task.id!r} does not depend on {name!r}; add it to "
                     "dependsOn so it runs first",

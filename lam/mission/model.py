@@ -8,8 +8,9 @@ the supervisor read them, and nothing here touches a file, a process or a browse
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,10 +96,20 @@ class Mission:
 
     def task(self, task_id: str) -> Task:
         """The task named ``task_id``; KeyError when there is none."""
-        for task in self.tasks:
-            if task.id == task_id:
-                return task
-        raise KeyError(task_id)
+        return self._by_id[task_id]
+
+    @cached_property
+    def _by_id(self) -> dict[str, Task]:
+        return {t.id: t for t in self.tasks}
+
+    @cached_property
+    def _users(self) -> dict[str, tuple[str, ...]]:
+        """Task id -> the tasks that name it in ``dependsOn``, in document order."""
+        users: dict[str, list[str]] = {}
+        for t in self.tasks:
+            for dep in dict.fromkeys(t.depends_on):
+                users.setdefault(dep, []).append(t.id)
+        return {k: tuple(v) for k, v in users.items()}
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -110,37 +121,45 @@ class Mission:
         Tasks of one layer may run in parallel. The loader has refused cycles, so every task
         is in exactly one layer; within a layer, document order.
         """
-        done: set[str] = set()
+        waiting = {t.id: len(set(t.depends_on)) for t in self.tasks}
+        users = self._users
+        position = {t.id: t.index for t in self.tasks}
+        layer = [t.id for t in self.tasks if waiting[t.id] == 0]
         layers: list[tuple[str, ...]] = []
-        left = list(self.tasks)
-        while left:
-            layer = tuple(t.id for t in left if set(t.depends_on) <= done)
-            if not layer:  # a cycle: load_mission refuses these, so this is a bug upstream
-                raise MissionError("the tasks depend on each other in a cycle", file=str(self.file))
-            layers.append(layer)
-            done.update(layer)
-            left = [t for t in left if t.id not in done]
+        while layer:
+            layers.append(tuple(layer))
+            ready = []
+            for done in layer:
+                for user in users.get(done, ()):
+                    waiting[user] -= 1
+                    if waiting[user] == 0:
+                        ready.append(user)
+            layer = sorted(ready, key=position.__getitem__)
+        if sum(map(len, layers)) != len(self.tasks):  # load_mission refuses cycles: a bug
+            raise MissionError("the tasks depend on each other in a cycle", file=str(self.file))
         return tuple(layers)
 
     def dependents(self, task_id: str) -> tuple[str, ...]:
         """Every task that depends on ``task_id`` directly or through others, in document order."""
-        found: set[str] = set()
-        frontier = {task_id}
-        while frontier:
-            frontier = {
-                t.id for t in self.tasks if set(t.depends_on) & frontier and t.id not in found
-            }
-            found |= frontier
+        found = _reach(task_id, lambda name: self._users.get(name, ()))
         return tuple(t.id for t in self.tasks if t.id in found)
 
     def ancestors(self, task_id: str) -> frozenset[str]:
         """Every task ``task_id`` depends on, directly or through others."""
-        found: set[str] = set()
-        frontier = set(self.task(task_id).depends_on)
-        while frontier:
-            found |= frontier
-            frontier = {d for name in frontier for d in self.task(name).depends_on} - found
-        return frozenset(found)
+        return frozenset(_reach(task_id, lambda name: self._by_id[name].depends_on))
+
+
+def _reach(start: str, edges: Callable[[str], Sequence[str]]) -> set[str]:
+    """Every node reachable from ``start`` (not itself, unless on a cycle): one walk, each
+    node once, so a chain of thousands of tasks costs thousands of steps."""
+    found: set[str] = set()
+    stack = list(edges(start))
+    while stack:
+        name = stack.pop()
+        if name not in found:
+            found.add(name)
+            stack.extend(edges(name))
+    return found
 
 
 @dataclass(frozen=True)
