@@ -281,3 +281,14 @@ def test_lam_dry_run_checks_then_runs_every_task_in_the_sandbox(
     )
     records = [Path(t["record"]) for t in document["tasks"]]
     assert all(r.is_dir() and (r / "trace.jsonl").is_file() for r in records), records
+
+
+def test_task_picks_a_task_and_what_it_depends_on(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_lam(capsys, "mission", str(PETSTORE), "--check", "--json",
+                           "--task", "remove", "--task", "stock")  # fmt: skip
+    document = json.loads(out)
+    assert [t["task"] for t in document["tasks"]] == ["find", "show", "remove", "stock"]
+    assert document["order"] == [["find", "stock"], ["show"], ["remove"]]
+    assert code == 3  # remove's delete waits for an approval
+    code, _, err = run_lam(capsys, "mission", str(PETSTORE), "--check", "--task", "shw")
+    assert code == 2 and "--task shw: the mission has no such task (did you mean 'show'?)" in err

@@ -36,6 +36,7 @@ __all__ = [
     "check_and_run",
     "mission_inputs",
     "mission_options",
+    "only_tasks",
     "register",
     "render_mission_report",
 ]
@@ -55,6 +56,10 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--approve", action="append", metavar="TASK.STEP@DIGEST", default=[],
         help="approve one step of one task (repeatable), as lam printed it",
+    )  # fmt: skip
+    parser.add_argument(
+        "--task", action="append", metavar="ID", default=[],
+        help="only this task and the tasks it depends on (repeatable)",
     )  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="run every task in the sandbox")
     parser.add_argument("--check", action="store_true", help="validate only; nothing runs")
@@ -85,6 +90,7 @@ def check_and_run(file: str, args: argparse.Namespace, *, check_only: bool, dry_
     mission = load_mission(path)  # a MissionError is one line, exit 1
     policy = load_operator_policy(args.policy, path)
     options = mission_options(mission, args, policy=policy, dry_run=dry_run)
+    mission = only_tasks(mission, getattr(args, "task", None) or [])
     folder = Path(tempfile.mkdtemp(prefix="lam-mission-check-"))
     try:
         report = check_mission(
@@ -166,6 +172,21 @@ def mission_options(
         runs_dir=Path(runs_dir) if runs_dir else None,
         json=bool(args.json),
     )
+
+
+def only_tasks(mission: Mission, task_ids: list[str]) -> Mission:
+    """The mission cut down to ``--task`` ids and what they depend on; all of it without."""
+    if not task_ids:
+        return mission
+    try:
+        return mission.only(task_ids)
+    except KeyError as exc:
+        import difflib
+
+        name = str(exc.args[0])
+        close = difflib.get_close_matches(name, mission.ids, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (tasks: {', '.join(mission.ids)})"
+        raise UsageError(f"--task {name}: the mission has no such task{hint}") from None
 
 
 def mission_inputs(mission: Mission) -> set[str]:

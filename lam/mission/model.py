@@ -9,7 +9,7 @@ the supervisor read them, and nothing here touches a file, a process or a browse
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -138,6 +138,14 @@ class Mission:
         if sum(map(len, layers)) != len(self.tasks):  # load_mission refuses cycles: a bug
             raise MissionError("the tasks depend on each other in a cycle", file=str(self.file))
         return tuple(layers)
+
+    def only(self, task_ids: Sequence[str]) -> Mission:
+        """The mission cut down to ``task_ids`` and every task they depend on (``--task``);
+        KeyError naming the first id that is not a task."""
+        keep = set()
+        for task_id in task_ids:
+            keep |= {task_id, *self.ancestors(task_id)}  # KeyError for an unknown id
+        return replace(self, tasks=tuple(t for t in self.tasks if t.id in keep))
 
     def dependents(self, task_id: str) -> tuple[str, ...]:
         """Every task that depends on ``task_id`` directly or through others, in document order."""
