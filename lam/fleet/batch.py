@@ -21,6 +21,7 @@ failed), 4 the batch was killed before every row ended; 2 a usage error before a
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -104,6 +105,14 @@ def run_batch(options: BatchOptions, *, stream: TextIO | None = None) -> BatchRe
     if results.exists() and not results.is_file():
         raise UsageError("--results must name a file", file=str(results), code="usage")
     results.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(results):
+        return _drive(options, plan, rows, counted, engine, results, err)
+
+
+def _drive(
+    options: BatchOptions, plan: Plan, rows: list[Row],
+    counted: tuple[str, ...], engine: Engine, results: Path, err: TextIO,
+) -> BatchResult:  # fmt: skip
     repair_tail(results)
     journal = journal_path(results)
     repair_tail(journal)
@@ -113,6 +122,7 @@ def run_batch(options: BatchOptions, *, stream: TextIO | None = None) -> BatchRe
     runs = (options.runs_dir or runs_root()).resolve()
     job = _job(options, runs, journal)
     lines, started = read_results(results), read_journal(journal)
+    _refuse_running(rows, lines, started)
     outcomes: dict[int, RowOutcome] = {}
     pending: list[Row] = []
     for row in rows:
@@ -147,7 +157,12 @@ def run_batch(options: BatchOptions, *, stream: TextIO | None = None) -> BatchRe
             progress.add(outcome.status)
 
     with _registered(batch_id, folder, stop):
-        _run_groups(engine, job, pending, options, counted, used, on_outcome, stop)
+        try:
+            _run_groups(engine, job, pending, options, counted, used, on_outcome, stop)
+        finally:
+            close = getattr(engine, "close", None)  # a pool kept between groups of rows
+            if close is not None:
+                close()
     unfinished = any(r.number not in outcomes for r in rows)
     killed = (stop.is_set() and unfinished) or any(o.status == "killed" for o in outcomes.values())
     statuses: dict[int, str] = {n: o.status for n, o in sorted(outcomes.items())}
@@ -155,6 +170,54 @@ def run_batch(options: BatchOptions, *, stream: TextIO | None = None) -> BatchRe
     summary = _summary(batch_id, rows, outcomes, plan, code, results)
     progress.finish(summary)
     return BatchResult(batch_id, results, statuses, killed, code, summary)
+
+
+@contextlib.contextmanager
+def _exclusive(results: Path) -> Iterator[None]:
+    """One batch at a time on a results file: an exclusive lock on ``NAME.lock`` beside it
+    for the driver's life (released by the system however the driver ends)."""
+    import fcntl
+
+    lock = results.with_name(results.name + ".lock")
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                "another batch is running with this results file", file=str(results),
+                code="batch-running",
+            ) from None  # fmt: skip
+        yield
+    finally:
+        os.close(fd)
+
+
+def _refuse_running(
+    rows: Sequence[Row], lines: Mapping[str, Any], started: Mapping[str, Any]
+) -> None:
+    """A row whose run is still going (a worker of a batch that died, finishing its row) is
+    not settled or run again now: that could apply it twice."""
+    from lam.runtime.registry import process_start
+
+    for row in rows:
+        entry = started.get(row.key)
+        if entry is None or (lines.get(row.key) or {}).get("run_id") == entry.get("run_id"):
+            continue
+        pid = entry.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            continue
+        if entry.get("proc_start") not in (None, process_start(pid)):
+            continue  # the pid is another process now
+        raise UsageError(
+            f"row {row.number} is still running in process {pid} (a worker of a batch that "
+            "stopped); wait for it to end, then run the batch again",
+            file=str(entry.get("record")), code="row-running",
+        )  # fmt: skip
 
 
 def _checked_plan(options: BatchOptions) -> Plan:
@@ -313,8 +376,10 @@ def _registered(batch_id: str, folder: Path, stop: threading.Event) -> Iterator[
 
 
 def _exit_code(statuses: Mapping[int, str], *, killed: bool, total: int) -> int:
-    if killed or len(statuses) < total:
+    if killed:
         return EXIT_KILLED
+    if len(statuses) < total:
+        return EXIT_FAILED  # not killed, yet rows did not run: the workers ended early
     values = set(statuses.values())
     if values & {"failed", "unknown", "incomplete"}:
         return EXIT_FAILED

@@ -80,6 +80,7 @@ class LocalEngine:
 
     def __init__(self, kind: Literal["processes", "threads"] = "processes") -> None:
         self.kind = kind
+        self._pool: _Pool | None = None
 
     def run(
         self,
@@ -95,8 +96,16 @@ class LocalEngine:
             return
         if self.kind == "threads":
             _Threads(job, rows, workers, on_outcome, stop).run()
-        else:
-            _Processes(job, rows, workers, on_outcome, stop).run()
+            return
+        if self._pool is None:
+            self._pool = _Pool()
+        _Processes(self._pool, job, rows, workers, on_outcome, stop).run()
+
+    def close(self) -> None:
+        """End the worker processes (they are kept between calls of :meth:`run`)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
 
 class _Threads:
@@ -140,53 +149,64 @@ class _Threads:
                 self.on_outcome(outcome)
 
 
+class _Pool:
+    """Worker processes and their two queues, kept across a batch's groups of rows."""
+
+    def __init__(self) -> None:
+        # spawn: each worker a fresh child of the driver (so it sees the driver die: its parent
+        # changes), with nothing inherited from the driver's threads
+        self.context = multiprocessing.get_context("spawn")
+        self.tasks: Any = self.context.Queue()
+        self.results: Any = self.context.Queue()
+        self.processes: list[Any] = []
+
+    def grow(self, workers: int) -> None:
+        self.processes = [p for p in self.processes if p.is_alive()]
+        while len(self.processes) < workers:
+            process = self.context.Process(
+                target=_worker, args=(self.tasks, self.results, os.getpid()),
+                name=f"lam-row-{len(self.processes)}", daemon=True,
+            )  # fmt: skip
+            process.start()
+            self.processes.append(process)
+
+    def alive(self) -> bool:
+        return any(p.is_alive() for p in self.processes)
+
+    def close(self) -> None:
+        for _ in self.processes:
+            with contextlib.suppress(Exception):
+                self.tasks.put(None)
+        for process in self.processes:
+            process.join(timeout=1.0)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1.0)
+        self.tasks.close()
+        self.results.close()
+
+
 class _Processes:
     def __init__(
-        self, job: RowJob, rows: Sequence[Row], workers: int,
+        self, pool: _Pool, job: RowJob, rows: Sequence[Row], workers: int,
         on_outcome: Callable[[RowOutcome], None], stop: threading.Event,
     ) -> None:  # fmt: skip
         self.job, self.workers, self.on_outcome, self.stop = job, workers, on_outcome, stop
+        self.pool = pool
+        self.tasks, self.results = pool.tasks, pool.results
         self.rows = iter(rows)
-        context = multiprocessing.get_context("forkserver")
-        # the fork server imports the run machinery once; each worker is a fork of it
-        context.set_forkserver_preload(["lam.fleet.job", "lam.runtime.start"])
-        self.context = context
-        self.tasks: Any = context.Queue()
-        self.results: Any = context.Queue()
         self.queued: dict[str, Row] = {}  # handed to the queue, not yet ended
         self.running: dict[str, int] = {}  # started: key -> worker pid
 
     def run(self) -> None:
-        processes = [
-            self.context.Process(
-                target=_worker,
-                args=(self.tasks, self.results, os.getpid()),
-                name=f"lam-row-{n}",
-                daemon=True,
-            )
-            for n in range(self.workers)
-        ]
-        for process in processes:
-            process.start()
-        try:
-            for _ in range(self.workers):
-                self._feed()
-            while self.queued and not self.stop.is_set():
-                if not self._receive(_TICK) and not any(p.is_alive() for p in processes):
-                    break  # every worker died (the rows in flight are settled on a rerun)
-            if self.stop.is_set():
-                self._stop(processes)
-        finally:
-            for _ in processes:
-                with contextlib.suppress(Exception):
-                    self.tasks.put(None)
-            for process in processes:
-                process.join(timeout=1.0)
-                if process.is_alive():
-                    process.kill()
-                    process.join(timeout=1.0)
-            self.tasks.close()
-            self.results.close()
+        self.pool.grow(self.workers)
+        for _ in range(self.workers):
+            self._feed()
+        while self.queued and not self.stop.is_set():
+            if not self._receive(_TICK) and not self.pool.alive():
+                break  # every worker died (the rows in flight are settled on a rerun)
+        if self.stop.is_set():
+            self._stop()
 
     def _feed(self) -> None:
         row = next(self.rows, None)
@@ -210,7 +230,7 @@ class _Processes:
             self._feed()
         return True
 
-    def _stop(self, processes: Sequence[Any]) -> None:
+    def _stop(self) -> None:
         # rows still in the queue never start: take them back
         with contextlib.suppress(queue.Empty, OSError, ValueError):
             while True:
@@ -232,7 +252,8 @@ class _Processes:
 
 
 def _worker(tasks: Any, results: Any, parent: int) -> None:
-    """A worker process: rows from ``tasks`` until None (or the driver is gone)."""
+    """A worker process: rows from ``tasks`` until None, or until the driver (``parent``) is
+    gone: then the row in hand ends as usual and nothing more starts."""
     # Ctrl-C in the terminal reaches the driver, which stops the batch; a row's run installs
     # its own handlers while it runs (lam.runtime.kill).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -243,8 +264,8 @@ def _worker(tasks: Any, results: Any, parent: int) -> None:
             if os.getppid() != parent:
                 return  # the driver died: start nothing more
             continue
-        if item is None:
-            return
+        if item is None or os.getppid() != parent:
+            return  # the end, or the driver died: a row taken now would run unwatched
         job, row = item
         results.put(("start", row.key, os.getpid()))
         results.put(("done", run_row(job, row)))

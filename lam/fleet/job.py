@@ -163,8 +163,12 @@ def _options(job: RowJob, row: Row, started: list[tuple[str, str]]) -> Any:
     def on_start(record: RunRecord) -> None:
         started.append((record.run_id, str(record.directory)))
         if job.journal is not None:
+            from lam.runtime.registry import process_start
+
+            # the process too, so a rerun can tell a row still running (an orphaned worker)
             note = {"row": row.number, "key": row.key, "run_id": record.run_id,
-                    "record": str(record.directory), "pid": os.getpid()}  # fmt: skip
+                    "record": str(record.directory), "pid": os.getpid(),
+                    "proc_start": process_start(os.getpid())}  # fmt: skip
             append_line(Path(job.journal), note)
 
     return RunOptions(

@@ -61,7 +61,7 @@ def read_rows(path: Path, plan_inputs: Mapping[str, Mapping[str, Any]]) -> list[
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise UsageError(f"--inputs: cannot read it: {reason}", file=str(path)) from None
-    raw = _csv(path, text) if kind == "csv" else _jsonl(path, text)
+    raw = _csv(path, text, plan_inputs) if kind == "csv" else _jsonl(path, text)
     rows = []
     for number, (line, given) in enumerate(raw, start=1):
         if number > MAX_ROWS:
@@ -73,7 +73,9 @@ def read_rows(path: Path, plan_inputs: Mapping[str, Mapping[str, Any]]) -> list[
     return rows
 
 
-def _csv(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv(
+    path: Path, text: str, inputs: Mapping[str, Mapping[str, Any]]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     reader = csv.reader(text.splitlines(keepends=True), strict=True)
     try:
         header = next(reader, None)
@@ -85,6 +87,7 @@ def _csv(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise _at(path, 1, f"column {index + 1} has no name in the header line")
             if name in names[:index]:
                 raise _at(path, 1, f"column {name!r} appears twice in the header line")
+        _check_columns(path, names, inputs)  # the header names the columns: said at line 1
         for cells in reader:
             line = reader.line_num
             if not cells or (len(cells) == 1 and not cells[0].strip()):
@@ -114,6 +117,16 @@ def _jsonl(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if not isinstance(value, dict):
             raise _at(path, line, f"a JSON object is needed, not {type(value).__name__}")
         yield line, value
+
+
+def _check_columns(path: Path, names: list[str], inputs: Mapping[str, Mapping[str, Any]]) -> None:
+    for name in names:
+        if name not in inputs:
+            known = ", ".join(sorted(inputs)) or "none"
+            raise _at(path, 1, f"column {name!r}: the plan has no such input (inputs: {known})")
+    for name, schema in inputs.items():
+        if name not in names and "default" not in schema:
+            raise _at(path, 1, f"column {name!r} is missing: the input has no default")
 
 
 def _typed(
