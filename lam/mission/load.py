@@ -19,6 +19,7 @@ that workflow, so an upstream output reaches a task only as an input value of it
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import re
 from collections.abc import Mapping, Sequence
@@ -135,6 +136,7 @@ def build_mission(document: Any, path: Path) -> Mission:
         for i, flow in enumerate(flows)
     ]
     _refuse_cycles(tasks, where)
+    tasks = [_with_plan_inputs(t, document, path) if t.kind == "workflow" else t for t in tasks]
     info = document.get("info")
     name = str(info.get("title")) if isinstance(info, Mapping) and info.get("title") else path.stem
     mission = Mission(
@@ -443,6 +445,25 @@ def _workflow_handoffs(
             props[name] = {}  # any value: the upstream task's output, checked by the plan's use
         flow["inputs"] = {**schema, "properties": props}
     return declared, handoffs
+
+
+def _with_plan_inputs(task: Task, document: Mapping[str, Any], path: Path) -> Task:
+    """A workflow task whose declared inputs are those of the plan ``from_arazzo`` makes of
+    it: an inlined sub-workflow's inputs (or a ``components`` input) are the plan's too, and
+    an operator's ``--input`` must reach them. A workflow ``from_arazzo`` refuses keeps its
+    own; the checker reports why."""
+    from lam.errors import LamError
+    from lam.export.arazzo_import import from_arazzo
+
+    try:
+        plan, _ = from_arazzo(document, file=str(path), workflow=task.id)
+    except LamError:
+        return task
+    names = plan.get("inputs") if isinstance(plan, Mapping) else None
+    if not isinstance(names, Mapping):
+        return task
+    declared = tuple(dict.fromkeys([*task.declared_inputs, *map(str, names)]))
+    return dataclasses.replace(task, declared_inputs=declared)
 
 
 def _ref(document: Mapping[str, Any], ref: str) -> Any:
