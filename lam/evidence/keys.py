@@ -15,6 +15,7 @@ import base64
 import hashlib
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +133,8 @@ def _create(folder: Path, path: Path) -> None:
         )
         # Written under a private name, then linked into place: two first runs at once end
         # with one key, and nobody reads a half-written one.
-        partial = folder / f".{KEY_FILE}.{os.getpid()}.part"
+        # (per thread too: the runs of a batch's rows may start together in one process)
+        partial = folder / f".{KEY_FILE}.{os.getpid()}.{threading.get_ident()}.part"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)

@@ -101,6 +101,9 @@ def run_batch(options: BatchOptions, *, stream: TextIO | None = None) -> BatchRe
     rows = read_rows(options.inputs, plan.inputs)
     counted = _counted(plan, options)
     engine = _engine(options, plan)
+    from lam.evidence.keys import load_operator_key
+
+    load_operator_key()  # made (or refused) once here, not by the first rows all at once
     results = (options.results or default_results(options.inputs)).resolve()
     if results.exists() and not results.is_file():
         raise UsageError("--results must name a file", file=str(results), code="usage")
