@@ -292,3 +292,10 @@ def test_task_picks_a_task_and_what_it_depends_on(capsys: pytest.CaptureFixture[
     assert code == 3  # remove's delete waits for an approval
     code, _, err = run_lam(capsys, "mission", str(PETSTORE), "--check", "--task", "shw")
     assert code == 2 and "--task shw: the mission has no such task (did you mean 'show'?)" in err
+
+
+def test_a_plan_run_option_given_to_a_mission_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run_lam(capsys, "dry-run", str(PETSTORE), "--reads", "live")
+    assert code == 2 and "--reads is an option of a plan's run; a mission does not take it" in err

@@ -87,6 +87,7 @@ def check_and_run(file: str, args: argparse.Namespace, *, check_only: bool, dry_
     from lam.mission.load import load_mission
 
     path = existing_file(file, what="mission")
+    _refuse_plan_only_options(args)
     mission = load_mission(path)  # a MissionError is one line, exit 1
     policy = load_operator_policy(args.policy, path)
     options = mission_options(mission, args, policy=policy, dry_run=dry_run)
@@ -134,6 +135,17 @@ def _supervise(mission: Mission, options: MissionOptions, *, as_json: bool) -> i
     if needs:
         print("to run the held tasks, review them, then: " + " ".join(needs))
     return result.exit_code
+
+
+# Options of `lam dry-run PLAN` a mission does not take: silently ignored, they would mislead.
+_PLAN_ONLY = (("reads", "sandbox", "--reads"), ("seed", 0, "--seed"), ("headed", False,
+              "--headed"), ("strict", False, "--strict"), ("screenshots", "all", "--screenshots"))  # fmt: skip
+
+
+def _refuse_plan_only_options(args: argparse.Namespace) -> None:
+    for name, default, option in _PLAN_ONLY:
+        if getattr(args, name, default) != default:
+            raise UsageError(f"{option} is an option of a plan's run; a mission does not take it")
 
 
 def mission_options(
