@@ -129,7 +129,8 @@ def test_lam_kill_stops_the_mission_and_every_task_within_a_second(
     ends["mission"] = events[-1]["time"] - pulled
     how = "lam kill MISSION" if named else "lam kill"
     shown = ", ".join(f"{k} {v:.3f} s" for k, v in ends.items())
-    print(f"{how}: ended after the kill: {shown}; lam kill returned in {told:.3f} s")
+    with capsys.disabled():  # the figure, for pytest -s
+        print(f"\n{how}: ended after the kill: {shown}; lam kill returned in {told:.3f} s")
     assert ends["slow_a"] < LIMIT_S and ends["slow_b"] < LIMIT_S, ends
     assert ends["page"] < UI_LIMIT_S and ends["mission"] < LIMIT_S, ends
     assert events[-1]["type"] == "end" and events[-1]["status"] == "killed"
