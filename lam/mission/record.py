@@ -247,8 +247,15 @@ def verify_mission(directory: Path, *, key: PublicKey, ledger: LedgerSource) -> 
         )
     if end is None and final is not None:
         problems.append(f"the ledger has no end entry for mission {mission_id}")
-    if final is None and end is None:
-        problems.append("unfinished: the record has no end (the supervisor died or still runs)")
+    in_progress = False
+    if final is None and end is None and start is not None:
+        from lam.evidence.verify import _alive  # the run records' own rule: pid on this host
+
+        if _alive(start[1]):
+            in_progress = True
+            verdict.notes.append(f"mission in progress (process {start[1].get('pid')} is alive)")
+        else:
+            problems.append("unfinished: the record has no end (the supervisor died)")
     runs: list[Verdict] = []
     for event in events:
         if event.get("type") != "result" or not event.get("record"):
@@ -273,6 +280,8 @@ def verify_mission(directory: Path, *, key: PublicKey, ledger: LedgerSource) -> 
         runs.append(run_verdict)
     if problems:
         verdict.status = "broken"
+    elif in_progress:
+        verdict.status = "in-progress"
     return MissionVerdict(verdict, runs)
 
 
