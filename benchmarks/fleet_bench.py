@@ -1,0 +1,183 @@
+"""Rows per second of a batch (``lam run PLAN --inputs ROWS``) on 1, 2 and 4 workers, in-process
+(the local engine: worker processes) and on a local Ray instance, against one plain sequential
+loop of the same plan, all in one run against json-server (npm) on 127.0.0.1 (``--delay MS``:
+each of its answers that late, for rows that wait on a server rather than on the CPU).
+
+The plan is tests/realapps/plans/json_server_posts.yaml (three API calls per row: create a
+post, retitle it, read it back), each row its own guarded run and record. The baseline is a
+Python loop calling ``lam.run`` once per row, one after another: no fleet code at all. Every
+configuration runs the same number of rows with titles of its own, and afterwards each
+title must be in json-server's db.json exactly once (a figure from a batch that lost or
+doubled a row is not reported).
+
+Two rates per configuration: ``wall`` counts everything from the call to its return (Ray's
+start and shutdown, worker processes starting, the batch's checks); ``span`` counts from the
+first row's run record opening to the last one closing (the rows themselves). Ratios are
+against the sequential loop's rate of the same kind. This machine has 2 cores, shared by the
+client, json-server and every worker: past 2 workers, more only overlap waiting.
+
+    .venv/bin/python benchmarks/fleet_bench.py [--rows 200] [--workers 1 2 4]
+        [--engines local ray] [--delay MS] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from realapps.apps import NODE_MODULES, JsonServer, npm_missing  # noqa: E402
+from servers import free_port, wait_until_up  # noqa: E402
+
+import lam  # noqa: E402
+from lam.fleet.batch import BatchOptions, run_batch  # noqa: E402
+from lam.policy import default_policy  # noqa: E402
+from lam.runtime.record import read_trace  # noqa: E402
+
+PLAN = ROOT / "tests" / "realapps" / "plans" / "json_server_posts.yaml"
+
+
+@contextlib.contextmanager
+def json_server(db: Path, delay_ms: int) -> Iterator[JsonServer]:
+    """json-server over ``db``, each answer ``delay_ms`` late (its own ``--delay``)."""
+    port = free_port()
+    script = NODE_MODULES / "json-server" / "lib" / "cli" / "bin.js"
+    argv = ["node", str(script), "--port", str(port), "--host", "127.0.0.1", str(db)]
+    if delay_ms:
+        argv[-1:-1] = ["--delay", str(delay_ms)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/posts", process)
+        yield JsonServer(f"http://127.0.0.1:{port}", db)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _rows(folder: Path, label: str, count: int) -> tuple[Path, list[str]]:
+    titles = [f"{label} row {n}" for n in range(1, count + 1)]
+    path = folder / f"{label}.csv"
+    path.write_text("title,new_title\n" + "".join(f"{t},{t}\n" for t in titles))
+    return path, titles
+
+
+def _span(runs: Path) -> tuple[float, int]:
+    """Seconds from the first record's first event to the last record's last, and how many
+    records ended ok."""
+    first, last, ok = float("inf"), 0.0, 0
+    for record in runs.iterdir():
+        events = list(read_trace(record / "trace.jsonl"))
+        first = min(first, float(events[0]["time"]))
+        last = max(last, float(events[-1]["time"]))
+        ok += events[-1].get("type") == "end" and events[-1].get("status") == "ok"
+    return last - first, ok
+
+
+def _check(api: JsonServer, titles: Sequence[str]) -> None:
+    held = Counter(str(p["title"]) for p in json.loads(api.db.read_text())["posts"])
+    wrong = [t for t in titles if held[t] != 1]
+    if wrong:
+        raise SystemExit(f"fleet_bench: {len(wrong)} rows not applied exactly once, e.g. "
+                         f"{wrong[0]!r}: {held[wrong[0]]} times")  # fmt: skip
+
+
+def sequential(api: JsonServer, folder: Path, count: int) -> dict[str, Any]:
+    """The baseline: one ``lam.run`` per row, one after another."""
+    _, titles = _rows(folder, "sequential", count)
+    runs = folder / "sequential-runs"
+    started = time.perf_counter()
+    for title in titles:
+        result = lam.run(PLAN, apis={"posts": api.url}, runs_dir=runs,
+                         inputs={"title": title, "new_title": title}, screenshots="failures")  # fmt: skip
+        if result.exit_code != 0:
+            raise SystemExit(f"fleet_bench: the sequential loop's row {title!r} failed")
+    wall = time.perf_counter() - started
+    _check(api, titles)
+    span, ok = _span(runs)
+    return {"engine": "sequential loop", "workers": 1, "rows": count, "ok": ok,
+            "wall_s": wall, "span_s": span}  # fmt: skip
+
+
+def batch(api: JsonServer, folder: Path, engine: str, workers: int, count: int) -> dict[str, Any]:
+    """One batch through the fleet driver, as ``lam run PLAN --inputs ROWS`` runs it."""
+    label = f"{engine}-{workers}"
+    rows, titles = _rows(folder, label, count)
+    runs = folder / f"{label}-runs"
+    options = BatchOptions(
+        kind="run", path=PLAN, inputs=rows, policy=default_policy(), workers=workers,
+        results=folder / f"{label}.results.jsonl", engine=engine,  # type: ignore[arg-type]
+        apis={"posts": api.url}, runs_dir=runs,
+    )  # fmt: skip
+    started = time.perf_counter()
+    result = run_batch(options, stream=io.StringIO())
+    wall = time.perf_counter() - started
+    if result.exit_code != 0:
+        raise SystemExit(f"fleet_bench: {label}: exit {result.exit_code}: {result.summary}")
+    _check(api, titles)
+    span, ok = _span(runs)
+    return {"engine": engine, "workers": workers, "rows": count, "ok": ok,
+            "wall_s": wall, "span_s": span}  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--rows", type=int, default=200, help="rows per configuration (200)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--engines", nargs="+", default=["local", "ray"],
+                        choices=["local", "threads", "ray"])  # fmt: skip
+    parser.add_argument("--delay", type=int, default=0, metavar="MS",
+                        help="json-server answers each request MS late (0): rows that wait")  # fmt: skip
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    missing = npm_missing("json-server")
+    if missing:
+        raise SystemExit(f"fleet_bench: {missing}")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    with tempfile.TemporaryDirectory(prefix="lam-fleet-bench-") as temp:
+        folder = Path(temp)
+        os.environ["LAM_HOME"] = str(folder / "home")  # records and kill registry: ours
+        os.environ["LAM_RUNTIME_DIR"] = str(folder / "registry")
+        db = folder / "db.json"
+        db.write_text(json.dumps({"posts": []}))
+        with json_server(db, args.delay) as api:
+            lam.run(PLAN, apis={"posts": api.url}, runs_dir=folder / "warm-up",
+                    inputs={"title": "warm-up", "new_title": "warm-up"})  # imports, spec cache  # fmt: skip
+            figures = [sequential(api, folder, args.rows)]
+            for engine in args.engines:
+                for workers in args.workers:
+                    figures.append(batch(api, folder, engine, workers, args.rows))
+                    print(f"  {engine} x{workers}: {figures[-1]['wall_s']:.1f} s", file=sys.stderr)
+    base = figures[0]
+    for figure in figures:
+        figure["wall_rows_per_s"] = figure["rows"] / figure["wall_s"]
+        figure["span_rows_per_s"] = figure["rows"] / figure["span_s"]
+        figure["wall_ratio"] = base["wall_s"] / figure["wall_s"]
+        figure["span_ratio"] = base["span_s"] / figure["span_s"]
+    print(f"{'engine':<16} {'workers':>7} {'rows':>5} {'wall s':>7} {'rows/s':>7} {'x seq':>6}"
+          f" {'span s':>7} {'rows/s':>7} {'x seq':>6}")  # fmt: skip
+    for f in figures:
+        print(f"{f['engine']:<16} {f['workers']:>7} {f['rows']:>5} {f['wall_s']:>7.1f} "
+              f"{f['wall_rows_per_s']:>7.2f} {f['wall_ratio']:>6.2f} {f['span_s']:>7.1f} "
+              f"{f['span_rows_per_s']:>7.2f} {f['span_ratio']:>6.2f}")  # fmt: skip
+    report = {"cpus": os.cpu_count(), "plan": str(PLAN.relative_to(ROOT)),
+              "delay_ms": args.delay, "figures": figures}  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

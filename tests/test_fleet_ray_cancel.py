@@ -1,0 +1,91 @@
+"""The Ray engine's last resort on a stop: rows whose records it cannot reach with a ``KILL``
+file (no journal here, as on a cluster without a shared records folder) are stopped by
+``ray.cancel``, which interrupts the task; the row's own kill switch then ends its run as
+killed, with its record closed, while its request hangs on json-server (answers 20 s late)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from realapps.apps import NODE_MODULES, JsonServer, npm_missing
+from servers import free_port
+
+from lam.fleet.job import RowJob, RowOutcome
+from lam.fleet.ray_engine import RayEngine
+from lam.fleet.rows import Row
+
+pytestmark = pytest.mark.integration
+
+PLAN = Path(__file__).parent / "realapps" / "plans" / "json_server_posts.yaml"
+
+
+@pytest.fixture
+def hanging_api(tmp_path: Path) -> Iterator[JsonServer]:
+    missing = npm_missing("json-server")
+    if missing:
+        pytest.fail(missing)
+    db = tmp_path / "db.json"
+    db.write_text(json.dumps({"posts": []}))
+    port = free_port()
+    script = NODE_MODULES / "json-server" / "lib" / "cli" / "bin.js"
+    process = subprocess.Popen(
+        ["node", str(script), "--port", str(port), "--host", "127.0.0.1", "--delay", "20000",
+         str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20  # every answer is 20 s late: wait for the port
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "json-server exited"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.05)
+        yield JsonServer(f"http://127.0.0.1:{port}", db)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_ray_cancel_ends_rows_the_kill_files_cannot_reach_as_killed(
+    tmp_path: Path, hanging_api: JsonServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAM_RUNTIME_DIR", str(tmp_path / "registry"))
+    runs = tmp_path / "runs"
+    job = RowJob(kind="run", path=str(PLAN), apis=(("posts", hanging_api.url),),
+                 runs_dir=str(runs), journal=None)  # fmt: skip
+    rows = [Row(n, n + 1, f"{n}-r", {"title": f"row {n}"}) for n in range(1, 5)]
+    stop = threading.Event()
+    outcomes: list[RowOutcome] = []
+    stopped_at: list[float] = []
+
+    def stop_once_both_rows_wait() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if runs.is_dir() and len(list(runs.iterdir())) >= 2:
+                time.sleep(0.3)  # their first request is on its way
+                stopped_at.append(time.monotonic())
+                stop.set()
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=stop_once_both_rows_wait, daemon=True).start()
+    RayEngine(None).run(job, rows, 2, outcomes.append, stop)
+    returned = time.monotonic()
+
+    assert stopped_at, "the rows never started"
+    assert returned - stopped_at[0] < 10  # drain 0.5 s, 2 s for KILL files, cancel, shutdown
+    assert [o.status for o in outcomes] == ["killed", "killed"], outcomes
+    assert {o.number for o in outcomes} == {1, 2}  # rows 3 and 4 never started
+    for outcome in outcomes:
+        assert "cancelled in flight by the kill switch" in str(outcome.error)
+        trace = Path(str(outcome.record), "trace.jsonl").read_text().splitlines()
+        assert json.loads(trace[-1])["type"] == "end"  # the record is closed, not cut off
+        assert json.loads(trace[-1])["status"] == "killed"
+    assert len(list(runs.iterdir())) == 2
