@@ -299,3 +299,17 @@ def test_a_plan_run_option_given_to_a_mission_is_a_usage_error(
 ) -> None:
     code, _, err = run_lam(capsys, "dry-run", str(PETSTORE), "--reads", "live")
     assert code == 2 and "--reads is an option of a plan's run; a mission does not take it" in err
+
+
+def test_an_api_goal_needs_a_spec_that_loads(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(textwrap.dedent("""\
+        arazzo: 1.0.1
+        info: {title: T, version: "1"}
+        sourceDescriptions: [{name: shop, url: ./missing.yaml, type: openapi}]
+        workflows:
+          - {workflowId: a, x-lam-goal: list pets, x-lam-agent: api, x-lam-apis: [shop]}
+        """), encoding="utf-8")  # fmt: skip
+    (error,) = check_mission(load_mission(path), folder=tmp_path).errors
+    assert (error.task, error.location) == ("a", "workflows[0].x-lam-apis[0]")
+    assert "missing.yaml" in error.message and "not found" in error.message
