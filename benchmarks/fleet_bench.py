@@ -1,7 +1,8 @@
 """Rows per second of a batch (``lam run PLAN --inputs ROWS``) on 1, 2 and 4 workers, in-process
 (the local engine: worker processes) and on a local Ray instance, against one plain sequential
 loop of the same plan, all in one run against json-server (npm) on 127.0.0.1 (``--delay MS``:
-each of its answers that late, for rows that wait on a server rather than on the CPU).
+each of its answers that late, for rows that wait on a server rather than on the CPU), or with
+``--ui`` a one-step UI plan on the demo shop (each row its own Chromium).
 
 The plan is tests/realapps/plans/json_server_posts.yaml (three API calls per row: create a
 post, retitle it, read it back), each row its own guarded run and record. The baseline is a
@@ -17,7 +18,7 @@ against the sequential loop's rate of the same kind. This machine has 2 cores, s
 client, json-server and every worker: past 2 workers, more only overlap waiting.
 
     .venv/bin/python benchmarks/fleet_bench.py [--rows 200] [--workers 1 2 4]
-        [--engines local ray] [--delay MS] [--json FILE]
+        [--engines local ray] [--delay MS | --ui] [--json FILE]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from realapps.apps import NODE_MODULES, JsonServer, npm_missing  # noqa: E402
-from servers import free_port, wait_until_up  # noqa: E402
+from servers import free_port, start_demo, wait_until_up  # noqa: E402
 
 import lam  # noqa: E402
 from lam.fleet.batch import BatchOptions, run_batch  # noqa: E402
@@ -48,6 +50,20 @@ from lam.policy import default_policy  # noqa: E402
 from lam.runtime.record import read_trace  # noqa: E402
 
 PLAN = ROOT / "tests" / "realapps" / "plans" / "json_server_posts.yaml"
+UI_PLAN = """\
+lam: 1
+name: fleet-bench-ui
+description: Open the demo shop's sign-in page in Chromium and check it (--ui rows).
+inputs:
+  title: {type: string}
+  new_title: {type: string}
+apps:
+  shop: {url: "http://127.0.0.1:8321/"}
+steps:
+  - id: open
+    goto: shop:/login
+    expect: {text: Log in}
+"""
 
 
 @contextlib.contextmanager
@@ -86,50 +102,78 @@ def _span(runs: Path) -> tuple[float, int]:
     return last - first, ok
 
 
-def _check(api: JsonServer, titles: Sequence[str]) -> None:
-    held = Counter(str(p["title"]) for p in json.loads(api.db.read_text())["posts"])
-    wrong = [t for t in titles if held[t] != 1]
-    if wrong:
-        raise SystemExit(f"fleet_bench: {len(wrong)} rows not applied exactly once, e.g. "
-                         f"{wrong[0]!r}: {held[wrong[0]]} times")  # fmt: skip
+@dataclass
+class Target:
+    """What every configuration runs: the plan, where its calls and pages go, and the check
+    that each row did what it should, once."""
+
+    plan: Path
+    apis: dict[str, str] = field(default_factory=dict)
+    apps: dict[str, str] = field(default_factory=dict)
+    api: JsonServer | None = None  # json-server: every row's post is in its db.json once
+
+    def check(self, titles: Sequence[str], ok: int) -> None:
+        if ok != len(titles):
+            raise SystemExit(f"fleet_bench: {len(titles) - ok} of {len(titles)} rows not ok")
+        if self.api is None:
+            return
+        held = Counter(str(p["title"]) for p in json.loads(self.api.db.read_text())["posts"])
+        wrong = [t for t in titles if held[t] != 1]
+        if wrong:
+            raise SystemExit(f"fleet_bench: {len(wrong)} rows not applied exactly once, e.g. "
+                             f"{wrong[0]!r}: {held[wrong[0]]} times")  # fmt: skip
 
 
-def sequential(api: JsonServer, folder: Path, count: int) -> dict[str, Any]:
+def sequential(target: Target, folder: Path, count: int) -> dict[str, Any]:
     """The baseline: one ``lam.run`` per row, one after another."""
     _, titles = _rows(folder, "sequential", count)
     runs = folder / "sequential-runs"
     started = time.perf_counter()
     for title in titles:
-        result = lam.run(PLAN, apis={"posts": api.url}, runs_dir=runs,
+        result = lam.run(target.plan, apis=target.apis, apps=target.apps, runs_dir=runs,
                          inputs={"title": title, "new_title": title}, screenshots="failures")  # fmt: skip
         if result.exit_code != 0:
             raise SystemExit(f"fleet_bench: the sequential loop's row {title!r} failed")
     wall = time.perf_counter() - started
-    _check(api, titles)
     span, ok = _span(runs)
+    target.check(titles, ok)
     return {"engine": "sequential loop", "workers": 1, "rows": count, "ok": ok,
             "wall_s": wall, "span_s": span}  # fmt: skip
 
 
-def batch(api: JsonServer, folder: Path, engine: str, workers: int, count: int) -> dict[str, Any]:
+def batch(target: Target, folder: Path, engine: str, workers: int, count: int) -> dict[str, Any]:
     """One batch through the fleet driver, as ``lam run PLAN --inputs ROWS`` runs it."""
     label = f"{engine}-{workers}"
     rows, titles = _rows(folder, label, count)
     runs = folder / f"{label}-runs"
     options = BatchOptions(
-        kind="run", path=PLAN, inputs=rows, policy=default_policy(), workers=workers,
+        kind="run", path=target.plan, inputs=rows, policy=default_policy(), workers=workers,
         results=folder / f"{label}.results.jsonl", engine=engine,  # type: ignore[arg-type]
-        apis={"posts": api.url}, runs_dir=runs,
+        apis=target.apis, apps=target.apps, runs_dir=runs,
     )  # fmt: skip
     started = time.perf_counter()
     result = run_batch(options, stream=io.StringIO())
     wall = time.perf_counter() - started
     if result.exit_code != 0:
         raise SystemExit(f"fleet_bench: {label}: exit {result.exit_code}: {result.summary}")
-    _check(api, titles)
     span, ok = _span(runs)
+    target.check(titles, ok)
     return {"engine": engine, "workers": workers, "rows": count, "ok": ok,
             "wall_s": wall, "span_s": span}  # fmt: skip
+
+
+@contextlib.contextmanager
+def target_for(folder: Path, *, ui: bool, delay_ms: int) -> Iterator[Target]:
+    if ui:
+        plan = folder / "ui_plan.yaml"
+        plan.write_text(UI_PLAN)
+        with start_demo(folder) as demo:
+            yield Target(plan, apps={"shop": demo.url})
+        return
+    db = folder / "db.json"
+    db.write_text(json.dumps({"posts": []}))
+    with json_server(db, delay_ms) as api:
+        yield Target(PLAN, apis={"posts": api.url}, api=api)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         choices=["local", "threads", "ray"])  # fmt: skip
     parser.add_argument("--delay", type=int, default=0, metavar="MS",
                         help="json-server answers each request MS late (0): rows that wait")  # fmt: skip
+    parser.add_argument("--ui", action="store_true", help="a one-step UI plan on the demo shop "
+                        "instead (each row its own Chromium)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     missing = npm_missing("json-server")
@@ -150,15 +196,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = Path(temp)
         os.environ["LAM_HOME"] = str(folder / "home")  # records and kill registry: ours
         os.environ["LAM_RUNTIME_DIR"] = str(folder / "registry")
-        db = folder / "db.json"
-        db.write_text(json.dumps({"posts": []}))
-        with json_server(db, args.delay) as api:
-            lam.run(PLAN, apis={"posts": api.url}, runs_dir=folder / "warm-up",
+        with target_for(folder, ui=args.ui, delay_ms=args.delay) as target:
+            lam.run(target.plan, apis=target.apis, apps=target.apps, runs_dir=folder / "warm-up",
                     inputs={"title": "warm-up", "new_title": "warm-up"})  # imports, spec cache  # fmt: skip
-            figures = [sequential(api, folder, args.rows)]
+            figures = [sequential(target, folder, args.rows)]
             for engine in args.engines:
                 for workers in args.workers:
-                    figures.append(batch(api, folder, engine, workers, args.rows))
+                    figures.append(batch(target, folder, engine, workers, args.rows))
                     print(f"  {engine} x{workers}: {figures[-1]['wall_s']:.1f} s", file=sys.stderr)
     base = figures[0]
     for figure in figures:
@@ -172,7 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{f['engine']:<16} {f['workers']:>7} {f['rows']:>5} {f['wall_s']:>7.1f} "
               f"{f['wall_rows_per_s']:>7.2f} {f['wall_ratio']:>6.2f} {f['span_s']:>7.1f} "
               f"{f['span_rows_per_s']:>7.2f} {f['span_ratio']:>6.2f}")  # fmt: skip
-    report = {"cpus": os.cpu_count(), "plan": str(PLAN.relative_to(ROOT)),
+    plan = "ui (demo shop /login)" if args.ui else str(PLAN.relative_to(ROOT))
+    report = {"cpus": os.cpu_count(), "plan": plan, "load": os.getloadavg(),
               "delay_ms": args.delay, "figures": figures}  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
