@@ -30,7 +30,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK, BlockedError, UsageError
+from lam.errors import (
+    EXIT_BLOCKED,
+    EXIT_FAILED,
+    EXIT_KILLED,
+    EXIT_OK,
+    EXIT_USAGE,
+    BlockedError,
+    UsageError,
+)
 from lam.fleet.job import RowJob, RowOutcome, batch_digest
 from lam.fleet.progress import Progress
 from lam.fleet.results import (
@@ -158,7 +166,14 @@ def _drive(
             for approval in outcome.used:
                 used[approval] = used.get(approval, 0) + 1
             progress.add(outcome.status)
+            if outcome.exit_code == EXIT_USAGE and outcome.record is None and not refused:
+                # refused before its run began for a reason no row's values cause (the rows
+                # were checked): a secret not set, the policy file changed. Every row would
+                # say the same: stop the batch (these rows run again on the next run).
+                refused.append(outcome)
+                stop.set()
 
+    refused: list[RowOutcome] = []
     with _registered(batch_id, folder, stop):
         try:
             _run_groups(engine, job, pending, options, counted, used, on_outcome, stop)
@@ -167,10 +182,14 @@ def _drive(
             if close is not None:
                 close()
     unfinished = any(r.number not in outcomes for r in rows)
-    killed = (stop.is_set() and unfinished) or any(o.status == "killed" for o in outcomes.values())
+    killed = not refused and (
+        (stop.is_set() and unfinished) or any(o.status == "killed" for o in outcomes.values())
+    )
     statuses: dict[int, str] = {n: o.status for n, o in sorted(outcomes.items())}
-    code = _exit_code(statuses, killed=killed, total=len(rows))
+    code = EXIT_USAGE if refused else _exit_code(statuses, killed=killed, total=len(rows))
     summary = _summary(batch_id, rows, outcomes, plan, code, results)
+    if refused:
+        summary = f"stopped: row {refused[0].number}: {refused[0].error}\n{summary}"
     progress.finish(summary)
     return BatchResult(batch_id, results, statuses, killed, code, summary)
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK, UsageError
+from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_USAGE, UsageError
 from lam.fleet.job import RowOutcome, Status, append_line, trace_facts
 from lam.fleet.rows import Row
 
@@ -48,7 +48,9 @@ __all__ = [
 
 FINAL: frozenset[str] = frozenset({"ok", "failed", "unknown", "incomplete"})
 """Statuses of a row that is done: a rerun of the batch skips it. ``held`` and ``killed`` rows
-are looked at again (:func:`settle`): run again when nothing of them changed state."""
+are looked at again (:func:`settle`): run again when nothing of them changed state; so is a
+``failed`` row refused as a usage error before its run began (exit 2, no record: a secret that
+was not set)."""
 
 Settled = Literal["done", "rerun"]
 _EXIT = {"ok": EXIT_OK, "held": EXIT_BLOCKED, "killed": EXIT_KILLED}
@@ -127,7 +129,8 @@ def settle(
     """What a rerun of the batch does with ``row``, from its last results ``line`` and its
     last journal entry ``started``: None to run it (again), else its outcome (a row done;
     a new line to write when it differs from ``line``)."""
-    if line is not None and line.get("status") in FINAL:
+    refused = line is not None and line.get("exit") == EXIT_USAGE and not line.get("record")
+    if line is not None and line.get("status") in FINAL and not refused:
         return _from_line(row, line)
     record = (line or {}).get("record") or (started or {}).get("record")
     if line is not None and started is not None and started.get("run_id") != line.get("run_id"):
