@@ -19,6 +19,8 @@ GUARANTEES = (
     "batch died is settled from its run record: nothing sent -> run again; its writes answered "
     "-> not run again (incomplete); a write sent and never answered -> unknown, not run again "
     "(check the target, delete its line to run it). So no row's write is sent twice by lam. "
+    "lam kill BATCH_ID (or SIGTERM, Ctrl-C) stops the batch: no new row starts, rows in flight "
+    "get 0.5 s to end, then their kill switches are pulled. "
     "Exit 0 all rows ok, 1 any failed/unknown/incomplete, 3 any held, 4 killed, 2 bad rows or "
     "options (before anything runs). docs/scale.md, Guarantees."
 )
