@@ -284,3 +284,31 @@ def test_a_recording_task_is_replayed_again_after_a_failure(tmp_path: Path) -> N
     attempts = [e for e in _events(result.directory) if e["type"] == "attempt"]
     assert [a["command"]["kind"] for a in attempts] == ["replay", "replay"]
     assert attempts[1]["why"].endswith("(the replay heals moved targets)")
+
+
+LOG_IN = "log in as admin with password 'admin-pass'"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_a_ui_goal_task_is_reached_and_its_password_kept_out_of_the_records(
+    tmp_path: Path,
+) -> None:
+    with start_demo(tmp_path) as shop:
+        write_spec(tmp_path, "http://127.0.0.1:1")
+        mission = _mission(tmp_path, [
+            {"workflowId": "add", "x-lam-agent": "ui", "x-lam-apps": ["shop"],
+             "x-lam-goal": f"{LOG_IN}, then click Add a pet, type 'Waffles' into Name, "
+                           "then click Save"},
+        ], apps={"shop": shop.url + "/"})  # fmt: skip
+        result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
+        assert result.exit_code == 0, {k: v.error for k, v in result.tasks.items()}
+        with sqlite3.connect(shop.db) as db:
+            assert ("Waffles",) in db.execute("SELECT name FROM pets").fetchall()
+    (attempt,) = [e for e in _events(result.directory) if e["type"] == "attempt"]
+    assert attempt["command"]["agent"] == "ui"
+    assert attempt["command"]["app_url"] == shop.url + "/"
+    # the goal's password is in neither the mission record nor the run's record
+    assert "admin-pass" not in (result.directory / "events.jsonl").read_text()
+    assert "***" in attempt["command"]["goal"]
+    assert "admin-pass" not in (Path(str(result.tasks["add"].record)) / "trace.jsonl").read_text()

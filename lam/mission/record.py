@@ -27,7 +27,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -111,6 +111,13 @@ class MissionRecord:
         self._seq = 0
         self._sealed = False
         self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+
+    def add_secret(self, value: str) -> None:
+        """A value the record must never show (a password a goal gives), as run records do."""
+        if value and len(value) >= 3:
+            with self._lock:
+                self._secrets.add(value)
 
     @classmethod
     def create(cls, root: Path | None = None, *, notary: Notary | None = None) -> MissionRecord:
@@ -126,7 +133,7 @@ class MissionRecord:
                 "seq": self._seq,
                 "time": round(time.time(), 6),
                 "type": event_type,
-                **redact(data),
+                **redact(data, self._secrets),
             }
             if event_type == "end":
                 event.update(run=self.mission_id, count=self._seq + 1, key=self._notary.key_id)
@@ -151,20 +158,25 @@ class MissionRecord:
             self._file.close()
 
 
-def redact(value: Any) -> Any:
+def redact(value: Any, secrets: Collection[str] = ()) -> Any:
     """Values under credential-like keys (``password``, ``token``, ``authorization``...) are
-    hidden, as run records hide them: a mission's inputs and outputs are written down here."""
+    hidden, and so is each of ``secrets`` inside any string, as run records hide them: a
+    mission's inputs, goals and outputs are written down here."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
     if isinstance(value, Mapping):
         return {
             k: REDACTED
             if _SENSITIVE_KEY.search(str(k))
             and v not in (None, "")
             and not (isinstance(v, str) and v.startswith("$"))
-            else redact(v)
+            else redact(v, secrets)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
+        return [redact(v, secrets) for v in value]
     return value
 
 
