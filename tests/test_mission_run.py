@@ -198,6 +198,12 @@ def test_a_failed_goal_is_re_planned_with_what_failed(tmp_path: Path) -> None:
     trace = Path(str(result.tasks["make"].record)) / "trace.jsonl"
     replan = [json.loads(x) for x in trace.open() if '"type": "re-plan"' in x]
     assert replan and replan[0]["note"] == first_error
+    # who decided what, from what: the tree shows each attempt's decider and its agent's steps
+    from lam.mission.report import tree_lines
+
+    tree = "\n".join(tree_lines(result.directory))
+    assert "attempt 2 by planner: re-plan from the goal with what failed" in tree
+    assert tree.count("agent proposed: createItem") == 2
 
 
 def test_a_dry_run_mission_runs_every_task_in_the_sandbox(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from lam.mission.record import MissionVerdict, read_events, summary, verify_miss
 
 __all__ = [
     "mission_report_command",
+    "proposals",
     "render_mission_report",
     "tree_lines",
     "verify_command",
@@ -116,6 +117,9 @@ def tree_lines(directory: Path) -> list[str]:
                     f"{event.get('why')}"
                 )
             elif kind == "result":
+                for proposal in proposals(event):
+                    steps = ", ".join(str(s.get("id")) for s in proposal.get("steps") or [])
+                    lines.append(f"      agent proposed: {steps or 'nothing'}")
                 run = event.get("run_id") or "no run record"
                 lines.append(
                     f"      -> {event.get('status')} (exit {event.get('exit_code')}) {run}"
@@ -196,6 +200,7 @@ def _task(
                 out.append(f"<br><span class=meta>goal:</span> {_e(command['goal'])}")
             out.append("</div>")
         elif kind == "result":
+            out.append(_proposals(event))
             out.append(
                 f"<div class=attempt>{_badge(str(event.get('status')))} exit "
                 f"{_e(event.get('exit_code'))}, run <code>{_e(event.get('run_id') or '-')}</code> "
@@ -213,6 +218,37 @@ def _task(
             out.append(f"<span class=meta>outputs</span><pre>{_e(event.get('outputs'))}</pre>")
     out.append("</div>")
     return "\n".join(out)
+
+
+def proposals(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """What the attempt's agent proposed, from the run record the ``result`` links (a goal
+    task's ``proposal`` events: the steps, how sure it was, what it noted)."""
+    from lam.evidence.verify import trace_events
+
+    record = result.get("record")
+    if not record:
+        return []
+    trace = Path(str(record)) / "trace.jsonl"
+    return [e for _, e in trace_events(trace) if e.get("type") == "proposal"]
+
+
+def _proposals(result: Mapping[str, Any]) -> str:
+    found = proposals(result)
+    if not found:
+        return ""
+    rows = []
+    for proposal in found:
+        steps = ", ".join(str(s.get("id")) for s in proposal.get("steps") or [])
+        notes = "; ".join(str(n) for n in [*proposal.get("notes", []), *proposal.get("unsure", [])])
+        rows.append(
+            f"<li>steps {_e(steps or 'none')} (confidence {_e(proposal.get('confidence'))})"
+            + (f": {_e(notes)}" if notes else "")
+            + "</li>"
+        )
+    return (
+        "<div class=attempt><span class=meta>the agent proposed (from its run record):</span>"
+        f"<ul>{''.join(rows)}</ul></div>"
+    )
 
 
 def _e(value: Any) -> str:
