@@ -50,7 +50,7 @@ from lam.fleet.engine import DRAIN_SECONDS, kill_in_flight
 from lam.fleet.job import RowJob, RowOutcome, run_row
 from lam.fleet.rows import Row
 
-__all__ = ["Bundle", "RayEngine", "bundle_for", "ray_row", "unpack"]
+__all__ = ["Bundle", "RayEngine", "bundle_for", "import_ray", "ray_row", "ray_session", "unpack"]
 
 _TICK = 0.05
 _KILL_WAIT = 2.0  # after the KILL files: this long for the runs to end as killed
@@ -166,10 +166,10 @@ class RayEngine:
         if not rows or stop.is_set():
             return
         workers = max(1, min(workers, len(rows)))
-        ray = _import_ray()
+        ray = import_ray()
         job = _absolute(job)
         bundle = bundle_for(job)
-        with _connected(ray, self.address, workers):
+        with ray_session(ray, self.address, workers):
             _Batch(ray, job, bundle, rows, workers, on_outcome, stop).run()
 
 
@@ -271,7 +271,8 @@ def _absolute(job: RowJob) -> RowJob:
     )
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
+    """The ``ray`` module, or a one-line usage error saying how to install it."""
     try:
         import ray
     except ImportError:
@@ -283,9 +284,10 @@ def _import_ray() -> Any:
 
 
 @contextlib.contextmanager
-def _connected(ray: Any, address: str | None, workers: int) -> Iterator[None]:
-    """Ray initialised for the batch: this process's instance if it already has one (left as
-    it is), the cluster at ``address``, or a local instance shut down at the end."""
+def ray_session(ray: Any, address: str | None, workers: int) -> Iterator[None]:
+    """Ray initialised for a batch (or a mission): this process's instance if it already has
+    one (left as it is), the cluster at ``address``, or a local instance with ``workers``
+    CPUs, shut down at the end."""
     if ray.is_initialized():
         yield
         return
