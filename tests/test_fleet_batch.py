@@ -137,6 +137,7 @@ def test_killed_halfway_then_resumed_still_exactly_once(tmp_path: Path, api: Jso
         if batch.poll() is None:
             batch.kill()
     assert batch.returncode == 4, err
+    print(f"stopped in {stopped:.2f} s")
     assert stopped < 3.0, stopped  # drain 0.5 s, then the rows' kill switches
     text = out.read_text()
     assert text.endswith("\n")  # whole lines only
