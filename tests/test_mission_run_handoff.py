@@ -5,7 +5,8 @@ server that logs every request, and expression-like text that names a secret. Th
 tasks get those values only as inputs: a plan that stores them stores them verbatim, a page
 told to go to the URL is refused (another host), an agent whose goal quotes the note may be
 fooled into proposing a DELETE but the guard holds it. The logging server gets nothing, the
-items server gets no DELETE, nothing is approved.
+items server gets no DELETE, nothing is approved. And an approval covers only the upstream value
+the operator saw: a later run handing over another id is held again.
 """
 
 from __future__ import annotations
@@ -21,15 +22,13 @@ from lam.mission.load import load_mission
 from lam.mission.model import MissionOptions
 from lam.mission.supervisor import run_mission
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine"),
-]
+pytestmark = [pytest.mark.integration]
 
 SECRET = "hunter2-mission-secret"
 
 
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
 def test_hostile_upstream_output_stays_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,3 +118,51 @@ def test_hostile_upstream_output_stays_data(
             assert "approved on the command line" not in trace
             assert "approved at the interactive prompt" not in trace
             assert SECRET not in trace
+
+
+def test_an_approval_covers_only_the_value_the_operator_saw(tmp_path: Path) -> None:
+    """The digest of a held step covers the upstream value it reads: an approval given for
+    one id does not delete another id an upstream task hands over later."""
+    with items_server() as items:
+        items.items = {1: {"id": 1, "title": "one"}, 2: {"id": 2, "title": "two"}}
+        items.note = {"id": 1}
+        write_spec(tmp_path, items.url)
+        api = {"items": {"spec": "items.openapi.yaml"}}
+        write_yaml(tmp_path / "pick.yaml", {
+            "lam": 1, "name": "pick", "apis": api,
+            "steps": [{"id": "read", "call": "items.getNote",
+                       "outputs": {"id": "$response.body#/id"}}],
+        })  # fmt: skip
+        write_yaml(tmp_path / "remove.yaml", {
+            "lam": 1, "name": "remove", "apis": api, "inputs": {"id": {"type": "integer"}},
+            "steps": [{"id": "drop", "call": "items.deleteItem", "params": {"id": "$inputs.id"}}],
+        })  # fmt: skip
+        mission = load_mission(write_yaml(tmp_path / "mission.yaml", {
+            "arazzo": "1.0.1", "info": {"title": "approve a value", "version": "1"},
+            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
+                                    "type": "openapi"}],
+            "workflows": [
+                {"workflowId": "pick", "x-lam-plan": "pick.yaml",
+                 "outputs": {"id": "$steps.read.outputs.id"}},
+                {"workflowId": "remove", "dependsOn": ["pick"], "x-lam-plan": "remove.yaml",
+                 "x-lam-inputs": {"id": "$workflows.pick.outputs.id"}},
+            ],
+        }))  # fmt: skip
+        missions = tmp_path / "missions"
+        first = run_mission(mission, MissionOptions(missions_dir=missions))
+        assert first.exit_code == 3
+        (seen,) = first.tasks["remove"].needs  # remove.drop@DIGEST, for id 1
+        approval = {"remove": frozenset({seen.split(".", 1)[1]})}
+
+        items.note = {"id": 2}  # upstream now hands over another id
+        swapped = run_mission(mission, MissionOptions(approvals=approval, missions_dir=missions))
+        assert swapped.exit_code == 3 and swapped.tasks["remove"].status == "held"
+        assert swapped.tasks["remove"].needs != (seen,)
+        assert set(items.items) == {1, 2}
+        assert not [h for h in items.hits if h[0] == "DELETE"]
+
+        items.note = {"id": 1}  # the value the operator saw: the approval covers it
+        approved = run_mission(mission, MissionOptions(approvals=approval, missions_dir=missions))
+        assert approved.exit_code == 0
+        assert set(items.items) == {2}
+        assert [h for h in items.hits if h[0] == "DELETE"] == [("DELETE", "/items/1")]
