@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import queue
 import signal
 import threading
@@ -44,7 +43,8 @@ from types import FrameType
 from typing import Any
 
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK
-from lam.expressions import Expression, ExpressionError, Template
+from lam.expressions import ExpressionError
+from lam.mission.handoff import resolve, task_inputs, task_outputs
 from lam.mission.launch import (
     AttemptKind,
     AttemptOutcome,
@@ -283,8 +283,9 @@ class _Supervisor:
 
     def _run_task(self, task: Task) -> TaskResult:
         try:
-            inputs = self._inputs(task)
-            goal = self._resolve(task.goal, task) if task.goal is not None else None
+            done = self._succeeded()
+            inputs = task_inputs(task, done, self.options.inputs)
+            goal = resolve(task.goal, task, done, self.options.inputs) if task.goal else None
         except (ExpressionError, MissionError) as exc:
             message = exc.one_line() if isinstance(exc, MissionError) else str(exc)
             self._event("result", task=task.id, attempt=0, status="failed", error=message)
@@ -340,7 +341,7 @@ class _Supervisor:
         )  # fmt: skip
         if status == "ok":
             try:
-                result.outputs = self._outputs(task, outcome)
+                result.outputs = task_outputs(task, outcome.inputs, outcome.step_outputs)
             except ExpressionError as exc:
                 result.status, result.error = "failed", f"outputs: {exc}"
             self._event("outputs", task=task.id, outputs=result.outputs)
@@ -393,70 +394,10 @@ class _Supervisor:
                 return str((Path(self.mission.file).parent / url).resolve())
         return None
 
-    # -- hand-offs: data only ---------------------------------------------------------------
+    # -- hand-offs: data only (lam.mission.handoff) ---------------------------------------
 
-    def _inputs(self, task: Task) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            name: value for name, value in self.options.inputs.items()
-            if name in task.declared_inputs
-        }  # fmt: skip
-        for name, value in task.inputs.items():
-            values[name] = self._resolve(value, task)
-        return _plain(values, task)
-
-    def _resolve(self, value: Any, task: Task) -> Any:
-        """``value`` with ``$workflows.X.outputs.Y`` and ``$inputs.Z`` (the mission's own
-        ``--input``) filled in; anything else an expression might name is refused."""
-        if isinstance(value, Expression):
-            return self._lookup(value, task)
-        if isinstance(value, Template):
-            parts = []
-            for part in value.parts:
-                if isinstance(part, Expression):
-                    found = self._lookup(part, task)
-                    parts.append(found if isinstance(found, str) else _text(found))
-                else:
-                    parts.append(part)
-            return "".join(parts)
-        if isinstance(value, Mapping):
-            return {str(k): self._resolve(v, task) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._resolve(v, task) for v in value]
-        return value
-
-    def _lookup(self, expr: Expression, task: Task) -> Any:
-        from lam.expressions import resolve_pointer
-
-        if expr.source == "workflows":
-            upstream = self.results.get(expr.step or "")
-            if upstream is None or upstream.status != "ok":
-                raise ExpressionError(f"{expr.text}: task {expr.step!r} has not succeeded")
-            if expr.name not in upstream.outputs:
-                known = ", ".join(sorted(upstream.outputs)) or "none"
-                raise ExpressionError(
-                    f"{expr.text}: task {expr.step!r} has no output {expr.name!r} "
-                    f"(outputs: {known})"
-                )
-            value = upstream.outputs[expr.name or ""]
-        elif expr.source == "inputs":
-            if expr.name not in self.options.inputs:
-                raise ExpressionError(f"{expr.text}: the mission was given no --input {expr.name}")
-            value = self.options.inputs[expr.name or ""]
-        else:
-            raise ExpressionError(
-                f"{expr.text}: a task's inputs read $workflows or $inputs only (task {task.id})"
-            )
-        return resolve_pointer(value, expr.pointer) if expr.pointer else value
-
-    def _outputs(self, task: Task, outcome: AttemptOutcome) -> dict[str, Any]:
-        """The task's declared outputs, from the step outputs its run recorded."""
-        from lam.expressions import Context, resolve_value
-
-        def no_secret(name: str) -> str:
-            raise ExpressionError(f"$secrets.{name}: a task's outputs never read a secret")
-
-        context = Context(outcome.inputs, outcome.step_outputs, no_secret)
-        return {name: resolve_value(value, context) for name, value in task.outputs.items()}
+    def _succeeded(self) -> dict[str, dict[str, Any]]:
+        return {k: r.outputs for k, r in self.results.items() if r.status == "ok"}
 
     # -- kill switch ------------------------------------------------------------------------
 
@@ -524,25 +465,3 @@ class _Starting:
 
     def stop(self) -> None:
         return None  # the thread sees the switch before it starts the child
-
-
-def _plain(values: Mapping[str, Any], task: Task) -> dict[str, Any]:
-    """Inputs as plain JSON values (what crosses to the child): nothing else survives."""
-    try:
-        plain = json.loads(json.dumps(values, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise MissionError(
-            f"task {task.id}: an input is not a plain JSON value: {exc}", location=task.place
-        ) from None
-    assert isinstance(plain, dict)
-    return plain
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
