@@ -10,11 +10,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from realapps.apps import JsonServer, npm_missing, start_json_server
@@ -281,3 +283,58 @@ def test_driver_killed_hard_rows_in_flight_settled_from_their_records(
         trace = Path(entry["record"], "trace.jsonl").read_text()
         if '"type": "end"' in trace:
             assert final[key]["run_id"] == entry["run_id"]
+
+
+class _Hanging(BaseHTTPRequestHandler):
+    """Takes a POST and never answers it (until the test ends): the write may or may not
+    have happened, as far as the client can tell."""
+
+    seen: ClassVar[list[str]] = []
+    release = threading.Event()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        self.seen.append(self.rfile.read(length).decode())
+        self.release.wait(30)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_write_sent_and_never_answered_is_unknown_and_never_sent_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hanging)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    plan = tmp_path / "add.yaml"
+    plan.write_text(ADD)
+    rows = rows_file(tmp_path, 1)
+    out = tmp_path / "rows.results.jsonl"
+    argv = [sys.executable, "-m", "lam", "run", str(plan), "--inputs", str(rows),
+            "--api", f"posts={url}"]  # fmt: skip
+    try:
+        batch = subprocess.Popen(argv, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not _Hanging.seen:
+            assert time.monotonic() < deadline and batch.poll() is None
+            time.sleep(0.02)
+        from lam.runtime.registry import live_runs
+
+        batch_id = next(e.run_id for e in live_runs() if e.run_id.startswith("batch-"))
+        assert main(["kill", batch_id]) == 0
+        _, err = batch.communicate(timeout=10)
+        assert batch.returncode == 4, err
+        line = results(out)[-1]
+        assert line["status"] == "unknown", line
+        assert "'add' was sent and never answered" in line["error"]
+        assert "row 1 unknown" in err
+
+        rerun = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert rerun.returncode == 1, rerun.stderr
+        assert "(1 done earlier, skipped)" in rerun.stderr
+        assert len(_Hanging.seen) == 1  # never sent twice
+    finally:
+        _Hanging.release.set()
+        server.shutdown()
+    capsys.readouterr()

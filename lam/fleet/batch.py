@@ -159,8 +159,15 @@ def _drive(
     stop = threading.Event()
     lock = threading.Lock()
 
+    by_number = {row.number: row for row in rows}
+
     def on_outcome(outcome: RowOutcome) -> None:
         with lock:
+            if outcome.status == "killed" and outcome.record is not None:
+                # said now as a rerun would say it: unknown or incomplete when a write had
+                # left lam (killed stays killed when nothing had: a rerun runs it)
+                line = outcome.to_json()
+                outcome = settle(by_number[outcome.number], line, None, counted) or outcome
             write_outcome(results, outcome)
             outcomes[outcome.number] = outcome
             for approval in outcome.used:
@@ -181,10 +188,7 @@ def _drive(
             close = getattr(engine, "close", None)  # a pool kept between groups of rows
             if close is not None:
                 close()
-    unfinished = any(r.number not in outcomes for r in rows)
-    killed = not refused and (
-        (stop.is_set() and unfinished) or any(o.status == "killed" for o in outcomes.values())
-    )
+    killed = not refused and (stop.is_set() or any(o.status == "killed" for o in outcomes.values()))
     statuses: dict[int, str] = {n: o.status for n, o in sorted(outcomes.items())}
     code = EXIT_USAGE if refused else _exit_code(statuses, killed=killed, total=len(rows))
     summary = _summary(batch_id, rows, outcomes, plan, code, results)
