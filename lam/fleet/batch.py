@@ -15,7 +15,7 @@ approval and are held (exit 3) at that step. The count goes on across reruns: th
 file says which rows used it.
 
 Exit: 0 every row ok, 1 any row failed (or is ``unknown``/``incomplete``), 3 any held (and none
-failed), 4 the batch was killed before every row ended; 2 a usage error before anything ran.
+failed), 4 the batch was killed; 2 a usage error before anything ran.
 """
 
 from __future__ import annotations
