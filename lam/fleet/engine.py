@@ -29,7 +29,9 @@ __all__ = ["DRAIN_SECONDS", "Engine", "LocalEngine", "kill_in_flight"]
 
 class Engine(Protocol):
     """Runs a batch's rows, every one with the same ``job`` (the driver calls ``run`` again
-    for rows that get other counted approvals: :mod:`lam.fleet.batch`)."""
+    for rows that get other counted approvals: :mod:`lam.fleet.batch`). An engine may also
+    have a ``close()`` method: the driver calls it once, when the batch ends (the local engine
+    keeps its worker processes between calls of ``run`` until then)."""
 
     def run(
         self,
