@@ -169,3 +169,19 @@ workflows:
     result = _run(tmp_path, mission, ScriptedLauncher(ok(v={"there": 1})))
     assert result.tasks["a"].status == "failed" and "missing" in str(result.tasks["a"].error)
     assert result.tasks["b"].status == "blocked" and result.tasks["c"].status == "ok"
+
+
+def test_an_upstream_value_over_the_document_limits_fails_the_task_that_reads_it(
+    tmp_path: Path,
+) -> None:
+    mission = _mission(tmp_path, """
+x-lam: {on_failure: continue}
+workflows:
+  - {workflowId: a, x-lam-plan: p.yaml, outputs: {v: $steps.s.outputs.v}}
+  - {workflowId: b, dependsOn: [a], x-lam-plan: p.yaml, x-lam-inputs: {x: $workflows.a.outputs.v}}
+""")  # fmt: skip
+    launcher = ScriptedLauncher(ok(v="x" * 2_000_000), delay=0.01)
+    result = _run(tmp_path, mission, launcher)
+    assert result.tasks["a"].status == "ok" and result.tasks["b"].status == "failed"
+    assert "an input is too big" in str(result.tasks["b"].error)
+    assert [a.task for a in launcher.attempts] == ["a"]  # b never started

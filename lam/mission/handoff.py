@@ -4,7 +4,7 @@ A task's ``x-lam-inputs`` (and a workflow task's rewritten ``$workflows`` hand-o
 goal's ``{...}`` parts) may read ``$workflows.X.outputs.Y`` (what task X handed on) and
 ``$inputs.Z`` (the mission's own ``--input``). :func:`task_inputs` fills them in and keeps only
 what survives a JSON round trip: that, and nothing else, crosses to the task's child process as
-its input values. Text that looks like an expression inside an upstream value stays text: a
+its input values, within lam's document limits (docs/limits.md). Text that looks like an expression inside an upstream value stays text: a
 value is filled in once and never parsed again. :func:`task_outputs` reads a task's declared
 ``outputs`` from the step outputs its run recorded.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 from lam.expressions import Context, Expression, ExpressionError, Template, resolve_pointer
 from lam.expressions import resolve_value as _resolve_plan_value
+from lam.limits import DOCUMENT_LIMITS, OverLimit, load_json
 from lam.mission.model import MissionError, Task
 
 __all__ = ["resolve", "task_inputs", "task_outputs"]
@@ -33,7 +34,13 @@ def task_inputs(task: Task, outputs: Outputs, mission_inputs: Mapping[str, Any])
     for name, value in task.inputs.items():
         values[name] = resolve(value, task, outputs, mission_inputs)
     try:
-        plain = json.loads(json.dumps(values, allow_nan=False))
+        # within the limits of any value a person writes: an upstream task cannot hand on a
+        # value bigger or deeper than a plan itself may hold
+        plain = load_json(json.dumps(values, allow_nan=False), DOCUMENT_LIMITS)
+    except OverLimit as exc:
+        raise MissionError(
+            f"task {task.id}: an input is too big: {exc.message}", location=task.place
+        ) from None
     except (TypeError, ValueError) as exc:
         raise MissionError(
             f"task {task.id}: an input is not a plain JSON value: {exc}", location=task.place

@@ -61,6 +61,7 @@ from lam.runtime.record import runs_root
 __all__ = ["MissionResult", "TaskResult", "run_mission"]
 
 _TICK = 0.05  # how often the supervisor looks at the kill switch
+_IN_THE_RUN = ("step_outputs", "inputs")  # read from a child's record, not copied into ours
 _STOP_WAIT = 5.0  # how long a kill waits for children to close their records
 
 
@@ -314,7 +315,10 @@ class _Supervisor:
             if self.stop.is_set():
                 running.stop()
             outcome = running.wait()
-            self._event("result", task=task.id, attempt=number, **outcome.to_json())
+            # the step outputs and inputs stay in the child's record (linked, hashed); the
+            # mission record keeps what the supervisor decided from, and the outputs event
+            shown = {k: v for k, v in outcome.to_json().items() if k not in _IN_THE_RUN}
+            self._event("result", task=task.id, attempt=number, **shown)
             if outcome.status not in ("failed", "timeout") or number == attempts:
                 break
             if self.stop.is_set() or self.halted:
