@@ -77,11 +77,10 @@ class Bundle:
 
 
 def bundle_for(job: RowJob) -> Bundle:
-    """The plan or recording of ``job``, each local API spec its plan names (a path relative
-    to the plan, as the plan format has it), and the policy file."""
+    """The plan or recording of ``job``, each local API spec it names (a path relative to
+    the file, as the plan format has it), and the policy file."""
     paths = [Path(job.path).resolve()]
-    if job.kind == "run":
-        paths += _spec_files(paths[0])
+    paths += _spec_files(paths[0])  # a recording is a plan too
     if job.policy:
         paths.append(Path(job.policy).resolve())
     unique = list(dict.fromkeys(paths))
