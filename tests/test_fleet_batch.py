@@ -121,7 +121,7 @@ def test_killed_halfway_then_resumed_still_exactly_once(tmp_path: Path, api: Jso
     rows = rows_file(tmp_path, 200)
     out = tmp_path / "rows.results.jsonl"
     argv = [sys.executable, "-m", "lam", "run", str(plan), "--inputs", str(rows),
-            "--workers", "2", "--api", f"posts={api.url}"]  # fmt: skip
+            "--workers", "2", "--engine", "processes", "--api", f"posts={api.url}"]  # fmt: skip
     batch = subprocess.Popen(argv, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -215,7 +215,9 @@ def test_exit_1_when_a_row_fails_and_the_failure_is_in_its_line(
     assert len(results(tmp_path / "out" / "r.jsonl")) == 3
 
 
-def test_sigterm_to_the_driver_stops_the_batch_with_exit_4(tmp_path: Path, api: JsonServer) -> None:
+def test_sigterm_to_the_driver_stops_worker_threads_with_exit_4(
+    tmp_path: Path, api: JsonServer
+) -> None:
     plan = tmp_path / "add.yaml"
     plan.write_text(ADD)
     rows = rows_file(tmp_path, 200)
@@ -248,7 +250,7 @@ def test_driver_killed_hard_rows_in_flight_settled_from_their_records(
     rows = rows_file(tmp_path, 120)
     out = tmp_path / "rows.results.jsonl"
     argv = [sys.executable, "-m", "lam", "run", str(plan), "--inputs", str(rows),
-            "--workers", "2", "--api", f"posts={api.url}"]  # fmt: skip
+            "--workers", "2", "--engine", "processes", "--api", f"posts={api.url}"]  # fmt: skip
     batch = subprocess.Popen(argv, cwd=tmp_path, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

@@ -40,9 +40,10 @@ def add_batch_options(parser: argparse.ArgumentParser, *, approvals: bool = True
         "existing one resumes the batch",
     )  # fmt: skip
     group.add_argument(
-        "--engine", choices=("local", "threads", "ray"), default="local",
-        help="local: worker processes on this machine (default); threads: one process, API "
-        "plans only; ray: a Ray cluster (--address)",
+        "--engine", choices=("local", "threads", "processes", "ray"), default="local",
+        help="local (default): on this machine, threads for an API plan, worker processes "
+        "for a plan with UI steps; threads or processes: that, always (threads: API plans "
+        "only); ray: a Ray cluster (--address)",
     )  # fmt: skip
     group.add_argument("--address", metavar="ADDR", help="with --engine ray: the cluster")
     if approvals:

@@ -74,11 +74,11 @@ def kill_in_flight(job: RowJob, keys: Collection[str]) -> int:
 
 
 class LocalEngine:
-    """Rows on this machine: ``processes`` (default: one worker process per slot, each row's
-    run in the worker's main thread, so each has its own guard proxy and signal handling, and
-    runs in parallel beyond the GIL) or ``threads`` (one process; API-only plans; the guard
-    proxy of UI plans is one per process, so UI plans are refused there). docs/scale.md has
-    the measurement behind the default."""
+    """Rows on this machine: ``processes`` (one worker process per slot, each row's run in the
+    worker's main thread, so each has its own guard proxy and signal handling, and runs in
+    parallel beyond the GIL) or ``threads`` (one process; API-only plans: the guard proxy of
+    UI plans is one per process). ``lam run --engine local`` picks threads for API plans and
+    processes for UI plans; docs/scale.md has the measurement behind it."""
 
     def __init__(self, kind: Literal["processes", "threads"] = "processes") -> None:
         self.kind = kind
