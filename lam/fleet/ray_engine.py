@@ -242,7 +242,10 @@ def _from_record(job: RowJob, row: Row, why: str) -> RowOutcome:
     """The outcome of a row whose task gave none back, from its journal entry and record."""
     from lam.fleet.results import read_journal, settle
 
-    started = read_journal(Path(job.journal)).get(row.key) if job.journal else None
+    if job.journal is None:  # nothing says whether its run started: never assume it did not
+        return RowOutcome(row.number, row.key, "unknown", EXIT_FAILED,
+                          error=f"{why}: no journal says whether its run started")  # fmt: skip
+    started = read_journal(Path(job.journal)).get(row.key)
     settled = settle(row, None, started, job.counted)
     if settled is not None:  # its record ended, or something that changes state was sent
         return replace(settled, error=f"{why}; {settled.error}" if settled.error else why)
