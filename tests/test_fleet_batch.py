@@ -340,3 +340,24 @@ def test_a_write_sent_and_never_answered_is_unknown_and_never_sent_again(
         _Hanging.release.set()
         server.shutdown()
     capsys.readouterr()
+
+
+def test_a_results_file_belongs_to_one_batch(
+    tmp_path: Path, api: JsonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = tmp_path / "add.yaml"
+    plan.write_text(ADD)
+    rows = rows_file(tmp_path, 3)
+    tail = ["--inputs", str(rows), "--engine", "threads", "--api", f"posts={api.url}"]
+    assert main(["dry-run", str(plan), *tail]) == 0  # the sandbox: nothing reaches json-server
+    assert sum(titles(api).values()) == 6
+    assert (tmp_path / "rows.dry-run.results.jsonl").read_text().count("\n") == 3
+    assert main(["run", str(plan), *tail]) == 0  # its own file: no row passes as done
+    assert sum(titles(api).values()) == 9
+    other = tmp_path / "other.yaml"
+    other.write_text(ADD)
+    capsys.readouterr()
+    assert main(["run", str(other), *tail, "--results", str(tmp_path / "rows.results.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert f"rows.results.jsonl:1: this results file is another batch's (plan {plan})" in err
+    assert sum(titles(api).values()) == 9

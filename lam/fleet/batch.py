@@ -42,6 +42,7 @@ from lam.errors import (
 from lam.fleet.job import RowJob, RowOutcome, batch_digest
 from lam.fleet.progress import Progress
 from lam.fleet.results import (
+    check_batch,
     default_results,
     journal_path,
     read_journal,
@@ -112,7 +113,8 @@ def run_batch(options: BatchOptions, *, stream: TextIO | None = None) -> BatchRe
     from lam.evidence.keys import load_operator_key
 
     load_operator_key()  # made (or refused) once here, not by the first rows all at once
-    results = (options.results or default_results(options.inputs)).resolve()
+    given = options.results or default_results(options.inputs, dry_run=options.dry_run)
+    results = given.resolve()
     if results.exists() and not results.is_file():
         raise UsageError("--results must name a file", file=str(results), code="usage")
     results.parent.mkdir(parents=True, exist_ok=True)
@@ -132,6 +134,12 @@ def _drive(
 
     runs = (options.runs_dir or runs_root()).resolve()
     job = _job(options, runs, journal)
+    identity = {
+        "plan": str(options.path.resolve()),
+        "kind": options.kind,
+        "mode": "dry-run" if options.dry_run else "live",
+    }
+    check_batch(results, identity)
     lines, started = read_results(results), read_journal(journal)
     _refuse_running(rows, lines, started)
     outcomes: dict[int, RowOutcome] = {}
@@ -145,7 +153,7 @@ def _drive(
         if lines.get(row.key) != settled.to_json():
             old = lines.get(row.key) or {}
             if old.get("status") != settled.status or old.get("run_id") != settled.run_id:
-                write_outcome(results, settled)  # what the record says now, said once
+                write_outcome(results, settled, identity)  # what the record says now, said once
     used = {a: sum(a in o.used for o in outcomes.values()) for a in counted}
     batch_id = f"batch-{new_run_id()}"
     folder = runs.parent / "batches" / batch_id
@@ -168,7 +176,7 @@ def _drive(
                 # left lam (killed stays killed when nothing had: a rerun runs it)
                 line = outcome.to_json()
                 outcome = settle(by_number[outcome.number], line, None, counted) or outcome
-            write_outcome(results, outcome)
+            write_outcome(results, outcome, identity)
             outcomes[outcome.number] = outcome
             for approval in outcome.used:
                 used[approval] = used.get(approval, 0) + 1

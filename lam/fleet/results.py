@@ -37,6 +37,7 @@ from lam.fleet.rows import Row
 __all__ = [
     "FINAL",
     "Settled",
+    "check_batch",
     "default_results",
     "journal_path",
     "read_journal",
@@ -56,10 +57,12 @@ Settled = Literal["done", "rerun"]
 _EXIT = {"ok": EXIT_OK, "held": EXIT_BLOCKED, "killed": EXIT_KILLED}
 
 
-def default_results(inputs: Path) -> Path:
-    """``NAME.results.jsonl`` beside the inputs file, or under ``.lam/batches/`` when that
+def default_results(inputs: Path, *, dry_run: bool = False) -> Path:
+    """``NAME.results.jsonl`` (``NAME.dry-run.results.jsonl`` for a dry run, so it never
+    passes for the live batch's) beside the inputs file, or under ``.lam/batches/`` when that
     folder cannot be written."""
-    beside = inputs.with_name(f"{inputs.stem}.results.jsonl")
+    middle = ".dry-run" if dry_run else ""
+    beside = inputs.with_name(f"{inputs.stem}{middle}.results.jsonl")
     if os.access(inputs.parent, os.W_OK):
         return beside
     from lam.runtime.record import runs_root
@@ -117,9 +120,25 @@ def read_journal(path: Path) -> dict[str, dict[str, Any]]:
     return {line["key"]: line for _, line in _lines(path)}
 
 
-def write_outcome(path: Path, outcome: RowOutcome) -> None:
-    """Append the row's line (whole, fsynced)."""
-    append_line(path, outcome.to_json())
+def write_outcome(path: Path, outcome: RowOutcome, batch: Mapping[str, Any] | None = None) -> None:
+    """Append the row's line (whole, fsynced); ``batch``: what the batch is (its plan, kind
+    and mode: :func:`check_batch`), on every line."""
+    append_line(path, {**outcome.to_json(), **({"batch": dict(batch)} if batch else {})})
+
+
+def check_batch(path: Path, batch: Mapping[str, Any]) -> None:
+    """Refuse a results file whose lines come from another batch (another plan or recording,
+    or a dry run's for a live one): resuming from it would skip rows that never ran here."""
+    for number, line in _lines(path):
+        theirs = line.get("batch")
+        if isinstance(theirs, Mapping) and dict(theirs) != dict(batch):
+            what = ", ".join(
+                f"{k} {theirs.get(k)}" for k in sorted(batch) if theirs.get(k) != batch[k]
+            )
+            raise UsageError(
+                f"this results file is another batch's ({what}): give another --results",
+                file=f"{path}:{number}", code="other-batch",
+            )  # fmt: skip
 
 
 def settle(
