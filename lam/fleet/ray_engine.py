@@ -293,13 +293,17 @@ def ray_session(ray: Any, address: str | None, workers: int) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
+    label = f"--address {address}"
+    if address is None and os.environ.get("RAY_ADDRESS"):  # Ray's own variable: its cluster
+        address = os.environ["RAY_ADDRESS"]
+        label = f"RAY_ADDRESS={address}"
     if address is not None:
-        _reachable(address)
+        _reachable(address, label)
         try:
             with _signals_kept():
                 ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
         except Exception as exc:  # Ray's own errors: a version mismatch, a refused token ...
-            raise UsageError(f"--address {address}: cannot join the Ray cluster: "
+            raise UsageError(f"{label}: cannot join the Ray cluster: "
                              f"{_first_line(exc)}", code="ray-unreachable") from None  # fmt: skip
         try:
             yield
@@ -341,7 +345,7 @@ def _signals_kept() -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
-def _reachable(address: str) -> None:
+def _reachable(address: str, label: str) -> None:
     """A one-line error now for an address nobody answers on (Ray itself retries for
     minutes). ``auto`` and ``local`` are Ray's own words and are left to it."""
     if address in ("auto", "local"):
@@ -349,7 +353,7 @@ def _reachable(address: str) -> None:
     parts = urlsplit(address if "://" in address else f"ray-gcs://{address}")
     host, port = parts.hostname, parts.port
     if not host:
-        raise UsageError(f"--address {address}: not HOST:PORT or ray://HOST:PORT",
+        raise UsageError(f"{label}: not HOST:PORT or ray://HOST:PORT",
                          code="ray-address")  # fmt: skip
     port = port or (10001 if parts.scheme == "ray" else 6379)
     try:
@@ -357,7 +361,7 @@ def _reachable(address: str) -> None:
             pass
     except OSError as exc:
         raise UsageError(
-            f"--address {address}: no Ray cluster answers there ({exc.strerror or exc})",
+            f"{label}: no Ray cluster answers there ({exc.strerror or exc})",
             code="ray-unreachable",
         ) from None
 
