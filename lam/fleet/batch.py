@@ -158,6 +158,9 @@ def _drive(
     batch_id = f"batch-{new_run_id()}"
     folder = runs.parent / "batches" / batch_id
     folder.mkdir(parents=True, exist_ok=True)
+    from lam.policy_source import policy_line
+
+    print(policy_line(options.policy), file=err)  # the policy every row runs under, said once
     print(
         f"batch {batch_id}: {len(rows)} rows ({len(outcomes)} done earlier, skipped), "
         f"{min(options.workers, max(1, len(pending)))} worker(s); results in {results}",
