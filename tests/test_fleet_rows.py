@@ -4,6 +4,7 @@ naming file:line and the column, exit 2, before anything runs (nothing is record
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from lam.cli.main import main
 from lam.errors import UsageError
 from lam.fleet.rows import read_rows, row_key
 
-INPUTS = {
+INPUTS: dict[str, dict[str, Any]] = {
     "title": {"type": "string", "minLength": 1},
     "count": {"type": "integer", "minimum": 0, "default": 1},
     "tags": {"type": "array", "items": {"type": "string"}, "default": []},
