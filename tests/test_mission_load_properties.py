@@ -72,8 +72,8 @@ def test_a_mission_loads_in_order_or_names_a_real_cycle(edges: list[list[int]]) 
             return
         names = [int(n[1:]) for n in exc.message.removeprefix("dependency cycle: ").split(" -> ")]
         assert names[0] == names[-1] and len(names) >= 3
-        for task, dep in itertools.pairwise(names):
-            assert dep in edges[task]  # each arrow is a real dependsOn
+        for index, dep in itertools.pairwise(names):
+            assert dep in edges[index]  # each arrow is a real dependsOn
         return
     assert not has_cycle(edges)
     seen: set[str] = set()

@@ -105,7 +105,8 @@ def test_report_draws_the_tree_with_upstream_text_escaped(
     page = (result.directory / "report.html").read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
     assert "decided by <b>supervisor</b>: first try" in page
-    assert result.tasks["read"].run_id in page and "intact" in page
+    run_id = result.tasks["read"].run_id
+    assert run_id is not None and run_id in page and "intact" in page
     tree = tree_lines(result.directory)
     assert tree[0].endswith(": ok") and "  read: ok" in tree and "  store: ok" in tree
     types = [e["type"] for e in read_events(result.directory)]
