@@ -82,3 +82,33 @@ def test_a_mission_on_ray_retries_a_failed_task_and_stops_an_attempt(
         trace = Path(outcome.record, "trace.jsonl").read_text().splitlines()
         assert json.loads(trace[-1])["type"] == "end"  # closed, not cut off
         assert json.loads(trace[-1])["status"] == "killed"
+
+
+def test_lam_mission_engine_ray_runs_the_attempts_on_ray(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lam.cli.main import main
+
+    monkeypatch.setenv("LAM_RUNTIME_DIR", str(tmp_path / "registry"))
+    monkeypatch.chdir(tmp_path)
+    with items_server() as items:
+        write_spec(tmp_path, items.url)
+        write_yaml(tmp_path / "create.yaml", {
+            "lam": 1, "name": "create", "apis": {"items": {"spec": "items.openapi.yaml"}},
+            "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "Desk"},
+                       "expect": {"status": 201}}],
+        })  # fmt: skip
+        mission = write_yaml(tmp_path / "mission.yaml", {
+            "arazzo": "1.0.1", "info": {"title": "cli on ray", "version": "1"},
+            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
+                                    "type": "openapi"}],
+            "workflows": [{"workflowId": "create", "x-lam-plan": "create.yaml"}],
+        })  # fmt: skip
+        code = main(["mission", str(mission), "--engine", "ray", "--json"])
+        out = json.loads(capsys.readouterr().out)
+        assert code == 0, out
+        assert [i["title"] for i in items.items.values()] == ["Desk"]
+        events = _events(Path(out["record"]))
+        assert events[0]["type"] == "mission" and events[0]["launcher"] == "RayLauncher"
+        (attempt,) = [e for e in events if e["type"] == "attempt"]
+        assert attempt["task"] == "create"

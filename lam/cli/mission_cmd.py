@@ -64,6 +64,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--dry-run", action="store_true", help="run every task in the sandbox")
     parser.add_argument("--check", action="store_true", help="validate only; nothing runs")
     parser.add_argument("--runs-dir", metavar="DIR", help="where run records go")
+    parser.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="where task attempts run: child processes here (default), or Ray tasks "
+        "(--address; docs/scale.md)",
+    )  # fmt: skip
+    parser.add_argument("--address", metavar="ADDR", help="with --engine ray: the cluster")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.set_defaults(func=run)
 
@@ -121,7 +127,13 @@ def check_and_run(file: str, args: argparse.Namespace, *, check_only: bool, dry_
 def _supervise(mission: Mission, options: MissionOptions, *, as_json: bool) -> int:
     from lam.mission.supervisor import run_mission
 
-    result = run_mission(mission, options)
+    if options.engine == "ray":
+        from lam.fleet.ray_launcher import RayLauncher
+
+        with RayLauncher(options.address, workers=len(mission.tasks)) as launcher:
+            result = run_mission(mission, options, launcher=launcher)
+    else:
+        result = run_mission(mission, options)
     if as_json:
         print_json(result.to_json())
         return result.exit_code
@@ -182,6 +194,8 @@ def mission_options(
         apps=url_pairs(args.app, "--app"),
         apis=url_pairs(args.api, "--api"),
         runs_dir=Path(runs_dir) if runs_dir else None,
+        engine="ray" if getattr(args, "engine", None) == "ray" else "local",
+        address=getattr(args, "address", None),
         json=bool(args.json),
     )
 

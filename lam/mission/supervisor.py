@@ -189,6 +189,7 @@ class _Supervisor:
             ],
             "order": [list(layer) for layer in self.mission.order()],
             "on_failure": self.mission.on_failure,
+            "launcher": type(self.launcher).__name__,  # where attempts ran: LocalLauncher, RayLauncher
             "dry_run": self.options.dry_run,
             "approvals": {k: sorted(v) for k, v in self.options.approvals.items()},
             "policy": str(self.options.policy) if self.options.policy else None,
