@@ -12,11 +12,16 @@ shows a traceback for them.
     │   ├── PlanError             a plan that breaks the plan format
     │   ├── SpecError             an OpenAPI document that cannot be loaded or is invalid
     │   ├── PolicyError           exit 2: an operator policy file that is invalid
-    │   └── RecordingError        a recording that cannot be used
+    │   ├── RecordingError        a recording that cannot be used
+    │   └── MissionError          a mission that cannot run as written (lam.mission.model)
     ├── StepFailed                a step failed at run time (names the step)
     ├── GroundingError            a UI target is missing or ambiguous (lists candidates)
     ├── BlockedError              exit 3: a step is denied or lacks its approval
-    └── KilledError               exit 4: stopped by the kill switch
+    ├── KilledError               exit 4: stopped by the kill switch
+    └── elsewhere, beside the code that raises them: CriterionError (a malformed success
+        criterion, lam.criteria), ActionError (an onSuccess/onFailure action,
+        lam.runtime.flow), EgressError, EvidenceError, BrowserNotFound, LlmError,
+        CannotPlanError (the Python API)
 """
 
 from __future__ import annotations
