@@ -30,6 +30,7 @@ from lam.errors import UsageError
 if TYPE_CHECKING:
     from lam.mission.check import MissionReport
     from lam.mission.model import Mission, MissionOptions
+    from lam.mission.supervisor import TaskResult
     from lam.policy import Policy
 
 __all__ = [
@@ -138,8 +139,7 @@ def _supervise(mission: Mission, options: MissionOptions, *, as_json: bool) -> i
         print_json(result.to_json())
         return result.exit_code
     rows = [
-        (t.id, t.status, str(t.attempts), t.run_id or "", t.error or " ".join(t.needs))
-        for t in result.tasks.values()
+        (t.id, t.status, str(t.attempts), t.run_id or "", _why(t)) for t in result.tasks.values()
     ]
     print(f"\nmission {result.mission_id}: {result.status} (record {result.directory})")
     print(table(("task", "status", "attempts", "run", "why"), rows, width=72))
@@ -147,6 +147,14 @@ def _supervise(mission: Mission, options: MissionOptions, *, as_json: bool) -> i
     if needs:
         print("to run the held tasks, review them, then: " + " ".join(needs))
     return result.exit_code
+
+
+def _why(task: TaskResult) -> str:
+    if task.error or task.needs:
+        return task.error or " ".join(task.needs)
+    if task.unchecked:  # a dry run's answers made up from the spec: said, never passed
+        return f"{len(task.unchecked)} unchecked: {task.unchecked[0]}"
+    return ""
 
 
 # Options of `lam dry-run PLAN` a mission does not take: silently ignored, they would mislead.

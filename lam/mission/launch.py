@@ -120,10 +120,12 @@ class AttemptOutcome:
     needs: tuple[str, ...] = ()  # STEP@DIGEST approvals a held attempt asks for
     failed_step: str | None = None
     seconds: float = 0.0
+    unchecked: tuple[str, ...] = ()  # a dry run's "STEP: what it could not check"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["needs"] = list(self.needs)
+        data["unchecked"] = list(self.unchecked)
         return data
 
 
@@ -259,8 +261,10 @@ def _from_record(record: Path, run_id: str, result: Mapping[str, Any] | None) ->
     plan = next((e for e in events if e.get("type") == "plan"), {})
     outputs: dict[str, dict[str, Any]] = {}
     failed_step = None
+    unchecked: list[str] = []
     for event in events:
         if event.get("type") == "step":
+            unchecked += [f"{event.get('step')}: {u}" for u in event.get("unchecked") or ()]
             if isinstance(event.get("outputs"), dict):
                 outputs[str(event.get("step"))] = dict(event["outputs"])
             if event.get("status") != "ok":
@@ -290,7 +294,7 @@ def _from_record(record: Path, run_id: str, result: Mapping[str, Any] | None) ->
         status=status, exit_code=exit_code, run_id=run_id, record=str(record.resolve()),
         final_hash=head, events=count, step_outputs=outputs,
         inputs=dict(plan.get("inputs") or {}), error=error, needs=needs,
-        failed_step=failed_step,
+        failed_step=failed_step, unchecked=tuple(unchecked),
     )  # fmt: skip
 
 

@@ -78,12 +78,13 @@ class TaskResult:
     record: str | None = None
     error: str | None = None
     needs: tuple[str, ...] = ()  # TASK.STEP@DIGEST approvals a held task asks for
+    unchecked: tuple[str, ...] = ()  # a dry run's checks its sandbox could not make
 
     def to_json(self) -> dict[str, Any]:
         return {
             "task": self.id, "status": self.status, "attempts": self.attempts,
             "outputs": self.outputs, "run": self.run_id, "record": self.record,
-            "error": self.error, "needs": list(self.needs),
+            "error": self.error, "needs": list(self.needs), "unchecked": list(self.unchecked),
         }  # fmt: skip
 
 
@@ -189,7 +190,8 @@ class _Supervisor:
             ],
             "order": [list(layer) for layer in self.mission.order()],
             "on_failure": self.mission.on_failure,
-            "launcher": type(self.launcher).__name__,  # where attempts ran: LocalLauncher, RayLauncher
+            # where attempts ran: LocalLauncher, RayLauncher
+            "launcher": type(self.launcher).__name__,
             "dry_run": self.options.dry_run,
             "approvals": {k: sorted(v) for k, v in self.options.approvals.items()},
             "policy": str(self.options.policy) if self.options.policy else None,
@@ -343,6 +345,7 @@ class _Supervisor:
         result = TaskResult(
             task.id, status, attempts, run_id=outcome.run_id, record=outcome.record,
             error=outcome.error, needs=tuple(f"{task.id}.{n}" for n in outcome.needs),
+            unchecked=outcome.unchecked,
         )  # fmt: skip
         if status == "ok":
             try:

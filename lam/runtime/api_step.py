@@ -18,10 +18,11 @@ from lam.plans import NO_BODY, Step
 from lam.policy import ActionFacts, url_host
 from lam.risk import classify_request
 from lam.risk.http import decode_escapes, effective_method
-from lam.runtime.context import RunState, StepOutcome
+from lam.runtime.context import STAND_IN, RunState, StepOutcome
 from lam.runtime.effects import Effect
 from lam.runtime.guard import GuardCheck
 from lam.runtime.sign_in import PASSED_LIVE
+from lam.sandbox.transport import SANDBOX_ANSWER
 from lam.spec import Operation, Spec
 from lam.types import Classification, Risk
 
@@ -129,6 +130,8 @@ class ApiStepExecutor:
                 "body": body_value,
                 "url": call.url,
                 "method": call.method,
+                # the sandbox made this answer up from the spec (lam.sandbox.transport)
+                STAND_IN: bool(response.extensions.get(SANDBOX_ANSWER)),
             },
             detail={"attempts": attempts},
             warnings=warnings,

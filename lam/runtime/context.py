@@ -18,7 +18,7 @@ from lam.runtime.record import RunRecord
 if TYPE_CHECKING:
     from lam.adapters.browser.snapshot import ElementInfo
 
-__all__ = ["Observer", "PageView", "RunState", "StepExecutor", "StepOutcome", "read_secret"]
+__all__ = ["STAND_IN", "Observer", "PageView", "RunState", "StepExecutor", "StepOutcome", "read_secret"]
 
 
 def read_secret(name: str) -> str:
@@ -67,6 +67,10 @@ class RunState:
             raise StepFailed(
                 f"{where}: {exc}", step=step.id, location=f"{step.place}.{where}", code="expression"
             ) from None
+
+
+STAND_IN = "stand_in"
+"""The key of a step's response that says the sandbox made the answer up from the spec."""
 
 
 @dataclass

@@ -13,7 +13,11 @@ import httpx
 
 from lam.sandbox.simulator import SimRequest, SimResponse, Simulator
 
-__all__ = ["AsyncSimulatorTransport", "SimulatorTransport", "to_sim_request"]
+__all__ = ["SANDBOX_ANSWER", "AsyncSimulatorTransport", "SimulatorTransport", "to_sim_request"]
+
+SANDBOX_ANSWER = "lam_sandbox_answer"
+"""Set on every answer the simulator made up from the spec: a body read from it is the spec's
+example, not the live system's (what it lacks is known only after a live run)."""
 
 
 def to_sim_request(request: httpx.Request, body: bytes) -> SimRequest:
@@ -30,7 +34,11 @@ def to_sim_request(request: httpx.Request, body: bytes) -> SimRequest:
 
 def _to_httpx(answer: SimResponse, request: httpx.Request) -> httpx.Response:
     return httpx.Response(
-        answer.status, headers=dict(answer.headers), content=answer.body, request=request
+        answer.status,
+        headers=dict(answer.headers),
+        content=answer.body,
+        request=request,
+        extensions={SANDBOX_ANSWER: True},
     )
 
 
