@@ -91,7 +91,12 @@ def server() -> Iterator[str]:
     async def token(_: Request) -> JSONResponse:
         return JSONResponse({"token_type": "bearer"})  # no access_token: the live answer
 
-    app = Starlette(routes=[Route("/token", token, methods=["POST"])])
+    async def item(request: Request) -> JSONResponse:
+        return JSONResponse({"id": request.path_params["id"]})  # no name, live
+
+    app = Starlette(routes=[
+        Route("/token", token, methods=["POST"]), Route("/items/{id}", item, methods=["GET"]),
+    ])  # fmt: skip
     with serve_app(app) as url:
         yield url
 
@@ -102,3 +107,12 @@ def test_a_live_run_is_as_strict_as_ever(tmp_path: Path, server: str) -> None:
     )
     assert result.status == "failed" and isinstance(result.error, StepFailed)
     assert "access_token" in result.error.message and result.steps[0].unchecked == ()
+
+
+def test_a_live_read_in_a_dry_run_is_checked_as_live(tmp_path: Path, server: str) -> None:
+    read = {**ITEM_STEP, "params": {"id": "7"}}
+    result = lam.dry_run(
+        plan(tmp_path, [read]), apis={"tokens": server}, reads="live", runs_dir=tmp_path / "runs"
+    )
+    assert result.status == "failed" and isinstance(result.error, StepFailed)
+    assert "name" in result.error.message and result.steps[0].unchecked == ()

@@ -32,13 +32,15 @@ def to_sim_request(request: httpx.Request, body: bytes) -> SimRequest:
     )
 
 
-def _to_httpx(answer: SimResponse, request: httpx.Request) -> httpx.Response:
+def _to_httpx(answer: SimResponse, request: httpx.Request, simulator: Simulator) -> httpx.Response:
+    # A read through an overlay that reads live (lam.sandbox.overlay) answers with live data.
+    live = request.method.upper() in ("GET", "HEAD") and getattr(simulator, "reads_live", False)
     return httpx.Response(
         answer.status,
         headers=dict(answer.headers),
         content=answer.body,
         request=request,
-        extensions={SANDBOX_ANSWER: True},
+        extensions={SANDBOX_ANSWER: not live},
     )
 
 
@@ -53,7 +55,7 @@ class SimulatorTransport(httpx.BaseTransport):
         body = request.read()
         with self._lock:
             answer = self.simulator.handle(to_sim_request(request, body))
-        return _to_httpx(answer, request)
+        return _to_httpx(answer, request, self.simulator)
 
 
 class AsyncSimulatorTransport(httpx.AsyncBaseTransport):
@@ -65,4 +67,4 @@ class AsyncSimulatorTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         answer = self.simulator.handle(to_sim_request(request, body))
-        return _to_httpx(answer, request)
+        return _to_httpx(answer, request, self.simulator)
