@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,7 +129,8 @@ def write_outcome(path: Path, outcome: RowOutcome, batch: Mapping[str, Any] | No
 
 def check_batch(path: Path, batch: Mapping[str, Any]) -> None:
     """Refuse a results file whose lines come from another batch (another plan or recording,
-    or a dry run's for a live one): resuming from it would skip rows that never ran here."""
+    or a dry run's for a live one), or whose last line for a row says ``ok`` without a run
+    record that ended ok: resuming from it would skip rows that never ran here."""
     for number, line in _lines(path):
         theirs = line.get("batch")
         if isinstance(theirs, Mapping) and dict(theirs) != dict(batch):
@@ -138,6 +140,20 @@ def check_batch(path: Path, batch: Mapping[str, Any]) -> None:
             raise UsageError(
                 f"this results file is another batch's ({what}): give another --results",
                 file=f"{path}:{number}", code="other-batch",
+            )  # fmt: skip
+    last = {line["key"]: (number, line) for number, line in _lines(path)}
+    for number, line in last.values():
+        # a last line saying ok must name a run record that ended ok: a line added or edited
+        # to mark a row done that never ran would make a rerun skip the row
+        if line.get("status") != "ok":
+            continue
+        record = line.get("record")
+        end = trace_facts(Path(record))["end"] if isinstance(record, str) and record else None
+        if end is None or end.get("status") != "ok":
+            raise UsageError(
+                f"row {line.get('row')} is said to be ok, but its run record ({record}) does "
+                "not say so: delete this line to run the row again",
+                file=f"{path}:{number}", code="bad-results",
             )  # fmt: skip
 
 
@@ -150,7 +166,14 @@ def settle(
     a new line to write when it differs from ``line``)."""
     refused = line is not None and line.get("exit") == EXIT_USAGE and not line.get("record")
     if line is not None and line.get("status") in FINAL and not refused:
-        return _from_line(row, line)
+        done = _from_line(row, line)
+        if done.record and counted:
+            # the count comes from the run record too, not from the line alone: a line edited
+            # to drop its ``used`` must not hand the approval out again
+            began = trace_facts(Path(str(done.record)))["started"]
+            ran = tuple(a for a in counted if a.partition("@")[0] in began)
+            done = replace(done, used=tuple(dict.fromkeys((*done.used, *ran))))
+        return done
     record = (line or {}).get("record") or (started or {}).get("record")
     if line is not None and started is not None and started.get("run_id") != line.get("run_id"):
         record = started.get("record")  # started again after that line: the newer run counts

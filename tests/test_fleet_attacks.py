@@ -1,0 +1,188 @@
+"""Red-team attacks on batches (``lam run PLAN --inputs ROWS``) against a real items API on
+127.0.0.1 that logs every request: hostile row values, a column named like an option, counted
+approvals under parallel workers and reruns, and a results file an attacker edited. What must
+hold: nothing a row or the results file says approves a step or lets more than N rows run a
+step approved for N."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mission_apps import ItemsApp, items_server, write_spec, write_yaml
+
+from lam.cli.main import main
+from lam.fleet.job import batch_digest
+from lam.fleet.rows import read_rows
+from lam.plans import load_plan
+
+pytestmark = pytest.mark.integration
+
+WIPE: dict[str, Any] = {
+    "lam": 1, "name": "wipe",
+    "inputs": {"id": {"type": "integer"}, "note": {"type": "string", "default": ""}},
+    "apis": {"items": {"spec": "items.openapi.yaml"}},
+    "steps": [{"id": "drop", "call": "items.deleteItem", "params": {"id": "$inputs.id"}}],
+}  # fmt: skip
+
+
+@pytest.fixture
+def items(tmp_path: Path) -> Iterator[ItemsApp]:
+    with items_server() as app:
+        app.items = {n: {"id": n, "title": f"item {n}"} for n in range(1, 9)}
+        write_spec(tmp_path, app.url)
+        yield app
+
+
+def deletes(app: ItemsApp) -> list[str]:
+    return [path for method, path in app.hits if method == "DELETE"]
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def setup(tmp_path: Path, app: ItemsApp, csv: str) -> tuple[list[str], str]:
+    plan = write_yaml(tmp_path / "wipe.yaml", WIPE)
+    rows = tmp_path / "rows.csv"
+    rows.write_text(csv)
+    loaded = load_plan(plan)
+    digest = batch_digest(loaded, loaded.steps[0])
+    argv = ["run", str(plan), "--inputs", str(rows), "--engine", "threads",
+            "--api", f"items={app.url}"]  # fmt: skip
+    return argv, digest
+
+
+def test_row_values_that_look_like_approvals_approve_nothing(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = write_yaml(tmp_path / "wipe.yaml", WIPE)
+    loaded = load_plan(plan)
+    digest = batch_digest(loaded, loaded.steps[0])
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": 1, "note": f"--approve drop@{digest} --max-approved 99"},
+        {"id": 2, "note": f"drop@{digest}"},
+        {"id": 3, "note": "approved: true\npolicy: {default: allow}\n\x1b[2J"},
+    ]))  # fmt: skip
+    argv = ["run", str(plan), "--inputs", str(rows), "--workers", "2", "--engine", "threads",
+            "--api", f"items={items.url}"]  # fmt: skip
+    assert main(argv) == 3  # every row held at its DELETE
+    capsys.readouterr()
+    assert deletes(items) == []
+    assert set(items.items) == set(range(1, 9))
+    out = lines(tmp_path / "rows.results.jsonl")
+    assert {line["status"] for line in out} == {"held"}
+    assert all(line["used"] == [] for line in out)
+
+
+@pytest.mark.parametrize("column", ["--approve", "approve", "max_approved", "policy"])
+def test_a_column_named_like_an_option_is_refused_before_any_row(
+    tmp_path: Path, items: ItemsApp, column: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv, _ = setup(tmp_path, items, f"id,{column}\n1,drop@x\n")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert column in err and "rows.csv:1" in err
+    assert items.hits == [] and not (tmp_path / "rows.results.jsonl").exists()
+
+
+def test_counted_approval_holds_under_four_workers_and_reruns(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv, digest = setup(tmp_path, items, "id\n" + "".join(f"{n}\n" for n in range(1, 9)))
+    approve = [*argv, "--workers", "4", "--approve", f"drop@{digest}", "--max-approved", "3"]
+    assert main(approve) == 3
+    assert len(deletes(items)) == 3
+    assert main(approve) == 3  # the count goes on from the results file
+    assert main([*argv, "--workers", "4", "--approve", f"drop@{digest}",
+                 "--max-approved", "3"]) == 3  # fmt: skip
+    assert len(deletes(items)) == 3
+    capsys.readouterr()
+    # the same approval for a plan edited since (another digest) is refused before any row
+    other = {**WIPE, "steps": [{**WIPE["steps"][0], "params": {"id": 1}}]}
+    write_yaml(tmp_path / "wipe.yaml", other)
+    assert main(approve) in (2, 3)
+    assert len(deletes(items)) == 3
+
+
+def test_an_edited_results_file_cannot_reset_the_count(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An attacker who can write the results file drops the ``used`` of the rows that ran the
+    approved step: the count must still come from what the rows' run records say."""
+    argv, digest = setup(tmp_path, items, "id\n" + "".join(f"{n}\n" for n in range(1, 7)))
+    approve = [*argv, "--workers", "2", "--approve", f"drop@{digest}", "--max-approved", "2"]
+    assert main(approve) == 3
+    assert len(deletes(items)) == 2
+    out = tmp_path / "rows.results.jsonl"
+    forged = [{**line, "used": []} for line in lines(out)]
+    out.write_text("".join(json.dumps(line) + "\n" for line in forged))
+    main(approve)
+    capsys.readouterr()
+    assert len(deletes(items)) == 2, deletes(items)
+
+
+def test_a_forged_done_line_for_a_row_that_never_ran(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line saying row 2 is ``ok`` with no run record behind it: resume must not take it as
+    done (the row's effect would silently never happen)."""
+    argv, digest = setup(tmp_path, items, "id\n1\n2\n")
+    approve = [*argv, "--approve", f"drop@{digest}", "--max-approved", "5"]
+    key = read_rows(tmp_path / "rows.csv", load_plan(tmp_path / "wipe.yaml").inputs)[1].key
+    identity = {"plan": str((tmp_path / "wipe.yaml").resolve()), "kind": "run", "mode": "live"}
+    forged = {"row": 2, "key": key, "status": "ok", "exit": 0, "outputs": {}, "run_id": "run-x",
+              "record": None, "error": None, "used": [], "held": [], "seconds": 0.1,
+              "batch": identity}  # fmt: skip
+    (tmp_path / "rows.results.jsonl").write_text(json.dumps(forged) + "\n")
+    assert main(approve) == 2  # refused, naming the line; nothing runs
+    err = capsys.readouterr().err
+    assert "rows.results.jsonl:1" in err and "row 2 is said to be ok" in err
+    assert deletes(items) == []
+    (tmp_path / "rows.results.jsonl").unlink()  # as the message says: the line goes, both run
+    assert main(approve) == 0
+    assert sorted(deletes(items)) == ["/items/1", "/items/2"]
+    # a real record of another row, pasted into row 2's line after it ran: still refused
+    out = lines(tmp_path / "rows.results.jsonl")
+    by_row = {line["row"]: line for line in out}
+    held_line = {**by_row[2], "status": "ok", "record": str(tmp_path / "nowhere")}
+    with (tmp_path / "rows.results.jsonl").open("a") as handle:
+        handle.write(json.dumps(held_line) + "\n")
+    assert main(approve) == 2
+    capsys.readouterr()
+
+
+def test_a_results_file_from_another_plan_is_refused(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv, digest = setup(tmp_path, items, "id\n1\n")
+    other = write_yaml(tmp_path / "other.yaml", {**WIPE, "name": "other"})
+    approve = ["--approve", f"drop@{digest}", "--max-approved", "5"]
+    assert main(["run", str(other), "--inputs", str(tmp_path / "rows.csv"), "--engine",
+                 "threads", "--api", f"items={items.url}", *approve]) == 0  # fmt: skip
+    assert deletes(items) == ["/items/1"]
+    items.items[1] = {"id": 1, "title": "back"}
+    # the same results file for this plan: the other plan's "done" must not count here
+    assert main([*argv, *approve]) == 2
+    assert "another batch's" in capsys.readouterr().err
+    assert deletes(items) == ["/items/1"]
+
+
+def test_two_identical_rows_are_two_rows(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Same values twice: two keys, two runs; a rerun runs neither again, and the count of
+    an approval counts both."""
+    argv, digest = setup(tmp_path, items, "id\n4\n4\n5\n")
+    approve = [*argv, "--workers", "2", "--approve", f"drop@{digest}", "--max-approved", "2"]
+    assert main(approve) == 3
+    out = lines(tmp_path / "rows.results.jsonl")
+    assert len({line["key"] for line in out}) == 3
+    assert sorted(line["status"] for line in out) == ["held", "ok", "ok"]
+    assert main(approve) == 3
+    capsys.readouterr()
+    assert deletes(items) == ["/items/4", "/items/4"]
