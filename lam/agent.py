@@ -31,7 +31,7 @@ from lam.planner.base import ActionModel, HistoryItem, Observation, Proposal, pl
 from lam.runtime.runner import Runner, RunResult
 from lam.runtime.start import RunOptions, open_growing
 
-__all__ = ["DoOptions", "DoResult", "do_goal", "secret_passwords"]
+__all__ = ["DoOptions", "DoResult", "do_goal", "passwords_in", "secret_passwords"]
 
 APP = "app"
 API = "api"
@@ -102,7 +102,7 @@ class _Loop:
             self._propose_first()
         # the goal may say a password; the record never does
         run_options = replace(
-            self.o.run, secrets=(*self.o.run.secrets, *_passwords_in(self.o.goal))
+            self.o.run, secrets=(*self.o.run.secrets, *passwords_in(self.o.goal))
         )
         runner = open_growing(self._document([]), run_options, path=self.base / _PLAN_NAME)
         runner.record.event("goal", goal=self.o.goal, planner=type(self.o.planner).__name__)
@@ -247,9 +247,10 @@ _TARGETED = ("click", "fill", "select", "check", "uncheck", "press", "hover", "u
 _PASSWORD = re.compile(r"password\s+(?:is\s+)?(?:'([^']+)'|\"([^\"]+)\"|(\S+))", re.IGNORECASE)
 
 
-def _passwords_in(goal: str) -> list[str]:
-    """Values a goal gives as a password ("... with password 'x'", "as admin using x",
-    "(admin / x)": every sign-in phrasing the planner reads, lam.planner.phrasing)."""
+def passwords_in(goal: str) -> list[str]:
+    """The passwords a goal says, for records to hide: values it gives as a password ("...
+    with password 'x'", "as admin using x", "(admin / x)": every sign-in phrasing the planner
+    reads, lam.planner.phrasing)."""
     from lam.planner.phrasing import goal_secrets
 
     found = [next(g for g in m.groups() if g) for m in _PASSWORD.finditer(goal)]

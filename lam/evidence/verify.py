@@ -31,6 +31,7 @@ __all__ = [
     "deleted_runs",
     "local_trust",
     "record_files",
+    "still_running",
     "trace_events",
     "verify_here",
     "verify_run",
@@ -181,7 +182,7 @@ def verify_run(
             problems.append(
                 f"the ledger has no end entry for run {run} (the ledger was cut or rolled back)"
             )
-    elif start is not None and _alive(start[1]):
+    elif start is not None and still_running(start[1]):
         in_progress = True
         verdict.notes.append(f"run in progress (process {start[1].get('pid')} is alive)")
     else:
@@ -231,8 +232,10 @@ def _file_problems(
     return problems
 
 
-def _alive(start: Mapping[str, Any]) -> bool:
-    """Whether the process that started a run still runs (on this machine)."""
+def still_running(start: Mapping[str, Any]) -> bool:
+    """Whether the process a ledger's start entry names (its ``pid`` and ``host``) still runs:
+    only a process on this machine can be seen. A run or mission record without an end whose
+    process still runs is in progress, not broken."""
     pid = start.get("pid")
     if start.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
         return False

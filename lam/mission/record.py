@@ -27,17 +27,16 @@ import json
 import os
 import threading
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from lam.evidence.chain import GENESIS, digest
 from lam.runtime.record import (
-    _SENSITIVE_KEY,  # the run records' own rule for credential-like keys: one rule, not two
-    REDACTED,
     new_run_id,
     read_trace,
+    redact,  # the run records' own rule for credential-like keys and secrets: one rule
     runs_root,
     verify_trace,
 )
@@ -56,7 +55,6 @@ __all__ = [
     "is_mission_record",
     "missions_root",
     "read_events",
-    "redact",
     "summary",
     "trace_head",
     "verify_mission",
@@ -158,28 +156,6 @@ class MissionRecord:
             self._file.close()
 
 
-def redact(value: Any, secrets: Collection[str] = ()) -> Any:
-    """Values under credential-like keys (``password``, ``token``, ``authorization``...) are
-    hidden, and so is each of ``secrets`` inside any string, as run records hide them: a
-    mission's inputs, goals and outputs are written down here."""
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, Mapping):
-        return {
-            k: REDACTED
-            if _SENSITIVE_KEY.search(str(k))
-            and v not in (None, "")
-            and not (isinstance(v, str) and v.startswith("$"))
-            else redact(v, secrets)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(v, secrets) for v in value]
-    return value
-
-
 def read_events(directory: Path) -> list[dict[str, Any]]:
     """The events of a mission record as they lie (a torn last line skipped)."""
     try:
@@ -261,9 +237,9 @@ def verify_mission(directory: Path, *, key: PublicKey, ledger: LedgerSource) -> 
         problems.append(f"the ledger has no end entry for mission {mission_id}")
     in_progress = False
     if final is None and end is None and start is not None:
-        from lam.evidence.verify import _alive  # the run records' own rule: pid on this host
+        from lam.evidence.verify import still_running  # the run records' own rule
 
-        if _alive(start[1]):
+        if still_running(start[1]):
             in_progress = True
             verdict.notes.append(f"mission in progress (process {start[1].get('pid')} is alive)")
         else:

@@ -299,9 +299,9 @@ class _Supervisor:
         attempts = 1 + max(0, task.retries)
         outcome = AttemptOutcome("failed", EXIT_FAILED)
         if isinstance(goal, str):
-            from lam.agent import _passwords_in  # lam do's own rule for passwords in a goal
+            from lam.agent import passwords_in  # lam do's own rule for passwords in a goal
 
-            for password in _passwords_in(goal):
+            for password in passwords_in(goal):
                 self.record.add_secret(password)
         for number in range(1, attempts + 1):
             attempt = self._attempt(task, number, inputs, goal, note)

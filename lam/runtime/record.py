@@ -25,7 +25,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -45,6 +45,7 @@ __all__ = [
     "TraceCheck",
     "new_run_id",
     "read_trace",
+    "redact",
     "runs_root",
     "verify_trace",
 ]
@@ -58,6 +59,28 @@ _SENSITIVE_KEY = re.compile(
     r"|csrf|xsrf|authenticity[-_]?token",
     re.IGNORECASE,
 )
+
+
+def redact(value: Any, hide: Collection[str] = ()) -> Any:
+    """``value`` as a record writes it down: values under credential-like keys (``password``,
+    ``token``, ``authorization``...) are hidden unless they are plan expressions (``$...``),
+    and so is each of ``hide`` inside any string. One rule for run and mission records."""
+    if isinstance(value, str):
+        for secret in hide:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _redact_item(str(k), v, hide) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, hide) for v in value]
+    return value
+
+
+def _redact_item(key: str, value: Any, hide: Collection[str]) -> Any:
+    if _SENSITIVE_KEY.search(key) and not (isinstance(value, str) and value.startswith("$")):
+        return REDACTED if value not in (None, "") else value
+    return redact(value, hide)
 
 
 def runs_root(base: Path | None = None) -> Path:
@@ -199,22 +222,8 @@ class RunRecord:
         return target
 
     def redact(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self._secrets:
-                if secret in value:
-                    value = value.replace(secret, REDACTED)
-            return value
-        if isinstance(value, Mapping):
-            return {k: self._redact_item(str(k), v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.redact(v) for v in value]
-        return value
-
-    def _redact_item(self, key: str, value: Any) -> Any:
-        """Values under credential-like keys are hidden, unless they are plan expressions."""
-        if _SENSITIVE_KEY.search(key) and not (isinstance(value, str) and value.startswith("$")):
-            return REDACTED if value not in (None, "") else value
-        return self.redact(value)
+        """``value`` as this record writes it down (:func:`redact` with the run's secrets)."""
+        return redact(value, self._secrets)
 
     def close(self) -> None:
         """Seal the record (a ``seal`` event, when no ``end`` did) and close the trace."""
