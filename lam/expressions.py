@@ -32,6 +32,7 @@ __all__ = [
     "Expression",
     "ExpressionError",
     "Template",
+    "as_text",
     "parse_value",
     "resolve_pointer",
     "resolve_value",
@@ -330,7 +331,7 @@ def _resolve(value: Any, ctx: Context, budget: _Budget) -> Any:
         for part in value.parts:
             if isinstance(part, Expression):
                 resolved = ctx.resolve(part)
-                text = resolved if isinstance(resolved, str) else _as_text(resolved)
+                text = resolved if isinstance(resolved, str) else as_text(resolved)
             else:
                 text = part
             budget.charge(len(text))
@@ -346,7 +347,9 @@ def _resolve(value: Any, ctx: Context, budget: _Budget) -> Any:
     return value
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A resolved value as it reads inside a template: null is empty, booleans are
+    ``true``/``false``, objects and arrays compact JSON, anything else ``str``."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -15,7 +15,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from lam.expressions import Context, Expression, ExpressionError, Template, resolve_pointer
+from lam.expressions import (
+    Context,
+    Expression,
+    ExpressionError,
+    Template,
+    as_text,
+    resolve_pointer,
+)
 from lam.expressions import resolve_value as _resolve_plan_value
 from lam.limits import DOCUMENT_LIMITS, OverLimit, load_json
 from lam.mission.model import MissionError, Task
@@ -59,7 +66,7 @@ def resolve(value: Any, task: Task, outputs: Outputs, mission_inputs: Mapping[st
         for part in value.parts:
             if isinstance(part, Expression):
                 found = _lookup(part, task, outputs, mission_inputs)
-                parts.append(found if isinstance(found, str) else _text(found))
+                parts.append(found if isinstance(found, str) else as_text(found))
             else:
                 parts.append(part)
         return "".join(parts)
@@ -102,13 +109,3 @@ def task_outputs(task: Task, inputs: Mapping[str, Any], step_outputs: Outputs) -
 
     context = Context(inputs, step_outputs, no_secret)
     return {name: _resolve_plan_value(value, context) for name, value in task.outputs.items()}
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)

@@ -20,11 +20,14 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lam.errors import EXIT_FAILED, EXIT_USAGE, BlockedError, LamError
 from lam.mission.launch import APPROVE_FLAG, TaskAttempt
 from lam.planner.base import ActionModel, HistoryItem, Observation, Proposal
+
+if TYPE_CHECKING:
+    from lam.runtime.runner import RunResult
 
 __all__ = ["main"]
 
@@ -80,14 +83,7 @@ def _run(attempt: TaskAttempt) -> dict[str, Any]:
         result, healed = facade.dry_run(source, **common), []
     else:
         result, healed = facade.run(source, approvals=attempt.approvals, **common), []
-    return {
-        "status": str(result.status),
-        "exit": result.exit_code,
-        "run": result.run_id,
-        "record": str(Path(result.directory).resolve()),
-        "error": result.error.one_line() if result.error else None,
-        "healed": healed,
-    }
+    return {**_ended(result), "healed": healed}
 
 
 def _do(attempt: TaskAttempt) -> dict[str, Any]:
@@ -118,7 +114,11 @@ def _do(attempt: TaskAttempt) -> dict[str, Any]:
         max_seconds=attempt.timeout or 180.0,
         memory=memory,
     )
-    result = do_goal(options).run
+    return _ended(do_goal(options).run)
+
+
+def _ended(result: RunResult) -> dict[str, Any]:
+    """What the result file says of a run that ended (the supervisor reads its record too)."""
     return {
         "status": str(result.status),
         "exit": result.exit_code,
