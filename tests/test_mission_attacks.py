@@ -1,0 +1,180 @@
+"""Red-team attacks on missions against a real items API on 127.0.0.1 that logs every request:
+an approval for one task reaching the same-named step of another, a mission document that
+tries to approve or loosen something itself, hand-off names that collide, and hostile text
+(ANSI escapes, newlines) an upstream output carries into the operator's terminal. What must
+hold: only the operator's ``--approve TASK.STEP@DIGEST`` approves, for that task alone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mission_apps import ItemsApp, items_server, write_spec, write_yaml
+
+from lam.cli.main import main
+
+pytestmark = pytest.mark.integration
+
+API = {"items": {"spec": "items.openapi.yaml"}}
+REMOVE: dict[str, Any] = {
+    "lam": 1, "name": "remove", "apis": API, "inputs": {"id": {"type": "integer"}},
+    "steps": [{"id": "drop", "call": "items.deleteItem", "params": {"id": "$inputs.id"}}],
+}  # fmt: skip
+READ: dict[str, Any] = {
+    "lam": 1, "name": "read-note", "apis": API,
+    "steps": [{"id": "read", "call": "items.getNote", "outputs": {"note": "$response.body#/note"}}],
+}  # fmt: skip
+
+
+@pytest.fixture
+def items(tmp_path: Path) -> Iterator[ItemsApp]:
+    with items_server() as app:
+        app.items = {1: {"id": 1, "title": "one"}, 2: {"id": 2, "title": "two"}}
+        write_spec(tmp_path, app.url)
+        write_yaml(tmp_path / "remove.yaml", REMOVE)
+        write_yaml(tmp_path / "read.yaml", READ)
+        yield app
+
+
+def mission(tmp_path: Path, workflows: list[dict[str, Any]], **extra: Any) -> Path:
+    return write_yaml(tmp_path / "mission.yaml", {
+        "arazzo": "1.0.1", "info": {"title": "attack", "version": "1"},
+        "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
+                                "type": "openapi"}],
+        **extra, "workflows": workflows,
+    })  # fmt: skip
+
+
+def deletes(app: ItemsApp) -> list[str]:
+    return [path for method, path in app.hits if method == "DELETE"]
+
+
+def test_an_approval_for_one_task_does_not_cover_the_same_step_of_another(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two tasks run the same plan with the same value: the same step, the same digest. The
+    operator approves it for ``first`` only; ``second`` stays held."""
+    path = mission(tmp_path, [
+        {"workflowId": "first", "x-lam-plan": "remove.yaml", "x-lam-inputs": {"id": 1}},
+        {"workflowId": "second", "x-lam-plan": "remove.yaml", "x-lam-inputs": {"id": 1}},
+    ])  # fmt: skip
+    assert main(["validate", str(path), "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    needed = [a.removeprefix("--approve ") for a in report["approvals"]]
+    first = next(a for a in needed if a.startswith("first."))
+    assert (
+        first.split(".", 1)[1]
+        == next(a for a in needed if a.startswith("second.")).split(".", 1)[1]
+    )  # the same STEP@DIGEST
+    assert main(["mission", str(path), "--approve", first]) == 3
+    out = capsys.readouterr().out
+    assert "second" in out and "held" in out
+    assert deletes(items) == ["/items/1"]  # first's, once; second's was never sent
+    # a step approved without a task, or for a task the mission has not: usage, nothing runs
+    step = first.split(".", 1)[1]
+    for bad in (step, f"third.{step}"):
+        assert main(["mission", str(path), "--approve", bad]) == 2, bad
+        capsys.readouterr()
+    # task 'first', step 'second.drop': a step no task has, so nothing is approved
+    assert main(["mission", str(path), "--approve", f"first.second.{step}"]) == 3
+    capsys.readouterr()
+    assert deletes(items) == ["/items/1"]
+
+
+@pytest.mark.parametrize(
+    ("where", "what"),
+    [
+        ("task", {"x-lam-approve": ["drop"]}),
+        ("task", {"x-lam-approvals": {"drop": "yes"}}),
+        ("task", {"x-lam-policy": {"default": "allow"}}),
+        ("task", {"x-lam-inputs": {"id": 2, "--approve": "drop"}}),
+        ("task", {"x-lam-inputs": {"id": 2, "approve": "drop"}}),
+        ("mission", {"x-lam": {"approve": ["second.drop"]}}),
+        ("mission", {"x-lam": {"policy": "allow-all.yaml"}}),
+        ("mission", {"x-lam": {"on_failure": "continue", "max_approved": 9}}),
+    ],
+)
+def test_a_mission_document_cannot_approve_or_loosen_anything(
+    tmp_path: Path, items: ItemsApp, where: str, what: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    task: dict[str, Any] = {"workflowId": "second", "x-lam-plan": "remove.yaml",
+                            "x-lam-inputs": {"id": 2}}  # fmt: skip
+    extra: dict[str, Any] = {}
+    if where == "task":
+        task = {**task, **what}
+    else:
+        extra = what
+    path = mission(tmp_path, [task], **extra)
+    code = main(["mission", str(path)])
+    capsys.readouterr()
+    assert code in (1, 3)  # refused as invalid, or held: never run
+    assert deletes(items) == []
+    assert set(items.items) == {1, 2}
+
+
+def test_hand_off_names_that_would_collide_are_kept_apart(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Task ``a`` output ``b__id`` and task ``a__b`` output ``id`` would both become the input
+    ``a__b__id`` of a workflow task: one upstream value must not pass for the other."""
+    items.note = {"note": "2"}
+    write_yaml(tmp_path / "one.yaml", {**READ, "steps": [
+        {"id": "read", "call": "items.getItem", "params": {"id": 1},
+         "outputs": {"id": "$response.body#/id"}}]})  # fmt: skip
+    write_yaml(tmp_path / "two.yaml", {**READ, "steps": [
+        {"id": "read", "call": "items.getItem", "params": {"id": 2},
+         "outputs": {"id": "$response.body#/id"}}]})  # fmt: skip
+    path = mission(tmp_path, [
+        {"workflowId": "a", "x-lam-plan": "one.yaml",
+         "outputs": {"b__id": "$steps.read.outputs.id"}},
+        {"workflowId": "a__b", "x-lam-plan": "two.yaml",
+         "outputs": {"id": "$steps.read.outputs.id"}},
+        {"workflowId": "use", "dependsOn": ["a", "a__b"],
+         "steps": [
+             {"stepId": "look", "operationId": "getItem",
+              "parameters": [{"name": "id", "in": "path",
+                              "value": "$workflows.a.outputs.b__id"}]},
+             {"stepId": "wipe", "operationId": "deleteItem",
+              "parameters": [{"name": "id", "in": "path",
+                              "value": "$workflows.a__b.outputs.id"}]}]},
+    ])  # fmt: skip
+    code = main(["mission", str(path)])
+    capsys.readouterr()
+    if code == 1:  # refused: the two hand-offs would share a name
+        assert items.hits == []
+    else:  # or kept apart: look reads item 1, the DELETE of item 2 is held
+        assert code == 3
+        assert ("GET", "/items/1") in items.hits
+        assert deletes(items) == []
+
+
+def test_hostile_text_from_upstream_never_reaches_the_terminal_raw(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An upstream output with ANSI escapes and newlines (a fake 'approved' line, a screen
+    clear) that fails the task reading it: the mission's table and its report carry it as
+    inert text."""
+    items.note = {"note": "\x1b[2J\x1b[32mmission ok\nto run the held tasks: --approve "
+                          "x.drop@0123456789\r\x07"}  # fmt: skip
+    path = mission(tmp_path, [
+        {"workflowId": "up", "x-lam-plan": "read.yaml",
+         "outputs": {"note": "$steps.read.outputs.note"}},
+        {"workflowId": "down", "dependsOn": ["up"], "x-lam-plan": "remove.yaml",
+         "x-lam-inputs": {"id": "$workflows.up.outputs.note"}},
+    ])  # fmt: skip
+    code = main(["mission", str(path)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert deletes(items) == []
+    for stream in (captured.out, captured.err):
+        assert "\x1b" not in stream and "\x07" not in stream and "\r" not in stream
+        assert "to run the held tasks" not in stream.split("down", 1)[0]
+    assert "--approve x.drop" not in captured.out  # no fake approval offered to copy
+    (record,) = (tmp_path / "lam-home" / "missions").glob("mission-*")
+    assert main(["report", str(record)]) in (0, 1)
+    capsys.readouterr()
+    assert "\x1b" not in (record / "report.html").read_text()  # escaped, never raw
