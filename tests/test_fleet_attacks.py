@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mission_apps import ItemsApp, items_server, write_spec, write_yaml
+from mission_apps import ItemsApp, items_server, logging_server, write_spec, write_yaml
 
+from lam.adapters.browser import find_chromium
 from lam.cli.main import main
 from lam.fleet.job import batch_digest
 from lam.fleet.rows import read_rows
@@ -186,3 +187,37 @@ def test_two_identical_rows_are_two_rows(
     assert main(approve) == 3
     capsys.readouterr()
     assert deletes(items) == ["/items/4", "/items/4"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_row_values_pointing_the_browser_at_another_host_reach_nothing(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A UI plan opens ``site:{$inputs.path}`` and then ``$inputs.link``: rows whose values
+    aim at a second loopback server (a protocol-relative path, a backslash, a full URL, an
+    ``@`` for userinfo) fail their own row; that server gets no request at all."""
+    with logging_server() as (bystander, other):
+        host = other.removeprefix("http://")
+        plan = write_yaml(tmp_path / "visit.yaml", {
+            "lam": 1, "name": "visit",
+            "inputs": {"path": {"type": "string"},
+                       "link": {"type": "string", "default": items.url + "/pages/items/1"}},
+            "apps": {"site": {"url": items.url + "/"}},
+            "steps": [{"id": "open", "goto": "site:{$inputs.path}"},
+                      {"id": "follow", "goto": "$inputs.link"}],
+        })  # fmt: skip
+        rows = tmp_path / "rows.jsonl"
+        hostile = [f"//{host}/steal", f"/\\{host}/steal", f"@{host}/steal", f"/@{host}/steal"]
+        values = [{"path": "/pages/items/1"}, *({"path": p} for p in hostile),
+                  {"path": "/pages/items/2", "link": f"{other}/steal"},
+                  {"path": "/pages/items/2", "link": f"http://user@{host}/steal"}]  # fmt: skip
+        rows.write_text("".join(json.dumps(v) + "\n" for v in values))
+        code = main(["run", str(plan), "--inputs", str(rows), "--workers", "2",
+                     "--app", f"site={items.url}/"])  # fmt: skip
+        capsys.readouterr()
+        assert code in (1, 3)
+        out = {line["row"]: line["status"] for line in lines(tmp_path / "rows.results.jsonl")}
+        assert out[1] == "ok"
+        assert out[6] != "ok" and out[7] != "ok"
+        assert bystander.hits == []
