@@ -7,18 +7,23 @@ step approved for N."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mission_apps import ItemsApp, items_server, logging_server, write_spec, write_yaml
+from processes import alive, descendants
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
 from lam.fleet.job import batch_digest
 from lam.fleet.rows import read_rows
 from lam.plans import load_plan
+from lam.runtime.registry import live_runs
 
 pytestmark = pytest.mark.integration
 
@@ -221,3 +226,52 @@ def test_row_values_pointing_the_browser_at_another_host_reach_nothing(
         assert out[1] == "ok"
         assert out[6] != "ok" and out[7] != "ok"
         assert bystander.hits == []
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_lam_kill_of_a_batch_leaves_no_process_and_no_torn_line(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """UI rows in worker processes, each with its browser, stuck on a page that never loads:
+    ``lam kill BATCH`` ends the driver, and within 2 s every process it started (workers,
+    browsers and their helpers) is gone; the results file and journal are whole lines."""
+    plan = write_yaml(tmp_path / "page.yaml", {
+        "lam": 1, "name": "page", "inputs": {"n": {"type": "integer"}},
+        "apps": {"site": {"url": items.url + "/"}},
+        "steps": [{"id": "open", "goto": "site:/slow", "timeout": 60}],
+    })  # fmt: skip
+    rows = tmp_path / "rows.csv"
+    rows.write_text("n\n1\n2\n3\n4\n")
+    argv = [sys.executable, "-m", "lam", "run", str(plan), "--inputs", str(rows), "--workers",
+            "2", "--engine", "processes", "--app", f"site={items.url}/"]  # fmt: skip
+    driver = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        seen: dict[int, str] = {}
+        while time.monotonic() < deadline:
+            seen.update(descendants(driver.pid))
+            if items.hits.count(("GET", "/slow")) >= 2:
+                break
+            assert driver.poll() is None, driver.stderr.read() if driver.stderr else ""
+            time.sleep(0.05)
+        seen.update(descendants(driver.pid))
+        assert sum("chrom" in c for c in seen.values()) >= 2, seen
+        batch_id = next(e.run_id for e in live_runs() if e.run_id.startswith("batch-"))
+        assert main(["kill", batch_id]) == 0
+        capsys.readouterr()
+        driver.wait(timeout=10)
+        until = time.monotonic() + 2.0
+        while time.monotonic() < until and [p for p in seen if alive(p)]:
+            time.sleep(0.05)
+        left = {p: c for p, c in seen.items() if alive(p)}
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert left == {}, left
+    assert driver.returncode == 4
+    for file in (tmp_path / "rows.results.jsonl", tmp_path / "rows.results.jsonl.journal"):
+        text = file.read_text()
+        assert text.endswith("\n")
+        assert all(json.loads(line)["key"] for line in text.splitlines())

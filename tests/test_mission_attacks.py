@@ -7,14 +7,20 @@ hold: only the operator's ``--approve TASK.STEP@DIGEST`` approves, for that task
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mission_apps import ItemsApp, items_server, write_spec, write_yaml
+from processes import alive, descendants
 
+from lam.adapters.browser import find_chromium
 from lam.cli.main import main
+from lam.runtime.registry import live_runs
 
 pytestmark = pytest.mark.integration
 
@@ -178,3 +184,70 @@ def test_hostile_text_from_upstream_never_reaches_the_terminal_raw(
     assert main(["report", str(record)]) in (0, 1)
     capsys.readouterr()
     assert "\x1b" not in (record / "report.html").read_text()  # escaped, never raw
+
+
+SUPERVISOR = (
+    "import sys; from pathlib import Path; from lam.mission.load import load_mission; "
+    "from lam.mission.model import MissionOptions; from lam.mission.supervisor import "
+    "run_mission; sys.exit(run_mission(load_mission(Path(sys.argv[1])), "
+    "MissionOptions(missions_dir=Path(sys.argv[2]))).exit_code)"
+)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_lam_kill_of_a_mission_leaves_no_process_and_no_torn_line(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every process the mission started (task children, their browsers and the browsers'
+    helpers) is gone within 2 s of ``lam kill MISSION`` returning; every file it wrote is
+    whole JSON lines."""
+    write_yaml(tmp_path / "slow.yaml", {
+        "lam": 1, "name": "slow", "apis": API,
+        "steps": [{"id": "wait", "call": "items.slowRead", "timeout": 60}],
+    })  # fmt: skip
+    write_yaml(tmp_path / "page.yaml", {
+        "lam": 1, "name": "page", "apps": {"site": {"url": items.url + "/"}},
+        "steps": [{"id": "open", "goto": "site:/slow", "timeout": 60}],
+    })  # fmt: skip
+    path = mission(tmp_path, [
+        {"workflowId": "slow", "x-lam-plan": "slow.yaml"},
+        {"workflowId": "page", "x-lam-plan": "page.yaml"},
+    ])  # fmt: skip
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, str(path), str(tmp_path / "missions")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 40
+        seen: dict[int, str] = {}
+        while time.monotonic() < deadline:  # both requests in flight, the browser up
+            seen.update(descendants(supervisor.pid))
+            if items.hits.count(("GET", "/slow")) >= 2 and any("chrom" in c for c in seen.values()):
+                break
+            assert supervisor.poll() is None, supervisor.stderr.read() if supervisor.stderr else ""
+            time.sleep(0.05)
+        seen.update(descendants(supervisor.pid))
+        assert any("chrom" in c for c in seen.values()), seen
+        (entry,) = [e for e in live_runs() if e.run_id.startswith("mission-")]
+        assert main(["kill", entry.run_id]) == 0
+        capsys.readouterr()
+        until = time.monotonic() + 2.0
+        while time.monotonic() < until and [p for p in seen if alive(p)]:
+            time.sleep(0.05)
+        left = {p: c for p, c in seen.items() if alive(p)}
+        supervisor.wait(timeout=5)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert left == {}, left
+    assert supervisor.returncode == 4
+    record = Path(entry.directory)
+    written = [record / "events.jsonl", *(record / "attempts").glob("*.json")]
+    for result in (record / "attempts").glob("*.result.json"):
+        json.loads(result.read_text())
+    for file in written:
+        if file.suffix == ".jsonl":
+            text = file.read_text()
+            assert text.endswith("\n")
+            [json.loads(line) for line in text.splitlines()]
