@@ -275,3 +275,43 @@ def test_lam_kill_of_a_batch_leaves_no_process_and_no_torn_line(
         text = file.read_text()
         assert text.endswith("\n")
         assert all(json.loads(line)["key"] for line in text.splitlines())
+
+
+def test_counted_approval_holds_across_a_kill_and_a_resume(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three workers, the approved DELETE first, then a read that hangs: the batch is killed
+    while three rows hang after their DELETE. The rerun must not hand the approval out again
+    (the three rows are ``incomplete``, counted), nor run the DELETE twice."""
+    plan = write_yaml(tmp_path / "wipe.yaml", {**WIPE, "steps": [
+        *WIPE["steps"], {"id": "wait", "call": "items.slowRead", "timeout": 60}]})  # fmt: skip
+    loaded = load_plan(plan)
+    digest = batch_digest(loaded, loaded.steps[0])
+    rows = tmp_path / "rows.csv"
+    rows.write_text("id\n" + "".join(f"{n}\n" for n in range(1, 9)))
+    argv = [sys.executable, "-m", "lam", "run", str(plan), "--inputs", str(rows), "--workers",
+            "3", "--engine", "threads", "--api", f"items={items.url}",
+            "--approve", f"drop@{digest}", "--max-approved", "3"]  # fmt: skip
+    driver = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while items.hits.count(("GET", "/slow")) < 3:
+            assert time.monotonic() < deadline and driver.poll() is None
+            time.sleep(0.05)
+        batch_id = next(e.run_id for e in live_runs() if e.run_id.startswith("batch-"))
+        assert main(["kill", batch_id]) == 0
+        driver.wait(timeout=10)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 4
+    assert len(deletes(items)) == 3
+    items.slow_seconds = 0.0  # the reads answer now
+    rerun = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    capsys.readouterr()
+    assert rerun.returncode in (1, 3), rerun.stderr
+    assert len(deletes(items)) == 3, deletes(items)  # none twice, none beyond the count
+    last = {line["row"]: line for line in lines(tmp_path / "rows.results.jsonl")}
+    assert sum(bool(line["used"]) for line in last.values()) == 3
+    assert {last[n]["status"] for n in last if last[n]["used"]} == {"incomplete"}
