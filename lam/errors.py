@@ -133,13 +133,25 @@ class GroundingError(LamError):
 
 
 class BlockedError(LamError):
-    """A step is denied by policy, or needs a human approval it does not have."""
+    """A step is denied by policy, or needs a human approval it does not have.
+
+    ``steps`` names the steps held; ``approvals`` the ``--approve`` values
+    (``STEP@DIGEST``, ``STEP@DIGEST:RISK``) that would let them run, as data, so no caller
+    reads them back out of the message (none for a denial: no approval changes that)."""
 
     exit_code = EXIT_BLOCKED
 
-    def __init__(self, message: str, *, steps: Sequence[str] = (), **kwargs: str | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        steps: Sequence[str] = (),
+        approvals: Sequence[str] = (),
+        **kwargs: str | None,
+    ) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.steps = tuple(steps)
+        self.approvals = tuple(approvals)
 
 
 class KilledError(LamError):

@@ -6,6 +6,7 @@ destructive task held while independent tasks finish (exit 3) and then approved 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -318,3 +319,44 @@ def test_a_ui_goal_task_is_reached_and_its_password_kept_out_of_the_records(
     assert "admin-pass" not in (result.directory / "events.jsonl").read_text()
     assert "***" in attempt["command"]["goal"]
     assert "admin-pass" not in (Path(str(result.tasks["add"].record)) / "trace.jsonl").read_text()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_a_ui_task_held_at_run_time_names_its_approval_and_runs_with_it(tmp_path: Path) -> None:
+    # the demo's trap page: its Save click sends DELETE /api/pets/1, held mid-run by the guard
+    with start_demo(tmp_path) as shop:
+        write_yaml(tmp_path / "trap.yaml", {
+            "lam": 1, "name": "trap",
+            "apps": {"shop": {"url": shop.url + "/", "api": "shop"}},
+            "apis": {"shop": {"spec": DEMO_SPEC, "base_url": shop.api}},
+            "steps": [
+                {"id": "open_app", "goto": "shop:/app/pets"},
+                {"id": "user", "fill": {"label": "Username"}, "value": "admin"},
+                {"id": "pass", "fill": {"label": "Password"}, "value": "admin-pass"},
+                {"id": "login", "click": {"role": "button", "name": "Log in"},
+                 "expect": {"text": "Pets"}},
+                {"id": "open_trap", "goto": "shop:/lab/trap"},
+                {"id": "save", "click": {"role": "button", "name": "Save"}},
+            ],
+        })  # fmt: skip
+        write_spec(tmp_path, "http://127.0.0.1:1")  # the mission names it; no task uses it
+        mission = load_mission(_mission(tmp_path, [{"workflowId": "t", "x-lam-plan": "trap.yaml"}]))
+
+        def pet_one() -> bool:
+            with sqlite3.connect(shop.db) as db:
+                return db.execute("SELECT 1 FROM pets WHERE id = 1").fetchone() is not None
+
+        held = run_mission(mission, MissionOptions(missions_dir=tmp_path / "m"))
+        assert held.exit_code == 3 and pet_one(), held.tasks["t"].error
+        # read from the run record's end event: exactly the value to give back, nothing
+        # of the message around it
+        (needed,) = held.tasks["t"].needs
+        task, step = needed.split(".", 1)
+        assert task == "t" and re.fullmatch(r"save@[0-9a-f]{10}:destructive", step), needed
+        approved = run_mission(
+            mission,
+            MissionOptions(approvals={task: frozenset({step})}, missions_dir=tmp_path / "m"),
+        )
+        assert approved.exit_code == 0, approved.tasks["t"].error
+        assert not pet_one()

@@ -81,6 +81,9 @@ def test_the_approval_a_held_request_names_covers_it(
     message = result["error"]["message"]
     (flag,) = re.findall(r"--approve (\S+?)\)", message)
     assert re.fullmatch(r"save@[0-9a-f]{10}:destructive", flag), message
+    # the record's end event names it as data: what lam mission reads, never the message
+    end = [json.loads(line) for line in (Path(result["record"]) / "trace.jsonl").open()][-1]
+    assert end["type"] == "end" and end["approvals"] == [flag], end
     # the plain id approves the click as shown (no risk), not the DELETE its page sends
     code, result = lam(capsys, shop, plan, "--approve", "save")
     assert code == 3 and has_pet_one(shop), result

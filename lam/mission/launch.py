@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -34,7 +33,6 @@ from lam.mission.record import trace_head
 from lam.runtime.record import read_trace, verify_trace
 
 __all__ = [
-    "APPROVE_FLAG",
     "AttemptKind",
     "AttemptOutcome",
     "LocalLauncher",
@@ -46,8 +44,6 @@ __all__ = [
 
 AttemptKind = Literal["run", "replay", "do"]
 AttemptStatus = Literal["ok", "failed", "held", "killed", "timeout", "invalid"]
-APPROVE_FLAG = re.compile(r"--approve (\S+)")
-"""How a held run names the approval it needs (``--approve STEP@DIGEST``), in its message."""
 _TICK = 0.05  # how often a waiting attempt looks at its child
 _GRACE = 3.0  # seconds a stopped child has to close its record before SIGKILL
 
@@ -287,9 +283,10 @@ def _from_record(record: Path, run_id: str, result: Mapping[str, Any] | None) ->
     if not chain.ok:  # the child's record is its own evidence; a broken one is no success
         status, exit_code = "failed", EXIT_FAILED
         error = f"its run record is broken: {chain.problem}"
+    # held before the run started: the result file says; held at run time: the end event does
     needs = tuple((result or {}).get("needs") or ())
-    if status == "held" and not needs and isinstance(error, str):
-        needs = tuple(APPROVE_FLAG.findall(error))  # held at run time: the end names them
+    if status == "held" and not needs:
+        needs = tuple(str(a) for a in (end or {}).get("approvals") or ())
     return AttemptOutcome(
         status=status, exit_code=exit_code, run_id=run_id, record=str(record.resolve()),
         final_hash=head, events=count, step_outputs=outputs,

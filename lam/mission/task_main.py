@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lam.errors import EXIT_FAILED, EXIT_USAGE, BlockedError, LamError
-from lam.mission.launch import APPROVE_FLAG, TaskAttempt
+from lam.mission.launch import TaskAttempt
 from lam.planner.base import ActionModel, HistoryItem, Observation, Proposal
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         done = _run(attempt)
     except BlockedError as exc:
-        needs = APPROVE_FLAG.findall(exc.message)
+        needs = list(exc.approvals)
         done = {"status": "held", "exit": exc.exit_code, "error": exc.one_line(), "needs": needs}
     except LamError as exc:
         invalid = type(exc).__name__ == "InvalidPlanError"

@@ -166,6 +166,7 @@ class LiveGuard(Guard):
         raise BlockedError(
             f"{check.summary}: {what}: {'; '.join(decision.reasons)}{hint}",
             steps=[check.step],
+            approvals=[] if decision.verdict is Verdict.DENY else [self.approval_flag(check)],
             step=check.step,
             code="denied" if decision.verdict is Verdict.DENY else "needs-approval",
         )

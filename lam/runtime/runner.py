@@ -142,6 +142,7 @@ def bind_approvals(
                     f"(it is now @{now}); review it and approve again",
                     code="stale-approval",
                     step=step_id,
+                    approvals=[f"{step_id}@{now}"],
                 )
         bound.add(step_id)
         if colon:
@@ -189,14 +190,14 @@ def _refuse_held(
         parts = [f"{s.id} is denied ({'; '.join(s.verdict_reasons)})" for s in denied]
         parts += [f"{s.id} needs approval ({s.risk}: {'; '.join(s.reasons)})" for s in waiting]
         hint = ""
+        needed: list[str] = []
         if waiting and plan is not None:
-            flags = " ".join(
-                f"--approve {s.id}@{step_digest(plan, plan.step(s.id), inputs)}" for s in waiting
-            )
-            hint = f" — review, then approve with {flags}"
+            needed = [f"{s.id}@{step_digest(plan, plan.step(s.id), inputs)}" for s in waiting]
+            hint = " — review, then approve with " + " ".join(f"--approve {a}" for a in needed)
         raise BlockedError(
             f"{lead}: " + ", ".join(parts) + hint,
             steps=[s.id for s in denied + waiting],
+            approvals=needed,
             step=step,
         )
 
@@ -532,6 +533,7 @@ class Runner:
             self.record.event(
                 "killed", step=error.step, reason=self.kill.reason, pulled_at=self.kill.pulled_at
             )
+        held = {"approvals": list(error.approvals)} if isinstance(error, BlockedError) else {}
         self.record.event(
             "end",
             status=self.result.status,
@@ -539,6 +541,7 @@ class Runner:
             exit_code=self.result.exit_code,
             effects=self.result.effects_json,
             unchecked=self.result.unchecked,
+            **held,  # a held run's --approve values, as data (lam mission reads them)
         )
         self.record.close()
 
