@@ -30,7 +30,7 @@ from lam.errors import UsageError
 if TYPE_CHECKING:
     from lam.mission.check import MissionReport
     from lam.mission.model import Mission, MissionOptions
-    from lam.mission.supervisor import TaskResult
+    from lam.mission.result import TaskResult
     from lam.policy import Policy
 
 __all__ = [

@@ -35,26 +35,25 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK
+from lam.errors import EXIT_FAILED, EXIT_KILLED
 from lam.expressions import ExpressionError
+from lam.mission.attempt import attempt_for
 from lam.mission.handoff import resolve, task_inputs, task_outputs
 from lam.mission.launch import (
-    AttemptKind,
     AttemptOutcome,
     LocalLauncher,
     RunningTask,
-    TaskAttempt,
     TaskLauncher,
 )
 from lam.mission.model import Mission, MissionError, MissionOptions, Task
 from lam.mission.record import MissionRecord, missions_root
+from lam.mission.result import MissionResult, TaskResult, mission_outcome
 from lam.runtime.kill import KILL_FILE
 from lam.runtime.record import runs_root
 
@@ -63,44 +62,6 @@ __all__ = ["MissionResult", "TaskResult", "run_mission"]
 _TICK = 0.05  # how often the supervisor looks at the kill switch
 _IN_THE_RUN = ("step_outputs", "inputs")  # read from a child's record, not copied into ours
 _STOP_WAIT = 5.0  # how long a kill waits for children to close their records
-
-
-@dataclass
-class TaskResult:
-    """How one task ended: ``ok``, ``failed``, ``held``, ``killed``, ``blocked`` (a task it
-    depends on did not succeed) or ``skipped`` (the mission stopped first)."""
-
-    id: str
-    status: str
-    attempts: int = 0
-    outputs: dict[str, Any] = field(default_factory=dict)
-    run_id: str | None = None
-    record: str | None = None
-    error: str | None = None
-    needs: tuple[str, ...] = ()  # TASK.STEP@DIGEST approvals a held task asks for
-    unchecked: tuple[str, ...] = ()  # a dry run's checks its sandbox could not make
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "task": self.id, "status": self.status, "attempts": self.attempts,
-            "outputs": self.outputs, "run": self.run_id, "record": self.record,
-            "error": self.error, "needs": list(self.needs), "unchecked": list(self.unchecked),
-        }  # fmt: skip
-
-
-@dataclass
-class MissionResult:
-    mission_id: str
-    directory: Path
-    status: str  # ok | failed | held | killed
-    exit_code: int
-    tasks: dict[str, TaskResult]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "mission": self.mission_id, "record": str(self.directory), "status": self.status,
-            "exit": self.exit_code, "tasks": [t.to_json() for t in self.tasks.values()],
-        }  # fmt: skip
 
 
 def run_mission(
@@ -159,7 +120,7 @@ class _Supervisor:
                 self._event("warning", message=f"not registered for lam kill: {exc}")
             stack.enter_context(self._signals())
             self._schedule()
-        status, code = self._outcome()
+        status, code = mission_outcome(self.results.values(), killed=self.stop.is_set())
         self._event(
             "end", status=status, exit_code=code, reason=self.stop_reason,
             tasks={k: v.status for k, v in self.results.items()},
@@ -265,16 +226,6 @@ class _Supervisor:
         bad = [d for d in task.depends_on if self.results[d].status != "ok"]
         return ", ".join(f"{d} {self.results[d].status}" for d in bad) + ": not run"
 
-    def _outcome(self) -> tuple[str, int]:
-        statuses = {r.status for r in self.results.values()}
-        if self.stop.is_set() or "killed" in statuses:
-            return "killed", EXIT_KILLED
-        if "failed" in statuses:
-            return "failed", EXIT_FAILED
-        if "held" in statuses:
-            return "held", EXIT_BLOCKED
-        return "ok", EXIT_OK
-
     # -- one task ---------------------------------------------------------------------------
 
     def _task_thread(self, task: Task) -> None:
@@ -304,7 +255,10 @@ class _Supervisor:
             for password in passwords_in(goal):
                 self.record.add_secret(password)
         for number in range(1, attempts + 1):
-            attempt = self._attempt(task, number, inputs, goal, note)
+            attempt = attempt_for(
+                self.mission, self.options, task, number=number, inputs=inputs, goal=goal,
+                note=note, work_dir=self.record.attempts,
+            )  # fmt: skip
             self._event(
                 "attempt", task=task.id, attempt=number, decided_by=by, why=why,
                 command=attempt.to_json(),
@@ -354,53 +308,6 @@ class _Supervisor:
                 result.status, result.error = "failed", f"outputs: {exc}"
             self._event("outputs", task=task.id, outputs=result.outputs)
         return result
-
-    def _attempt(
-        self, task: Task, number: int, inputs: dict[str, Any], goal: Any, note: str | None
-    ) -> TaskAttempt:
-        options = self.options
-        apps = {**self.mission.apps, **options.apps}
-        apis = {**self.mission.apis, **options.apis}
-        common: dict[str, Any] = {
-            "task": task.id,
-            "attempt": number,
-            "work_dir": str(self.record.attempts),
-            "runs_dir": str((options.runs_dir or runs_root()).resolve()),
-            "inputs": inputs,
-            "approvals": tuple(sorted(options.approvals.get(task.id, ()))),
-            "dry_run": options.dry_run,
-            "policy": str(options.policy) if options.policy else None,
-            "max_steps": task.max_steps,
-            "timeout": task.timeout,
-        }
-        if task.kind == "goal":
-            target = task.allowed[0] if task.allowed else None
-            return TaskAttempt(
-                kind="do", goal=str(goal), agent=task.agent, note=note,
-                app_url=apps.get(target) if task.agent == "ui" and target else None,
-                api_spec=self._spec_of(target) if task.agent == "api" and target else None,
-                api_url=apis.get(target) if task.agent == "api" and target else None,
-                **common,
-            )  # fmt: skip
-        if task.kind == "workflow":
-            from lam.mission.load import task_plan  # the plan from_arazzo made of the workflow
-
-            # written beside the attempts, so the plan a task ran stays with the record
-            source = Path(task_plan(self.mission, task, self.record.attempts / "plans"))
-        else:
-            source = Path(task.source or "")
-        kind: AttemptKind = "replay" if task.kind == "recording" else "run"
-        return TaskAttempt(kind=kind, source=str(source.resolve()), apps=apps, apis=apis, **common)
-
-    def _spec_of(self, name: str) -> str | None:
-        """The OpenAPI document a ``sourceDescriptions`` entry names, as a path."""
-        for source in self.mission.document.get("sourceDescriptions") or ():
-            if isinstance(source, Mapping) and source.get("name") == name:
-                url = str(source.get("url", ""))
-                if url.startswith(("http://", "https://")):
-                    return url
-                return str((Path(self.mission.file).parent / url).resolve())
-        return None
 
     # -- hand-offs: data only (lam.mission.handoff) ---------------------------------------
 
