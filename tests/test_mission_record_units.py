@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lam.evidence.ledger import Ledger
 from lam.evidence.verify import local_trust
 from lam.mission.record import (
@@ -51,6 +53,17 @@ def test_events_are_chained_signed_redacted_and_verified(tmp_path: Path) -> None
     assert events[1]["command"]["inputs"] == {"password": "***", "title": "x"}
     assert all(e["sig"] for e in events) and events[-1]["count"] == 4
     assert _verify(record.directory) == (True, "intact", [])
+
+
+def test_nothing_follows_the_end(tmp_path: Path) -> None:
+    record = MissionRecord.create(tmp_path / "missions")
+    record.event("mission", name="m")
+    record.event("end", status="ok", exit_code=0)
+    with pytest.raises(RuntimeError, match="is sealed"):
+        record.event("note", message="late")
+    record.close()
+    assert [e["type"] for e in read_events(record.directory)] == ["mission", "end"]
+    assert _verify(record.directory)[:2] == (True, "intact")
 
 
 def test_a_link_whose_final_hash_differs_is_named(tmp_path: Path) -> None:

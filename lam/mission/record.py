@@ -23,17 +23,14 @@ trace ends in must be the one the mission record wrote down.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from lam.evidence.chain import GENESIS, digest
 from lam.runtime.record import (
+    EventChain,
     new_run_id,
     read_trace,
     redact,  # the run records' own rule for credential-like keys and secrets: one rule
@@ -102,12 +99,10 @@ class MissionRecord:
         self.attempts = directory / "attempts"  # each attempt's command, result and log
         self.attempts.mkdir(exist_ok=True)
         self.path = directory / EVENTS_FILE
-        self._notary = notary or Notary.default()
-        self._notary.started(mission_id, directory)
-        self._file: IO[str] = self.path.open("a", encoding="utf-8")
-        self._prev = GENESIS
-        self._seq = 0
-        self._sealed = False
+        self._chain = EventChain(
+            self.path, name=mission_id, what="mission record",
+            notary=notary or Notary.default(),
+        )  # fmt: skip
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
 
@@ -125,35 +120,13 @@ class MissionRecord:
     def event(self, event_type: str, /, **data: Any) -> dict[str, Any]:
         """Append one event (``end`` seals the record: nothing may follow it)."""
         with self._lock:
-            if self._sealed:
-                raise RuntimeError(f"mission record {self.mission_id} is sealed")
-            event: dict[str, Any] = {
-                "seq": self._seq,
-                "time": round(time.time(), 6),
-                "type": event_type,
-                **redact(data, self._secrets),
-            }
-            if event_type == "end":
-                event.update(run=self.mission_id, count=self._seq + 1, key=self._notary.key_id)
-            event["prev"] = self._prev
-            event["hash"] = digest(event)
-            event["sig"] = self._notary.sign_event(self.mission_id, event["hash"])
-            self._file.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
-            self._file.flush()
-            self._prev = event["hash"]
-            self._seq += 1
-            if event_type == "end":
-                self._sealed = True
-                os.fsync(self._file.fileno())
-                self._notary.ended(
-                    self.mission_id, head=event["hash"], events=self._seq,
-                    status=event.get("status"),
-                )  # fmt: skip
-            return event
+            return self._chain.append(
+                event_type, redact(data, self._secrets), final=event_type == "end"
+            )
 
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        if not self._chain.file.closed:
+            self._chain.close()
 
 
 def read_events(directory: Path) -> list[dict[str, Any]]:

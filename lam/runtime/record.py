@@ -41,6 +41,7 @@ __all__ = [
     "FINAL_TYPES",
     "GENESIS",
     "REDACTED",
+    "EventChain",
     "RunRecord",
     "TraceCheck",
     "new_run_id",
@@ -98,6 +99,56 @@ FINAL_TYPES = ("end", "seal")
 """Event types that close a record: they carry ``count`` and ``key``, and nothing follows."""
 
 
+class EventChain:
+    """The writing end of a chained, signed JSONL file of events: run and mission records
+    write through one. Each event gets ``seq``, ``time``, ``type``, its data, ``prev``,
+    ``hash`` and ``sig`` (the notary's signature over ``name`` and the hash) and is flushed at
+    once; a final event also carries ``run``, ``count`` and ``key``, is synced to disk and
+    anchored in the ledger, and nothing may follow it. The owner redacts the data and
+    serialises the calls."""
+
+    def __init__(self, path: Path, *, name: str, what: str, notary: Notary) -> None:
+        self.name = name
+        self.what = what  # "run record", "mission record": for the error a late event gets
+        self.notary = notary
+        notary.started(name, path.parent)
+        self.file: IO[str] = path.open("a", encoding="utf-8")
+        self.prev = GENESIS
+        self.seq = 0
+        self.sealed = False
+
+    def append(self, event_type: str, data: Mapping[str, Any], *, final: bool) -> dict[str, Any]:
+        """Write one event (``final``: the last); returns it as written."""
+        if self.sealed:
+            raise RuntimeError(f"{self.what} {self.name} is sealed; no {event_type!r} event")
+        event: dict[str, Any] = {
+            "seq": self.seq,
+            "time": round(time.time(), 6),
+            "type": event_type,
+            **data,
+        }
+        if final:
+            event.update(run=self.name, count=self.seq + 1, key=self.notary.key_id)
+        event["prev"] = self.prev
+        event["hash"] = digest(event)
+        event["sig"] = self.notary.sign_event(self.name, event["hash"])
+        self.file.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
+        self.file.flush()
+        self.prev = event["hash"]
+        self.seq += 1
+        if final:
+            self.sealed = True
+            os.fsync(self.file.fileno())
+            self.notary.ended(
+                self.name, head=event["hash"], events=self.seq, status=event.get("status")
+            )
+        return event
+
+    def close(self) -> None:
+        """Close the file (sealed or not: an unsealed chain is what a death leaves)."""
+        self.file.close()
+
+
 class RunRecord:
     """One run's directory. Use as a context manager, or call :meth:`close`.
 
@@ -121,11 +172,9 @@ class RunRecord:
         self.screenshots = directory / "screenshots"
         self.screenshots.mkdir(parents=True, exist_ok=True)
         self.trace_path = directory / "trace.jsonl"
-        self._notary.started(run_id, directory)
-        self._file: IO[str] = self.trace_path.open("a", encoding="utf-8")
-        self._prev = GENESIS
-        self._seq = 0
-        self._sealed = False
+        self._chain = EventChain(
+            self.trace_path, name=run_id, what="run record", notary=self._notary
+        )
         self._named: dict[str, None] = {}  # files events named, in order (screenshots)
         self._hashed: set[str] = set()  # files a ``file`` event covers
         self._lock = threading.Lock()  # a kill or a screenshot may be recorded from a thread
@@ -155,38 +204,16 @@ class RunRecord:
         gets the final hash, and no event may follow it.
         """
         with self._lock:
-            if event_type in FINAL_TYPES and not self._sealed:
+            if event_type in FINAL_TYPES and not self._chain.sealed:
                 self._hash_named_files()
             return self._write(event_type, data)
 
     def _write(self, event_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        if self._sealed:
-            raise RuntimeError(f"run record {self.run_id} is sealed; no {event_type!r} event")
-        event: dict[str, Any] = {
-            "seq": self._seq,
-            "time": round(time.time(), 6),
-            "type": event_type,
-            **self.redact(data),
-        }
-        if event_type in FINAL_TYPES:
-            event.update(run=self.run_id, count=self._seq + 1, key=self.key_id)
-        event["prev"] = self._prev
-        event["hash"] = digest(event)
-        event["sig"] = self._notary.sign_event(self.run_id, event["hash"])
-        self._file.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
-        self._file.flush()
-        self._prev = event["hash"]
-        self._seq += 1
+        event = self._chain.append(event_type, self.redact(data), final=event_type in FINAL_TYPES)
         if isinstance(event.get("screenshot"), str):
             self._named.setdefault(event["screenshot"], None)
         if event_type == "file":
             self._hashed.add(str(event.get("path")))
-        if event_type in FINAL_TYPES:
-            self._sealed = True
-            os.fsync(self._file.fileno())
-            self._notary.ended(
-                self.run_id, head=event["hash"], events=self._seq, status=event.get("status")
-            )
         return event
 
     def _hash_named_files(self) -> None:
@@ -227,11 +254,11 @@ class RunRecord:
 
     def close(self) -> None:
         """Seal the record (a ``seal`` event, when no ``end`` did) and close the trace."""
-        if self._file.closed:
+        if self._chain.file.closed:
             return
-        if not self._sealed:
+        if not self._chain.sealed:
             self.event("seal")
-        self._file.close()
+        self._chain.close()
 
     def __enter__(self) -> RunRecord:
         return self
