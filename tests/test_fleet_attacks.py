@@ -315,3 +315,34 @@ def test_counted_approval_holds_across_a_kill_and_a_resume(
     last = {line["row"]: line for line in lines(tmp_path / "rows.results.jsonl")}
     assert sum(bool(line["used"]) for line in last.values()) == 3
     assert {last[n]["status"] for n in last if last[n]["used"]} == {"incomplete"}
+
+
+@pytest.mark.parametrize("forge", ["strip-batch", "claim-this-batch"])
+def test_another_plans_results_file_relabelled_is_refused(
+    tmp_path: Path, items: ItemsApp, forge: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another plan's batch ran these rows (real records that ended ok); its results file is
+    given to this plan's batch with the ``batch`` field stripped, or rewritten to name this
+    batch: the rows must not pass as done here."""
+    argv, digest = setup(tmp_path, items, "id\n1\n")
+    other = write_yaml(tmp_path / "other.yaml", {
+        **WIPE, "name": "other",
+        "steps": [{"id": "drop", "call": "items.getItem", "params": {"id": "$inputs.id"}}]})  # fmt: skip
+    out = tmp_path / "rows.results.jsonl"
+    assert main(["run", str(other), "--inputs", str(tmp_path / "rows.csv"), "--engine",
+                 "threads", "--api", f"items={items.url}"]) == 0  # fmt: skip
+    identity = {"plan": str((tmp_path / "wipe.yaml").resolve()), "kind": "run", "mode": "live"}
+    forged = []
+    for line in lines(out):
+        if forge == "strip-batch":
+            line.pop("batch")
+        else:
+            line["batch"] = identity
+        forged.append(line)
+    out.write_text("".join(json.dumps(line) + "\n" for line in forged))
+    capsys.readouterr()
+    code = main([*argv, "--approve", f"drop@{digest}", "--max-approved", "5"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "rows.results.jsonl:1" in err
+    assert deletes(items) == []

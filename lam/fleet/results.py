@@ -133,7 +133,12 @@ def check_batch(path: Path, batch: Mapping[str, Any]) -> None:
     record that ended ok: resuming from it would skip rows that never ran here."""
     for number, line in _lines(path):
         theirs = line.get("batch")
-        if isinstance(theirs, Mapping) and dict(theirs) != dict(batch):
+        if not isinstance(theirs, Mapping):  # lam writes it on every line
+            raise UsageError(
+                "this line names no batch, so it cannot count as this batch's: give another "
+                "--results", file=f"{path}:{number}", code="other-batch",
+            )  # fmt: skip
+        if dict(theirs) != dict(batch):
             what = ", ".join(
                 f"{k} {theirs.get(k)}" for k in sorted(batch) if theirs.get(k) != batch[k]
             )
@@ -149,12 +154,26 @@ def check_batch(path: Path, batch: Mapping[str, Any]) -> None:
             continue
         record = line.get("record")
         end = trace_facts(Path(record))["end"] if isinstance(record, str) and record else None
-        if end is None or end.get("status") != "ok":
+        if end is None or end.get("status") != "ok" or not _ran(Path(str(record)), batch):
             raise UsageError(
                 f"row {line.get('row')} is said to be ok, but its run record ({record}) does "
                 "not say so: delete this line to run the row again",
                 file=f"{path}:{number}", code="bad-results",
             )  # fmt: skip
+
+
+def _ran(record: Path, batch: Mapping[str, Any]) -> bool:
+    """The run ``record`` ran this batch's plan (a ``lam run`` batch; a replay's record names
+    the plan made of the recording, so it is not compared)."""
+    if batch.get("kind") != "run":
+        return True
+    from lam.runtime.record import read_trace
+
+    with contextlib.suppress(OSError, ValueError):
+        for event in read_trace(record / "trace.jsonl"):
+            if event.get("type") == "plan":
+                return str(Path(str(event.get("file"))).resolve()) == str(batch.get("plan"))
+    return False
 
 
 def settle(
