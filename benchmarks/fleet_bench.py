@@ -28,7 +28,6 @@ import contextlib
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,8 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from realapps.apps import NODE_MODULES, JsonServer, npm_missing  # noqa: E402
-from servers import free_port, start_demo, wait_until_up  # noqa: E402
+from realapps.apps import JsonServer, npm_missing, start_json_server  # noqa: E402
+from servers import start_demo  # noqa: E402
 
 import lam  # noqa: E402
 from lam.fleet.batch import BatchOptions, run_batch  # noqa: E402
@@ -64,23 +63,6 @@ steps:
     goto: shop:/login
     expect: {text: Log in}
 """
-
-
-@contextlib.contextmanager
-def json_server(db: Path, delay_ms: int) -> Iterator[JsonServer]:
-    """json-server over ``db``, each answer ``delay_ms`` late (its own ``--delay``)."""
-    port = free_port()
-    script = NODE_MODULES / "json-server" / "lib" / "cli" / "bin.js"
-    argv = ["node", str(script), "--port", str(port), "--host", "127.0.0.1", str(db)]
-    if delay_ms:
-        argv[-1:-1] = ["--delay", str(delay_ms)]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/posts", process)
-        yield JsonServer(f"http://127.0.0.1:{port}", db)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _rows(folder: Path, label: str, count: int) -> tuple[Path, list[str]]:
@@ -172,7 +154,7 @@ def target_for(folder: Path, *, ui: bool, delay_ms: int) -> Iterator[Target]:
         return
     db = folder / "db.json"
     db.write_text(json.dumps({"posts": []}))
-    with json_server(db, delay_ms) as api:
+    with start_json_server(db, delay_ms=delay_ms) as api:
         yield Target(PLAN, apis={"posts": api.url}, api=api)
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 import ray  # noqa: F401  (the engine's dependency: missing, this module fails to import)
-from realapps.apps import NODE_MODULES, JsonServer, npm_missing, start_json_server
-from servers import free_port, wait_until_up
+from realapps.apps import JsonServer, npm_missing, start_json_server
+from servers import free_port
 
 from lam.cli.main import main
 
@@ -57,18 +57,8 @@ def slow_api(tmp_path: Path) -> Iterator[JsonServer]:
         pytest.fail(missing)
     db = tmp_path / "db.json"
     db.write_text(json.dumps({"posts": []}))
-    port = free_port()
-    script = NODE_MODULES / "json-server" / "lib" / "cli" / "bin.js"
-    process = subprocess.Popen(
-        ["node", str(script), "--port", str(port), "--host", "127.0.0.1", "--delay", "100",
-         str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/posts", process)
-        yield JsonServer(f"http://127.0.0.1:{port}", db)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with start_json_server(db, delay_ms=100) as server:
+        yield server
 
 
 def rows_file(folder: Path, count: int) -> Path:

@@ -5,18 +5,14 @@ killed, with its record closed, while its request hangs on json-server (answers 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realapps.apps import NODE_MODULES, JsonServer, npm_missing
-from servers import free_port
+from realapps.apps import JsonServer, npm_missing, start_json_server
 
 from lam.fleet.job import RowJob, RowOutcome
 from lam.fleet.ray_engine import RayEngine
@@ -34,23 +30,8 @@ def hanging_api(tmp_path: Path) -> Iterator[JsonServer]:
         pytest.fail(missing)
     db = tmp_path / "db.json"
     db.write_text(json.dumps({"posts": []}))
-    port = free_port()
-    script = NODE_MODULES / "json-server" / "lib" / "cli" / "bin.js"
-    process = subprocess.Popen(
-        ["node", str(script), "--port", str(port), "--host", "127.0.0.1", "--delay", "20000",
-         str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20  # every answer is 20 s late: wait for the port
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "json-server exited"
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            time.sleep(0.05)
-        yield JsonServer(f"http://127.0.0.1:{port}", db)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with start_json_server(db, delay_ms=20000) as server:  # every answer 20 s late
+        yield server
 
 
 def test_ray_cancel_ends_rows_the_kill_files_cannot_reach_as_killed(

@@ -6,11 +6,14 @@ temporary folder; the tests read that data directly to check what lam did.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,20 +114,27 @@ class JsonServer:
 
 
 @contextmanager
-def start_json_server(db: Path, *, log: Path | None = None) -> Iterator[JsonServer]:
+def start_json_server(
+    db: Path, *, log: Path | None = None, delay_ms: int = 0
+) -> Iterator[JsonServer]:
     """json-server (npm) over ``db`` (a db.json it rewrites on every change); ``log``: a file
-    that gets json-server's own request log (one line per request: method, path, status)."""
+    that gets json-server's own request log (one line per request: method, path, status);
+    ``delay_ms``: every answer that late (json-server's ``--delay``: a slow or hanging API)."""
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node is not installed (json-server needs it)")
     port = free_port()
     script = NODE_MODULES / "json-server" / "lib" / "cli" / "bin.js"
+    delay = ["--delay", str(delay_ms)] if delay_ms else []
     process = subprocess.Popen(
-        [node, str(script), "--port", str(port), "--host", "127.0.0.1", str(db)],
+        [node, str(script), "--port", str(port), "--host", "127.0.0.1", *delay, str(db)],
         stdout=log.open("ab") if log is not None else subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/posts", process)
+        if delay_ms >= 1000:  # an answer would come too late to poll for: wait for the port
+            _wait_for_port(port, process)
+        else:
+            wait_until_up(f"http://127.0.0.1:{port}/posts", process)
         yield JsonServer(f"http://127.0.0.1:{port}", db)
     finally:
         process.terminate()
@@ -132,3 +142,14 @@ def start_json_server(db: Path, *, log: Path | None = None) -> Iterator[JsonServ
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"json-server exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"json-server on port {port} did not come up")
