@@ -1,5 +1,5 @@
 """Rows per second of a batch (``lam run PLAN --inputs ROWS``) on 1, 2 and 4 workers, in-process
-(the local engine: worker processes) and on a local Ray instance, against one plain sequential
+(the local engine: threads or worker processes) and on a local Ray instance, against one plain sequential
 loop of the same plan, all in one run against json-server (npm) on 127.0.0.1 (``--delay MS``:
 each of its answers that late, for rows that wait on a server rather than on the CPU), or with
 ``--ui`` a one-step UI plan on the demo shop (each row its own Chromium).
@@ -18,7 +18,10 @@ against the sequential loop's rate of the same kind. This machine has 2 cores, s
 client, json-server and every worker: past 2 workers, more only overlap waiting.
 
     .venv/bin/python benchmarks/fleet_bench.py [--rows 200] [--workers 1 2 4]
-        [--engines local ray] [--delay MS | --ui] [--json FILE]
+        [--engines threads processes ray] [--delay MS | --ui] [--json FILE]
+
+``local`` is what ``lam run`` chooses by default: threads for an API plan, worker processes
+for a plan with UI steps (the guard proxy is one per process).
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200, help="rows per configuration (200)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--engines", nargs="+", default=["local", "ray"],
-                        choices=["local", "threads", "ray"])  # fmt: skip
+                        choices=["local", "threads", "processes", "ray"])  # fmt: skip
     parser.add_argument("--delay", type=int, default=0, metavar="MS",
                         help="json-server answers each request MS late (0): rows that wait")  # fmt: skip
     parser.add_argument("--ui", action="store_true", help="a one-step UI plan on the demo shop "
