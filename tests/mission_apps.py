@@ -20,7 +20,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-__all__ = ["ItemsApp", "LoggingApp", "items_server", "logging_server", "write_spec", "write_yaml"]
+__all__ = [
+    "ItemsApp",
+    "LoggingApp",
+    "items_server",
+    "logging_server",
+    "write_mission",
+    "write_spec",
+    "write_yaml",
+]
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -198,3 +206,16 @@ def write_spec(folder: Path, base_url: str) -> Path:
 def write_yaml(path: Path, document: Any) -> Path:
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
+
+
+def write_mission(folder: Path, title: str, workflows: list[dict[str, Any]], **x_lam: Any) -> Path:
+    """``folder/mission.yaml``: an Arazzo mission over the items API (its spec written by
+    :func:`write_spec` beside it) with these workflows and, given any, these ``x-lam``
+    settings (``on_failure``, ``apis``...)."""
+    return write_yaml(folder / "mission.yaml", {
+        "arazzo": "1.0.1",
+        "info": {"title": title, "version": "1"},
+        "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml", "type": "openapi"}],
+        **({"x-lam": x_lam} if x_lam else {}),
+        "workflows": workflows,
+    })  # fmt: skip

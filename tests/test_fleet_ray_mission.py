@@ -8,22 +8,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from mission_apps import items_server, write_spec, write_yaml
+from mission_apps import items_server, write_mission, write_spec, write_yaml
 
 from lam.fleet.ray_launcher import RayLauncher
 from lam.mission.launch import TaskAttempt
 from lam.mission.load import load_mission
 from lam.mission.model import MissionOptions
+from lam.mission.record import read_events
 from lam.mission.supervisor import run_mission
 
 pytestmark = [pytest.mark.integration]
-
-
-def _events(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (directory / "events.jsonl").open()]
 
 
 def test_a_mission_on_ray_retries_a_failed_task_and_stops_an_attempt(
@@ -38,13 +34,10 @@ def test_a_mission_on_ray_retries_a_failed_task_and_stops_an_attempt(
             "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "Lamp"},
                        "expect": {"status": 201}, "outputs": {"id": "$response.body#/id"}}],
         })  # fmt: skip
-        mission = write_yaml(tmp_path / "mission.yaml", {
-            "arazzo": "1.0.1", "info": {"title": "on ray", "version": "1"},
-            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
-                                    "type": "openapi"}],
-            "workflows": [{"workflowId": "create", "x-lam-plan": "create.yaml",
-                           "x-lam-retries": 2, "outputs": {"id": "$steps.make.outputs.id"}}],
-        })  # fmt: skip
+        mission = write_mission(tmp_path, "on ray", [
+            {"workflowId": "create", "x-lam-plan": "create.yaml", "x-lam-retries": 2,
+             "outputs": {"id": "$steps.make.outputs.id"}},
+        ])  # fmt: skip
         result = run_mission(
             load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"),
             launcher=launcher,
@@ -53,7 +46,7 @@ def test_a_mission_on_ray_retries_a_failed_task_and_stops_an_attempt(
         assert result.tasks["create"].attempts == 2
         assert [i["title"] for i in items.items.values()] == ["Lamp"]  # created exactly once
         assert items.hits.count(("POST", "/items")) == 2
-        results = [e for e in _events(result.directory) if e["type"] == "result"]
+        results = [e for e in read_events(result.directory) if e["type"] == "result"]
         assert [r["status"] for r in results] == ["failed", "ok"]
 
         # an attempt stopped while its request hangs (GET /slow answers after 30 s): Ray
@@ -98,17 +91,14 @@ def test_lam_mission_engine_ray_runs_the_attempts_on_ray(
             "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "Desk"},
                        "expect": {"status": 201}}],
         })  # fmt: skip
-        mission = write_yaml(tmp_path / "mission.yaml", {
-            "arazzo": "1.0.1", "info": {"title": "cli on ray", "version": "1"},
-            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
-                                    "type": "openapi"}],
-            "workflows": [{"workflowId": "create", "x-lam-plan": "create.yaml"}],
-        })  # fmt: skip
+        mission = write_mission(
+            tmp_path, "cli on ray", [{"workflowId": "create", "x-lam-plan": "create.yaml"}]
+        )
         code = main(["mission", str(mission), "--engine", "ray", "--json"])
         out = json.loads(capsys.readouterr().out)
         assert code == 0, out
         assert [i["title"] for i in items.items.values()] == ["Desk"]
-        events = _events(Path(out["record"]))
+        events = read_events(Path(out["record"]))
         assert events[0]["type"] == "mission" and events[0]["launcher"] == "RayLauncher"
         (attempt,) = [e for e in events if e["type"] == "attempt"]
         assert attempt["task"] == "create"

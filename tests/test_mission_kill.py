@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mission_apps import items_server, write_spec, write_yaml
+from mission_apps import items_server, write_mission, write_spec, write_yaml
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
@@ -68,17 +68,12 @@ def test_lam_kill_stops_the_mission_and_every_task_within_a_second(
             "lam": 1, "name": "after", "apis": api,
             "steps": [{"id": "all", "call": "items.listItems"}],
         })  # fmt: skip
-        mission = write_yaml(tmp_path / "mission.yaml", {
-            "arazzo": "1.0.1", "info": {"title": "slow", "version": "1"},
-            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
-                                    "type": "openapi"}],
-            "workflows": [
-                {"workflowId": "slow_a", "x-lam-plan": "slow_a.yaml"},
-                {"workflowId": "slow_b", "x-lam-plan": "slow_b.yaml"},
-                {"workflowId": "page", "x-lam-plan": "page.yaml"},
-                {"workflowId": "after", "dependsOn": ["slow_a"], "x-lam-plan": "after.yaml"},
-            ],
-        })  # fmt: skip
+        mission = write_mission(tmp_path, "slow", [
+            {"workflowId": "slow_a", "x-lam-plan": "slow_a.yaml"},
+            {"workflowId": "slow_b", "x-lam-plan": "slow_b.yaml"},
+            {"workflowId": "page", "x-lam-plan": "page.yaml"},
+            {"workflowId": "after", "dependsOn": ["slow_a"], "x-lam-plan": "after.yaml"},
+        ])  # fmt: skip
         supervisor = subprocess.Popen(
             [sys.executable, "-c", SUPERVISOR, str(mission), str(tmp_path / "missions")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -158,17 +153,11 @@ def test_a_task_over_its_time_budget_is_stopped_and_fails_alone(tmp_path: Path) 
             "lam": 1, "name": "quick", "apis": api,
             "steps": [{"id": "all", "call": "items.listItems"}],
         })  # fmt: skip
-        mission = write_yaml(tmp_path / "mission.yaml", {
-            "arazzo": "1.0.1", "info": {"title": "budget", "version": "1"},
-            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
-                                    "type": "openapi"}],
-            "x-lam": {"on_failure": "continue"},
-            "workflows": [
-                {"workflowId": "slow", "x-lam-plan": "slow.yaml",
-                 "x-lam-budget": {"timeout": 5}},  # startup fits in it on a busy machine
-                {"workflowId": "quick", "x-lam-plan": "quick.yaml"},
-            ],
-        })  # fmt: skip
+        mission = write_mission(tmp_path, "budget", [
+            {"workflowId": "slow", "x-lam-plan": "slow.yaml",
+             "x-lam-budget": {"timeout": 5}},  # startup fits in it on a busy machine
+            {"workflowId": "quick", "x-lam-plan": "quick.yaml"},
+        ], on_failure="continue")  # fmt: skip
         started = time.monotonic()
         result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
         elapsed = time.monotonic() - started

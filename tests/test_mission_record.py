@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from mission_apps import items_server, write_spec, write_yaml
+from mission_apps import items_server, write_mission, write_spec, write_yaml
 
 from lam.cli.main import main
 from lam.mission.load import load_mission
@@ -40,18 +40,13 @@ def _run(tmp_path: Path) -> MissionResult:
                        "body": {"title": "$inputs.title", "note": "$inputs.password"},
                        "expect": {"status": 201}}],
         })  # fmt: skip
-        mission = write_yaml(tmp_path / "mission.yaml", {
-            "arazzo": "1.0.1", "info": {"title": "record", "version": "1"},
-            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
-                                    "type": "openapi"}],
-            "workflows": [
-                {"workflowId": "read", "x-lam-plan": "read.yaml",
-                 "outputs": {"text": "$steps.note.outputs.text"}},
-                {"workflowId": "store", "dependsOn": ["read"], "x-lam-plan": "store.yaml",
-                 "x-lam-inputs": {"title": "$workflows.read.outputs.text",
-                                  "password": PASSWORD}},
-            ],
-        })  # fmt: skip
+        mission = write_mission(tmp_path, "record", [
+            {"workflowId": "read", "x-lam-plan": "read.yaml",
+             "outputs": {"text": "$steps.note.outputs.text"}},
+            {"workflowId": "store", "dependsOn": ["read"], "x-lam-plan": "store.yaml",
+             "x-lam-inputs": {"title": "$workflows.read.outputs.text",
+                              "password": PASSWORD}},
+        ])  # fmt: skip
         result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
         assert [i["note"] for i in items.items.values()] == [PASSWORD]  # the child got it
     assert result.exit_code == 0

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mission_apps import items_server, write_spec, write_yaml
+from mission_apps import items_server, write_mission, write_spec, write_yaml
 from servers import start_demo
 
 from lam.adapters.browser import find_chromium
 from lam.mission.load import load_mission
 from lam.mission.model import MissionOptions
+from lam.mission.record import read_events
 from lam.mission.supervisor import run_mission
 
 pytestmark = [pytest.mark.integration]
@@ -27,17 +28,7 @@ DEMO_SPEC = str(ROOT / "specs" / "demo.yaml")
 
 
 def _mission(tmp: Path, workflows: list[dict[str, Any]], **x_lam: Any) -> Path:
-    return write_yaml(tmp / "mission.yaml", {
-        "arazzo": "1.0.1",
-        "info": {"title": "test mission", "version": "1"},
-        "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml", "type": "openapi"}],
-        **({"x-lam": x_lam} if x_lam else {}),
-        "workflows": workflows,
-    })  # fmt: skip
-
-
-def _events(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (directory / "events.jsonl").open()]
+    return write_mission(tmp, "test mission", workflows, **x_lam)
 
 
 @pytest.mark.browser
@@ -92,7 +83,7 @@ def test_api_task_creates_ui_task_sees_it(tmp_path: Path) -> None:
             rows = db.execute("SELECT name FROM pets WHERE id = ?", (pet_id,)).fetchall()
         assert rows == [("Mission Lamp",)]
         assert "Mission Lamp" in str(result.tasks["check"].outputs["seen"])
-        attempts = [e for e in _events(result.directory) if e["type"] == "attempt"]
+        attempts = [e for e in read_events(result.directory) if e["type"] == "attempt"]
         check = next(e for e in attempts if e["task"] == "check")
         assert check["command"]["inputs"] == {"pet_id": pet_id, "name": "Mission Lamp"}
 
@@ -115,7 +106,7 @@ def test_a_task_that_fails_once_recovers_by_retry(tmp_path: Path) -> None:
         assert result.tasks["create"].attempts == 2
         assert [i["title"] for i in items.items.values()] == ["Lamp"]  # created exactly once
         assert items.hits.count(("POST", "/items")) == 2
-    events = _events(result.directory)
+    events = read_events(result.directory)
     results = [e for e in events if e["type"] == "result"]
     assert [r["status"] for r in results] == ["failed", "ok"]
     assert results[0]["record"] != results[1]["record"]  # each attempt its own run record
@@ -156,7 +147,7 @@ def test_a_held_task_blocks_only_its_dependents_then_runs_approved(tmp_path: Pat
         assert 1 in items.items and not [h for h in items.hits if h[0] == "DELETE"]
         (needed,) = held.tasks["remove"].needs
         assert needed.startswith("remove.drop@")
-        hold = next(e for e in _events(held.directory) if e.get("action") == "hold")
+        hold = next(e for e in read_events(held.directory) if e.get("action") == "hold")
         assert f"--approve {needed}" in hold["why"] and "after" in hold["why"]
 
         # an approval for one task is that task's only: "add" and "after" get none
@@ -168,7 +159,7 @@ def test_a_held_task_blocks_only_its_dependents_then_runs_approved(tmp_path: Pat
         assert approved.exit_code == 0, {k: v.error for k, v in approved.tasks.items()}
         assert 1 not in items.items
         assert items.hits.count(("DELETE", "/items/1")) == 1
-    commands = {e["task"]: e["command"] for e in _events(approved.directory)
+    commands = {e["task"]: e["command"] for e in read_events(approved.directory)
                 if e["type"] == "attempt"}  # fmt: skip
     assert commands["remove"]["approvals"] == [step]
     assert commands["add"]["approvals"] == [] and commands["after"]["approvals"] == []
@@ -187,7 +178,7 @@ def test_a_failed_goal_is_re_planned_with_what_failed(tmp_path: Path) -> None:
         created = [i["title"] for i in items.items.values()]
     assert result.exit_code == 0, result.tasks["make"].error
     assert created == ["Lamp"] and posts == 4  # three 503s in attempt 1, then one creation
-    events = _events(result.directory)
+    events = read_events(result.directory)
     attempts = [e for e in events if e["type"] == "attempt"]
     assert [a["decided_by"] for a in attempts] == ["supervisor", "planner"]
     first_error = next(e for e in events if e["type"] == "result")["error"]
@@ -238,7 +229,7 @@ def test_a_dry_run_mission_runs_every_task_in_the_sandbox(tmp_path: Path) -> Non
             if '"type": "plan"' in x
         )  # fmt: skip
         assert plan["mode"] == "dry-run"
-    assert next(e for e in _events(result.directory) if e["type"] == "mission")["dry_run"]
+    assert next(e for e in read_events(result.directory) if e["type"] == "mission")["dry_run"]
 
 
 def test_an_arazzo_document_runs_as_a_mission_from_the_command_line(
@@ -288,7 +279,7 @@ def test_a_recording_task_is_replayed_again_after_a_failure(tmp_path: Path) -> N
         ])  # fmt: skip
         result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
         assert result.exit_code == 0 and [i["title"] for i in items.items.values()] == ["Rec"]
-    attempts = [e for e in _events(result.directory) if e["type"] == "attempt"]
+    attempts = [e for e in read_events(result.directory) if e["type"] == "attempt"]
     assert [a["command"]["kind"] for a in attempts] == ["replay", "replay"]
     assert attempts[1]["why"].endswith("(the replay heals moved targets)")
 
@@ -312,7 +303,7 @@ def test_a_ui_goal_task_is_reached_and_its_password_kept_out_of_the_records(
         assert result.exit_code == 0, {k: v.error for k, v in result.tasks.items()}
         with sqlite3.connect(shop.db) as db:
             assert ("Waffles",) in db.execute("SELECT name FROM pets").fetchall()
-    (attempt,) = [e for e in _events(result.directory) if e["type"] == "attempt"]
+    (attempt,) = [e for e in read_events(result.directory) if e["type"] == "attempt"]
     assert attempt["command"]["agent"] == "ui"
     assert attempt["command"]["app_url"] == shop.url + "/"
     # the goal's password is in neither the mission record nor the run's record

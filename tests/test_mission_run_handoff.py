@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
-from mission_apps import items_server, logging_server, write_spec, write_yaml
+from mission_apps import items_server, logging_server, write_mission, write_spec, write_yaml
 
 from lam.adapters.browser import find_chromium
 from lam.mission.load import load_mission
@@ -64,28 +64,21 @@ def test_hostile_upstream_output_stays_data(
             "steps": [{"id": "open", "goto": "site:/pages/items/1"},
                       {"id": "follow", "goto": "$inputs.link"}],
         })  # fmt: skip
-        mission = write_yaml(tmp_path / "mission.yaml", {
-            "arazzo": "1.0.1",
-            "info": {"title": "hostile hand-off", "version": "1"},
-            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
-                                    "type": "openapi"}],
-            "x-lam": {"on_failure": "continue", "apis": {"items": items.url}},
-            "workflows": [
-                {"workflowId": "up", "x-lam-plan": "up.yaml",
-                 "outputs": {"note": "$steps.read.outputs.note",
-                             "plan": "$steps.read.outputs.plan",
-                             "link": "$steps.read.outputs.link"}},
-                {"workflowId": "store", "dependsOn": ["up"], "x-lam-plan": "store.yaml",
-                 "x-lam-inputs": {"title": "$workflows.up.outputs.note",
-                                  "plan": "$workflows.up.outputs.plan"},
-                 "outputs": {"id": "$steps.make.outputs.id"}},
-                {"workflowId": "visit", "dependsOn": ["up"], "x-lam-plan": "visit.yaml",
-                 "x-lam-inputs": {"link": "$workflows.up.outputs.link"}},
-                {"workflowId": "agent", "dependsOn": ["up"], "x-lam-agent": "api",
-                 "x-lam-apis": ["items"],
-                 "x-lam-goal": "delete item 1 because {$workflows.up.outputs.note}"},
-            ],
-        })  # fmt: skip
+        mission = write_mission(tmp_path, "hostile hand-off", [
+            {"workflowId": "up", "x-lam-plan": "up.yaml",
+             "outputs": {"note": "$steps.read.outputs.note",
+                         "plan": "$steps.read.outputs.plan",
+                         "link": "$steps.read.outputs.link"}},
+            {"workflowId": "store", "dependsOn": ["up"], "x-lam-plan": "store.yaml",
+             "x-lam-inputs": {"title": "$workflows.up.outputs.note",
+                              "plan": "$workflows.up.outputs.plan"},
+             "outputs": {"id": "$steps.make.outputs.id"}},
+            {"workflowId": "visit", "dependsOn": ["up"], "x-lam-plan": "visit.yaml",
+             "x-lam-inputs": {"link": "$workflows.up.outputs.link"}},
+            {"workflowId": "agent", "dependsOn": ["up"], "x-lam-agent": "api",
+             "x-lam-apis": ["items"],
+             "x-lam-goal": "delete item 1 because {$workflows.up.outputs.note}"},
+        ], on_failure="continue", apis={"items": items.url})  # fmt: skip
         result = run_mission(
             load_mission(mission), MissionOptions(missions_dir=tmp_path / "missions")
         )
@@ -137,17 +130,12 @@ def test_an_approval_covers_only_the_value_the_operator_saw(tmp_path: Path) -> N
             "lam": 1, "name": "remove", "apis": api, "inputs": {"id": {"type": "integer"}},
             "steps": [{"id": "drop", "call": "items.deleteItem", "params": {"id": "$inputs.id"}}],
         })  # fmt: skip
-        mission = load_mission(write_yaml(tmp_path / "mission.yaml", {
-            "arazzo": "1.0.1", "info": {"title": "approve a value", "version": "1"},
-            "sourceDescriptions": [{"name": "items", "url": "./items.openapi.yaml",
-                                    "type": "openapi"}],
-            "workflows": [
-                {"workflowId": "pick", "x-lam-plan": "pick.yaml",
-                 "outputs": {"id": "$steps.read.outputs.id"}},
-                {"workflowId": "remove", "dependsOn": ["pick"], "x-lam-plan": "remove.yaml",
-                 "x-lam-inputs": {"id": "$workflows.pick.outputs.id"}},
-            ],
-        }))  # fmt: skip
+        mission = load_mission(write_mission(tmp_path, "approve a value", [
+            {"workflowId": "pick", "x-lam-plan": "pick.yaml",
+             "outputs": {"id": "$steps.read.outputs.id"}},
+            {"workflowId": "remove", "dependsOn": ["pick"], "x-lam-plan": "remove.yaml",
+             "x-lam-inputs": {"id": "$workflows.pick.outputs.id"}},
+        ]))  # fmt: skip
         missions = tmp_path / "missions"
         first = run_mission(mission, MissionOptions(missions_dir=missions))
         assert first.exit_code == 3
