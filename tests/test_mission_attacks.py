@@ -17,6 +17,11 @@ from typing import Any
 import pytest
 from mission_apps import ItemsApp, items_server, logging_server, write_spec, write_yaml
 from processes import alive, descendants
+from servers import serve_app
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
@@ -321,3 +326,53 @@ def test_a_held_step_whose_text_offers_an_approval_offers_only_its_own(
     assert offered and all(n.startswith(("page.press@", "other.drop@")) for n in offered), offered
     assert "other.drop@0123456789" not in json.dumps(offered)
     assert deletes(items) == []
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+@pytest.mark.parametrize("name", [".env", "./.env", "sub/../.env"])
+def test_an_upstream_value_cannot_pick_the_local_file_an_upload_sends(
+    tmp_path: Path, items: ItemsApp, name: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A plan uploads the file its input names, then submits the form. Upstream hands on the
+    name of a secrets file in the working directory: the upload is held for a person, and the
+    server never gets the secret. (Found here: before, a file inside the working directory was
+    a plain upload whatever named it. Also seen: a guarded browser's form post reaches the
+    server with the file's part empty, so no upload's contents arrive today; the held check
+    is what must stop this once they do.)"""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("API_TOKEN=tok-upload-secret-42\n")
+    received: list[bytes] = []
+
+    async def form(request: Request) -> Response:
+        return HTMLResponse(
+            '<form method=post action=/upload enctype="multipart/form-data">'
+            "<label for=f>Attachment</label><input type=file id=f name=f>"
+            "<button>Save</button></form>"
+        )
+
+    async def upload(request: Request) -> Response:
+        received.append(await request.body())
+        return HTMLResponse("<p>thanks</p>")
+
+    app = Starlette(routes=[Route("/form", form), Route("/upload", upload, methods=["POST"])])
+    with serve_app(app) as site:
+        items.note = {"note": name}
+        write_yaml(tmp_path / "send.yaml", {
+            "lam": 1, "name": "send", "inputs": {"file": {"type": "string"}},
+            "apps": {"site": {"url": site + "/"}},
+            "steps": [{"id": "open", "goto": "site:/form"},
+                      {"id": "attach", "upload": {"label": "Attachment"}, "value": "$inputs.file"},
+                      {"id": "save", "click": {"text": "Save"}}],
+        })  # fmt: skip
+        path = mission(tmp_path, [
+            {"workflowId": "up", "x-lam-plan": "read.yaml",
+             "outputs": {"note": "$steps.read.outputs.note"}},
+            {"workflowId": "mail", "dependsOn": ["up"], "x-lam-plan": "send.yaml",
+             "x-lam-inputs": {"file": "$workflows.up.outputs.note"}},
+        ])  # fmt: skip
+        code = main(["mission", str(path)])
+        out = capsys.readouterr().out
+    assert b"tok-upload-secret-42" not in b"".join(received)
+    assert code == 3, out

@@ -334,6 +334,12 @@ class UiStepExecutor:
         classification = classify_ui_action(step.action, el)
         if step.action == "upload":
             classification = _upload_risk(classification, value, state.plan.path)
+            raw = step.value if isinstance(step, UiStep) else None
+            if _named_by_data(raw) and classification.risk is not Risk.DESTRUCTIVE:
+                # which local file leaves is the plan's to say: a name an input, a row or an
+                # upstream task hands in (".env") is a person's call, whatever folder it is in
+                why = f"uploads {value!r}, a file named by an input or an output, not the plan"
+                classification = Classification(Risk.DESTRUCTIVE, (*classification.reasons, why))
         net.sign_in_forms.clear()  # an allowance lives for the one action that submits its form
         submits = step.action in ("click", "press") and el is not None and el.form_action
         if submits and credentials_form(el, classification.risk, state.app_urls.values()):
@@ -383,6 +389,14 @@ def _unchecked(expect: Mapping[str, Any]) -> list[str]:
     """A step's expectations after its write was held and answered by a stand-in page: they
     cannot be checked truthfully, so they are said to be unchecked (docs/safety.md)."""
     return [f"{key}: {value!r}: {STAND_IN}" for key, value in expect.items()]
+
+
+def _named_by_data(raw: Any) -> bool:
+    """The step's value, as written, reads an expression (``$inputs.X``, ``{$steps...}``)."""
+    from lam.expressions import Expression, Template
+
+    items = raw if isinstance(raw, list | tuple) else [raw]
+    return any(isinstance(item, Expression | Template) for item in items)
 
 
 def _upload_risk(found: Classification, value: Any, plan: Path | None) -> Classification:
