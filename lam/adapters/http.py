@@ -22,6 +22,7 @@ from lam import http_retry
 from lam.adapters.http_cancel import CancellableTransport, Interrupt, exchange
 from lam.documents import format_path
 from lam.errors import KilledError, StepFailed
+from lam.expressions import as_text  # a value in a path, query, header, cookie or form
 from lam.limits import RESPONSE_LIMITS, OverLimit, load_json
 from lam.plans import NO_BODY
 from lam.spec import Operation, Spec
@@ -96,14 +97,14 @@ def prepare_call(
             param.location if param else ("header" if name.lower() in credentials else "query")
         )
         if location == "path":
-            path = path.replace("{" + name + "}", quote(_scalar(value), safe=""))
+            path = path.replace("{" + name + "}", quote(as_text(value), safe=""))
         elif location == "query":
             values = value if isinstance(value, list) else [value]
-            query.extend((name, _scalar(v)) for v in values)
+            query.extend((name, as_text(v)) for v in values)
         elif location == "header":
-            headers[name] = _scalar(value)
+            headers[name] = as_text(value)
         else:
-            cookies.append(f"{name}={_scalar(value)}")
+            cookies.append(f"{name}={as_text(value)}")
     if cookies:
         headers["Cookie"] = "; ".join(cookies)
     secrets_used: list[str] = []
@@ -155,21 +156,11 @@ def _apply_auth(
     return value
 
 
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
-
-
 def _encode_body(body: Any, media: str) -> bytes:
     base = media.split(";")[0].strip().lower()
     if base == "application/x-www-form-urlencoded" and isinstance(body, Mapping):
         return "&".join(
-            f"{quote(str(k), safe='')}={quote(_scalar(v), safe='')}" for k, v in body.items()
+            f"{quote(str(k), safe='')}={quote(as_text(v), safe='')}" for k, v in body.items()
         ).encode()
     if isinstance(body, bytes):
         return body
