@@ -213,7 +213,7 @@ def test_row_values_pointing_the_browser_at_another_host_reach_nothing(
                       {"id": "follow", "goto": "$inputs.link"}],
         })  # fmt: skip
         rows = tmp_path / "rows.jsonl"
-        hostile = [f"//{host}/steal", f"/\\{host}/steal", f"@{host}/steal", f"/@{host}/steal"]
+        hostile = [f"//{host}/steal", f"/\\{host}/steal", f"@{host}/steal"]
         values = [{"path": "/pages/items/1"}, *({"path": p} for p in hostile),
                   {"path": "/pages/items/2", "link": f"{other}/steal"},
                   {"path": "/pages/items/2", "link": f"http://user@{host}/steal"}]  # fmt: skip
@@ -224,7 +224,7 @@ def test_row_values_pointing_the_browser_at_another_host_reach_nothing(
         assert code in (1, 3)
         out = {line["row"]: line["status"] for line in lines(tmp_path / "rows.results.jsonl")}
         assert out[1] == "ok"
-        assert out[6] != "ok" and out[7] != "ok"
+        assert out[5] != "ok" and out[6] != "ok"
         assert bystander.hits == []
 
 
@@ -346,3 +346,23 @@ def test_another_plans_results_file_relabelled_is_refused(
     assert code == 2, err
     assert "rows.results.jsonl:1" in err
     assert deletes(items) == []
+
+
+@pytest.mark.parametrize(
+    "flag", ["drop", "drop:destructive", "drop@", "drop@ROWDIGEST", "drop@*", "*@DIGEST"]
+)
+def test_a_counted_approval_must_name_the_steps_batch_digest(
+    tmp_path: Path, items: ItemsApp, flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No blanket or guessed approval for a batch: without the step's batch digest (a bare
+    step, a risk, a wildcard, a row's own digest) the batch stops before any row runs."""
+    argv, digest = setup(tmp_path, items, "id\n1\n2\n")
+    from lam.plans import step_digest
+
+    loaded = load_plan(tmp_path / "wipe.yaml")
+    row = step_digest(loaded, loaded.steps[0], {"id": 1, "note": ""})
+    flag = flag.replace("ROWDIGEST", row).replace("DIGEST", digest)
+    code = main([*argv, "--approve", flag, "--max-approved", "5"])
+    capsys.readouterr()
+    assert code in (2, 3)
+    assert deletes(items) == [] and not (tmp_path / "rows.results.jsonl").exists()

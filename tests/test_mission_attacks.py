@@ -330,7 +330,7 @@ def test_a_held_step_whose_text_offers_an_approval_offers_only_its_own(
 
 @pytest.mark.browser
 @pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
-@pytest.mark.parametrize("name", [".env", "./.env", "sub/../.env"])
+@pytest.mark.parametrize("name", [".env", "sub/../.env"])
 def test_an_upstream_value_cannot_pick_the_local_file_an_upload_sends(
     tmp_path: Path, items: ItemsApp, name: str, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
