@@ -366,3 +366,29 @@ def test_a_counted_approval_must_name_the_steps_batch_digest(
     capsys.readouterr()
     assert code in (2, 3)
     assert deletes(items) == [] and not (tmp_path / "rows.results.jsonl").exists()
+
+
+def test_expression_text_in_a_row_is_sent_as_text(
+    tmp_path: Path, items: ItemsApp, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A cell written as expressions (a secret, another input) reaches the server as that
+    text; the secret never does."""
+    monkeypatch.setenv("LAM_TEST_SECRET", "hunter2-row-secret")
+    plan = write_yaml(tmp_path / "add.yaml", {
+        "lam": 1, "name": "add", "inputs": {"title": {"type": "string"}},
+        "apis": {"items": {"spec": "items.openapi.yaml"}},
+        "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "$inputs.title"},
+                   "expect": {"status": 201}}],
+    })  # fmt: skip
+    texts = ["$secrets.LAM_TEST_SECRET", "{$secrets.LAM_TEST_SECRET}", "$inputs.title",
+             "${{ secrets.LAM_TEST_SECRET }}"]  # fmt: skip
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"title": t}) + "\n" for t in texts))
+    argv = ["run", str(plan), "--inputs", str(rows), "--engine", "threads",
+            "--api", f"items={items.url}"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    titles = sorted(i["title"] for i in items.items.values() if i["id"] > 8)
+    assert titles == sorted(texts)
+    assert "hunter2-row-secret" not in json.dumps(items.items)

@@ -376,3 +376,29 @@ def test_an_upstream_value_cannot_pick_the_local_file_an_upload_sends(
         out = capsys.readouterr().out
     assert b"tok-upload-secret-42" not in b"".join(received)
     assert code == 3, out
+
+
+def test_expression_text_from_upstream_is_sent_as_text_by_a_workflow_task(
+    tmp_path: Path, items: ItemsApp, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """An Arazzo workflow task's request body reads an upstream output that is itself written
+    as expressions (a secret, another input, a step's output): it is sent as that text, never
+    resolved a second time."""
+    monkeypatch.setenv("LAM_TEST_SECRET", "hunter2-workflow-secret")
+    text = "$secrets.LAM_TEST_SECRET {$secrets.LAM_TEST_SECRET} $inputs.x $steps.make.outputs.id"
+    items.note = {"note": text}
+    path = mission(tmp_path, [
+        {"workflowId": "up", "x-lam-plan": "read.yaml",
+         "outputs": {"note": "$steps.read.outputs.note"}},
+        {"workflowId": "make", "dependsOn": ["up"],
+         "steps": [{"stepId": "make", "operationId": "createItem",
+                    "requestBody": {"payload": {"title": "$workflows.up.outputs.note"}},
+                    "successCriteria": [{"condition": "$statusCode == 201"}]}]},
+    ])  # fmt: skip
+    code = main(["mission", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    (made,) = [i for i in items.items.values() if i["id"] > 2]
+    assert made["title"] == text
+    assert "hunter2-workflow-secret" not in json.dumps(items.items)
