@@ -47,6 +47,7 @@ from lam.errors import BlockedError
 from lam.policy import ActionFacts, url_host
 from lam.runtime.context import RunState
 from lam.runtime.guard import GuardCheck
+from lam.runtime.uploads import Uploads
 from lam.types import Classification, Decision, Risk, Verdict
 
 __all__ = ["ApiRoute", "NetworkGuard"]
@@ -82,6 +83,7 @@ class NetworkGuard:
         self.step = ""
         # (step, action URL) of credentials forms a step's click submits (lam.runtime.sign_in)
         self.sign_in_forms: set[tuple[str, str]] = set()
+        self.uploads = Uploads()  # files this run's upload steps set (lam.runtime.uploads)
         self._refusals: list[BlockedError] = []
         self._in_flight = 0
         self._started_count = 0  # requests seen since the guard was attached
@@ -349,13 +351,20 @@ class NetworkGuard:
         without a grant, which judges them before they leave (and :meth:`_started` stops the
         run for them).
         """
+        sent = route.request
+        given = sent.post_data_buffer
+        # Chromium gives a form post's files empty: put back those this run's uploads chose
+        body = self.uploads.complete(sent.headers.get("content-type", ""), given or b"")
+        post_data = body if given is not None and body != given else None
         headers = None
         if self.containment is not None:  # the proxy lets it out on this grant alone
-            sent = route.request
             headers = self.containment.grant_headers(
-                dict(sent.headers), sent.method, sent.url, sent.post_data_buffer
+                dict(sent.headers), sent.method, sent.url, post_data or given
             )
-        response = route.fetch(max_redirects=0, headers=headers)
+        if post_data is not None:
+            response = route.fetch(max_redirects=0, headers=headers, post_data=post_data)
+        else:
+            response = route.fetch(max_redirects=0, headers=headers)
         location = response.headers.get("location")
         if 300 <= response.status < 400 and location:
             hop = _next_hop(seen, response.status, location)
