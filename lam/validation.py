@@ -27,6 +27,7 @@ __all__ = [
     "ValidationReport",
     "classify_step",
     "target_text",
+    "upload_named_by_data",
     "validate_plan",
 ]
 
@@ -334,7 +335,22 @@ def classify_step(step: Step, op: Operation | None) -> Classification:
         if op is None:  # callers report the step as invalid; the guard treats it as the worst
             return Classification(Risk.DESTRUCTIVE, ("operation unknown",))
         return classify_operation(op)
-    return classify_ui_action(step.action, _facts_from_hints(step) if step.target else None)
+    found = classify_ui_action(step.action, _facts_from_hints(step) if step.target else None)
+    if upload_named_by_data(step) and found.risk is not Risk.DESTRUCTIVE:
+        why = "uploads a file named by an input or an output, not the plan"
+        return Classification(Risk.DESTRUCTIVE, (*found.reasons, why))
+    return found
+
+
+def upload_named_by_data(step: Step) -> bool:
+    """An upload whose file, as the plan writes it, is an expression (``$inputs.file``): which
+    local file leaves is then the choice of an input, a batch row or an upstream task (a
+    ``.env``), so it is a person's call, whatever folder the file is in."""
+    if not isinstance(step, UiStep) or step.action != "upload":
+        return False
+    raw = step.value
+    items = raw if isinstance(raw, list | tuple) else [raw]
+    return any(isinstance(item, Expression | Template) for item in items)
 
 
 def _facts_from_hints(step: UiStep) -> ElementFacts:

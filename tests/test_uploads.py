@@ -113,3 +113,18 @@ def test_a_form_post_and_a_script_upload_carry_the_files_bytes(
     assert b'filename="other.csv"' in script and b"a,b\n1,2\n" in script
     assert b'filename="note.txt"' in form and b"\r\n\r\nfile-content-xyz\n\r\n" in form
     assert b"hello" in form
+
+
+def test_an_upload_named_by_data_needs_approval_before_anything_runs(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump({
+        "lam": 1, "name": "named", "inputs": {"file": {"type": "string"}},
+        "apps": {"site": {"url": "http://127.0.0.1:9/"}},
+        "steps": [{"id": "open", "goto": "site:/form"},
+                  {"id": "attach", "upload": {"label": "Attachment"}, "value": "$inputs.file"},
+                  {"id": "fixed", "upload": {"label": "Other"}, "value": "note.txt"}],
+    }, sort_keys=False))  # fmt: skip
+    report = lam.validate(plan)
+    verdicts = {s.id: (s.risk, s.verdict) for s in report.steps}
+    assert verdicts["attach"] == ("destructive", "approve"), verdicts
+    assert verdicts["fixed"][0] != "destructive"

@@ -42,7 +42,7 @@ from lam.runtime.screenshots import Box, ScreenshotWriter
 from lam.runtime.sign_in import credentials_form
 from lam.runtime.ui_wait import wait_on_page
 from lam.types import Classification, Risk
-from lam.validation import ValidationReport
+from lam.validation import ValidationReport, upload_named_by_data
 
 if TYPE_CHECKING:
     from lam.runtime.start import RunOptions
@@ -336,8 +336,7 @@ class UiStepExecutor:
         classification = classify_ui_action(step.action, el)
         if step.action == "upload":
             classification = _upload_risk(classification, value, state.plan.path)
-            raw = step.value if isinstance(step, UiStep) else None
-            if _named_by_data(raw) and classification.risk is not Risk.DESTRUCTIVE:
+            if upload_named_by_data(step) and classification.risk is not Risk.DESTRUCTIVE:
                 # which local file leaves is the plan's to say: a name an input, a row or an
                 # upstream task hands in (".env") is a person's call, whatever folder it is in
                 why = f"uploads {value!r}, a file named by an input or an output, not the plan"
@@ -391,14 +390,6 @@ def _unchecked(expect: Mapping[str, Any]) -> list[str]:
     """A step's expectations after its write was held and answered by a stand-in page: they
     cannot be checked truthfully, so they are said to be unchecked (docs/safety.md)."""
     return [f"{key}: {value!r}: {STAND_IN}" for key, value in expect.items()]
-
-
-def _named_by_data(raw: Any) -> bool:
-    """The step's value, as written, reads an expression (``$inputs.X``, ``{$steps...}``)."""
-    from lam.expressions import Expression, Template
-
-    items = raw if isinstance(raw, list | tuple) else [raw]
-    return any(isinstance(item, Expression | Template) for item in items)
 
 
 def _upload_risk(found: Classification, value: Any, plan: Path | None) -> Classification:
