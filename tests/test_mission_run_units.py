@@ -185,3 +185,36 @@ workflows:
     assert result.tasks["a"].status == "ok" and result.tasks["b"].status == "failed"
     assert "an input is too big" in str(result.tasks["b"].error)
     assert [a.task for a in launcher.attempts] == ["a"]  # b never started
+
+
+def test_goal_tasks_take_the_operators_planner_and_share_one_memory_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lam.adapters.llm.model import LlmActionModel
+    from lam.memory import MemoryStore
+    from lam.mission import task_main
+
+    (tmp_path / "p.yaml").write_text("lam: 1\nname: p\nsteps: [{id: s, goto: 'http://x/'}]\n")
+    mission = mission_from_text(
+        "arazzo: 1.0.1\ninfo: {title: t, version: '1'}\n"
+        "x-lam: {apps: {shop: 'http://127.0.0.1:9/'}}\n"
+        "workflows:\n"
+        "  - {workflowId: a, x-lam-goal: find the lamp, x-lam-agent: ui, x-lam-apps: [shop]}\n"
+        "  - {workflowId: b, x-lam-goal: find the desk, x-lam-agent: ui, x-lam-apps: [shop]}\n",
+        path=tmp_path / "mission.yaml",
+    )
+    launcher = ScriptedLauncher(ok(), delay=0.0)
+    options = MissionOptions(missions_dir=tmp_path / "m", planner="llm")
+    assert run_mission(mission, options, launcher=launcher).exit_code == 0
+    assert {(a.task, a.kind, a.planner) for a in launcher.attempts} == {
+        ("a", "do", "llm"), ("b", "do", "llm")
+    }
+    # in the child: the language model (configured from LAM_LLM*), reading and updating the
+    # one memory store every task of this lam home opens, as lam do --planner llm does
+    monkeypatch.setenv("LAM_LLM", "openai")
+    monkeypatch.setenv("LAM_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    store = MemoryStore(tmp_path / "memory.sqlite3")
+    model = task_main._planner(launcher.attempts[0], store)
+    assert isinstance(model, LlmActionModel) and model.memory is store
+    embedded = TaskAttempt.from_json({**launcher.attempts[0].to_json(), "planner": "embedded"})
+    assert not isinstance(task_main._planner(embedded, store), LlmActionModel)

@@ -71,6 +71,11 @@ def register(sub: Any) -> None:
         "(--address; docs/scale.md)",
     )  # fmt: skip
     parser.add_argument("--address", metavar="ADDR", help="with --engine ray: the cluster")
+    parser.add_argument(
+        "--planner", choices=("embedded", "llm"), default="embedded",
+        help="the action model of goal tasks, as lam do --planner (llm: the LAM_LLM* "
+        "environment; it reads and updates the memory store the tasks share)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.set_defaults(func=run)
 
@@ -204,6 +209,7 @@ def mission_options(
         runs_dir=Path(runs_dir) if runs_dir else None,
         engine="ray" if getattr(args, "engine", None) == "ray" else "local",
         address=getattr(args, "address", None),
+        planner="llm" if getattr(args, "planner", None) == "llm" else "embedded",
         json=bool(args.json),
     )
 

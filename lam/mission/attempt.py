@@ -50,7 +50,7 @@ def attempt_for(
     if task.kind == "goal":
         target = task.allowed[0] if task.allowed else None
         return TaskAttempt(
-            kind="do", goal=str(goal), agent=task.agent, note=note,
+            kind="do", goal=str(goal), agent=task.agent, note=note, planner=options.planner,
             app_url=apps.get(target) if task.agent == "ui" and target else None,
             api_spec=spec_path(mission, target) if task.agent == "api" and target else None,
             api_url=apis.get(target) if task.agent == "api" and target else None,

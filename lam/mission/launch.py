@@ -78,6 +78,7 @@ class TaskAttempt:
     max_steps: int | None = None
     timeout: float | None = None
     note: str | None = None
+    planner: Literal["embedded", "llm"] = "embedded"  # a goal's action model, as lam do's
 
     @property
     def name(self) -> str:

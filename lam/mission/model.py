@@ -188,5 +188,6 @@ class MissionOptions:
     runs_dir: Path | None = None
     missions_dir: Path | None = None
     engine: Literal["local", "ray"] = "local"
+    planner: Literal["embedded", "llm"] = "embedded"  # for goal tasks, as lam do --planner
     address: str | None = None
     json: bool = False

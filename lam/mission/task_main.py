@@ -94,7 +94,7 @@ def _do(attempt: TaskAttempt) -> dict[str, Any]:
 
     policy, _ = operator_policy(Path(attempt.policy) if attempt.policy else None, Path.cwd())
     memory = MemoryStore()  # the one store of this lam home: tasks of a site share it
-    planner: ActionModel = _planner(attempt)
+    planner: ActionModel = _planner(attempt, memory)
     if attempt.note:
         planner = _Informed(planner, attempt.note)
     options = DoOptions(
@@ -128,7 +128,14 @@ def _ended(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _planner(attempt: TaskAttempt) -> ActionModel:
+def _planner(attempt: TaskAttempt, memory: Any) -> ActionModel:
+    """The goal's action model, chosen as ``lam do --planner`` chooses: the language model
+    (configured by the ``LAM_LLM*`` environment the child inherits) reads and updates the
+    shared memory store, so goal tasks on the same site learn from each other."""
+    if attempt.planner == "llm":
+        from lam.adapters.llm.model import LlmActionModel
+
+        return LlmActionModel(memory=memory)
     if attempt.agent == "ui":
         from lam.planner.ui_goals import UiGoalPlanner
 
