@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration]
 PASSWORD = "s3cret-mission-value"
 
 
-def _run(tmp_path: Path) -> MissionResult:
+def _run(tmp_path: Path, missions_dir: Path | None = None) -> MissionResult:
     with items_server() as items:
         items.note = {"note": "<script>alert('upstream')</script>"}
         write_spec(tmp_path, items.url)
@@ -47,7 +47,8 @@ def _run(tmp_path: Path) -> MissionResult:
              "x-lam-inputs": {"title": "$workflows.read.outputs.text",
                               "password": PASSWORD}},
         ])  # fmt: skip
-        result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
+        options = MissionOptions(missions_dir=missions_dir or tmp_path / "m")
+        result = run_mission(load_mission(mission), options)
         assert [i["note"] for i in items.items.values()] == [PASSWORD]  # the child got it
     assert result.exit_code == 0
     # the mission record hides it as run records do; the attempt file that held it is gone
@@ -90,6 +91,25 @@ def test_verify_fails_when_the_mission_record_is_edited(
     events.write_text(text.replace('"approvals": {}', '"approvals": {"store": ["make"]}', 1))
     assert main(["verify", str(result.directory)]) == 1
     assert "events.jsonl line 1 was changed after it was written" in capsys.readouterr().out
+
+
+def test_verify_all_checks_the_mission_records_beside_the_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lam.mission.record import missions_root
+
+    monkeypatch.setenv("LAM_HOME", str(tmp_path / "home"))
+    result = _run(tmp_path, missions_dir=missions_root())
+    assert main(["verify", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert f"{result.mission_id}: intact" in out, out
+    # a linked run record rewritten whole (its own chain redone would still not end where
+    # the mission wrote it down): here simply cut short, so both verdicts break
+    trace = Path(str(result.tasks["read"].record)) / "trace.jsonl"
+    trace.write_text("".join(trace.read_text().splitlines(keepends=True)[:-1]))
+    assert main(["verify", "--all"]) == 1
+    out = capsys.readouterr().out
+    assert f"linked from {result.mission_id}" in out, out
 
 
 def test_report_draws_the_tree_with_upstream_text_escaped(

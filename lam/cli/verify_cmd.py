@@ -74,6 +74,7 @@ def run_verify(args: argparse.Namespace) -> int:
         folders = sorted(p for p in root.glob("*") if (p / "trace.jsonl").is_file())
         verdicts = [verify_run(p, key=key, ledger=ledger, ledger_check=checked) for p in folders]
         verdicts += deleted_runs(root, checked)
+        verdicts += _missions(key, ledger)
         return _show(verdicts, as_json=args.json, ledger_problem=checked.problem)
     folder = _find(args.run, root)
     if folder is None:
@@ -83,6 +84,24 @@ def run_verify(args: argparse.Namespace) -> int:
             raise UsageError(f"no run {args.run!r} (looked in {root})", code="not-found")
         return _show(gone, as_json=args.json)
     return _show([verify_run(folder, key=key, ledger=ledger)], as_json=args.json)
+
+
+def _missions(key: Any, ledger: Any) -> list[Any]:
+    """Each mission record beside the runs folder: its own chain's verdict, and a linked run
+    record whose trace no longer ends where the mission wrote it down (or is broken)."""
+    from lam.mission.record import is_mission_record, missions_root, verify_mission
+
+    found: list[Any] = []
+    for folder in sorted(missions_root().glob("mission-*")):
+        if not is_mission_record(folder):
+            continue
+        verdict = verify_mission(folder, key=key, ledger=ledger)
+        found.append(verdict.mission)
+        for run in verdict.runs:
+            if not run.ok:
+                run.notes.append(f"linked from {folder.name}")
+                found.append(run)
+    return found
 
 
 def _find(run: str, root: Path) -> Path | None:
