@@ -254,20 +254,28 @@ def _with_record(outcome: RowOutcome, run_id: str, directory: str, job: RowJob) 
     )  # fmt: skip
 
 
+_CHANGING = ("write", "destructive")  # risks whose allowed action may have changed state
+
+
 def trace_facts(directory: Path) -> dict[str, Any]:
     """What a run record says about a row: ``outputs`` (step id -> outputs of each step that
     ended ok), ``started`` (step ids with a ``step-start``), ``ended`` (step id -> status),
-    ``end`` (the ``end`` event, or None: the run never finished)."""
+    ``end`` (the ``end`` event, or None: the run never finished), ``let_through`` (steps with
+    a write or destructive action the guard allowed, so it may have been sent, in order)."""
     from lam.runtime.record import read_trace
 
     outputs: dict[str, Any] = {}
     started: set[str] = set()
     ended: dict[str, str] = {}
     end: dict[str, Any] | None = None
+    let_through: dict[str, None] = {}
     with contextlib.suppress(OSError, ValueError):
         for event in read_trace(directory / "trace.jsonl"):
             kind = event.get("type")
-            if kind == "step-start":
+            if kind == "guard":
+                if event.get("verdict") == "allow" and event.get("risk") in _CHANGING:
+                    let_through.setdefault(str(event.get("step")), None)
+            elif kind == "step-start":
                 started.add(str(event.get("step")))
             elif kind == "step":
                 ended[str(event.get("step"))] = str(event.get("status"))
@@ -275,7 +283,10 @@ def trace_facts(directory: Path) -> dict[str, Any]:
                     outputs[str(event.get("step"))] = event["outputs"]
             elif kind == "end":
                 end = event
-    return {"outputs": outputs, "started": started, "ended": ended, "end": end}
+    return {
+        "outputs": outputs, "started": started, "ended": ended, "end": end,
+        "let_through": list(let_through),
+    }  # fmt: skip
 
 
 def append_line(path: Path, document: Mapping[str, Any]) -> None:

@@ -208,7 +208,7 @@ def settle(
             row.number, row.key, status, int(end.get("exit_code", EXIT_FAILED)),
             facts["outputs"], run_id, str(record), end.get("error"), used,
         )  # fmt: skip
-    let_through = _writes_let_through(Path(str(record)))
+    let_through = facts["let_through"]
     if not let_through:
         return None  # nothing that changes state left lam: safe to run again
     open_steps = [s for s in let_through if facts["ended"].get(s) not in ("ok", "failed")]
@@ -226,23 +226,6 @@ def settle(
     )
     return RowOutcome(row.number, row.key, "incomplete", EXIT_FAILED, facts["outputs"], run_id,
                       str(record), error, used)  # fmt: skip
-
-
-def _writes_let_through(record: Path) -> list[str]:
-    """Steps with a write or destructive action the guard allowed (so it may have been sent),
-    in the order they were allowed."""
-    from lam.runtime.record import read_trace
-
-    steps: dict[str, None] = {}
-    with contextlib.suppress(OSError, ValueError):
-        for event in read_trace(record / "trace.jsonl"):
-            if (
-                event.get("type") == "guard"
-                and event.get("verdict") == "allow"
-                and event.get("risk") in ("write", "destructive")
-            ):
-                steps.setdefault(str(event.get("step")), None)
-    return list(steps)
 
 
 def _from_line(row: Row, line: Mapping[str, Any]) -> RowOutcome:

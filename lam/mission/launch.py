@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED
-from lam.mission.record import trace_head
 from lam.runtime.record import read_trace, verify_trace
 
 __all__ = [
@@ -266,7 +265,8 @@ def _from_record(record: Path, run_id: str, result: Mapping[str, Any] | None) ->
                 outputs[str(event.get("step"))] = dict(event["outputs"])
             if event.get("status") != "ok":
                 failed_step = str(event.get("step"))
-    head, count = trace_head(record)
+    # the trace is read once here: its head and count are those of the events just read
+    head, count = (str(events[-1].get("hash")) if events else None), len(events)
     status_text = str((end or {}).get("status") or "failed")
     exit_code = (end or {}).get("exit_code")
     if not isinstance(exit_code, int):
