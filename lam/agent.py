@@ -135,7 +135,10 @@ class _Loop:
                 self._accept(proposal, runner)
             step_doc = self.pending.pop(0)
             recalled = self._recalled(step_doc)
-            if recalled is not None:
+            if recalled is not None:  # the record says why it runs another locator than proposed
+                action = next(a for a in _TARGETED if recalled.get(a) != step_doc.get(a))
+                runner.record.event("memory-hit", step=step_doc["id"],
+                                    proposed=step_doc[action], remembered=recalled[action])  # fmt: skip
                 try:
                     self._run_one(runner, recalled)
                     continue

@@ -6,6 +6,12 @@ they worked, what the element looked like (its fingerprint), and the last failur
 Planners and grounding call :meth:`MemoryStore.recall` first and try what worked before; hints
 whose last attempt failed come back flagged so a caller does not repeat them blindly.
 
+Memory holds locators, never steps or approvals: :meth:`MemoryStore.recall` hands back only
+hints that are a UI step's target as the plan schema defines it (:func:`is_locator`). A row
+of any other shape (written into the file by something other than lam, say with an
+``approve`` key) is skipped, so it can neither ride into a step nor make the step that
+recalls it invalid; :meth:`MemoryStore.entries` still lists it, as what the file holds.
+
 The store is one SQLite file: ``$LAM_MEMORY_DB``, else ``$LAM_HOME/memory.sqlite3``, else
 ``memory.sqlite3`` in the user's data directory. WAL mode and one short transaction per call
 keep several lam processes safe side by side.
@@ -20,13 +26,21 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from lam.errors import DocumentError, UsageError
 
-__all__ = ["MemoryStore", "Remembered", "default_memory_path", "normalize_key", "site_of"]
+__all__ = [
+    "MemoryStore",
+    "Remembered",
+    "default_memory_path",
+    "is_locator",
+    "normalize_key",
+    "site_of",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS memory (
@@ -89,6 +103,22 @@ def site_of(url: str) -> str:
 def normalize_key(key: str) -> str:
     """Keys compare without case and with runs of white space as one space."""
     return " ".join(key.split()).casefold()
+
+
+def is_locator(hints: Any) -> bool:
+    """True when ``hints`` is a locator the plan format takes as a UI step's target (the plan
+    schema's ``target``, in its object form): nothing else is ever recalled."""
+    return isinstance(hints, Mapping) and _target_validator().is_valid(dict(hints))
+
+
+@cache
+def _target_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    from lam.documents import schema
+
+    plan = schema("plan")
+    return Draft202012Validator({"$defs": plan["$defs"], "$ref": "#/$defs/target"})
 
 
 def default_memory_path() -> Path:
@@ -196,13 +226,14 @@ class MemoryStore:
 
     def recall(self, site: str, key: str) -> list[Remembered]:
         """What is remembered for ``key`` on ``site``: hints that worked first (most
-        successes, then most recent), hints whose last attempt failed last."""
+        successes, then most recent), hints whose last attempt failed last. Only locators
+        come back (:func:`is_locator`): a row of another shape is not for running."""
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT * FROM memory WHERE site = ? AND key = ?",
                 (site_of(site), normalize_key(key)),
             ).fetchall()
-        found = [self._row(r) for r in rows]
+        found = [e for e in map(self._row, rows) if is_locator(e.hints)]
         found.sort(key=lambda r: (r.failed, -r.successes, -r.last_used))
         return found
 
