@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lam.arguments import existing_file, pairs, url_pairs  # re-exported for the commands
-from lam.errors import LamError
+from lam.errors import BlockedError, LamError
 
 __all__ = [
     "add_policy_option",
@@ -99,6 +99,9 @@ def error_json(error: LamError | None) -> dict[str, Any] | None:
         "location": error.location,
         "step": error.step,
         "type": public.__name__,
+        # the --approve values that let the held steps run, as data: no caller reads them
+        # out of the message, whose text a plan or a page can write into
+        "approvals": list(error.approvals) if isinstance(error, BlockedError) else [],
     }
 
 

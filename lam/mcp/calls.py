@@ -14,14 +14,13 @@ Everything here runs on the server's session thread: the browser is driven from 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from lam.errors import BlockedError, KilledError, LamError, StepFailed
+from lam.errors import BlockedError, KilledError, LamError, StepFailed, UsageError
 from lam.mcp import approvals, plans
 
 if TYPE_CHECKING:
@@ -350,7 +349,8 @@ class Calls:
         plan, inputs = args["plan"], args.get("inputs") or {}
         code, out = plans.run_plan(plan, inputs, self.config, dry_run=False)
         if code == 3:  # held before it started: the person (or the operator) may approve
-            held = _held_steps(out)
+            report = plans.validate(plan, self.policy) if _offered(out) else {}
+            held = _held_steps(out, report, plan)
             granted = [h.approval for h in held if self._granted(h, ask, plan_run=True)]
             if held and len(granted) == len(held):
                 code, out = plans.run_plan(
@@ -384,13 +384,35 @@ class Calls:
         return Reply(head + text)
 
 
-def _held_steps(out: Mapping[str, Any]) -> list[Held]:
-    """The steps ``lam run --json`` held before starting (its ``--approve STEP@DIGEST``)."""
-    message = str((out.get("error") or {}).get("message", ""))
-    found = re.findall(r"([A-Za-z][\w-]*) needs approval \((\w+): ([^)]*)\)", message)
-    digests = dict(re.findall(r"--approve ([A-Za-z][\w-]*)@([0-9a-f]{10})", message))
-    return [
-        Held({"id": step}, f"{step}@{digests[step]}", risk, (why,), message)
-        for step, risk, why in found
-        if step in digests
-    ]
+def _offered(out: Mapping[str, Any]) -> list[str]:
+    """The approvals ``lam run --json`` held a plan for before it started: its error object's
+    ``approvals`` (``STEP@DIGEST``, data lam wrote), never its message, into which a plan's
+    or a page's words are quoted. A run that started offers none: running it again would
+    repeat its steps."""
+    error = out.get("error")
+    given = error.get("approvals") if isinstance(error, Mapping) else None
+    if out.get("results") or not isinstance(given, list):
+        return []
+    offered = []
+    for approval in given:
+        try:
+            offered.append(approvals.parse_approval(str(approval)))
+        except UsageError:
+            continue  # not STEP@DIGEST[:RISK]: nothing to ask anyone about
+    return offered
+
+
+def _held_steps(out: Mapping[str, Any], report: Mapping[str, Any], plan: Any) -> list[Held]:
+    """The steps :func:`_offered` names, each with the step as the plan writes it (an inline
+    plan) and the risk and reasons ``report`` (``lam validate --json`` of the plan) gives it."""
+    found = {s.get("id"): s for s in report.get("steps") or [] if isinstance(s, Mapping)}
+    steps = plan.get("steps") if isinstance(plan, Mapping) else None
+    written = {s.get("id"): s for s in steps or [] if isinstance(s, Mapping)}
+    held = []
+    for approval in _offered(out):
+        step_id = approval.partition("@")[0]
+        seen = found.get(step_id) or {}
+        step = written.get(step_id) or {"id": step_id, "action": seen.get("action")}
+        reasons = tuple(str(r) for r in seen.get("reasons") or ())
+        held.append(Held(step, approval, seen.get("risk"), reasons, "held before it started"))
+    return held
