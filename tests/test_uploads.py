@@ -1,6 +1,6 @@
-"""Uploads reach the server with their bytes (lam.runtime.uploads): Chromium gives an
-intercepted form post's files empty, and the network guard sends state-changing requests on
-itself, so the files the run's own upload steps chose are put back; nothing else is read."""
+"""Uploads reach the server with their bytes, and a page's own bytes reach it as the page built
+them (lam.runtime.uploads): an upload step hands the page its files' bytes, so Chromium gives
+the network guard whole bodies, and lam never puts a local file into a request."""
 
 from __future__ import annotations
 
@@ -16,51 +16,29 @@ from starlette.routing import Route
 
 import lam
 from lam.adapters.browser import find_chromium
-from lam.runtime.uploads import Uploads
-
-BOUNDARY = "----WebKitFormBoundaryX"
-TYPE = f"multipart/form-data; boundary={BOUNDARY}"
+from lam.errors import StepFailed
+from lam.runtime.uploads import MAX_UPLOAD_BYTES, file_payloads
 
 
-def form_body(*parts: tuple[str, str | None, bytes]) -> bytes:
-    out = b""
-    for name, filename, content in parts:
-        disposition = f'form-data; name="{name}"' + (
-            f'; filename="{filename}"' if filename is not None else ""
-        )
-        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
-        if filename is not None:
-            out += b"Content-Type: text/plain\r\n"
-        out += b"\r\n" + content + b"\r\n"
-    return out + f"--{BOUNDARY}--\r\n".encode()
-
-
-def test_an_empty_part_of_a_file_the_run_uploaded_is_filled(tmp_path: Path) -> None:
+def test_an_upload_hands_the_page_its_files_bytes_or_fails_in_one_line(tmp_path: Path) -> None:
     note = tmp_path / "note.txt"
     note.write_bytes(b"line one\r\nline two\r\n")
-    uploads = Uploads()
-    uploads.add([str(note)])
-    given = form_body(("f", "note.txt", b""), ("t", None, b"hello"))
-    assert uploads.complete(TYPE, given) == form_body(
-        ("f", "note.txt", b"line one\r\nline two\r\n"), ("t", None, b"hello")
+    (tmp_path / "blob").write_bytes(b"\x00\xff")
+    assert file_payloads([str(note), str(tmp_path / "blob")]) == [
+        {"name": "note.txt", "mimeType": "text/plain", "buffer": b"line one\r\nline two\r\n"},
+        {"name": "blob", "mimeType": "", "buffer": b"\x00\xff"},
+    ]
+    with pytest.raises(StepFailed) as missing:
+        file_payloads([str(tmp_path / "gone.txt")])
+    assert missing.value.one_line() == f"upload: cannot read {tmp_path / 'gone.txt'}: " + (
+        "No such file or directory"
     )
-
-
-def test_other_files_and_other_bodies_are_left_as_given(tmp_path: Path) -> None:
-    (tmp_path / "secret.txt").write_text("never read")
-    note = tmp_path / "note.txt"
-    note.write_text("mine")
-    uploads = Uploads()
-    assert uploads.complete(TYPE, form_body(("f", "note.txt", b""))) == form_body(
-        ("f", "note.txt", b"")
-    )  # nothing uploaded by this run
-    uploads.add([str(note)])
-    other = form_body(("f", "secret.txt", b""))
-    assert uploads.complete(TYPE, other) == other  # a file no upload step chose
-    full = form_body(("f", "note.txt", b"the page's own bytes"))
-    assert uploads.complete(TYPE, full) == full  # a part that has content keeps it
-    assert uploads.complete("application/x-www-form-urlencoded", b"a=note.txt") == b"a=note.txt"
-    assert uploads.complete("multipart/form-data", other) == other  # no boundary
+    huge = tmp_path / "huge.bin"
+    with huge.open("wb") as sparse:  # sparse: its size is read, never its bytes
+        sparse.truncate(MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(StepFailed, match="more than the 50 MiB") as large:
+        file_payloads([str(huge)])
+    assert large.value.code == "upload-too-large"
 
 
 PAGE = (
@@ -68,35 +46,47 @@ PAGE = (
     "<label for=f>Attachment</label><input type=file id=f name=f>"
     "<input name=t value=hello><button>Save</button></form>"
     "<label for=g>Script file</label><input type=file id=g>"
-    "<button id=send>Upload by script</button><p id=out></p>"
-    "<script>document.getElementById('send').onclick = async () => {"
+    "<button id=send>Upload by script</button><button id=own>Keep page data</button>"
+    "<p id=out></p><script>const say = (r) => {"
+    "document.getElementById('out').textContent = r.ok ? 'sent' : 'failed'; };"
+    "document.getElementById('send').onclick = async () => {"
     "const data = new FormData(); data.append('g', document.getElementById('g').files[0]);"
-    "const r = await fetch('/upload', {method: 'POST', body: data});"
-    "document.getElementById('out').textContent = r.ok ? 'sent' : 'failed'; };</script>"
+    "say(await fetch('/upload', {method: 'POST', body: data})); };"
+    # the page's own bytes, and empty files named like the run's upload and like a secret
+    "document.getElementById('own').onclick = async () => {"
+    "document.getElementById('out').textContent = ''; const data = new FormData();"
+    "data.append('own', new Blob([new Uint8Array([0, 1, 255, 13, 10, 13, 10, 45, 45, 65])]),"
+    " 'made.bin');"
+    "data.append('bait', new File([], 'note.txt', {type: 'text/plain'}));"
+    "data.append('etc', new File([], '/etc/passwd')); data.append('up', new File([], 'passwd'));"
+    "say(await fetch('/upload', {method: 'POST', body: data})); };</script>"
 )
 
 
-@pytest.mark.integration
-@pytest.mark.browser
-@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
-def test_a_form_post_and_a_script_upload_carry_the_files_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "note.txt").write_text("file-content-xyz\n")
-    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
-    received: list[bytes] = []
+@pytest.fixture(scope="module")
+def received(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """The bodies a real server got from one live run: a script's upload of a chosen file, a
+    script's FormData of its own bytes (after the run uploaded note.txt), then a form post."""
+    if find_chromium() is None:
+        pytest.skip("no Chromium on this machine")
+    folder = tmp_path_factory.mktemp("uploads")
+    (folder / "note.txt").write_text("file-content-xyz\n")
+    (folder / "other.csv").write_text("a,b\n1,2\n")
+    bodies: list[bytes] = []
 
     async def page(_: Request) -> Response:
         return HTMLResponse(PAGE)
 
     async def upload(request: Request) -> Response:
-        received.append(await request.body())
+        bodies.append(await request.body())
         return HTMLResponse("<p>thanks</p>")
 
     app = Starlette(routes=[Route("/form", page), Route("/upload", upload, methods=["POST"])])
-    with serve_app(app) as site:
-        plan = tmp_path / "plan.yaml"
+    with serve_app(app) as site, pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        for name in ("LAM_HOME", "LAM_RUNTIME_DIR", "LAM_CACHE_DIR", "LAM_CONFIG_DIR"):
+            patch.setenv(name, str(folder / name.lower()))  # as conftest's lam_home does
+        plan = folder / "plan.yaml"
         plan.write_text(yaml.safe_dump({
             "lam": 1, "name": "uploads", "apps": {"site": {"url": site + "/"}},
             "steps": [
@@ -104,15 +94,35 @@ def test_a_form_post_and_a_script_upload_carry_the_files_bytes(
                 {"id": "pick", "upload": {"label": "Script file"}, "value": "other.csv"},
                 {"id": "post", "click": {"text": "Upload by script"}, "expect": {"text": "sent"}},
                 {"id": "attach", "upload": {"label": "Attachment"}, "value": "note.txt"},
+                {"id": "own", "click": {"text": "Keep page data"}, "expect": {"text": "sent"}},
                 {"id": "save", "click": {"text": "Save"}, "expect": {"text": "thanks"}},
             ],
         }, sort_keys=False))  # fmt: skip
-        result = lam.run(plan, runs_dir=tmp_path / "runs", screenshots="failures")
+        result = lam.run(plan, runs_dir=folder / "runs", screenshots="failures")
     assert result.status == "ok", result.error
-    script, form = received
+    return bodies
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_a_form_post_and_a_script_upload_carry_the_files_bytes(received: list[bytes]) -> None:
+    script, _, form = received
     assert b'filename="other.csv"' in script and b"a,b\n1,2\n" in script
     assert b'filename="note.txt"' in form and b"\r\n\r\nfile-content-xyz\n\r\n" in form
     assert b"hello" in form
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_a_pages_own_blob_arrives_intact_and_no_local_file_replaces_it(
+    received: list[bytes],
+) -> None:
+    own = received[1]
+    assert b"\r\n\r\n\x00\x01\xff\r\n\r\n--A\r\n" in own  # the page's bytes, as built
+    # empty parts named like the run's upload and like a secret stay empty: no file is read
+    assert b'filename="note.txt"\r\nContent-Type: text/plain\r\n\r\n\r\n' in own
+    assert b"file-content-xyz" not in own and b"root:" not in own
+    assert own.count(b"\r\n\r\n\r\n") == 3
 
 
 def test_an_upload_named_by_data_needs_approval_before_anything_runs(tmp_path: Path) -> None:

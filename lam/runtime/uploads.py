@@ -1,56 +1,71 @@
-"""The files a run's upload steps chose, put back into the form posts that carry them.
+"""The files an upload step sets, handed to the page as their bytes, so a form post carries them
+as they are and lam never puts a file into a request.
 
-Chromium hands an intercepted request's body to Playwright without the bytes of the files a
-``multipart/form-data`` form attaches: the parts are there, their content is empty. A request
-the network guard sends on itself (``route.fetch``, to check where a redirect would lead) would
-reach the server with empty files. So the run remembers the files its upload steps set
-(:meth:`Uploads.add`), and :meth:`Uploads.complete` fills an empty part whose file name is one
-of them with that file's bytes. Only files a guarded upload step of this run chose are ever
-read; a part naming any other file is left as the browser gave it.
+Chromium hands an intercepted request's body to Playwright without the bytes of a file the
+browser reads from disk: a file input set from a path gives a ``multipart/form-data`` part that
+is there but empty, and the network guard, which sends state-changing requests on itself
+(``route.fetch``, to check where a redirect would lead), would send it empty. Filling such parts
+from the run's upload files afterwards (what lam did before) cannot tell them from an empty
+``File`` a page script builds under the same name, which then left with the local file's bytes
+in it. So an upload step reads its files once, when it sets them (:func:`file_payloads`), and
+gives the input files made of those bytes: Chromium keeps them in memory and hands them over
+whole, as it does a ``Blob`` a page builds from its own bytes. Every body is then sent as the
+page built it, and no request ever makes lam read a file.
 """
 
 from __future__ import annotations
 
-import re
+import mimetypes
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["Uploads"]
+from playwright.sync_api import FilePayload
 
-_BOUNDARY = re.compile(r"boundary=(?:\"([^\"]+)\"|([^;\s]+))", re.IGNORECASE)
-_FILENAME = re.compile(rb'filename="([^"]*)"', re.IGNORECASE)
+from lam.errors import StepFailed
+
+__all__ = ["MAX_UPLOAD_BYTES", "Uploads", "file_payloads"]
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+"""The most an upload step hands a page in all (Playwright's limit on files given as bytes)."""
+
+
+def file_payloads(paths: Sequence[str]) -> list[FilePayload]:
+    """The files at ``paths`` as an input's files: name, type (by extension, as a browser
+    guesses it) and bytes. A file that cannot be read, or more than :data:`MAX_UPLOAD_BYTES` in
+    all, fails the step before the page gets anything."""
+    files = [Path(p) for p in paths]
+    try:
+        total = sum(f.stat().st_size for f in files)
+        if total > MAX_UPLOAD_BYTES:
+            raise StepFailed(
+                f"upload: {total / 2**20:.1f} MiB is more than the {MAX_UPLOAD_BYTES // 2**20} "
+                "MiB lam hands a page",
+                code="upload-too-large",
+            )
+        return [
+            FilePayload(
+                name=f.name,
+                mimeType=mimetypes.guess_type(f.name)[0] or "",
+                buffer=f.read_bytes(),
+            )
+            for f in files
+        ]
+    except OSError as exc:
+        raise StepFailed(
+            f"upload: cannot read {exc.filename or paths}: {exc.strerror or exc}",
+            code="action-failed",
+        ) from None
 
 
 class Uploads:
-    """The files this run's upload steps set, by their name as a form part carries it."""
+    """What the network guard asks of the run's uploads before it sends a form post: nothing
+    any more (see the module docstring); a body leaves as the page built it.
 
-    def __init__(self) -> None:
-        self._files: dict[str, Path] = {}
+    Kept while :mod:`lam.runtime.network_guard` and :mod:`lam.runtime.ui_step` still call it."""
 
     def add(self, paths: list[str]) -> None:
-        """Remember the files an upload step just set on the page."""
-        for path in paths:
-            resolved = Path(path).resolve()
-            self._files[resolved.name] = resolved
+        """An upload step set ``paths`` (their bytes are already in the page)."""
 
     def complete(self, content_type: str, body: bytes) -> bytes:
-        """``body`` with each empty file part this run uploaded filled in; unchanged if there is
-        none (not multipart, no boundary, no such part)."""
-        if not self._files or "multipart/form-data" not in content_type.lower():
-            return body
-        found = _BOUNDARY.search(content_type)
-        if not found:
-            return body
-        delimiter = b"--" + (found.group(1) or found.group(2)).encode("latin-1")
-        parts = body.split(delimiter)
-        changed = False
-        for i, part in enumerate(parts):
-            head, sep, content = part.partition(b"\r\n\r\n")
-            name = _FILENAME.search(head)
-            if not sep or not name or content not in (b"\r\n", b""):
-                continue
-            path = self._files.get(name.group(1).decode("utf-8", "replace"))
-            if path is None or not path.is_file():
-                continue
-            parts[i] = head + sep + path.read_bytes() + b"\r\n"
-            changed = True
-        return delimiter.join(parts) if changed else body
+        """``body`` unchanged: a file part is never filled from a local file."""
+        return body

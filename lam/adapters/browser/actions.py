@@ -197,8 +197,10 @@ def _extract(page: Page, loc: Locator | None, value: Any, timeout: float) -> Any
 
 
 def _upload(page: Page, loc: Locator | None, value: Any, timeout: float) -> None:
+    from lam.runtime.uploads import file_payloads  # bytes, not paths: see that module
+
     files = [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
-    _need(loc, "upload").set_input_files(files, timeout=timeout)
+    _need(loc, "upload").set_input_files(file_payloads(files), timeout=timeout)
 
 
 ACTIONS: Mapping[str, _Action] = {
