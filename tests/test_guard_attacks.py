@@ -148,6 +148,7 @@ PAGE_ATTACKS = {
     "exfil.html": "an image to an outside host carrying data",
     "websocket.html": "a WebSocket to an outside host",
     "toctou.html": "the label and form action change between grounding and click",
+    "late.html": "fetch(DELETE) timed to start as the guard's settle ends",
 }
 
 

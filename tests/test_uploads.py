@@ -1,5 +1,5 @@
 """Uploads reach the server with their bytes, and a page's own bytes reach it as the page built
-them (lam.runtime.uploads): an upload step hands the page its files' bytes, so Chromium gives
+them (lam.adapters.browser.uploads): an upload step hands the page its files' bytes, so Chromium gives
 the network guard whole bodies, and lam never puts a local file into a request."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 import lam
 from lam.adapters.browser import find_chromium
+from lam.adapters.browser.uploads import MAX_UPLOAD_BYTES, file_payloads
 from lam.errors import StepFailed
-from lam.runtime.uploads import MAX_UPLOAD_BYTES, file_payloads
 
 
 def test_an_upload_hands_the_page_its_files_bytes_or_fails_in_one_line(tmp_path: Path) -> None:

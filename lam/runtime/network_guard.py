@@ -39,15 +39,15 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
+from playwright.sync_api import BrowserContext, Page, Request, Route, WebSocketRoute
 
 from lam.egress.containment import Containment, Unattended
 from lam.egress.decide import ApiRoute, Outgoing, assess, changes_state, read_outgoing
 from lam.errors import BlockedError
 from lam.policy import ActionFacts, url_host
+from lam.runtime.announced import Announcements
 from lam.runtime.context import RunState
 from lam.runtime.guard import GuardCheck
-from lam.runtime.uploads import Uploads
 from lam.types import Classification, Decision, Risk, Verdict
 
 __all__ = ["ApiRoute", "NetworkGuard"]
@@ -83,7 +83,6 @@ class NetworkGuard:
         self.step = ""
         # (step, action URL) of credentials forms a step's click submits (lam.runtime.sign_in)
         self.sign_in_forms: set[tuple[str, str]] = set()
-        self.uploads = Uploads()  # files this run's upload steps set (lam.runtime.uploads)
         self._refusals: list[BlockedError] = []
         self._in_flight = 0
         self._started_count = 0  # requests seen since the guard was attached
@@ -91,9 +90,12 @@ class NetworkGuard:
         # reads let go in the browser (continue_): their first redirect hop is checked as the
         # browser sends it (see _started), the proxy holding the line before it leaves
         self._continued: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._context: BrowserContext | None = None
+        self._announced: Announcements | None = None  # the page's own word on what it sent
 
     def attach(self, context: BrowserContext) -> None:
         """Route every request of ``context`` through :meth:`handle`; track requests in flight."""
+        self._context = context
         context.on("request", self._started)
         context.on("requestfinished", self._ended)
         context.on("requestfailed", self._ended)
@@ -105,6 +107,13 @@ class NetworkGuard:
         fill...), so whatever the page sends from now on is its doing."""
         self.step = step
         self.acting = acting
+
+    def watch(self, page: Page) -> None:
+        """Listen to what ``page`` announces it sends (:mod:`lam.runtime.announced`), so a
+        settle waits for the route handler to have seen it; once per page."""
+        if self._context is None or (self._announced and self._announced.page is page):
+            return
+        self._announced = Announcements.watch(self._context, page)
 
     def where(self) -> tuple[str, bool]:
         """The running step and whether it acts on the page (asked from the proxy's thread)."""
@@ -187,14 +196,19 @@ class NetworkGuard:
         """
         deadline = time.monotonic() + limit_ms / 1000
         idle = self.settle_ms / 1000 if since is None else 0.0
+        announced = self._announced if self._announced and self._announced.page is page else None
         while time.monotonic() < deadline:
-            if self._in_flight > 0 or time.monotonic() - self._last_activity < idle:
+            unseen = announced.pending() if announced else 0
+            if self._in_flight > 0 or unseen or time.monotonic() - self._last_activity < idle:
                 page.wait_for_timeout(_POLL_MS)
                 continue
             seen = self._started_count
             began = time.monotonic()
             try:
-                page.evaluate(_NEXT_TASK)
+                if announced is not None:  # on the channel the page's announcements take
+                    announced.round_trip(_NEXT_TASK)
+                else:
+                    page.evaluate(_NEXT_TASK)
             except Exception:  # a page navigating away has no context: wait out the grace
                 page.wait_for_timeout(_GRACE_MS)
             # On a loaded machine the browser's request events reach us late, as late as the
@@ -202,8 +216,15 @@ class NetworkGuard:
             lag = time.monotonic() - began - _GRACE_MS / 1000
             if lag > _GRACE_MS / 1000:
                 page.wait_for_timeout(min(lag, _MAX_LAG_S) * 1000)
-            if self._started_count == seen and self._in_flight <= 0:
+            unseen = announced.pending() if announced else 0
+            if self._started_count == seen and self._in_flight <= 0 and not unseen:
                 return
+        if announced is not None and announced.pending():
+            self.state.record.event(
+                "note", step=self.step,
+                message=f"{announced.pending()} state-changing request(s) the page started were "
+                f"not yet at the guard after {limit_ms:.0f} ms; each is judged when it arrives",
+            )  # fmt: skip
 
     def _started(self, request: Request) -> None:
         earlier = request.redirected_from
@@ -273,6 +294,18 @@ class NetworkGuard:
                 )
             )
 
+    def _arrived(self, request: Request) -> None:
+        """A state-changing request of the watched page is here: no longer awaited."""
+        announced = self._announced
+        if announced is None:
+            return
+        try:
+            from_page = request.frame.page is announced.page
+        except Exception:  # a worker's request has no frame
+            return
+        if from_page:
+            announced.routed(request)
+
     def _on_its_own(self, request: Request) -> bool:
         """A read the page sent on its own: not a navigation, not while a step acts on it."""
         try:
@@ -303,6 +336,8 @@ class NetworkGuard:
         seen = _read(request)
         api_route = next((r for r in self.routes if r.covers(seen.url)), None)
         changing = changes_state(seen.method, seen.url)
+        if changing:
+            self._arrived(request)
         allowed_host = self.state.guard.policy.host_allowed(
             seen.host, self.state.guard.declared_hosts
         )
@@ -352,19 +387,12 @@ class NetworkGuard:
         run for them).
         """
         sent = route.request
-        given = sent.post_data_buffer
-        # Chromium gives a form post's files empty: put back those this run's uploads chose
-        body = self.uploads.complete(sent.headers.get("content-type", ""), given or b"")
-        post_data = body if given is not None and body != given else None
         headers = None
         if self.containment is not None:  # the proxy lets it out on this grant alone
             headers = self.containment.grant_headers(
-                dict(sent.headers), sent.method, sent.url, post_data or given
+                dict(sent.headers), sent.method, sent.url, sent.post_data_buffer
             )
-        if post_data is not None:
-            response = route.fetch(max_redirects=0, headers=headers, post_data=post_data)
-        else:
-            response = route.fetch(max_redirects=0, headers=headers)
+        response = route.fetch(max_redirects=0, headers=headers)
         location = response.headers.get("location")
         if 300 <= response.status < 400 and location:
             hop = _next_hop(seen, response.status, location)

@@ -245,6 +245,7 @@ class UiStepExecutor:
         started = time.perf_counter()  # the step's own time, as an API step reports its own
         assert self._session is not None and self._shots is not None
         page, shots = self._session.page, self._shots
+        net.watch(page)  # (a page opened anew after one was closed is watched anew)
         net.begin(step.id, acting=step.action in GUARDED_ACTIONS)
         box: Box | None = None
         try:
@@ -278,8 +279,6 @@ class UiStepExecutor:
                     page, step.action, hints, value, timeout_ms=timeout_ms, step=step.id,
                     resolved=resolved,
                 )  # fmt: skip
-                if step.action == "upload":  # their bytes go into the form post (see uploads)
-                    net.uploads.add([str(v) for v in _as_list(value)])
             net.settle(page, limit_ms=min(timeout_ms, 3_000), since=mark)
             refused = net.take_refusal()
             if refused is not None:
@@ -437,7 +436,3 @@ def _warnings(resolved: Resolved | None) -> list[str]:
         f"target healed by its fingerprint (score {resolved.score or 0.0:.2f}); "
         f"it is now found by {dict(resolved.hints or {})}"
     ]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]

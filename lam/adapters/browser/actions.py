@@ -20,6 +20,7 @@ from playwright.sync_api import Locator, Page
 from lam.adapters.browser.datepicker import pick_date
 from lam.adapters.browser.locators import Resolved, resolve_target
 from lam.adapters.browser.snapshot import ElementInfo
+from lam.adapters.browser.uploads import file_payloads  # bytes, not paths: see that module
 from lam.errors import StepFailed
 from lam.planner.conversions import parse_date
 
@@ -197,8 +198,6 @@ def _extract(page: Page, loc: Locator | None, value: Any, timeout: float) -> Any
 
 
 def _upload(page: Page, loc: Locator | None, value: Any, timeout: float) -> None:
-    from lam.runtime.uploads import file_payloads  # bytes, not paths: see that module
-
     files = [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
     _need(loc, "upload").set_input_files(file_payloads(files), timeout=timeout)
 

@@ -23,7 +23,7 @@ from playwright.sync_api import FilePayload
 
 from lam.errors import StepFailed
 
-__all__ = ["MAX_UPLOAD_BYTES", "Uploads", "file_payloads"]
+__all__ = ["MAX_UPLOAD_BYTES", "file_payloads"]
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 """The most an upload step hands a page in all (Playwright's limit on files given as bytes)."""
@@ -55,17 +55,3 @@ def file_payloads(paths: Sequence[str]) -> list[FilePayload]:
             f"upload: cannot read {exc.filename or paths}: {exc.strerror or exc}",
             code="action-failed",
         ) from None
-
-
-class Uploads:
-    """What the network guard asks of the run's uploads before it sends a form post: nothing
-    any more (see the module docstring); a body leaves as the page built it.
-
-    Kept while :mod:`lam.runtime.network_guard` and :mod:`lam.runtime.ui_step` still call it."""
-
-    def add(self, paths: list[str]) -> None:
-        """An upload step set ``paths`` (their bytes are already in the page)."""
-
-    def complete(self, content_type: str, body: bytes) -> bytes:
-        """``body`` unchanged: a file part is never filled from a local file."""
-        return body
