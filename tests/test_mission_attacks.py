@@ -338,9 +338,8 @@ def test_an_upstream_value_cannot_pick_the_local_file_an_upload_sends(
     """A plan uploads the file its input names, then submits the form. Upstream hands on the
     name of a secrets file in the working directory: the upload is held for a person, and the
     server never gets the secret. (Found here: before, a file inside the working directory was
-    a plain upload whatever named it. Also seen: a guarded browser's form post reaches the
-    server with the file's part empty, so no upload's contents arrive today; the held check
-    is what must stop this once they do.)"""
+    a plain upload whatever named it. Uploads now carry their bytes (tests/test_uploads.py),
+    so the held check is what stops the secret.)"""
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("API_TOKEN=tok-upload-secret-42\n")
     received: list[bytes] = []
