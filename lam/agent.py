@@ -74,6 +74,7 @@ class _Loop:
         self.history: list[HistoryItem] = []
         self.pending: list[dict[str, Any]] = []
         self.goal_done = False
+        self.first: Proposal | None = None  # an API goal's plan, proposed before the run opens
         self.started = time.monotonic()
         self.site = site_of(options.app_url) if options.app_url else None
         self.base = Path.cwd()
@@ -106,6 +107,8 @@ class _Loop:
         )
         runner = open_growing(self._document([]), run_options, path=self.base / _PLAN_NAME)
         runner.record.event("goal", goal=self.o.goal, planner=type(self.o.planner).__name__)
+        if self.first is not None:  # proposed before the record was open: recorded first
+            self._record_proposal(runner, self.first)
         with runner.session():
             self._loop(runner)
         plan_file = self._write_plan(runner)
@@ -114,6 +117,7 @@ class _Loop:
     def _propose_first(self) -> None:
         proposal = self.o.planner.propose(Observation(self.o.goal, apis=self._specs()), [])
         self._accept(proposal, None)
+        self.first = proposal
 
     def _specs(self) -> Mapping[str, Any]:
         if not self.apis:
@@ -163,10 +167,7 @@ class _Loop:
 
     def _accept(self, proposal: Proposal, runner: Runner | None) -> None:
         if runner is not None:
-            runner.record.event(
-                "proposal", steps=list(proposal.steps), confidence=proposal.confidence,
-                done=proposal.done, unsure=list(proposal.unsure), notes=list(proposal.notes),
-            )  # fmt: skip
+            self._record_proposal(runner, proposal)
         finished = proposal.done and not proposal.unsure and bool(self.done_steps)
         if not proposal.grounded and not finished:  # (done with nothing left to do is done)
             why = "; ".join(proposal.unsure) or "it proposed nothing"
@@ -178,6 +179,12 @@ class _Loop:
             taken.add(step["id"])
             self.pending.append(step)
         self.goal_done = proposal.done
+
+    def _record_proposal(self, runner: Runner, proposal: Proposal) -> None:
+        runner.record.event(
+            "proposal", steps=list(proposal.steps), confidence=proposal.confidence,
+            done=proposal.done, unsure=list(proposal.unsure), notes=list(proposal.notes),
+        )  # fmt: skip
 
     def _run_one(self, runner: Runner, step_doc: dict[str, Any]) -> None:
         # validated with the plan so far and held unless approved, as any plan's step; the
