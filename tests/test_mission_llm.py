@@ -268,3 +268,169 @@ def test_what_one_task_learnt_reaches_the_next_and_never_approves_anything(
 
 def _canon(hints: Mapping[str, Any]) -> str:
     return json.dumps(dict(hints), sort_keys=True)
+
+
+# -- 2. a re-plan changes the plan -----------------------------------------------------------
+
+ITEMS_SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "items", "version": "2"},
+    "paths": {
+        "/v1/items": {"post": {
+            "operationId": "createItem", "summary": "Create an item",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/NewItem"}}}},
+            "responses": {"201": {"description": "created"}, "410": {"description": "gone"}},
+        }},
+        "/v2/records": {"post": {
+            "operationId": "storeRecord", "summary": "Store an item record",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/NewItem"}}}},
+            "responses": {"201": {"description": "created", "content": {"application/json": {
+                "schema": {"type": "object"}}}}},
+        }},
+    },
+    "components": {"schemas": {"NewItem": {
+        "type": "object", "required": ["title"], "properties": {"title": {"type": "string"}}}}},
+}  # fmt: skip
+
+
+@dataclass
+class Items:
+    """An items API whose first version is gone for good: ``POST /v1/items`` answers 410 every
+    time, ``POST /v2/records`` creates. Every request is logged."""
+
+    hits: list[tuple[str, str]] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def app(self) -> Starlette:
+        async def gone(request: Request) -> JSONResponse:
+            self.hits.append((request.method, request.url.path))
+            return JSONResponse({"error": "v1 is retired"}, status_code=410)
+
+        async def create(request: Request) -> JSONResponse:
+            self.hits.append((request.method, request.url.path))
+            self.items.append({"id": len(self.items) + 1, **await request.json()})
+            return JSONResponse(self.items[-1], status_code=201)
+
+        return Starlette(routes=[Route("/v1/items", gone, methods=["POST"]),
+                                 Route("/v2/records", create, methods=["POST"])])  # fmt: skip
+
+
+PREVIOUS = '- failed: {"id": "previous-attempt"'  # how the previous attempt's failure is shown
+
+
+def _items_model(prompt: Prompt) -> dict[str, Any]:
+    """Calls the first version while it only sees its own step fail (a model that takes a
+    failure for a passing one), and the other operation once its history says the whole
+    previous attempt failed."""
+    if any(line.startswith(PREVIOUS) for line in prompt.history):
+        step = {"id": "store", "call": "api.storeRecord", "body": {"title": "Lamp"}}
+        return {"done": True, "confidence": 0.8, "steps": [step]}
+    tries = sum(line.startswith("- failed:") for line in prompt.history)
+    step = {"id": f"make_{tries + 1}", "call": "api.createItem", "body": {"title": "Lamp"}}
+    return {"done": True, "confidence": 0.9, "steps": [step]}
+
+
+def test_a_goal_whose_plan_fails_for_good_is_re_planned_into_another_plan(
+    tmp_path: Path, model: Model
+) -> None:
+    from lam.adapters.llm.render import escape
+    from lam.mission.load import load_mission
+    from lam.mission.model import MissionOptions
+    from lam.mission.supervisor import run_mission
+
+    model.think = _items_model
+    items = Items()
+    with serve_app(items.app()) as url:
+        write_yaml(tmp_path / "shop.openapi.yaml", {**ITEMS_SPEC, "servers": [{"url": url}]})
+        mission = _mission(tmp_path, [
+            {"workflowId": "make", "x-lam-goal": "create an item titled Lamp",
+             "x-lam-agent": "api", "x-lam-apis": ["shop"], "x-lam-retries": 1},
+        ], apis={"shop": url})  # fmt: skip
+        options = MissionOptions(missions_dir=tmp_path / "m", planner="llm")
+        result = run_mission(load_mission(mission), options)
+    assert model.problems == []
+    assert result.exit_code == 0, result.tasks["make"].error
+    # the first plan failed every time it ran (lam do's own retries within attempt 1), the
+    # re-planned one called the other operation once
+    assert items.hits == [("POST", "/v1/items")] * 3 + [("POST", "/v2/records")]
+    assert items.items == [{"id": 1, "title": "Lamp"}]
+    events = read_events(result.directory)
+    attempts = [e for e in events if e["type"] == "attempt"]
+    first_error = next(e for e in events if e["type"] == "result")["error"]
+    assert "410" in first_error
+    assert [(a["decided_by"], a["why"]) for a in attempts] == [
+        ("supervisor", "first try"),
+        ("planner", f"re-plan from the goal with what failed: {first_error}"),
+    ]
+    (decision,) = [e for e in events if e["type"] == "decision"]
+    assert (decision["action"], decision["attempt"]) == ("re-plan", 2)
+    # the failure is in the prompt of the re-plan, as history (data), and only there
+    asked = model.asked("create an item titled Lamp")
+    assert len(asked) == 4
+    assert not any(PREVIOUS in p.text for p in asked[:3])
+    (note,) = [line for line in asked[3].history if line.startswith(PREVIOUS)]
+    assert note.endswith(" error: " + escape(first_error))
+    # with the step that failed, as attempt 1's agent proposed it: the call it should not repeat
+    failed_step = {"id": "make_3", "call": "api.createItem", "body": {"title": "Lamp"}}
+    assert attempts[1]["command"]["failed_step"] == failed_step
+    assert escape(json.dumps({**failed_step, "id": "previous-attempt"})) in note
+    assert asked[3].goal == "create an item titled Lamp"
+    # the two attempts' run records: what each planner proposed, and the re-plan's reason
+    calls = [
+        [s["call"] for e in _trace(str(r)) if e["type"] == "proposal" for s in e["steps"]]
+        for r in [a["record"] for a in events if a["type"] == "result"]
+    ]
+    assert calls == [["api.createItem"] * 3, ["api.storeRecord"]]
+    replan = [e for e in _trace(str(result.tasks["make"].record)) if e["type"] == "re-plan"]
+    assert replan[0]["note"] == first_error
+    # and the mission's tree says it in one place: who decided each attempt, what it proposed
+    from lam.mission.report import tree_lines
+
+    tree = "\n".join(tree_lines(result.directory))
+    replanned = tree.index("attempt 2 by planner: re-plan from the goal with what failed: ")
+    assert tree.index("agent proposed: store") > replanned > tree.index("proposed: make_3")
+
+
+def test_the_embedded_planner_plans_around_a_call_that_failed(tmp_path: Path) -> None:
+    # lam's own API planner, no model: told (by the run, then by the mission's re-plan note)
+    # that createItem failed, it takes the other operation that stores an item
+    from lam.mission.launch import TaskAttempt
+    from lam.mission.load import load_mission
+    from lam.mission.model import MissionOptions
+    from lam.mission.supervisor import run_mission
+    from lam.mission.task_main import _Informed
+    from lam.planner.api_goals import ApiGoalPlanner
+    from lam.planner.base import Observation
+    from lam.spec import load_spec
+
+    items = Items()
+    with serve_app(items.app()) as url:
+        spec = write_yaml(tmp_path / "shop.openapi.yaml", {**ITEMS_SPEC, "servers": [{"url": url}]})
+        mission = _mission(tmp_path, [
+            {"workflowId": "make", "x-lam-goal": "create an item titled Lamp",
+             "x-lam-agent": "api", "x-lam-apis": ["shop"]},
+        ], apis={"shop": url})  # fmt: skip
+        result = run_mission(load_mission(mission), MissionOptions(missions_dir=tmp_path / "m"))
+    assert result.exit_code == 0, result.tasks["make"].error
+    # within the task's one attempt: createItem failed (410), the planner, given that as
+    # history, proposed storeRecord, which created the item
+    assert items.hits == [("POST", "/v1/items"), ("POST", "/v2/records")]
+    assert items.items == [{"id": 1, "title": "Lamp"}]
+    trace = _trace(str(result.tasks["make"].record))
+    calls = [[s["call"] for s in e["steps"]] for e in trace if e["type"] == "proposal"]
+    assert calls == [["api.createItem"], ["api.storeRecord"]]
+    # across attempts: a re-planned attempt's note carries the failed step, as history
+    observation = Observation("create an item titled Lamp", apis={"api": load_spec(str(spec))})
+    first = ApiGoalPlanner().propose(observation, [])
+    assert [s["call"] for s in first.steps] == ["api.createItem"]
+    attempt = TaskAttempt.from_json({
+        "task": "make", "attempt": 2, "kind": "do", "work_dir": ".", "runs_dir": ".",
+        "note": "step 'createItem' failed: 410 Gone", "failed_step": dict(first.steps[0]),
+    })  # fmt: skip
+    informed = _Informed(ApiGoalPlanner(), str(attempt.note), attempt.failed_step)
+    assert [s["call"] for s in informed.propose(observation, []).steps] == ["api.storeRecord"]
+    # without the step, the note alone names no call: the plan stays (tried again)
+    alone = _Informed(ApiGoalPlanner(), str(attempt.note))
+    assert [s["call"] for s in alone.propose(observation, []).steps] == ["api.createItem"]

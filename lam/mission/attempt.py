@@ -29,10 +29,12 @@ def attempt_for(
     goal: Any,
     note: str | None,
     work_dir: Path,
+    failed_step: Mapping[str, Any] | None = None,
 ) -> TaskAttempt:
     """Attempt ``number`` of ``task``: its command, result and log files in ``work_dir`` (the
     mission record's attempts folder; a workflow task's plan is written under it too, so the
-    plan a task ran stays with the record). ``note`` is what failed before, for a goal."""
+    plan a task ran stays with the record). ``note`` is what failed before, for a goal, and
+    ``failed_step`` the step that failed, as the previous attempt's agent proposed it."""
     apps = {**mission.apps, **options.apps}
     apis = {**mission.apis, **options.apis}
     common: dict[str, Any] = {
@@ -50,7 +52,8 @@ def attempt_for(
     if task.kind == "goal":
         target = task.allowed[0] if task.allowed else None
         return TaskAttempt(
-            kind="do", goal=str(goal), agent=task.agent, note=note, planner=options.planner,
+            kind="do", goal=str(goal), agent=task.agent, note=note, failed_step=failed_step,
+            planner=options.planner,
             app_url=apps.get(target) if task.agent == "ui" and target else None,
             api_spec=spec_path(mission, target) if task.agent == "api" and target else None,
             api_url=apis.get(target) if task.agent == "api" and target else None,

@@ -54,7 +54,9 @@ class TaskAttempt:
     ``inputs`` are plain values (upstream outputs already resolved): they reach the child's
     plan as ``$inputs``, never as steps, approvals, policy or hosts. ``approvals`` are the
     operator's ``STEP@DIGEST`` approvals for this task alone. ``note`` is what failed before,
-    for a re-planned goal: the planner gets it as history (data), not as part of the goal.
+    for a re-planned goal, and ``failed_step`` the step that failed (as the previous attempt's
+    agent proposed it, read from its run record): the planner gets them as history (data), not
+    as part of the goal.
     """
 
     task: str
@@ -77,6 +79,7 @@ class TaskAttempt:
     max_steps: int | None = None
     timeout: float | None = None
     note: str | None = None
+    failed_step: Mapping[str, Any] | None = None
     planner: Literal["embedded", "llm"] = "embedded"  # a goal's action model, as lam do's
 
     @property
@@ -115,6 +118,7 @@ class AttemptOutcome:
     error: str | None = None
     needs: tuple[str, ...] = ()  # STEP@DIGEST approvals a held attempt asks for
     failed_step: str | None = None
+    failed_proposal: dict[str, Any] | None = None  # that step, as the run's agent proposed it
     seconds: float = 0.0
     unchecked: tuple[str, ...] = ()  # a dry run's "STEP: what it could not check"
 
@@ -258,7 +262,11 @@ def _from_record(record: Path, run_id: str, result: Mapping[str, Any] | None) ->
     outputs: dict[str, dict[str, Any]] = {}
     failed_step = None
     unchecked: list[str] = []
+    proposed: dict[str, dict[str, Any]] = {}  # a goal's steps by id, as its agent proposed them
     for event in events:
+        if event.get("type") == "proposal":
+            proposed.update({str(s.get("id")): s for s in event.get("steps") or ()
+                             if isinstance(s, dict)})  # fmt: skip
         if event.get("type") == "step":
             unchecked += [f"{event.get('step')}: {u}" for u in event.get("unchecked") or ()]
             if isinstance(event.get("outputs"), dict):
@@ -293,6 +301,7 @@ def _from_record(record: Path, run_id: str, result: Mapping[str, Any] | None) ->
         final_hash=head, events=count, step_outputs=outputs,
         inputs=dict(plan.get("inputs") or {}), error=error, needs=needs,
         failed_step=failed_step, unchecked=tuple(unchecked),
+        failed_proposal=proposed.get(failed_step) if failed_step else None,
     )  # fmt: skip
 
 

@@ -246,6 +246,7 @@ class _Supervisor:
             self._event("result", task=task.id, attempt=0, status="failed", error=message)
             return TaskResult(task.id, "failed", error=message)
         note: str | None = None
+        failed: dict[str, Any] | None = None  # the step that failed, for a goal's re-plan
         why, by = "first try", "supervisor"
         attempts = 1 + max(0, task.retries)
         outcome = AttemptOutcome("failed", EXIT_FAILED)
@@ -257,7 +258,7 @@ class _Supervisor:
         for number in range(1, attempts + 1):
             attempt = attempt_for(
                 self.mission, self.options, task, number=number, inputs=inputs, goal=goal,
-                note=note, work_dir=self.record.attempts,
+                note=note, work_dir=self.record.attempts, failed_step=failed,
             )  # fmt: skip
             self._event(
                 "attempt", task=task.id, attempt=number, decided_by=by, why=why,
@@ -282,7 +283,7 @@ class _Supervisor:
                 break
             what = outcome.error or f"exit {outcome.exit_code}"
             if task.kind == "goal":
-                note, by = what, "planner"
+                note, failed, by = what, outcome.failed_proposal, "planner"
                 why = f"re-plan from the goal with what failed: {what}"
                 action = "re-plan"
             else:

@@ -96,7 +96,7 @@ def _do(attempt: TaskAttempt) -> dict[str, Any]:
     memory = MemoryStore()  # the one store of this lam home: tasks of a site share it
     planner: ActionModel = _planner(attempt, memory)
     if attempt.note:
-        planner = _Informed(planner, attempt.note)
+        planner = _Informed(planner, attempt.note, attempt.failed_step)
     options = DoOptions(
         goal=attempt.goal or "",
         app_url=attempt.app_url,
@@ -147,11 +147,15 @@ def _planner(attempt: TaskAttempt, memory: Any) -> ActionModel:
 
 class _Informed:
     """A planner told what failed on the task's previous attempt: the note comes first in
-    the history it sees, as a failed item (data about the past, never a step to run)."""
+    the history it sees, as a failed item (data about the past, never a step to run) that
+    carries the step that failed, when the previous run recorded it, under the id
+    ``previous-attempt``: a planner can see which call or element failed, and plan around it."""
 
-    def __init__(self, inner: ActionModel, note: str) -> None:
+    def __init__(
+        self, inner: ActionModel, note: str, failed: Mapping[str, Any] | None = None
+    ) -> None:
         self.inner = inner
-        self.note = HistoryItem({"id": "previous-attempt"}, "failed", note)
+        self.note = HistoryItem({**(failed or {}), "id": "previous-attempt"}, "failed", note)
 
     def propose(self, observation: Observation, history: Sequence[HistoryItem]) -> Proposal:
         return self.inner.propose(observation, [self.note, *history])

@@ -9,6 +9,11 @@ best only when it is clearly ahead of the best chain that starts differently: a 
 close runner-up, a missing id or a named thing left unused makes the whole proposal unsure,
 listing the candidates, and nothing is planned on a guess.
 
+Given a history with failed calls, it plans around them where it can (:func:`_around`): a
+clause whose best chain uses an operation that failed takes the best chain without one, when
+that chain is judged sure on its own and ends in the same HTTP method (it does the same kind
+of thing); otherwise the plan stays as it was, and the failed call is tried again.
+
 Steps are wired together: a login step's token becomes the ``Authorization`` header of later
 steps that need a bearer token, and an id that one step creates or finds fills a later step's
 id parameter or field ("add a pet named Rex then order it").
@@ -17,7 +22,7 @@ id parameter or field ("add a pet named Rex then order it").
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from lam.planner.api_chain import named_things
@@ -283,8 +288,10 @@ class ApiGoalPlanner:
         per_clause: list[tuple[Candidate, ...]] = []
         confidences: list[float] = []
         yielded: set[str] = set()
+        failed = {str(h.step["call"]) for h in history if h.status == "failed" and "call" in h.step}
         for clause in clauses:
             chains = self.chains(clause, observation.apis, wirable=frozenset(yielded))
+            chains = _around(chains, failed, self.judge_chain)
             top = distinct_candidates(chains)
             per_clause.append(top)
             sure, why = self.judge_chain(chains)
@@ -313,6 +320,24 @@ class ApiGoalPlanner:
             inputs=built.inputs,
             candidates=tuple(per_clause),
         )
+
+
+def _around(
+    chains: list[Chain],
+    failed: set[str],
+    judge: Callable[[Sequence[Chain]], tuple[float, str | None]],
+) -> list[Chain]:
+    """``chains`` without those that use a call that failed (``api.operationId``), when the
+    best of the rest is sure on its own and ends in the same HTTP method as the best of all;
+    else ``chains`` as they were: with no other way, the failed call is tried again (it may
+    have been a passing fault)."""
+    if not chains or not any(p.ref in failed for p in chains[0].picks):
+        return chains  # the plan it would make calls nothing that failed
+    others = [c for c in chains if not any(p.ref in failed for p in c.picks)]
+    if not others:
+        return chains
+    same_kind = others[0].picks[-1].op.method == chains[0].picks[-1].op.method
+    return others if same_kind and judge(others)[1] is None else chains
 
 
 def _masked(clause: str, spans: Sequence[tuple[int, int]]) -> str:
