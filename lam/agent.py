@@ -12,24 +12,32 @@ Self-correction: when a step fails (a missing element, an expectation that does 
 failure goes back to the action model as history, the page is observed again and the model
 re-grounds or re-plans, up to ``max_retries`` times in a row. What worked is remembered per
 site and tried first next time; what failed is remembered and handed back as history.
+
+Memory only changes where a step acts, never what may happen: a remembered locator re-targets
+only a step that would run without anyone's approval, and runs with no approvals; when its
+locator, or the element it resolves to, would need an approval (or is denied), the entry is
+refused (a ``memory-refused`` event, never recalled again) and the step runs as proposed.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from lam.errors import GroundingError, LamError, StepFailed
+from lam.errors import BlockedError, GroundingError, LamError, StepFailed
 from lam.memory import MemoryStore, site_of
 from lam.planner.base import ActionModel, HistoryItem, Observation, Proposal, plan_document
+from lam.runtime.guard import GuardCheck
 from lam.runtime.runner import Runner, RunResult
 from lam.runtime.start import RunOptions, open_growing
+from lam.types import Decision, Verdict
 
 __all__ = ["DoOptions", "DoResult", "do_goal", "passwords_in", "secret_passwords"]
 
@@ -138,19 +146,10 @@ class _Loop:
                     proposal = self.o.planner.propose(observation, list(self.history))
                 self._accept(proposal, runner)
             step_doc = self.pending.pop(0)
-            recalled = self._recalled(step_doc)
-            if recalled is not None:  # the record says why it runs another locator than proposed
-                action = next(a for a in _TARGETED if recalled.get(a) != step_doc.get(a))
-                runner.record.event("memory-hit", step=step_doc["id"],
-                                    proposed=step_doc[action], remembered=recalled[action])  # fmt: skip
-                try:
-                    self._run_one(runner, recalled)
-                    continue
-                except (StepFailed, GroundingError) as exc:
-                    self._remember(recalled, None, exc.one_line())
-                    runner.record.event("memory-miss", step=step_doc["id"], error=exc.one_line())
+            if self._ran_remembered(runner, step_doc):
+                continue
             try:
-                self._run_one(runner, step_doc)
+                self._run_one(runner, step_doc, self.o.run.approvals)
             except (StepFailed, GroundingError) as exc:
                 self.history.append(HistoryItem(step_doc, "failed", exc.one_line()))
                 self._remember(step_doc, None, exc.one_line())
@@ -186,10 +185,53 @@ class _Loop:
             done=proposal.done, unsure=list(proposal.unsure), notes=list(proposal.notes),
         )  # fmt: skip
 
-    def _run_one(self, runner: Runner, step_doc: dict[str, Any]) -> None:
+    def _ran_remembered(self, runner: Runner, step: dict[str, Any]) -> bool:
+        """Run ``step`` with the locator memory has for it; False when it is to run as proposed.
+
+        The record says why another locator than proposed runs (``memory-hit``), or why the
+        remembered one did not (``memory-skipped``, ``memory-refused``, ``memory-miss``)."""
+        recalled = self._recalled(step)
+        if recalled is None:
+            return False
+        action = next(a for a in _TARGETED if recalled.get(a) != step.get(a))
+        said = {"step": step["id"], "proposed": step[action], "remembered": recalled[action]}
+        verdict = _verdict(runner, step)
+        if verdict is None:
+            return False  # invalid as proposed: add_step says why
+        if verdict is not Verdict.ALLOW:
+            # an approval is a person's word on the step as proposed: memory never moves it
+            why = f"the step as proposed {_SAYS[verdict]}: memory never re-targets it"
+            runner.record.event("memory-skipped", **said, why=why)
+            return False
+        runner.record.event("memory-hit", **said)
+        verdict = _verdict(runner, recalled)
+        if verdict is not Verdict.ALLOW:  # held (or invalid) by its locator alone
+            says = _SAYS[verdict] if verdict is not None else "is invalid"
+            why = f"with the remembered locator the step {says}"
+            self._refuse(recalled, why)
+            runner.record.event("memory-refused", **said, error=why)
+            return False
+        checks = runner.state.guard.decisions  # what the guard judged, in order
+        seen = len(checks)
+        try:
+            self._run_one(runner, recalled, approvals=())  # no approval covers a swap
+            return True
+        except BlockedError as exc:
+            if not _held_at_its_element(checks[seen:], step["id"]):
+                raise  # held for something else (a page's request): not the entry's doing
+            self._refuse(recalled, exc.one_line())
+            runner.record.event("memory-refused", **said, error=exc.one_line())
+        except (StepFailed, GroundingError) as exc:
+            self._remember(recalled, None, exc.one_line())
+            runner.record.event("memory-miss", step=step["id"], error=exc.one_line())
+        return False
+
+    def _run_one(
+        self, runner: Runner, step_doc: dict[str, Any], approvals: Iterable[str]
+    ) -> None:
         # validated with the plan so far and held unless approved, as any plan's step; the
         # page is only an observation: what it says cannot approve or unblock anything
-        outcome = runner.add_step(step_doc, approvals=self.o.run.approvals)
+        outcome = runner.add_step(step_doc, approvals=approvals)
         self.done_steps.append(step_doc)
         self.history.append(HistoryItem(step_doc, "ok"))
         self._remember(step_doc, outcome.detail.get("element"), None)
@@ -225,6 +267,15 @@ class _Loop:
             return None
         return {**step, action: dict(best.hints)}
 
+    def _refuse(self, step: Mapping[str, Any], why: str) -> None:
+        memory, site = self.o.memory, self.site
+        key = str(step.get("description") or "")
+        target = next((step[a] for a in _TARGETED if isinstance(step.get(a), Mapping)), None)
+        if memory is None or site is None or not key or target is None:
+            return
+        with suppress(LamError):  # unmarked, it comes back next run and is refused again
+            memory.refuse(site, key, dict(target), f"refused: {why}")
+
     def _remember(self, step: Mapping[str, Any], element: Any, error: str | None) -> None:
         memory, site = self.o.memory, self.site
         key = str(step.get("description") or "")
@@ -252,6 +303,27 @@ class _Loop:
 
 
 _TARGETED = ("click", "fill", "select", "check", "uncheck", "press", "hover", "upload", "extract")
+_SAYS = {Verdict.APPROVE: "needs approval", Verdict.DENY: "is denied"}
+
+
+def _verdict(runner: Runner, step: Mapping[str, Any]) -> Verdict | None:
+    """The verdict on ``step`` checked with the plan so far (ALLOW: it runs without anyone's
+    approval); None when it is not valid."""
+    try:
+        return runner.check_step(step).verdict.verdict
+    except LamError:
+        return None
+
+
+def _held_at_its_element(judged: Sequence[tuple[GuardCheck, Decision]], step_id: str) -> bool:
+    """Whether the last guard check of the step's run held the element it resolved to (the
+    guard raises at the check it does not allow), with no request of the page refused."""
+    if not judged:
+        return False
+    check, decision = judged[-1]
+    requests = [c for c, d in judged if c.origin == "request" and d.verdict is not Verdict.ALLOW]
+    held = decision.verdict is not Verdict.ALLOW
+    return held and check.origin == "ui" and check.step == step_id and not requests
 
 
 _PASSWORD = re.compile(r"password\s+(?:is\s+)?(?:'([^']+)'|\"([^\"]+)\"|(\S+))", re.IGNORECASE)

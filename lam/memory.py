@@ -5,6 +5,8 @@ compared case- and space-insensitively) and the locator *hints* that were tried 
 they worked, what the element looked like (its fingerprint), and the last failure's error.
 Planners and grounding call :meth:`MemoryStore.recall` first and try what worked before; hints
 whose last attempt failed come back flagged so a caller does not repeat them blindly.
+Hints a caller refused (:meth:`MemoryStore.refuse`: ``lam do`` refuses a remembered locator
+that got its step held) are never recalled again; only :meth:`MemoryStore.forget` clears them.
 
 Memory holds locators, never steps or approvals: :meth:`MemoryStore.recall` hands back only
 hints that are a UI step's target as the plan schema defines it (:func:`is_locator`). A row
@@ -53,9 +55,14 @@ CREATE TABLE IF NOT EXISTS memory (
     last_error TEXT,
     last_success REAL,
     last_failure REAL,
+    refused REAL,
     PRIMARY KEY (site, key, hints)
 )
 """
+_COLUMNS = (
+    "site, key, hints, fingerprint, successes, failures, last_error, last_success, last_failure,"
+    " refused"
+)
 _PORTS = {"http": 80, "https": 443}
 
 
@@ -72,10 +79,14 @@ class Remembered:
     last_error: str | None
     last_success: float | None
     last_failure: float | None
+    refused: float | None = None  # when a caller refused these hints: never recalled again
 
     @property
     def failed(self) -> bool:
-        """True when the last attempt with these hints failed: do not retry them blindly."""
+        """True when the last attempt with these hints failed, or they were refused: do not
+        retry them blindly."""
+        if self.refused is not None:
+            return True
         if self.last_failure is None:
             return False
         return self.last_success is None or self.last_failure >= self.last_success
@@ -162,7 +173,12 @@ class MemoryStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             if not self._ready:
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("BEGIN IMMEDIATE")  # one process adds a missing column, not two
                 conn.execute(_SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(memory)")}
+                if "refused" not in columns:  # a store from before refusals
+                    conn.execute("ALTER TABLE memory ADD COLUMN refused REAL")
+                conn.execute("COMMIT")
                 self._ready = True
             conn.execute("BEGIN IMMEDIATE")
             yield conn
@@ -224,13 +240,29 @@ class MemoryStore:
                 (site_of(site), normalize_key(key), _canonical(hints), error[:500], time.time()),
             )
 
+    def refuse(self, site: str, key: str, hints: Mapping[str, Any], why: str) -> None:
+        """Record that ``hints`` must not be used for ``key`` on ``site`` again (``why`` is
+        kept as the last error): :meth:`recall` leaves them out from now on, whatever
+        successes are recorded for them later."""
+        now = time.time()
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO memory (site, key, hints, failures, last_error, last_failure,"
+                " refused) VALUES (?, ?, ?, 1, ?, ?, ?)"
+                " ON CONFLICT (site, key, hints) DO UPDATE SET"
+                " failures = failures + 1, last_error = excluded.last_error,"
+                " last_failure = excluded.last_failure, refused = excluded.refused",
+                (site_of(site), normalize_key(key), _canonical(hints), why[:500], now, now),
+            )
+
     def recall(self, site: str, key: str) -> list[Remembered]:
         """What is remembered for ``key`` on ``site``: hints that worked first (most
         successes, then most recent), hints whose last attempt failed last. Only locators
-        come back (:func:`is_locator`): a row of another shape is not for running."""
+        come back (:func:`is_locator`): a row of another shape is not for running; refused
+        hints (:meth:`refuse`) never come back."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT * FROM memory WHERE site = ? AND key = ?",
+                f"SELECT {_COLUMNS} FROM memory WHERE site = ? AND key = ? AND refused IS NULL",
                 (site_of(site), normalize_key(key)),
             ).fetchall()
         found = [e for e in map(self._row, rows) if is_locator(e.hints)]
@@ -239,7 +271,7 @@ class MemoryStore:
 
     def entries(self, site: str | None = None) -> list[Remembered]:
         """Everything remembered, or everything for one site, by site and key."""
-        query = "SELECT * FROM memory"
+        query = f"SELECT {_COLUMNS} FROM memory"
         args: tuple[str, ...] = ()
         if site is not None:
             query += " WHERE site = ?"
@@ -258,7 +290,7 @@ class MemoryStore:
             return int(cursor.rowcount)
 
     def _row(self, row: tuple[Any, ...]) -> Remembered:
-        site, key, hints, fingerprint, ok, bad, error, last_ok, last_bad = row
+        site, key, hints, fingerprint, ok, bad, error, last_ok, last_bad, refused = row
         try:
             return Remembered(
                 site=site,
@@ -270,6 +302,7 @@ class MemoryStore:
                 last_error=error,
                 last_success=last_ok,
                 last_failure=last_bad,
+                refused=refused,
             )
         except (TypeError, ValueError):
             raise DocumentError(
