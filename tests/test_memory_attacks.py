@@ -5,9 +5,11 @@ locator of a harmless step for one that reaches a destructive element.
 The app is a small page on 127.0.0.1 whose server logs every request and keeps its own state:
 a list of notes, a "Delete all" button (class ``danger``) that sends ``DELETE /notes``, a
 "Delete draft" button that sends ``DELETE /notes/draft``, a "Save" button that posts a note,
-a "Show help" button that sends nothing and a "Refresh" button that lies (``DELETE /notes``). Every case runs ``lam do`` once, as an operator
-would (the embedded planner, or ``--planner llm`` against a model on 127.0.0.1 speaking
-OpenAI's wire protocol, tests/test_mission_llm.py's), and judges by the server's log and state.
+a "Show help" button that sends nothing and a "Refresh" button that lies (``DELETE /notes``).
+Every case runs ``lam do --planner llm`` once, as an operator would, against a model on
+127.0.0.1 speaking OpenAI's wire protocol (tests/test_mission_llm.py's), and judges by the
+server's log and state. (The embedded UI planner's steps carry no description, the key memory
+is kept under, so with it nothing is recalled and no swap can happen.)
 
 - A remembered locator that hides the delete button (a css path) swapped into "click Save":
   the element guard judges the element it resolves to (button 'Delete all', destructive, needs
