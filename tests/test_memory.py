@@ -178,7 +178,14 @@ def test_lam_memory_shows_and_clears(
     assert out[3].rstrip().endswith("FAILED: ambiguous: 2 matches")
     assert main(["memory", "--site", "https://shop.example/x", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert [(e["key"], e["failed"]) for e in shown["entries"]] == [("pay", True)]
+    assert [(e["key"], e["failed"], e["refused"]) for e in shown["entries"]] == [
+        ("pay", True, None)
+    ]
+    store.refuse("https://shop.example", "pay", {"text": "Pay"}, "refused: needs approval")
+    assert main(["memory", "--site", "https://shop.example/x"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].rstrip().endswith(
+        "REFUSED: needs approval"
+    )
     assert main(["memory", "clear", "--site", "http://127.0.0.1:8080"]) == 0
     assert "forgot 1 entry for http://127.0.0.1:8080" in capsys.readouterr().out
     assert main(["memory", "clear", "--json"]) == 0

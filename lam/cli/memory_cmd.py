@@ -49,12 +49,18 @@ def run(args: argparse.Namespace) -> int:
             str(e.successes),
             str(e.failures),
             _when(e.last_used),
-            ("FAILED: " + (e.last_error or "")) if e.failed else "",
+            _state(e),
         )
         for e in entries
     ]
     print(table(("SITE", "KEY", "LOCATOR", "OK", "FAILED", "LAST USED", "LAST ERROR"), rows))
     return 0
+
+
+def _state(entry: Remembered) -> str:
+    if entry.refused is not None:  # never recalled again (see lam.agent): say so first
+        return "REFUSED: " + (entry.last_error or "").removeprefix("refused: ")
+    return ("FAILED: " + (entry.last_error or "")) if entry.failed else ""
 
 
 def _hints(entry: Remembered) -> str:
@@ -74,6 +80,7 @@ def _json(entry: Remembered) -> dict[str, Any]:
         "successes": entry.successes,
         "failures": entry.failures,
         "failed": entry.failed,
+        "refused": entry.refused,
         "last_error": entry.last_error,
         "last_success": entry.last_success,
         "last_failure": entry.last_failure,
