@@ -20,7 +20,7 @@ from processes import alive, descendants
 
 from lam.adapters.browser import find_chromium
 from lam.cli.main import main
-from lam.fleet.job import batch_digest
+from lam.fleet.job import batch_digest, plan_digest
 from lam.fleet.rows import read_rows
 from lam.plans import load_plan
 from lam.runtime.registry import live_runs
@@ -49,6 +49,12 @@ def deletes(app: ItemsApp) -> list[str]:
 
 def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def this_batch(plan: Path) -> dict[str, Any]:
+    """The ``batch`` a line of this plan's live batch names (anyone can compute it)."""
+    return {"plan": str(plan.resolve()), "plan_sha256": plan_digest(plan), "kind": "run",
+            "mode": "live"}  # fmt: skip
 
 
 def setup(tmp_path: Path, app: ItemsApp, csv: str) -> tuple[list[str], str]:
@@ -140,7 +146,7 @@ def test_a_forged_done_line_for_a_row_that_never_ran(
     argv, digest = setup(tmp_path, items, "id\n1\n2\n")
     approve = [*argv, "--approve", f"drop@{digest}", "--max-approved", "5"]
     key = read_rows(tmp_path / "rows.csv", load_plan(tmp_path / "wipe.yaml").inputs)[1].key
-    identity = {"plan": str((tmp_path / "wipe.yaml").resolve()), "kind": "run", "mode": "live"}
+    identity = this_batch(tmp_path / "wipe.yaml")
     forged = {"row": 2, "key": key, "status": "ok", "exit": 0, "outputs": {}, "run_id": "run-x",
               "record": None, "error": None, "used": [], "held": [], "seconds": 0.1,
               "batch": identity}  # fmt: skip
@@ -331,7 +337,7 @@ def test_another_plans_results_file_relabelled_is_refused(
     out = tmp_path / "rows.results.jsonl"
     assert main(["run", str(other), "--inputs", str(tmp_path / "rows.csv"), "--engine",
                  "threads", "--api", f"items={items.url}"]) == 0  # fmt: skip
-    identity = {"plan": str((tmp_path / "wipe.yaml").resolve()), "kind": "run", "mode": "live"}
+    identity = this_batch(tmp_path / "wipe.yaml")
     forged = []
     for line in lines(out):
         if forge == "strip-batch":

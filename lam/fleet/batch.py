@@ -39,7 +39,7 @@ from lam.errors import (
     BlockedError,
     UsageError,
 )
-from lam.fleet.job import RowJob, RowOutcome, batch_digest
+from lam.fleet.job import RowJob, RowOutcome, batch_digest, plan_digest
 from lam.fleet.progress import Progress
 from lam.fleet.results import (
     check_batch,
@@ -106,6 +106,10 @@ def run_batch(options: BatchOptions, *, stream: TextIO | None = None) -> BatchRe
     err = stream if stream is not None else sys.stderr
     if options.workers < 1:
         raise UsageError("--workers must be at least 1", code="usage")
+    try:  # read before the plan is checked: rows run only if they find these same bytes
+        digest = plan_digest(options.path)
+    except OSError as exc:
+        raise UsageError(f"cannot read it: {exc.strerror}", file=str(options.path)) from None
     plan = _checked_plan(options)
     rows = read_rows(options.inputs, plan.inputs)
     counted = _counted(plan, options)
@@ -119,12 +123,12 @@ def run_batch(options: BatchOptions, *, stream: TextIO | None = None) -> BatchRe
         raise UsageError("--results must name a file", file=str(results), code="usage")
     results.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(results):
-        return _drive(options, plan, rows, counted, engine, results, err)
+        return _drive(options, plan, rows, counted, engine, results, err, digest)
 
 
 def _drive(
     options: BatchOptions, plan: Plan, rows: list[Row],
-    counted: tuple[str, ...], engine: Engine, results: Path, err: TextIO,
+    counted: tuple[str, ...], engine: Engine, results: Path, err: TextIO, digest: str,
 ) -> BatchResult:  # fmt: skip
     repair_tail(results)
     journal = journal_path(results)
@@ -133,13 +137,14 @@ def _drive(
     from lam.runtime.record import new_run_id, runs_root
 
     runs = (options.runs_dir or runs_root()).resolve()
-    job = _job(options, runs, journal)
+    job = replace(_job(options, runs, journal), plan_sha256=digest)
     identity = {
         "plan": str(options.path.resolve()),
+        "plan_sha256": digest,  # a plan edited between two runs of the batch is refused
         "kind": options.kind,
         "mode": "dry-run" if options.dry_run else "live",
     }
-    check_batch(results, identity)
+    check_batch(results, identity, journal)
     lines, started = read_results(results), read_journal(journal)
     _refuse_running(rows, lines, started)
     outcomes: dict[int, RowOutcome] = {}

@@ -20,13 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK, LamError
+from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK, LamError, UsageError
 from lam.fleet.rows import Row
 
 if TYPE_CHECKING:
     from lam.plans import Plan, Step
 
-__all__ = ["RowJob", "RowOutcome", "append_line", "batch_digest", "run_row", "trace_facts"]
+__all__ = [
+    "RowJob",
+    "RowOutcome",
+    "append_line",
+    "batch_digest",
+    "plan_digest",
+    "run_row",
+    "trace_facts",
+]
 
 Status = Literal["ok", "failed", "held", "killed", "unknown", "incomplete", "skipped"]
 
@@ -42,7 +50,10 @@ class RowJob:
     :func:`batch_digest`) the driver grants to every row it runs with this job
     (:mod:`lam.fleet.batch`); :func:`run_row` binds each to the row's own step digest before
     the run starts, and the outcome's ``used`` says whether the row's run started that step.
-    ``journal`` is the file a row's start is noted in (None: not noted).
+    ``journal`` is the file a row's start is noted in (None: not noted). ``plan_sha256`` is
+    the plan (or recording) file's digest when the batch started (:func:`plan_digest`): a
+    worker that finds another file refuses the row, and each row's record names it in its
+    ``batch-row`` event with the row's number and key.
     """
 
     kind: Literal["run", "replay"]
@@ -60,6 +71,7 @@ class RowJob:
     seed: int = 0
     reads: Literal["sandbox", "live"] = "sandbox"
     journal: str | None = None
+    plan_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,15 +165,28 @@ def _options(job: RowJob, row: Row, started: list[tuple[str, str]]) -> Any:
     from lam.runtime.record import RunRecord
     from lam.runtime.start import RunOptions
 
+    if job.plan_sha256 is not None and _digest_of(job.path) != job.plan_sha256:
+        # the rows run the plan the batch checked and names on its lines, or none of it
+        raise UsageError(
+            "the plan changed since the batch started (its sha256 is not the one the batch "
+            "checked): restore it, or start the batch again with another --results",
+            file=job.path, code="plan-changed",
+        )  # fmt: skip
     policy: Policy = load_policy_file(Path(job.policy)) if job.policy else default_policy()
     if job.policy and job.policy_sha256 and policy.sha256 != job.policy_sha256:
-        raise LamError(
+        raise UsageError(
             "the policy file changed since the batch started; start the batch again",
             file=job.policy, code="policy-changed",
         )  # fmt: skip
 
     def on_start(record: RunRecord) -> None:
         started.append((record.run_id, str(record.directory)))
+        # the record says, signed, which row of which batch it is (before the journal names
+        # it): a resume takes a record as a row's outcome only when it is that row's
+        record.event(
+            "batch-row", row=row.number, row_key=row.key, kind=job.kind,
+            mode="dry-run" if job.dry_run else "live", plan_sha256=job.plan_sha256,
+        )  # fmt: skip
         if job.journal is not None:
             from lam.runtime.registry import process_start
 
@@ -185,6 +210,21 @@ def _options(job: RowJob, row: Row, started: list[tuple[str, str]]) -> Any:
         on_start=on_start,
         screenshots=job.screenshots,
     )
+
+
+def plan_digest(path: Path) -> str:
+    """The SHA-256 of the plan (or recording) file's bytes, as ``sha256sum`` prints it: what
+    a batch's results lines name, so a resume can tell the plan was edited since."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _digest_of(path: str) -> str | None:
+    try:
+        return plan_digest(Path(path))
+    except OSError:
+        return None  # gone: the run itself says so
 
 
 def batch_digest(plan: Plan, step: Step) -> str:
@@ -261,18 +301,25 @@ def trace_facts(directory: Path) -> dict[str, Any]:
     """What a run record says about a row: ``outputs`` (step id -> outputs of each step that
     ended ok), ``started`` (step ids with a ``step-start``), ``ended`` (step id -> status),
     ``end`` (the ``end`` event, or None: the run never finished), ``let_through`` (steps with
-    a write or destructive action the guard allowed, so it may have been sent, in order)."""
+    a write or destructive action the guard allowed, so it may have been sent, in order),
+    ``row`` (the ``batch-row`` event: which row of which batch the run was, or None) and
+    ``events`` (how many events the record holds)."""
     from lam.runtime.record import read_trace
 
     outputs: dict[str, Any] = {}
     started: set[str] = set()
     ended: dict[str, str] = {}
     end: dict[str, Any] | None = None
+    bound: dict[str, Any] | None = None
+    events = 0
     let_through: dict[str, None] = {}
     with contextlib.suppress(OSError, ValueError):
         for event in read_trace(directory / "trace.jsonl"):
+            events += 1
             kind = event.get("type")
-            if kind == "guard":
+            if kind == "batch-row" and bound is None:
+                bound = event
+            elif kind == "guard":
                 if event.get("verdict") == "allow" and event.get("risk") in _CHANGING:
                     let_through.setdefault(str(event.get("step")), None)
             elif kind == "step-start":
@@ -285,7 +332,7 @@ def trace_facts(directory: Path) -> dict[str, Any]:
                 end = event
     return {
         "outputs": outputs, "started": started, "ended": ended, "end": end,
-        "let_through": list(let_through),
+        "let_through": list(let_through), "row": bound, "events": events,
     }  # fmt: skip
 
 

@@ -5,7 +5,10 @@ The results file is JSON Lines, one line per row that ended (``row``, ``key``, `
 each appended in one write and fsynced (:func:`lam.fleet.job.append_line`), so a batch killed
 at any moment leaves whole lines only (a torn last line, from a machine that lost power, is cut
 off before the file is appended to again). A row may have several lines (a held row run again);
-the last one counts.
+the last one counts. Each line names its ``batch`` (the plan's path and digest, run or replay,
+live or dry run), and each row's run record says, signed, which row of which batch it ran (its
+``batch-row`` event): :func:`check_batch` refuses a file another batch (or the plan before an
+edit) wrote, and a line handing a row a run record that is not its own.
 
 The *journal* beside it (``NAME.journal``) gets a line when a row's run record is created,
 before its first step: row, key, run id, record directory. A row with a journal line but no
@@ -127,10 +130,12 @@ def write_outcome(path: Path, outcome: RowOutcome, batch: Mapping[str, Any] | No
     append_line(path, {**outcome.to_json(), **({"batch": dict(batch)} if batch else {})})
 
 
-def check_batch(path: Path, batch: Mapping[str, Any]) -> None:
+def check_batch(path: Path, batch: Mapping[str, Any], journal: Path | None = None) -> None:
     """Refuse a results file whose lines come from another batch (another plan or recording,
-    or a dry run's for a live one), or whose last line for a row says ``ok`` without a run
-    record that ended ok: resuming from it would skip rows that never ran here."""
+    the plan as it was before an edit, or a dry run's for a live one), whose last line for a
+    row says ``ok`` without a run record of that row that ended ok, or whose last line (or
+    last ``journal`` entry) for a row names a run record of another row or batch: resuming
+    from it would skip rows that never ran here, or mix two plans in one batch."""
     for number, line in _lines(path):
         theirs = line.get("batch")
         if not isinstance(theirs, Mapping):  # lam writes it on every line
@@ -139,27 +144,83 @@ def check_batch(path: Path, batch: Mapping[str, Any]) -> None:
                 "--results", file=f"{path}:{number}", code="other-batch",
             )  # fmt: skip
         if dict(theirs) != dict(batch):
-            what = ", ".join(
-                f"{k} {theirs.get(k)}" for k in sorted(batch) if theirs.get(k) != batch[k]
-            )
+            differ = sorted(k for k in set(batch) | set(theirs) if theirs.get(k) != batch.get(k))
+            if differ == ["plan_sha256"]:
+                then = theirs.get("plan_sha256")
+                said = f"sha256 {str(then)[:12]} then" if then else "no digest then"
+                raise UsageError(
+                    f"the plan changed since this line was written ({said}, "
+                    f"{str(batch['plan_sha256'])[:12]} now): restore the plan as it was to "
+                    "resume, or give another --results to run every row with the plan as it is",
+                    file=f"{path}:{number}", code="plan-changed",
+                )  # fmt: skip
+            what = ", ".join(f"{k} {theirs.get(k)}" for k in differ)
             raise UsageError(
                 f"this results file is another batch's ({what}): give another --results",
                 file=f"{path}:{number}", code="other-batch",
             )  # fmt: skip
     last = {line["key"]: (number, line) for number, line in _lines(path)}
     for number, line in last.values():
-        # a last line saying ok must name a run record that ended ok: a line added or edited
-        # to mark a row done that never ran would make a rerun skip the row
-        if line.get("status") != "ok":
-            continue
         record = line.get("record")
-        end = trace_facts(Path(record))["end"] if isinstance(record, str) and record else None
-        if end is None or end.get("status") != "ok" or not _ran(Path(str(record)), batch):
+        if line.get("status") != "ok":
+            # a held or killed line is settled from its record: it must be this row's
+            _own(f"{path}:{number}", line, record, batch)
+            continue
+        # a last line saying ok must name a run record of this row that ended ok: a line
+        # added or edited to mark a row done that never ran would make a rerun skip the row
+        facts = trace_facts(Path(record)) if isinstance(record, str) and record else None
+        end = facts["end"] if facts is not None else None
+        if facts is None or end is None or end.get("status") != "ok":
+            why: str | None = "it did not end ok"
+        elif not _ran(Path(str(record)), batch):
+            why = "it ran another plan"
+        else:
+            why = _not_its_own(facts, line["key"], batch)
+        if why is not None:
             raise UsageError(
                 f"row {line.get('row')} is said to be ok, but its run record ({record}) does "
-                "not say so: delete this line to run the row again",
+                f"not say so ({why}): delete this line to run the row again",
                 file=f"{path}:{number}", code="bad-results",
             )  # fmt: skip
+    if journal is not None:
+        entries = {line["key"]: (number, line) for number, line in _lines(journal)}
+        for number, line in entries.values():
+            if (last.get(line["key"]) or (0, {}))[1].get("record") != line.get("record"):
+                _own(f"{journal}:{number}", line, line.get("record"), batch)  # not seen above
+
+
+def _own(where: str, line: Mapping[str, Any], record: Any, batch: Mapping[str, Any]) -> None:
+    """A line naming a run ``record`` that holds events: they must be this row's run in this
+    batch (a record with no event tells nothing and is taken as a run that never began)."""
+    if not isinstance(record, str) or not record:
+        return
+    facts = trace_facts(Path(record))
+    why = _not_its_own(facts, str(line.get("key")), batch) if facts["events"] else None
+    if why is None:
+        return
+    bound = facts["row"] or {}
+    remedy = "delete this line to run the row again"
+    if bound.get("row_key") == line.get("key"):  # its row, another version of the plan
+        remedy = "restore the plan as it was to resume, or give another --results"
+    raise UsageError(
+        f"row {line.get('row')}'s line names a run record that is not its own ({record}: "
+        f"{why}): {remedy}", file=where, code="bad-results",
+    )  # fmt: skip
+
+
+def _not_its_own(facts: Mapping[str, Any], key: str, batch: Mapping[str, Any]) -> str | None:
+    """Why a run record (its :func:`~lam.fleet.job.trace_facts`) is not the run of the row
+    ``key`` in ``batch``, or None when it is. Its signed ``batch-row`` event says which row
+    of which batch it ran."""
+    bound = facts["row"]
+    if bound is None:
+        return "it is not the run of a row of a batch"
+    if bound.get("row_key") != key:
+        return f"it is row {bound.get('row')}'s run, key {bound.get('row_key')}"
+    for name in ("kind", "mode", "plan_sha256"):
+        if bound.get(name) != batch.get(name):
+            return f"its run had {name} {bound.get(name)}, this batch {batch.get(name)}"
+    return None
 
 
 def _ran(record: Path, batch: Mapping[str, Any]) -> bool:

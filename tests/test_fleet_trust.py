@@ -1,0 +1,163 @@
+"""What a resumed batch trusts, attacked against a real items API on 127.0.0.1 that logs every
+request: a results line (or journal line) that hands a row another row's genuine, signed run
+record, and a plan edited between two runs of a batch. What must hold: a row passes as done
+only on a run record of that row, made with the plan as it is now; the server's own state and
+request log show each row's effect once, made by one plan."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mission_apps import ItemsApp, items_server, write_spec, write_yaml
+
+from lam.cli.main import main
+from lam.fleet.job import RowJob, batch_digest, plan_digest, run_row
+from lam.fleet.rows import read_rows
+from lam.plans import load_plan
+
+pytestmark = pytest.mark.integration
+
+ADD: dict[str, Any] = {
+    "lam": 1, "name": "add", "inputs": {"title": {"type": "string"}},
+    "apis": {"items": {"spec": "items.openapi.yaml"}},
+    "steps": [{"id": "make", "call": "items.createItem", "body": {"title": "$inputs.title"},
+               "expect": {"status": 201}}],
+}  # fmt: skip
+WIPE: dict[str, Any] = {
+    "lam": 1, "name": "wipe", "inputs": {"id": {"type": "integer"}},
+    "apis": {"items": {"spec": "items.openapi.yaml"}},
+    "steps": [{"id": "drop", "call": "items.deleteItem", "params": {"id": "$inputs.id"}}],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ItemsApp]:
+    with items_server() as app:
+        yield app
+
+
+@pytest.fixture
+def items(server: ItemsApp, tmp_path: Path) -> ItemsApp:
+    """The module's server, its state and log fresh for each test."""
+    with server.lock:
+        server.items = {n: {"id": n, "title": f"item {n}"} for n in range(1, 4)}
+        server.hits.clear()
+    write_spec(tmp_path, server.url)
+    return server
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def append(path: Path, document: dict[str, Any]) -> None:
+    with path.open("a") as handle:
+        handle.write(json.dumps(document) + "\n")
+
+
+def posted(app: ItemsApp) -> list[str]:
+    return sorted(str(i["title"]) for i in app.items.values() if i["id"] > 3)
+
+
+@pytest.mark.parametrize("forge", ["ok-line", "killed-line", "journal-line"])
+def test_another_rows_genuine_record_does_not_mark_a_row_done(
+    tmp_path: Path, items: ItemsApp, forge: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows 1 and 2 ran (signed records that ended ok); row 3 is added and handed row 1's
+    record: as its ``ok`` line, as a ``killed`` line (which a rerun settles from the record),
+    or as its journal entry. The rerun must refuse, naming the line, and send nothing; once
+    the line goes, row 3 runs and its item is created once."""
+    plan = write_yaml(tmp_path / "add.yaml", ADD)
+    rows = tmp_path / "rows.csv"
+    rows.write_text("title\nt1\nt2\n")
+    argv = ["run", str(plan), "--inputs", str(rows), "--engine", "threads",
+            "--api", f"items={items.url}"]  # fmt: skip
+    assert main(argv) == 0
+    assert posted(items) == ["t1", "t2"]
+    rows.write_text("title\nt1\nt2\nt3\n")
+    key = read_rows(rows, load_plan(plan).inputs)[2].key
+    out = tmp_path / "rows.results.jsonl"
+    first = next(line for line in lines(out) if line["row"] == 1)
+    stolen = {**first, "row": 3, "key": key}  # row 1's line, batch identity and all
+    target = out
+    if forge == "killed-line":
+        stolen.update(status="killed", exit=4)
+    if forge == "journal-line":
+        target = tmp_path / "rows.results.jsonl.journal"
+        stolen = {"row": 3, "key": key, "run_id": first["run_id"], "record": first["record"],
+                  "pid": os.getpid(), "proc_start": None}  # fmt: skip
+    append(target, stolen)
+    number = len(target.read_text().splitlines())
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{target.name}:{number}" in err, err
+    assert "row 1" in err and "delete this line" in err, err
+    assert posted(items) == ["t1", "t2"]  # row 3 neither ran nor passed as done
+    assert [h for h in items.hits if h[0] == "POST"] == [("POST", "/items")] * 2
+    target.write_text("".join(f"{t}\n" for t in target.read_text().splitlines()[:-1]))
+    assert main(argv) == 0  # as the message says: the line goes, the row runs
+    capsys.readouterr()
+    assert posted(items) == ["t1", "t2", "t3"]
+
+
+def test_a_plan_edited_between_runs_of_a_batch_is_refused(
+    tmp_path: Path, items: ItemsApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Row 1 deletes its item, row 2 is held (the approval counted 1). The plan then gets a
+    second step (a POST) that leaves the approved step's digest as it was: resuming must not
+    run row 2 with the new plan while row 1 ran the old one. Restored, the batch resumes."""
+    plan = write_yaml(tmp_path / "wipe.yaml", WIPE)
+    loaded = load_plan(plan)
+    digest = batch_digest(loaded, loaded.steps[0])
+    rows = tmp_path / "rows.csv"
+    rows.write_text("id\n1\n2\n")
+    argv = ["run", str(plan), "--inputs", str(rows), "--engine", "threads",
+            "--api", f"items={items.url}", "--approve", f"drop@{digest}"]  # fmt: skip
+    assert main([*argv, "--max-approved", "1"]) == 3
+    assert sorted(items.items) == [2, 3]
+    edited = {**WIPE, "steps": [*WIPE["steps"], {
+        "id": "mark", "call": "items.createItem", "body": {"title": "second plan"}}]}  # fmt: skip
+    write_yaml(plan, edited)
+    capsys.readouterr()
+    assert main([*argv, "--max-approved", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "rows.results.jsonl:1" in err and "the plan changed" in err, err
+    assert "--results" in err and "restore" in err, err
+    assert sorted(items.items) == [2, 3]  # nothing sent with the edited plan
+    assert [h[0] for h in items.hits] == ["DELETE"]
+    write_yaml(plan, WIPE)  # restored: the same bytes, the same digest
+    assert main([*argv, "--max-approved", "2"]) == 0
+    capsys.readouterr()
+    assert sorted(items.items) == [3]
+    assert [h[0] for h in items.hits] == ["DELETE", "DELETE"]
+    out = tmp_path / "rows.results.jsonl"  # every line names the plan's digest
+    assert all(line["batch"]["plan_sha256"] == plan_digest(plan) for line in lines(out))
+
+
+def test_a_row_started_after_the_plan_changed_sends_nothing(
+    tmp_path: Path, items: ItemsApp
+) -> None:
+    """The plan is edited while a batch runs: the next row to start finds another file than
+    the batch checked and is refused as a usage error (which stops the batch) before its run
+    begins; the server gets nothing."""
+    plan = write_yaml(tmp_path / "add.yaml", ADD)
+    row = read_rows(_csv(tmp_path, "title\nlate\n"), load_plan(plan).inputs)[0]
+    job = RowJob(kind="run", path=str(plan), plan_sha256=plan_digest(plan),
+                 apis=(("items", items.url),), runs_dir=str(tmp_path / "runs"))  # fmt: skip
+    write_yaml(plan, {**ADD, "steps": [{**ADD["steps"][0], "body": {"title": "edited"}}]})
+    outcome = run_row(job, row)
+    assert outcome.exit_code == 2 and outcome.record is None, outcome
+    assert "plan" in str(outcome.error) and "changed" in str(outcome.error)
+    assert items.hits == []
+
+
+def _csv(folder: Path, text: str) -> Path:
+    path = folder / "one.csv"
+    path.write_text(text)
+    return path
