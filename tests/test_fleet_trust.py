@@ -161,3 +161,55 @@ def _csv(folder: Path, text: str) -> Path:
     path = folder / "one.csv"
     path.write_text(text)
     return path
+
+
+IDENTITY = {"plan": "/p/add.yaml", "plan_sha256": "a" * 64, "kind": "run", "mode": "live"}
+
+
+def _record(tmp_path: Path, bound: dict[str, Any] | None, *, ended: bool = True) -> str:
+    """A real signed run record: its ``batch-row`` event (None: a plain ``lam run``'s), the
+    plan event, an ``end`` ok."""
+    from lam.runtime.record import RunRecord
+
+    with RunRecord.create(tmp_path / "runs") as rec:
+        if bound is not None:
+            rec.event("batch-row", **bound)
+        rec.event("plan", file=IDENTITY["plan"], name="add")
+        if ended:
+            rec.event("end", status="ok", exit_code=0)
+    return str(rec.directory)
+
+
+def _bound(key: str = "3-k", **changed: Any) -> dict[str, Any]:
+    return {"row": int(key.partition("-")[0]), "row_key": key, "kind": "run", "mode": "live",
+            "plan_sha256": IDENTITY["plan_sha256"], **changed}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("bound", "status", "said"),
+    [
+        (_bound("1-k"), "ok", "it is row 1's run, key 1-k"),
+        (None, "ok", "it is not the run of a row of a batch"),
+        (_bound(plan_sha256="b" * 64), "ok", "its run had plan_sha256 bbbb"),
+        (_bound(mode="dry-run"), "ok", "its run had mode dry-run, this batch live"),
+        (_bound(plan_sha256="b" * 64), "killed", "restore the plan as it was"),
+        (_bound("1-k"), "held", "delete this line"),
+    ],
+)  # fmt: skip
+def test_a_line_is_refused_unless_its_record_is_its_rows_run_in_this_batch(
+    tmp_path: Path, bound: dict[str, Any] | None, status: str, said: str
+) -> None:
+    """Row 3's line (its batch identity right) names a genuine, signed record that ended ok:
+    of row 1, of no batch, of the plan before an edit, of a dry run. Each is refused, naming
+    the line; the record of row 3 itself passes."""
+    from lam.errors import UsageError
+    from lam.fleet.results import check_batch
+
+    out = tmp_path / "rows.results.jsonl"
+    line = {"row": 3, "key": "3-k", "status": status, "exit": 0, "batch": IDENTITY}
+    append(out, {**line, "record": _record(tmp_path, bound)})
+    with pytest.raises(UsageError) as refused:
+        check_batch(out, IDENTITY)
+    assert refused.value.file == f"{out}:1" and said in refused.value.message
+    out.write_text(json.dumps({**line, "record": _record(tmp_path, _bound())}) + "\n")
+    check_batch(out, IDENTITY)  # its own record: no complaint
