@@ -104,7 +104,9 @@ def test_a_batch_on_ray_applies_every_row_once_and_a_rerun_skips_them(
         assert record.is_relative_to(isolated / "home" / "runs"), record
         trace = [json.loads(e) for e in (record / "trace.jsonl").read_text().splitlines()]
         assert trace[-1]["type"] == "end" and trace[-1]["status"] == "ok"
-        assert line["outputs"]["check"]["title"] == trace[0]["inputs"]["title"]
+        assert (trace[0]["type"], trace[0]["row_key"]) == ("batch-row", line["key"])
+        plan = next(e for e in trace if e["type"] == "plan")  # after the row's batch-row event
+        assert line["outputs"]["check"]["title"] == plan["inputs"]["title"]
     journal = results_file.with_name(results_file.name + ".journal")
     pids = {json.loads(line)["pid"] for line in journal.read_text().splitlines()}
     assert os.getpid() not in pids and 1 <= len(pids) <= 2  # Ray's worker processes, not ours

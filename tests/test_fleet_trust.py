@@ -194,6 +194,7 @@ def _bound(key: str = "3-k", **changed: Any) -> dict[str, Any]:
         (_bound(mode="dry-run"), "ok", "its run had mode dry-run, this batch live"),
         (_bound(plan_sha256="b" * 64), "killed", "restore the plan as it was"),
         (_bound("1-k"), "held", "delete this line"),
+        (_bound(mode="dry-run"), "killed", "this batch live): delete this line"),
     ],
 )  # fmt: skip
 def test_a_line_is_refused_unless_its_record_is_its_rows_run_in_this_batch(
@@ -213,3 +214,17 @@ def test_a_line_is_refused_unless_its_record_is_its_rows_run_in_this_batch(
     assert refused.value.file == f"{out}:1" and said in refused.value.message
     out.write_text(json.dumps({**line, "record": _record(tmp_path, _bound())}) + "\n")
     check_batch(out, IDENTITY)  # its own record: no complaint
+
+
+def test_a_line_naming_no_plan_digest_is_refused(tmp_path: Path) -> None:
+    """A line without ``plan_sha256`` (an older lam's, or one stripped of it) cannot say which
+    plan its row ran: refused, not taken as this plan's."""
+    from lam.errors import UsageError
+    from lam.fleet.results import check_batch
+
+    out = tmp_path / "rows.results.jsonl"
+    old = {k: v for k, v in IDENTITY.items() if k != "plan_sha256"}
+    append(out, {"row": 1, "key": "1-k", "status": "failed", "exit": 1, "batch": old})
+    with pytest.raises(UsageError, match="names no plan digest") as refused:
+        check_batch(out, IDENTITY)
+    assert refused.value.file == f"{out}:1"

@@ -145,13 +145,18 @@ def check_batch(path: Path, batch: Mapping[str, Any], journal: Path | None = Non
             )  # fmt: skip
         if dict(theirs) != dict(batch):
             differ = sorted(k for k in set(batch) | set(theirs) if theirs.get(k) != batch.get(k))
-            if differ == ["plan_sha256"]:
-                then = theirs.get("plan_sha256")
-                said = f"sha256 {str(then)[:12]} then" if then else "no digest then"
+            then = theirs.get("plan_sha256")
+            if differ == ["plan_sha256"] and not then:  # written before lines named it
                 raise UsageError(
-                    f"the plan changed since this line was written ({said}, "
-                    f"{str(batch['plan_sha256'])[:12]} now): restore the plan as it was to "
-                    "resume, or give another --results to run every row with the plan as it is",
+                    "this line names no plan digest, so the plan its row ran cannot be told "
+                    "from this one: give another --results",
+                    file=f"{path}:{number}", code="other-batch",
+                )  # fmt: skip
+            if differ == ["plan_sha256"]:
+                raise UsageError(
+                    f"the plan changed since this line was written (sha256 {str(then)[:12]} "
+                    f"then, {str(batch['plan_sha256'])[:12]} now): restore the plan as it was "
+                    "to resume, or give another --results to run every row with the plan as it is",
                     file=f"{path}:{number}", code="plan-changed",
                 )  # fmt: skip
             what = ", ".join(f"{k} {theirs.get(k)}" for k in differ)
@@ -175,7 +180,7 @@ def check_batch(path: Path, batch: Mapping[str, Any], journal: Path | None = Non
         elif not _ran(Path(str(record)), batch):
             why = "it ran another plan"
         else:
-            why = _not_its_own(facts, line["key"], batch)
+            why = (_not_its_own(facts, line["key"], batch) or (None, None))[1]
         if why is not None:
             raise UsageError(
                 f"row {line.get('row')} is said to be ok, but its run record ({record}) does "
@@ -195,12 +200,12 @@ def _own(where: str, line: Mapping[str, Any], record: Any, batch: Mapping[str, A
     if not isinstance(record, str) or not record:
         return
     facts = trace_facts(Path(record))
-    why = _not_its_own(facts, str(line.get("key")), batch) if facts["events"] else None
-    if why is None:
+    found = _not_its_own(facts, str(line.get("key")), batch) if facts["events"] else None
+    if found is None:
         return
-    bound = facts["row"] or {}
+    differs, why = found
     remedy = "delete this line to run the row again"
-    if bound.get("row_key") == line.get("key"):  # its row, another version of the plan
+    if differs == "plan_sha256":  # its row's run, with the plan before an edit
         remedy = "restore the plan as it was to resume, or give another --results"
     raise UsageError(
         f"row {line.get('row')}'s line names a run record that is not its own ({record}: "
@@ -208,18 +213,21 @@ def _own(where: str, line: Mapping[str, Any], record: Any, batch: Mapping[str, A
     )  # fmt: skip
 
 
-def _not_its_own(facts: Mapping[str, Any], key: str, batch: Mapping[str, Any]) -> str | None:
-    """Why a run record (its :func:`~lam.fleet.job.trace_facts`) is not the run of the row
-    ``key`` in ``batch``, or None when it is. Its signed ``batch-row`` event says which row
-    of which batch it ran."""
+def _not_its_own(
+    facts: Mapping[str, Any], key: str, batch: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """What differs (``row``, ``kind``, ``mode`` or ``plan_sha256``) and why, when a run
+    record (its :func:`~lam.fleet.job.trace_facts`) is not the run of the row ``key`` in
+    ``batch``; None when it is. Its signed ``batch-row`` event says which row of which batch
+    it ran."""
     bound = facts["row"]
     if bound is None:
-        return "it is not the run of a row of a batch"
+        return "row", "it is not the run of a row of a batch"
     if bound.get("row_key") != key:
-        return f"it is row {bound.get('row')}'s run, key {bound.get('row_key')}"
+        return "row", f"it is row {bound.get('row')}'s run, key {bound.get('row_key')}"
     for name in ("kind", "mode", "plan_sha256"):
         if bound.get(name) != batch.get(name):
-            return f"its run had {name} {bound.get(name)}, this batch {batch.get(name)}"
+            return name, f"its run had {name} {bound.get(name)}, this batch {batch.get(name)}"
     return None
 
 
