@@ -180,7 +180,9 @@ def test_json_output_of_a_failed_run(
     assert code == 1
     assert document["status"] == "failed" and "500" in document["error"]["message"]
     # the same error object as a command that could not start (docs/exit-codes.md)
-    assert set(document["error"]) == {"code", "message", "file", "location", "step", "type"}
+    assert set(document["error"]) == {
+        "approvals", "code", "message", "file", "location", "step", "type"
+    }
     assert document["error"]["type"] == "StepFailed" and document["error"]["step"] == "probe"
     assert [r["status"] for r in document["results"]] == ["ok", "failed"]
 
