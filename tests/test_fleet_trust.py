@@ -168,15 +168,16 @@ IDENTITY = {"plan": "/p/add.yaml", "plan_sha256": "a" * 64, "kind": "run", "mode
 
 def _record(tmp_path: Path, bound: dict[str, Any] | None, *, ended: bool = True) -> str:
     """A real signed run record: its ``batch-row`` event (None: a plain ``lam run``'s), the
-    plan event, an ``end`` ok."""
+    plan event, an ``end`` ok (``ended=False``: left open, as a worker that died leaves it)."""
     from lam.runtime.record import RunRecord
 
-    with RunRecord.create(tmp_path / "runs") as rec:
-        if bound is not None:
-            rec.event("batch-row", **bound)
-        rec.event("plan", file=IDENTITY["plan"], name="add")
-        if ended:
-            rec.event("end", status="ok", exit_code=0)
+    rec = RunRecord.create(tmp_path / "runs")
+    if bound is not None:
+        rec.event("batch-row", **bound)
+    rec.event("plan", file=IDENTITY["plan"], name="add")
+    if ended:
+        rec.event("end", status="ok", exit_code=0)
+        rec.close()
     return str(rec.directory)
 
 
@@ -228,3 +229,56 @@ def test_a_line_naming_no_plan_digest_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="names no plan digest") as refused:
         check_batch(out, IDENTITY)
     assert refused.value.file == f"{out}:1"
+
+
+def _rechain(record: str, key: str) -> None:
+    """Rewrite the record's ``batch-row`` to name row ``key``, then re-hash and re-sign every
+    event with a forger's own key (what whoever may write the records folder can do)."""
+    from lam.evidence.chain import GENESIS, digest, event_message
+    from lam.evidence.keys import OperatorKey
+
+    forger = OperatorKey.generate()
+    trace = Path(record, "trace.jsonl")
+    prev, out = GENESIS, []
+    for event in (json.loads(line) for line in trace.read_text().splitlines()):
+        if event["type"] == "batch-row":
+            event.update(row=3, row_key=key)
+        event["prev"] = prev
+        event["hash"] = prev = digest(event)
+        event["sig"] = forger.sign(event_message(Path(record).name, event["hash"]))
+        out.append(json.dumps(event) + "\n")
+    trace.write_text("".join(out))
+
+
+@pytest.mark.parametrize("status", ["ok", "killed"])
+def test_a_record_rewritten_for_another_row_and_re_signed_is_refused(
+    tmp_path: Path, status: str
+) -> None:
+    """Row 1's genuine record, its ``batch-row`` rewritten to say row 3 and the chain re-signed
+    with another key: the rerun checks the signature against this machine's operator key."""
+    from lam.errors import UsageError
+    from lam.fleet.results import check_batch
+
+    record = _record(tmp_path, _bound("1-k"))
+    _rechain(record, "3-k")
+    out = tmp_path / "rows.results.jsonl"
+    append(out, {"row": 3, "key": "3-k", "status": status, "exit": 0, "batch": IDENTITY,
+                 "record": record})  # fmt: skip
+    with pytest.raises(UsageError, match="not signed by this machine's operator key"):
+        check_batch(out, IDENTITY)
+
+
+def test_a_killed_rows_record_with_a_torn_last_line_still_counts_as_its_own(
+    tmp_path: Path,
+) -> None:
+    """A worker that died mid-line leaves a torn tail: the rest of its record is still its
+    row's, signed, and the rerun settles the row from it."""
+    from lam.fleet.results import check_batch
+
+    record = _record(tmp_path, _bound(), ended=False)
+    with Path(record, "trace.jsonl").open("a") as handle:
+        handle.write('{"seq": 2, "type": "step-st')
+    out = tmp_path / "rows.results.jsonl"
+    append(out, {"row": 3, "key": "3-k", "status": "killed", "exit": 4, "batch": IDENTITY,
+                 "record": record})  # fmt: skip
+    check_batch(out, IDENTITY)

@@ -27,16 +27,20 @@ its run record what it is:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_USAGE, UsageError
 from lam.fleet.job import RowOutcome, Status, append_line, trace_facts
 from lam.fleet.rows import Row
+
+if TYPE_CHECKING:
+    from lam.evidence.keys import PublicKey
 
 __all__ = [
     "FINAL",
@@ -164,12 +168,13 @@ def check_batch(path: Path, batch: Mapping[str, Any], journal: Path | None = Non
                 f"this results file is another batch's ({what}): give another --results",
                 file=f"{path}:{number}", code="other-batch",
             )  # fmt: skip
+    trusted = functools.cache(_operator_key)  # read once, when a record is first checked
     last = {line["key"]: (number, line) for number, line in _lines(path)}
     for number, line in last.values():
         record = line.get("record")
         if line.get("status") != "ok":
             # a held or killed line is settled from its record: it must be this row's
-            _own(f"{path}:{number}", line, record, batch)
+            _own(f"{path}:{number}", line, record, batch, trusted)
             continue
         # a last line saying ok must name a run record of this row that ended ok: a line
         # added or edited to mark a row done that never ran would make a rerun skip the row
@@ -181,6 +186,7 @@ def check_batch(path: Path, batch: Mapping[str, Any], journal: Path | None = Non
             why = "it ran another plan"
         else:
             why = (_not_its_own(facts, line["key"], batch) or (None, None))[1]
+            why = why or _unsigned(Path(str(record)), trusted)
         if why is not None:
             raise UsageError(
                 f"row {line.get('row')} is said to be ok, but its run record ({record}) does "
@@ -191,16 +197,22 @@ def check_batch(path: Path, batch: Mapping[str, Any], journal: Path | None = Non
         entries = {line["key"]: (number, line) for number, line in _lines(journal)}
         for number, line in entries.values():
             if (last.get(line["key"]) or (0, {}))[1].get("record") != line.get("record"):
-                _own(f"{journal}:{number}", line, line.get("record"), batch)  # not seen above
+                _own(f"{journal}:{number}", line, line.get("record"), batch, trusted)  # not seen
 
 
-def _own(where: str, line: Mapping[str, Any], record: Any, batch: Mapping[str, Any]) -> None:
+def _own(
+    where: str, line: Mapping[str, Any], record: Any, batch: Mapping[str, Any],
+    trusted: Callable[[], PublicKey],
+) -> None:  # fmt: skip
     """A line naming a run ``record`` that holds events: they must be this row's run in this
     batch (a record with no event tells nothing and is taken as a run that never began)."""
     if not isinstance(record, str) or not record:
         return
     facts = trace_facts(Path(record))
     found = _not_its_own(facts, str(line.get("key")), batch) if facts["events"] else None
+    if found is None and facts["events"]:
+        unsigned = _unsigned(Path(record), trusted)
+        found = ("signature", unsigned) if unsigned else None
     if found is None:
         return
     differs, why = found
@@ -229,6 +241,45 @@ def _not_its_own(
         if bound.get(name) != batch.get(name):
             return name, f"its run had {name} {bound.get(name)}, this batch {batch.get(name)}"
     return None
+
+
+def _unsigned(record: Path, trusted: Callable[[], PublicKey]) -> str | None:
+    """Why the run ``record`` is not one this machine's operator key signed, or None when it
+    is. The chain is checked whole and the last event's signature, which covers the hash of
+    every event before it; a torn last line (its writer died mid-line) is left out, as
+    readers leave it. Without this, whoever may write the records folder could write a
+    ``batch-row`` event for any row."""
+    from lam.evidence.chain import event_message
+    from lam.evidence.keys import EvidenceError
+    from lam.runtime.record import verify_trace
+
+    trace = record / "trace.jsonl"
+    check = verify_trace(trace)
+    try:
+        data = trace.read_bytes()
+    except OSError as exc:
+        return f"it cannot be read: {exc.strerror}"
+    torn = not data.endswith(b"\n") and check.line == data.count(b"\n") + 1
+    if not check.ok and not torn:
+        return f"its trace is broken: {check.problem}"
+    if check.events == 0:
+        return None  # nothing in it to take as anything
+    last = json.loads(data.split(b"\n")[check.events - 1])
+    try:
+        key = trusted()
+    except EvidenceError as exc:
+        return exc.message
+    if not isinstance(last.get("sig"), str) or not key.verify(
+        last["sig"], event_message(record.name, check.head)
+    ):
+        return f"it is not signed by this machine's operator key {key.key_id}"
+    return None
+
+
+def _operator_key() -> PublicKey:
+    from lam.evidence.keys import load_operator_key
+
+    return load_operator_key(create=False).public
 
 
 def _ran(record: Path, batch: Mapping[str, Any]) -> bool:
