@@ -248,7 +248,18 @@ def test_a_deny_rule_on_admin_holds_for_every_spelling_of_the_path(
     code, result = _run(capsys, "run", str(plan), "--policy", str(policy))
     assert [p for _, p in site.log if "admin" in p.lower()] == [], result
     assert code == 3, result
-    # the same request to a path the rule does not cover goes through (the rule is not a wall)
+
+
+@browser
+def test_the_deny_rule_on_admin_lets_other_paths_through(
+    site: Logged, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The control of the spellings above: the rule is not a wall."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "defaults: {destructive: allow}\n"
+        "rules:\n  - match: {path: '/admin/**'}\n    verdict: deny\n"
+    )
     code, result = _run(
         capsys, "run", str(_plan(tmp_path, site.url, _steps(0, "DELETE", "/pets/3", None, None))),
         "--policy", str(policy),
