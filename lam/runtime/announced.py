@@ -60,7 +60,8 @@ class Announcements:
         session.on("Network.loadingFinished", found._ended)
         session.on("Network.loadingFailed", found._ended)
         try:
-            session.send("Network.enable")
+            # this session reads no bodies: keep none for it (Playwright's own session does)
+            session.send("Network.enable", {"maxTotalBufferSize": 1, "maxResourceBufferSize": 1})
         except Exception:
             return None
         return found
