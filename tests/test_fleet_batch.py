@@ -73,7 +73,7 @@ def api(tmp_path: Path) -> Iterator[JsonServer]:
 
 
 def titles(api: JsonServer) -> Counter[str]:
-    return Counter(p["title"] for p in json.loads(api.db.read_text())["posts"])
+    return Counter(p["title"] for p in api.items())
 
 
 def results(path: Path) -> list[dict[str, Any]]:
@@ -104,7 +104,7 @@ def test_200_rows_each_applied_exactly_once(
     assert sorted(line["row"] for line in lines) == list(range(1, 201))
     assert {line["status"] for line in lines} == {"ok"}
     by_row = {line["row"]: line for line in lines}
-    created = {p["title"]: p["id"] for p in json.loads(api.db.read_text())["posts"]}
+    created = {p["title"]: p["id"] for p in api.items()}
     assert by_row[17]["outputs"] == {"add": {"id": created["row 17"]}}  # the row's own outputs
     assert Path(by_row[17]["record"], "trace.jsonl").is_file()  # each row its own record
 
@@ -180,15 +180,15 @@ def test_counted_approvals_hold_across_workers_and_reruns(
 
     approve = ["--approve", f"remove@{digest}", "--max-approved"]
     assert main([*base, *approve, "4"]) == 3  # 4 rows run the step, 2 stay held
-    left = sorted(p["id"] for p in json.loads(api.db.read_text())["posts"])
+    left = sorted(p["id"] for p in api.items())
     assert len(left) == 2, left
     out = results(tmp_path / "rows.results.jsonl")
     assert sum(f"remove@{digest}" in line["used"] for line in out) == 4
 
     assert main([*base, *approve, "4"]) == 3  # the count goes on from the results file
-    assert len(json.loads(api.db.read_text())["posts"]) == 2
+    assert len(api.items()) == 2
     assert main([*base, *approve, "6"]) == 0  # two more allowed: the last two rows
-    assert json.loads(api.db.read_text())["posts"] == []
+    assert api.items() == []
     capsys.readouterr()
 
 

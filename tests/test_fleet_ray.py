@@ -70,7 +70,7 @@ def rows_file(folder: Path, count: int) -> Path:
 
 
 def titles(api: JsonServer) -> Counter[str]:
-    return Counter(str(p["title"]) for p in json.loads(api.db.read_text())["posts"])
+    return Counter(str(p["title"]) for p in api.items())
 
 
 def results(path: Path) -> dict[str, dict[str, Any]]:

@@ -66,7 +66,7 @@ def test_a_worker_without_the_files_runs_the_row_from_the_bundle(
 
     outcome = ray_row(job, Row(1, 2, "1-a", {"title": "from a bundle"}), bundle)
     assert outcome.status == "ok", outcome.error
-    posts = json.loads(api.db.read_text())["posts"]
+    posts = api.items()
     assert [p["title"] for p in posts] == ["Retitled by lam"] and len(posts) == 1
     trace = Path(str(outcome.record), "trace.jsonl").read_text().splitlines()
     assert json.loads(trace[-1])["status"] == "ok"

@@ -87,6 +87,6 @@ def test_a_secret_not_set_stops_the_batch_and_the_rows_run_later(
         assert first < 30  # it stopped, not 30 times the same failure
         monkeypatch.setenv("FLEET_AUTHOR", "fleet")
         assert main(argv) == 0
-        posts = json.loads(db.read_text())["posts"]
+        posts = api.items()
     assert sorted(p["title"] for p in posts) == sorted(f"t{n}" for n in range(30))
     assert {p["author"] for p in posts} == {"fleet"}

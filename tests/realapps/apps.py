@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 from servers import free_port, wait_until_up
 
 __all__ = [
@@ -111,6 +113,13 @@ def npm_missing(package: str) -> str | None:
 class JsonServer:
     url: str
     db: Path
+
+    def items(self, collection: str = "posts") -> list[dict[str, Any]]:
+        """The collection as json-server serves it now: its own state. (It writes db.json
+        after it has answered, asynchronously, so the file may be a moment behind.)"""
+        response = httpx.get(f"{self.url}/{collection}", timeout=30)
+        response.raise_for_status()
+        return list(response.json())
 
 
 @contextmanager

@@ -43,7 +43,7 @@ def lam_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[
 
 
 def posts(api: JsonServer) -> list[dict[str, Any]]:
-    return list(json.loads(api.db.read_text())["posts"])
+    return api.items()
 
 
 def test_validate_knows_the_delete_is_destructive(capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,11 +61,11 @@ def test_validate_knows_the_delete_is_destructive(capsys: pytest.CaptureFixture[
 def test_dry_run_leaves_db_json_byte_identical(
     api: JsonServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = api.db.read_bytes()
+    before, served = api.db.read_bytes(), posts(api)
     argv = [str(PLANS / "json_server_posts.yaml"), "--api", f"posts={api.url}"]
     code, result = lam_json(capsys, "dry-run", *argv)
     assert code == 0, result
-    assert api.db.read_bytes() == before
+    assert posts(api) == served and api.db.read_bytes() == before
     assert [e["method"] for e in result["effects"]] == ["POST", "PATCH"]
 
 
@@ -82,10 +82,10 @@ def test_delete_is_held_without_approval(
     api: JsonServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = [str(PLANS / "json_server_delete.yaml"), "--api", f"posts={api.url}"]
-    before = api.db.read_bytes()
+    before, served = api.db.read_bytes(), posts(api)
     code, result = lam_json(capsys, "run", *argv, "--no-prompt")
     assert code == 3, result
-    assert api.db.read_bytes() == before
+    assert posts(api) == served and api.db.read_bytes() == before
     code, result = lam_json(capsys, "run", *argv, "--approve", "remove", "--no-prompt")
     assert code == 0, result
     assert [p["id"] for p in posts(api)] == [2]
