@@ -267,27 +267,37 @@ class _Loop:
             return None
         return {**step, action: dict(best.hints)}
 
-    def _refuse(self, step: Mapping[str, Any], why: str) -> None:
+    def _memory_of(
+        self, step: Mapping[str, Any]
+    ) -> tuple[MemoryStore, str, str, dict[str, Any]] | None:
+        """The store, site, key and target a step is remembered under; None when it is not
+        (no store, no site, no description, no target)."""
         memory, site = self.o.memory, self.site
         key = str(step.get("description") or "")
         target = next((step[a] for a in _TARGETED if isinstance(step.get(a), Mapping)), None)
         if memory is None or site is None or not key or target is None:
+            return None
+        return memory, site, key, dict(target)
+
+    def _refuse(self, step: Mapping[str, Any], why: str) -> None:
+        found = self._memory_of(step)
+        if found is None:
             return
+        memory, site, key, target = found
         with suppress(LamError):  # unmarked, it comes back next run and is refused again
-            memory.refuse(site, key, dict(target), f"refused: {why}")
+            memory.refuse(site, key, target, f"refused: {why}")
 
     def _remember(self, step: Mapping[str, Any], element: Any, error: str | None) -> None:
-        memory, site = self.o.memory, self.site
-        key = str(step.get("description") or "")
-        target = next((step[a] for a in _TARGETED if isinstance(step.get(a), Mapping)), None)
-        if memory is None or site is None or not key or target is None:
+        found = self._memory_of(step)
+        if found is None:
             return
+        memory, site, key, target = found
         try:
             if error is None:
                 fingerprint = element.get("fingerprint", {}) if isinstance(element, Mapping) else {}
-                memory.remember_success(site, key, dict(target), dict(fingerprint or {}))
+                memory.remember_success(site, key, target, dict(fingerprint or {}))
             else:
-                memory.remember_failure(site, key, dict(target), error)
+                memory.remember_failure(site, key, target, error)
         except LamError:
             pass  # memory helps; it never stops a run
 

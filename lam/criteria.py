@@ -33,7 +33,7 @@ import jsonpath_rfc9535
 import regex
 
 from lam.errors import LamError
-from lam.expressions import Context, Expression, ExpressionError
+from lam.expressions import Context, Expression, ExpressionError, as_text
 
 __all__ = [
     "MAX_CRITERION_CHARS",
@@ -128,7 +128,7 @@ def evaluate(criterion: Criterion | Mapping[str, Any], context: Context) -> bool
         return _truthy(_eval(parsed.tree, context))
     if parsed.kind == "regex":
         assert parsed.context is not None
-        text = _text(_value(parsed.context, context))[:_MAX_TEXT]
+        text = as_text(_value(parsed.context, context))[:_MAX_TEXT]
         try:
             return parsed.tree.search(text, timeout=REGEX_SECONDS) is not None
         except TimeoutError:
@@ -178,16 +178,6 @@ def _value(expr: Expression, context: Context) -> Any:
         return None  # absent: a member the body lacks, a step that did not run
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping | list):
-        import json
-
-        return json.dumps(value, separators=(",", ":"), default=str)
-    return str(value)
 
 
 # -- simple conditions -------------------------------------------------------------------------

@@ -354,8 +354,9 @@ def as_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict | list):
+    if isinstance(value, Mapping | list):
         import json
 
-        return json.dumps(value, separators=(",", ":"))
+        # (a value that is not JSON inside, e.g. a date a YAML file gave, reads as its str)
+        return json.dumps(value, separators=(",", ":"), default=str)
     return str(value)

@@ -230,20 +230,17 @@ class MemoryStore:
 
     def remember_failure(self, site: str, key: str, hints: Mapping[str, Any], error: str) -> None:
         """Record that ``hints`` failed for ``key`` on ``site``, with the error text."""
-        with self._connect() as conn:
-            conn.execute(
-                "INSERT INTO memory (site, key, hints, failures, last_error, last_failure)"
-                " VALUES (?, ?, ?, 1, ?, ?)"
-                " ON CONFLICT (site, key, hints) DO UPDATE SET"
-                " failures = failures + 1, last_error = excluded.last_error,"
-                " last_failure = excluded.last_failure",
-                (site_of(site), normalize_key(key), _canonical(hints), error[:500], time.time()),
-            )
+        self._failed(site, key, hints, error, refused=False)
 
     def refuse(self, site: str, key: str, hints: Mapping[str, Any], why: str) -> None:
         """Record that ``hints`` must not be used for ``key`` on ``site`` again (``why`` is
         kept as the last error): :meth:`recall` leaves them out from now on, whatever
         successes are recorded for them later."""
+        self._failed(site, key, hints, why, refused=True)
+
+    def _failed(
+        self, site: str, key: str, hints: Mapping[str, Any], error: str, *, refused: bool
+    ) -> None:
         now = time.time()
         with self._connect() as conn:
             conn.execute(
@@ -251,9 +248,11 @@ class MemoryStore:
                 " refused) VALUES (?, ?, ?, 1, ?, ?, ?)"
                 " ON CONFLICT (site, key, hints) DO UPDATE SET"
                 " failures = failures + 1, last_error = excluded.last_error,"
-                " last_failure = excluded.last_failure, refused = excluded.refused",
-                (site_of(site), normalize_key(key), _canonical(hints), why[:500], now, now),
-            )
+                " last_failure = excluded.last_failure,"
+                " refused = COALESCE(excluded.refused, refused)",  # once refused, always
+                (site_of(site), normalize_key(key), _canonical(hints), error[:500], now,
+                 now if refused else None),
+            )  # fmt: skip
 
     def recall(self, site: str, key: str) -> list[Remembered]:
         """What is remembered for ``key`` on ``site``: hints that worked first (most

@@ -45,6 +45,7 @@ __all__ = [
     "Step",
     "UiArgument",
     "UiStep",
+    "did_you_mean",
     "load_plan",
     "parse_plan",
     "plan_from_document",
@@ -609,7 +610,7 @@ def _declaration_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
                 PlanProblem(
                     f"apps.{name}.api",
                     "unknown-api",
-                    f"no api named {app.api!r}" + _did_you_mean(app.api, plan.apis),
+                    f"no api named {app.api!r}" + did_you_mean(app.api, plan.apis),
                 )
             )
     for step in plan.steps:
@@ -623,7 +624,7 @@ def _declaration_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
                     f"{step.place}.call",
                     "unknown-api",
                     f"no api named {step.api_name!r} in apis"
-                    + _did_you_mean(step.api_name, plan.apis),
+                    + did_you_mean(step.api_name, plan.apis),
                     step.id,
                 )
             )
@@ -641,7 +642,7 @@ def _declaration_problems(plan: Plan, aside: _SetAside) -> list[PlanProblem]:
                     PlanProblem(
                         f"{step.place}.goto",
                         "unknown-app",
-                        f"no app named {app_name!r} in apps" + _did_you_mean(app_name, plan.apps),
+                        f"no app named {app_name!r} in apps" + did_you_mean(app_name, plan.apps),
                         step.id,
                     )
                 )
@@ -706,20 +707,20 @@ def _flow_problems(
                 problems.append(PlanProblem(
                     f"{step.place}.{key}[{i}].stepId", "unknown-step",
                     f"goto {action.step_id!r}: no step with that id"
-                    + _did_you_mean(action.step_id, all_ids), step.id,
+                    + did_you_mean(action.step_id, all_ids), step.id,
                 ))  # fmt: skip
             checks += [(f"{key}[{i}].criteria[{j}]", c) for j, c in enumerate(action.criteria)]
     for where, criterion in checks:
         for expr in criterion_expressions(criterion):
             message = None
             if expr.source == "inputs" and expr.name not in inputs:
-                message = f"{expr.text}: no input named {expr.name!r}" + _did_you_mean(
+                message = f"{expr.text}: no input named {expr.name!r}" + did_you_mean(
                     expr.name or "", inputs
                 )
             elif expr.source == "steps" and expr.step not in aside.step_ids:
                 named = all_ids.get(expr.step or "")
                 if named is None:
-                    message = f"{expr.text}: no step named {expr.step!r}" + _did_you_mean(
+                    message = f"{expr.text}: no step named {expr.step!r}" + did_you_mean(
                         expr.step or "", all_ids
                     )
                 elif expr.name not in named.output_names:
@@ -737,12 +738,12 @@ def _reference_message(
     field_name: str,
 ) -> str | None:
     if expr.source == "inputs" and expr.name not in plan.inputs:
-        return f"{expr.text}: no input named {expr.name!r}" + _did_you_mean(
+        return f"{expr.text}: no input named {expr.name!r}" + did_you_mean(
             expr.name or "", plan.inputs
         )
     if expr.source == "steps":
         if expr.step not in all_ids:
-            return f"{expr.text}: no step named {expr.step!r}" + _did_you_mean(
+            return f"{expr.text}: no step named {expr.step!r}" + did_you_mean(
                 expr.step or "", all_ids
             )
         if expr.step not in earlier:
@@ -758,6 +759,7 @@ def _reference_message(
     return None
 
 
-def _did_you_mean(word: str, choices: Mapping[str, Any] | Sequence[str]) -> str:
+def did_you_mean(word: str, choices: Mapping[str, Any] | Sequence[str]) -> str:
+    """`` (did you mean 'NAME'?)`` for the closest of ``choices`` to ``word``, or nothing."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -28,6 +28,7 @@ __all__ = [
     "classify_step",
     "target_text",
     "upload_named_by_data",
+    "upload_rule",
     "validate_plan",
 ]
 
@@ -336,10 +337,18 @@ def classify_step(step: Step, op: Operation | None) -> Classification:
             return Classification(Risk.DESTRUCTIVE, ("operation unknown",))
         return classify_operation(op)
     found = classify_ui_action(step.action, _facts_from_hints(step) if step.target else None)
-    if upload_named_by_data(step) and found.risk is not Risk.DESTRUCTIVE:
-        why = "uploads a file named by an input or an output, not the plan"
-        return Classification(Risk.DESTRUCTIVE, (*found.reasons, why))
-    return found
+    return upload_rule(step, found)
+
+
+def upload_rule(step: Step, found: Classification, value: Any = None) -> Classification:
+    """``found``, or destructive when ``step`` uploads a file named by data
+    (:func:`upload_named_by_data`): at validation, and at run time with the ``value`` the
+    step resolved to."""
+    if not upload_named_by_data(step) or found.risk is Risk.DESTRUCTIVE:
+        return found
+    what = "a file" if value is None else f"{value!r}, a file"
+    why = f"uploads {what} named by an input or an output, not the plan"
+    return Classification(Risk.DESTRUCTIVE, (*found.reasons, why))
 
 
 def upload_named_by_data(step: Step) -> bool:

@@ -61,7 +61,7 @@ def page(site: str) -> Iterator[tuple[Page, Announcements, list[Route]]]:
         context = browser.new_context()
         page = context.new_page()
         page.route("**/api/**", lambda route: held.append(route))  # held: no route has it yet
-        announced = Announcements.watch(context, page)
+        announced = Announcements.watch(page)
         assert announced is not None
         page.goto(site)
         yield page, announced, held

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from realapps.apps import JsonServer, npm_missing, start_json_server
+from realapps.apps import JsonServer, json_server_over
 
 from lam.cli.main import main
 
@@ -63,12 +63,7 @@ steps:
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[JsonServer]:
-    missing = npm_missing("json-server")
-    if missing:
-        pytest.fail(missing)
-    db = tmp_path / "db.json"
-    db.write_text(json.dumps({"posts": [{"id": n, "title": f"seed {n}"} for n in range(1, 7)]}))
-    with start_json_server(db) as server:
+    with json_server_over(tmp_path, {"posts": [{"id": n, "title": f"seed {n}"} for n in range(1, 7)]}) as server:
         yield server
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import ray  # noqa: F401  (the engine's dependency: missing, this module fails to import)
-from realapps.apps import JsonServer, npm_missing, start_json_server
+from realapps.apps import JsonServer, json_server_over
 from servers import free_port
 
 from lam.cli.main import main
@@ -39,12 +39,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[JsonServer]:
-    missing = npm_missing("json-server")
-    if missing:
-        pytest.fail(missing)
-    db = tmp_path / "db.json"
-    db.write_text(json.dumps({"posts": []}))
-    with start_json_server(db) as server:
+    with json_server_over(tmp_path, {"posts": []}) as server:
         yield server
 
 
@@ -52,12 +47,7 @@ def api(tmp_path: Path) -> Iterator[JsonServer]:
 def slow_api(tmp_path: Path) -> Iterator[JsonServer]:
     """json-server answering each request after 100 ms, so a batch is still going when it
     is killed."""
-    missing = npm_missing("json-server")
-    if missing:
-        pytest.fail(missing)
-    db = tmp_path / "db.json"
-    db.write_text(json.dumps({"posts": []}))
-    with start_json_server(db, delay_ms=100) as server:
+    with json_server_over(tmp_path, {"posts": []}, delay_ms=100) as server:
         yield server
 
 

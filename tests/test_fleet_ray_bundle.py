@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realapps.apps import JsonServer, npm_missing, start_json_server
+from realapps.apps import JsonServer, json_server_over
 
 from lam.fleet.job import RowJob
 from lam.fleet.ray_engine import bundle_for, ray_row, unpack
@@ -21,12 +21,7 @@ REALAPPS = Path(__file__).parent / "realapps"
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[JsonServer]:
-    missing = npm_missing("json-server")
-    if missing:
-        pytest.fail(missing)
-    db = tmp_path / "db.json"
-    db.write_text(json.dumps({"posts": []}))
-    with start_json_server(db) as server:
+    with json_server_over(tmp_path, {"posts": []}) as server:
         yield server
 
 

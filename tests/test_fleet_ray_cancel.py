@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realapps.apps import JsonServer, npm_missing, start_json_server
+from realapps.apps import JsonServer, json_server_over
 
 from lam.fleet.job import RowJob, RowOutcome
 from lam.fleet.ray_engine import RayEngine
@@ -25,12 +25,8 @@ PLAN = Path(__file__).parent / "realapps" / "plans" / "json_server_posts.yaml"
 
 @pytest.fixture
 def hanging_api(tmp_path: Path) -> Iterator[JsonServer]:
-    missing = npm_missing("json-server")
-    if missing:
-        pytest.fail(missing)
-    db = tmp_path / "db.json"
-    db.write_text(json.dumps({"posts": []}))
-    with start_json_server(db, delay_ms=20000) as server:  # every answer 20 s late
+    # every answer 20 s late
+    with json_server_over(tmp_path, {"posts": []}, delay_ms=20000) as server:
         yield server
 
 

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from realapps.apps import npm_missing, start_json_server
+from realapps.apps import json_server_over
 from servers import DemoServer
 
 from lam.cli.main import main
@@ -67,17 +67,12 @@ def test_threads_refuse_a_ui_plan(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_a_secret_not_set_stops_the_batch_and_the_rows_run_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    missing = npm_missing("json-server")
-    if missing:
-        pytest.fail(missing)
-    db = tmp_path / "db.json"
-    db.write_text('{"posts": []}')
     plan = tmp_path / "signed.yaml"
     plan.write_text(SIGNED)
     rows = tmp_path / "rows.csv"
     rows.write_text("title\n" + "".join(f"t{n}\n" for n in range(30)))
     monkeypatch.delenv("FLEET_AUTHOR", raising=False)
-    with start_json_server(db) as api:
+    with json_server_over(tmp_path, {"posts": []}) as api:
         argv = ["replay", str(plan), "--inputs", str(rows), "--engine", "threads",
                 "--api", f"posts={api.url}"]  # fmt: skip
         assert main(argv) == 2

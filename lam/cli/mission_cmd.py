@@ -210,7 +210,6 @@ def mission_options(
         engine="ray" if getattr(args, "engine", None) == "ray" else "local",
         address=getattr(args, "address", None),
         planner="llm" if getattr(args, "planner", None) == "llm" else "embedded",
-        json=bool(args.json),
     )
 
 
@@ -221,11 +220,10 @@ def only_tasks(mission: Mission, task_ids: list[str]) -> Mission:
     try:
         return mission.only(task_ids)
     except KeyError as exc:
-        import difflib
+        from lam.plans import did_you_mean
 
         name = str(exc.args[0])
-        close = difflib.get_close_matches(name, mission.ids, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else f" (tasks: {', '.join(mission.ids)})"
+        hint = did_you_mean(name, mission.ids) or f" (tasks: {', '.join(mission.ids)})"
         raise UsageError(f"--task {name}: the mission has no such task{hint}") from None
 
 

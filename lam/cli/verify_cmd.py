@@ -74,7 +74,7 @@ def run_verify(args: argparse.Namespace) -> int:
         folders = sorted(p for p in root.glob("*") if (p / "trace.jsonl").is_file())
         verdicts = [verify_run(p, key=key, ledger=ledger, ledger_check=checked) for p in folders]
         verdicts += deleted_runs(root, checked)
-        verdicts += _missions(key, ledger)
+        verdicts += _missions(key, ledger, checked)
         return _show(verdicts, as_json=args.json, ledger_problem=checked.problem)
     folder = _find(args.run, root)
     if folder is None:
@@ -86,7 +86,7 @@ def run_verify(args: argparse.Namespace) -> int:
     return _show([verify_run(folder, key=key, ledger=ledger)], as_json=args.json)
 
 
-def _missions(key: Any, ledger: Any) -> list[Any]:
+def _missions(key: Any, ledger: Any, checked: Any) -> list[Any]:
     """Each mission record beside the runs folder: its own chain's verdict, and a linked run
     record whose trace no longer ends where the mission wrote it down (or is broken)."""
     from lam.mission.record import is_mission_record, missions_root, verify_mission
@@ -95,7 +95,7 @@ def _missions(key: Any, ledger: Any) -> list[Any]:
     for folder in sorted(missions_root().glob("mission-*")):
         if not is_mission_record(folder):
             continue
-        verdict = verify_mission(folder, key=key, ledger=ledger)
+        verdict = verify_mission(folder, key=key, ledger=ledger, ledger_check=checked)
         found.append(verdict.mission)
         for run in verdict.runs:
             if not run.ok:

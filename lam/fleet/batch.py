@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -84,7 +83,7 @@ class BatchOptions:
     screenshots: Literal["all", "failures"] = "failures"
     seed: int = 0
     reads: Literal["sandbox", "live"] = "sandbox"
-    runs_dir: Path | None = None
+    runs_dir: Path | None = None  # (the Python API's: the CLI's records go to $LAM_HOME/runs)
 
 
 @dataclass
@@ -155,10 +154,9 @@ def _drive(
             pending.append(row)
             continue
         outcomes[row.number] = settled
-        if lines.get(row.key) != settled.to_json():
-            old = lines.get(row.key) or {}
-            if old.get("status") != settled.status or old.get("run_id") != settled.run_id:
-                write_outcome(results, settled, identity)  # what the record says now, said once
+        old = lines.get(row.key) or {}
+        if old.get("status") != settled.status or old.get("run_id") != settled.run_id:
+            write_outcome(results, settled, identity)  # what the record says now, said once
     used = {a: sum(a in o.used for o in outcomes.values()) for a in counted}
     batch_id = f"batch-{new_run_id()}"
     folder = runs.parent / "batches" / batch_id
@@ -388,7 +386,7 @@ def _registered(batch_id: str, folder: Path, stop: threading.Event) -> Iterator[
     """For the life of the batch: in the run registry (``lam kill`` lists and stops it),
     SIGTERM and SIGINT set ``stop`` (main thread only), and a ``KILL`` file in ``folder``
     does too."""
-    from lam.runtime.kill import KILL_FILE
+    from lam.runtime.kill import KILL_FILE, signals_to
     from lam.runtime.registry import registered
 
     done = threading.Event()
@@ -405,12 +403,7 @@ def _registered(batch_id: str, folder: Path, stop: threading.Event) -> Iterator[
             stack.enter_context(registered(batch_id, folder))
         except (UsageError, OSError) as exc:
             print(f"lam: warning: not registered for lam kill: {exc}", file=sys.stderr)
-        if threading.current_thread() is threading.main_thread():
-            previous = {
-                sig: signal.signal(sig, lambda signum, frame: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)
-            }
-            stack.callback(lambda: [signal.signal(s, h) for s, h in previous.items()])
+        stack.enter_context(signals_to(lambda signum, frame: stop.set()))
         watcher.start()
         try:
             yield

@@ -45,8 +45,7 @@ class RowJob:
 
     ``policy`` is the policy file in force (None: lam's built-in defaults) and
     ``policy_sha256`` its digest when the batch started: a worker that finds another file
-    there refuses the row. ``approvals`` are ``--approve`` values as the run takes them.
-    ``counted`` are the counted batch approvals (``STEP@DIGEST``, the step's *batch digest*:
+    there refuses the row. ``counted`` are the counted batch approvals (``STEP@DIGEST``, the step's *batch digest*:
     :func:`batch_digest`) the driver grants to every row it runs with this job
     (:mod:`lam.fleet.batch`); :func:`run_row` binds each to the row's own step digest before
     the run starts, and the outcome's ``used`` says whether the row's run started that step.
@@ -60,7 +59,6 @@ class RowJob:
     path: str
     policy: str | None = None
     policy_sha256: str | None = None
-    approvals: tuple[str, ...] = ()
     counted: tuple[str, ...] = ()
     runs_dir: str | None = None
     dry_run: bool = False
@@ -201,7 +199,7 @@ def _options(job: RowJob, row: Row, started: list[tuple[str, str]]) -> Any:
         inputs=dict(row.values),
         app_overrides=dict(job.apps),
         api_overrides=dict(job.apis),
-        approvals=frozenset(job.approvals) | _bound(job, row),
+        approvals=_bound(job, row),
         dry_run=job.dry_run,
         strict=job.strict,
         runs_dir=Path(job.runs_dir) if job.runs_dir else None,

@@ -23,7 +23,7 @@
   when nothing that changes state had left lam (a rerun runs it again), else ``unknown`` or
   ``incomplete`` as :func:`~lam.fleet.results.settle` says.
 
-Records go to ``job.runs_dir`` (``--runs-dir``): on a cluster, a folder every node mounts at
+Records go to ``job.runs_dir`` (the driver's, ``$LAM_HOME/runs``): on a cluster, a folder every node mounts at
 the same path (docs/scale.md). Ray is imported only when this engine runs.
 """
 

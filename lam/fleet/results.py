@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from lam.errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_USAGE, UsageError
 from lam.fleet.job import RowOutcome, Status, append_line, trace_facts
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINAL",
-    "Settled",
     "check_batch",
     "default_results",
     "journal_path",
@@ -61,7 +60,6 @@ are looked at again (:func:`settle`): run again when nothing of them changed sta
 ``failed`` row refused as a usage error before its run began (exit 2, no record: a secret that
 was not set)."""
 
-Settled = Literal["done", "rerun"]
 _EXIT = {"ok": EXIT_OK, "held": EXIT_BLOCKED, "killed": EXIT_KILLED}
 
 
@@ -168,7 +166,9 @@ def check_batch(path: Path, batch: Mapping[str, Any], journal: Path | None = Non
                 f"this results file is another batch's ({what}): give another --results",
                 file=f"{path}:{number}", code="other-batch",
             )  # fmt: skip
-    trusted = functools.cache(_operator_key)  # read once, when a record is first checked
+    from lam.evidence.verify import local_trust
+
+    trusted = functools.cache(local_trust)  # read once, when a record is first checked
     last = {line["key"]: (number, line) for number, line in _lines(path)}
     for number, line in last.values():
         record = line.get("record")
@@ -274,12 +274,6 @@ def _unsigned(record: Path, trusted: Callable[[], PublicKey]) -> str | None:
     ):
         return f"it is not signed by this machine's operator key {key.key_id}"
     return None
-
-
-def _operator_key() -> PublicKey:
-    from lam.evidence.keys import load_operator_key
-
-    return load_operator_key(create=False).public
 
 
 def _ran(record: Path, batch: Mapping[str, Any]) -> bool:

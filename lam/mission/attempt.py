@@ -60,7 +60,7 @@ def attempt_for(
             **common,
         )  # fmt: skip
     if task.kind == "workflow":
-        from lam.mission.load import task_plan  # the plan from_arazzo made of the workflow
+        from lam.mission.check import task_plan  # the plan from_arazzo made of the workflow
 
         source = Path(task_plan(mission, task, work_dir / "plans"))
     else:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from lam.errors import DocumentError
 from lam.expressions import Expression, ExpressionError, Template, parse_value, walk_expressions
 from lam.limits import DOCUMENT_LIMITS, Limits
 from lam.mission.model import Mission, MissionError, OnFailure, Task, TaskKind
+from lam.plans import did_you_mean
 
 __all__ = [
     "MAX_RETRIES",
@@ -39,7 +39,6 @@ __all__ = [
     "is_mission",
     "load_mission",
     "mission_from_text",
-    "task_plan",
 ]
 
 MAX_RETRIES = 10
@@ -86,13 +85,6 @@ def is_mission(path: Path | str) -> bool:
     except DocumentError:
         return False
     return _is_arazzo(document)
-
-
-def task_plan(mission: Mission, task: Task, folder: Path | None = None) -> Path:
-    """The plan file ``task`` runs (see :func:`lam.mission.check.task_plan`, which makes it)."""
-    from lam.mission.check import task_plan as make
-
-    return make(mission, task, folder)
 
 
 def _is_arazzo(document: Any) -> bool:
@@ -233,7 +225,7 @@ def _task(
     task_id = str(flow["workflowId"])
     unknown = sorted(k for k in flow if str(k).startswith("x-lam") and k not in _TASK_EXTENSIONS)
     if unknown:
-        raise where.error(f"unknown key {unknown[0]!r}" + _did_you_mean(unknown[0],
+        raise where.error(f"unknown key {unknown[0]!r}" + did_you_mean(unknown[0],
                           sorted(_TASK_EXTENSIONS)), f"{place}.{unknown[0]}")  # fmt: skip
     kinds = [(key, kind) for key, kind in _KINDS if key in flow]
     if len(kinds) != 1:
@@ -315,7 +307,7 @@ def _depends_on(
             raise where.error(f"task {task_id!r} depends on itself", at, "cycle")
         if name not in ids:
             raise where.error(
-                f"no task named {name!r}" + _did_you_mean(name, list(ids)), at, "unknown-task"
+                f"no task named {name!r}" + did_you_mean(name, list(ids)), at, "unknown-task"
             )
     return tuple(dict.fromkeys(raw))
 
@@ -374,7 +366,7 @@ def _goal(
         if name not in known:
             where_known = "x-lam.apps" if agent == "ui" else "sourceDescriptions or x-lam.apis"
             raise where.error(
-                f"no {kind} named {name!r} in {where_known}" + _did_you_mean(name, list(known)),
+                f"no {kind} named {name!r} in {where_known}" + did_you_mean(name, list(known)),
                 f"{place}.{key}[{i}]",
             )
     return goal, str(agent), tuple(dict.fromkeys(allowed))
@@ -547,7 +539,7 @@ def _check_handoffs(mission: Mission, where: _Where) -> None:
             name = expr.step or ""
             if name not in mission.ids:
                 raise where.error(
-                    f"{expr.text}: no task named {name!r}" + _did_you_mean(name, mission.ids),
+                    f"{expr.text}: no task named {name!r}" + did_you_mean(name, mission.ids),
                     at,
                     "unknown-task",
                 )
@@ -572,11 +564,8 @@ def _unknown_keys(raw: Mapping[str, Any], known: frozenset[str], place: str, whe
     for key in raw:
         if key not in known:
             raise where.error(
-                f"unknown key {str(key)[:60]!r}" + _did_you_mean(str(key), sorted(known)),
+                f"unknown key {str(key)[:60]!r}" + did_you_mean(str(key), sorted(known)),
                 f"{place}.{str(key)[:60]}",
             )
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""

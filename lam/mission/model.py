@@ -190,4 +190,3 @@ class MissionOptions:
     engine: Literal["local", "ray"] = "local"
     planner: Literal["embedded", "llm"] = "embedded"  # for goal tasks, as lam do --planner
     address: str | None = None
-    json: bool = False

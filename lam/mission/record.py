@@ -22,7 +22,6 @@ trace ends in must be the one the mission record wrote down.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from lam.runtime.record import (
 
 if TYPE_CHECKING:
     from lam.evidence.keys import PublicKey
+    from lam.evidence.ledger import LedgerCheck
     from lam.evidence.notary import Notary
     from lam.evidence.verify import LedgerSource, Verdict
 
@@ -47,7 +47,6 @@ __all__ = [
     "EVENTS_FILE",
     "MissionRecord",
     "MissionVerdict",
-    "file_digest",
     "find_mission",
     "is_mission_record",
     "missions_root",
@@ -150,10 +149,6 @@ def trace_head(record_dir: Path) -> tuple[str | None, int]:
     return head, count
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @dataclass
 class MissionVerdict:
     """What ``lam verify MISSION_DIR`` says: the mission record's own verdict and one per run
@@ -174,8 +169,14 @@ class MissionVerdict:
         }
 
 
-def verify_mission(directory: Path, *, key: PublicKey, ledger: LedgerSource) -> MissionVerdict:
-    """Check a mission record (chain, signatures, seal, ledger) and every run it links."""
+def verify_mission(
+    directory: Path, *, key: PublicKey, ledger: LedgerSource,
+    ledger_check: LedgerCheck | None = None,
+) -> MissionVerdict:  # fmt: skip
+    """Check a mission record (chain, signatures, seal, ledger) and every run it links.
+
+    ``ledger_check`` is a ledger already read (``lam verify --all`` reads it once, for every
+    run and mission); without it the ledger is read for the mission and for each run."""
     from lam.evidence.verify import Verdict, verify_run
 
     mission_id = directory.name
@@ -193,7 +194,7 @@ def verify_mission(directory: Path, *, key: PublicKey, ledger: LedgerSource) -> 
             problems.append(
                 f"the end counts {final.get('count')} events, the record has {chain.events}"
             )
-    checked = ledger.check(key, frozenset({mission_id}))
+    checked = ledger_check or ledger.check(key, frozenset({mission_id}))
     if not checked.ok:
         problems.append(str(checked.problem))
     start, end = checked.starts.get(mission_id), checked.ends.get(mission_id)
@@ -222,7 +223,7 @@ def verify_mission(directory: Path, *, key: PublicKey, ledger: LedgerSource) -> 
         if event.get("type") != "result" or not event.get("record"):
             continue
         run_dir = Path(str(event["record"]))
-        run_verdict = verify_run(run_dir, key=key, ledger=ledger)
+        run_verdict = verify_run(run_dir, key=key, ledger=ledger, ledger_check=ledger_check)
         said = event.get("final_hash")
         actual, count = trace_head(run_dir)
         if said is not None and actual != said:

@@ -35,8 +35,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -54,7 +53,7 @@ from lam.mission.launch import (
 from lam.mission.model import Mission, MissionError, MissionOptions, Task
 from lam.mission.record import MissionRecord, missions_root
 from lam.mission.result import MissionResult, TaskResult, mission_outcome
-from lam.runtime.kill import KILL_FILE
+from lam.runtime.kill import KILL_FILE, signals_to
 from lam.runtime.record import runs_root
 
 __all__ = ["MissionResult", "TaskResult", "run_mission"]
@@ -118,7 +117,7 @@ class _Supervisor:
                 stack.enter_context(registered(self.record.mission_id, self.record.directory))
             except Exception as exc:  # an unusable registry: signals and KILL files still work
                 self._event("warning", message=f"not registered for lam kill: {exc}")
-            stack.enter_context(self._signals())
+            stack.enter_context(signals_to(self._on_signal))
             self._schedule()
         status, code = mission_outcome(self.results.values(), killed=self.stop.is_set())
         self._event(
@@ -346,21 +345,8 @@ class _Supervisor:
             with contextlib.suppress(Exception):
                 task.stop()
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            self.signal = signum  # only a flag: the scheduling loop acts on it within 50 ms
-
-        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, previous in old.items():
-                signal.signal(sig, previous)
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signal = signum  # only a flag: the scheduling loop acts on it within 50 ms
 
     # -- the record -------------------------------------------------------------------------
 

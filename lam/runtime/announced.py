@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from playwright.sync_api import BrowserContext, CDPSession, Page, Request
+from playwright.sync_api import CDPSession, Page, Request
 
 from lam.egress.decide import changes_state
 
@@ -48,11 +48,11 @@ class Announcements:
         self._credited_at: dict[tuple[str, str], float] = {}
 
     @classmethod
-    def watch(cls, context: BrowserContext, page: Page) -> Announcements | None:
+    def watch(cls, page: Page) -> Announcements | None:
         """Start listening to ``page``'s renderer; None where the browser has no DevTools
         protocol to offer (the guard then settles as it would without)."""
         try:
-            session = context.new_cdp_session(page)
+            session = page.context.new_cdp_session(page)
         except Exception:  # not Chromium, or the page is gone
             return None
         found = cls(page, session)

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_STEP_RUNS",
     "MAX_RETRY_AFTER",
-    "MAX_STEP_RUNS",
     "Action",
     "ActionError",
     "choose",
@@ -50,8 +49,6 @@ MAX_RETRY_AFTER = 30.0
 DEFAULT_STEP_RUNS = 100
 """Step executions a run may make when the plan does not say (``max_step_runs``)."""
 
-MAX_STEP_RUNS = 10_000
-"""The most a plan's ``max_step_runs`` may allow."""
 
 ActionType = Literal["end", "goto", "retry"]
 _KINDS: dict[str, tuple[ActionType, ...]] = {
@@ -187,12 +184,10 @@ def walk(
             at, retries = at + 1, 0
         elif action.type == "goto":
             at, retries = index[action.step_id or ""], 0
-        else:  # retry
-            if failure is None or retries >= action.retry_limit:
-                if failure is not None:
-                    raise failure
-                at, retries = at + 1, 0
-                continue
+        else:  # retry: an onFailure action only, so there is a failure
+            assert failure is not None
+            if retries >= action.retry_limit:
+                raise failure
             retries += 1
             wait = min(action.retry_after, MAX_RETRY_AFTER)
             if action.retry_after > MAX_RETRY_AFTER:

@@ -28,7 +28,7 @@ def resolve_inputs(plan: Plan, given: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, schema in plan.inputs.items():
         if name in given:
-            value = _coerce(name, given[name], schema)
+            value = coerce_input(name, given[name], schema)
         elif "default" in schema:
             value = schema["default"]
         else:
@@ -52,10 +52,6 @@ def input_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
 def coerce_input(name: str, value: Any, schema: Mapping[str, Any]) -> Any:
     """A command-line (or CSV) string read as the input's type: ``3`` for an integer input
     is 3; other values as given. Too long a string is a usage error."""
-    return _coerce(name, value, schema)
-
-
-def _coerce(name: str, value: Any, schema: Mapping[str, Any]) -> Any:
     if not isinstance(value, str):
         return value
     if len(value) > DOCUMENT_LIMITS.max_string:

@@ -37,7 +37,7 @@ from typing import ParamSpec, TypeVar
 from lam.errors import EXIT_KILLED, KilledError, LamError
 from lam.runtime.registry import RunEntry, registered
 
-__all__ = ["KILL_FILE", "KillSwitch", "stop_run"]
+__all__ = ["KILL_FILE", "KillSwitch", "signals_to", "stop_run"]
 
 KILL_FILE = "KILL"
 P = ParamSpec("P")
@@ -218,10 +218,7 @@ class KillSwitch:
     @contextmanager
     def _signals(self) -> Iterator[None]:
         """SIGINT and SIGTERM pull the switch instead of killing the process; a second SIGINT
-        ends it at once. (Only from the main thread: Python's signal handlers live there.)"""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
+        ends it at once. (Only from the main thread: see :func:`signals_to`.)"""
         interrupts = itertools.count(1)
 
         def handler(signum: int, frame: FrameType | None) -> None:
@@ -237,14 +234,12 @@ class KillSwitch:
                     code="killed",
                 )
 
-        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-        self._handling = True
-        try:
-            yield
-        finally:
-            self._handling = False
-            for sig, previous in old.items():
-                signal.signal(sig, previous)
+        with signals_to(handler) as installed:
+            self._handling = installed
+            try:
+                yield
+            finally:
+                self._handling = False
 
     def _die(self) -> None:
         with contextlib.suppress(OSError):
@@ -256,6 +251,22 @@ class KillSwitch:
             with contextlib.suppress(Exception):
                 callback()
         os._exit(EXIT_KILLED)
+
+
+@contextmanager
+def signals_to(handler: Callable[[int, FrameType | None], None]) -> Iterator[bool]:
+    """While inside, SIGINT and SIGTERM go to ``handler``; after, to what had them before.
+    Yields whether it took them: Python's signal handlers live in the main thread, so from
+    any other nothing changes (False)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield True
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def _unlink(path: Path) -> None:

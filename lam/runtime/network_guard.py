@@ -90,12 +90,10 @@ class NetworkGuard:
         # reads let go in the browser (continue_): their first redirect hop is checked as the
         # browser sends it (see _started), the proxy holding the line before it leaves
         self._continued: weakref.WeakSet[Request] = weakref.WeakSet()
-        self._context: BrowserContext | None = None
         self._announced: Announcements | None = None  # the page's own word on what it sent
 
     def attach(self, context: BrowserContext) -> None:
         """Route every request of ``context`` through :meth:`handle`; track requests in flight."""
-        self._context = context
         context.on("request", self._started)
         context.on("requestfinished", self._ended)
         context.on("requestfailed", self._ended)
@@ -111,9 +109,8 @@ class NetworkGuard:
     def watch(self, page: Page) -> None:
         """Listen to what ``page`` announces it sends (:mod:`lam.runtime.announced`), so a
         settle waits for the route handler to have seen it; once per page."""
-        if self._context is None or (self._announced and self._announced.page is page):
-            return
-        self._announced = Announcements.watch(self._context, page)
+        if self._announced is None or self._announced.page is not page:
+            self._announced = Announcements.watch(page)
 
     def where(self) -> tuple[str, bool]:
         """The running step and whether it acts on the page (asked from the proxy's thread)."""

@@ -246,13 +246,10 @@ class Runner:
         on_step: Any = None,
         secrets: Callable[[str], str] = read_secret,
         validate: Validator | None = None,
-        max_step_runs: int | None = None,
     ) -> None:
         self.plan = plan
-        # goto/retry loops are bounded: the caller's budget, else the plan's, else the default
-        self.max_step_runs = max(
-            max_step_runs or plan.max_step_runs or DEFAULT_STEP_RUNS, len(plan.steps)
-        )
+        # goto/retry loops are bounded: the plan's budget, else the default
+        self.max_step_runs = max(plan.max_step_runs or DEFAULT_STEP_RUNS, len(plan.steps))
         self._ran: set[str] = set()
         self._response: Mapping[str, Any] | None = None
         self._validate = validate or _validator(guard)

@@ -42,7 +42,7 @@ from lam.runtime.screenshots import Box, ScreenshotWriter
 from lam.runtime.sign_in import credentials_form
 from lam.runtime.ui_wait import wait_on_page
 from lam.types import Classification, Risk
-from lam.validation import ValidationReport, upload_named_by_data
+from lam.validation import ValidationReport, upload_rule
 
 if TYPE_CHECKING:
     from lam.runtime.start import RunOptions
@@ -334,12 +334,11 @@ class UiStepExecutor:
             )
         classification = classify_ui_action(step.action, el)
         if step.action == "upload":
-            classification = _upload_risk(classification, value, state.plan.path)
-            if upload_named_by_data(step) and classification.risk is not Risk.DESTRUCTIVE:
-                # which local file leaves is the plan's to say: a name an input, a row or an
-                # upstream task hands in (".env") is a person's call, whatever folder it is in
-                why = f"uploads {value!r}, a file named by an input or an output, not the plan"
-                classification = Classification(Risk.DESTRUCTIVE, (*classification.reasons, why))
+            # which local file leaves is the plan's to say: a name an input, a row or an
+            # upstream task hands in (".env") is a person's call, whatever folder it is in
+            classification = upload_rule(
+                step, _upload_risk(classification, value, state.plan.path), value
+            )
         net.sign_in_forms.clear()  # an allowance lives for the one action that submits its form
         submits = step.action in ("click", "press") and el is not None and el.form_action
         if submits and credentials_form(el, classification.risk, state.app_urls.values()):

@@ -7,6 +7,7 @@ temporary folder; the tests read that data directly to check what lam did.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from servers import free_port, wait_until_up
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "DjangoAdmin",
     "JsonServer",
     "django_template",
+    "json_server_over",
     "npm_missing",
     "start_django",
     "start_json_server",
@@ -151,6 +154,23 @@ def start_json_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def json_server_over(
+    folder: Path, data: Any, *, log: Path | None = None, delay_ms: int = 0
+) -> Iterator[JsonServer]:
+    """json-server over a fresh ``folder/db.json`` holding ``data`` (see
+    :func:`start_json_server`); the test fails, naming the set-up step, when json-server is
+    not installed (scripts/setup.sh installs it: a fresh clone without it is a set-up error)."""
+    missing = npm_missing("json-server")
+    if missing:
+        pytest.fail(missing)
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "db.json"
+    db.write_text(json.dumps(data, indent=2))
+    with start_json_server(db, log=log, delay_ms=delay_ms) as server:
+        yield server
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from lam.cli.main import main
 
-from .apps import HERE, JsonServer, npm_missing, start_json_server
+from .apps import HERE, JsonServer, json_server_over
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +28,7 @@ SEED = {
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[JsonServer]:
-    missing = npm_missing("json-server")
-    if missing:  # scripts/setup.sh installs it; a fresh clone without it is a set-up error
-        pytest.fail(missing)
-    db = tmp_path / "db.json"
-    db.write_text(json.dumps(SEED, indent=2))
-    with start_json_server(db) as server:
+    with json_server_over(tmp_path, SEED) as server:
         yield server
 
 

@@ -26,7 +26,7 @@ import yaml
 from lam.cli.main import main
 from lam.runtime.record import read_trace
 
-from .apps import HERE, JsonServer, npm_missing, start_json_server
+from .apps import HERE, JsonServer, json_server_over
 
 pytestmark = pytest.mark.integration
 
@@ -95,14 +95,8 @@ class Outcome:
 @contextmanager
 def fresh_server(folder: Path) -> Iterator[tuple[JsonServer, Path]]:
     """json-server over its own copy of SEED, logging every request it receives."""
-    missing = npm_missing("json-server")
-    if missing:  # scripts/setup.sh installs it; a fresh clone without it is a set-up error
-        pytest.fail(missing)
-    folder.mkdir(parents=True, exist_ok=True)
-    db = folder / "db.json"
-    db.write_text(json.dumps(SEED, indent=2))
     log = folder / "requests.log"
-    with start_json_server(db, log=log) as api:
+    with json_server_over(folder, SEED, log=log) as api:
         yield api, log
 
 
